@@ -1,0 +1,3 @@
+from condor_nb.cli.main import main
+
+main()

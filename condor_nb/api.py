@@ -1,0 +1,340 @@
+"""The Python API, and the one module that composes the layers.
+
+Front ends (CLI, Jupyter extension, notebooks) call these functions::
+
+    job = condor_nb.submit("fit.ipynb", parameters={"alpha": 0.5}, memory="4GB")
+    job.wait()
+    files = job.fetch()        # executed notebook, HTML report, logs, result
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from condor_nb import outputs, schedd, tracking
+from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError
+from condor_nb.registry import JobRecord, Registry
+from condor_nb.render import JobFiles, job_config, render, worker_notebook_name
+from condor_nb.settings import Settings, load_settings
+from condor_nb.spec import NotebookJob, notebook_job
+from condor_nb.status import JobState, StatusInfo
+
+_registries: dict[Path, Registry] = {}
+
+
+def registry_for(settings: Settings) -> Registry:
+    path = settings.registry_path
+    if path not in _registries:
+        _registries[path] = Registry(path)
+    return _registries[path]
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(4)
+
+
+class Job:
+    """A handle on one submitted notebook job; cheap to create, safe to recreate later."""
+
+    def __init__(self, record: JobRecord, settings: Settings) -> None:
+        self._record = record
+        self._settings = settings
+
+    # -- identity --------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def notebook(self) -> str:
+        return self._record.notebook
+
+    @property
+    def condor_id(self) -> str:
+        return self._record.condor_id
+
+    @property
+    def record(self) -> JobRecord:
+        return self._record
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.name!r} {self._record.state} ({self.condor_id})>"
+
+    # -- state -----------------------------------------------------------
+    @property
+    def _files(self) -> JobFiles:
+        job_dir = Path(self._record.job_dir or self._settings.jobs_dir / self.id)
+        return JobFiles(job_dir, worker_notebook_name(Path(self.notebook)))
+
+    def _registry(self) -> Registry:
+        return registry_for(self._settings)
+
+    def _info(self) -> StatusInfo:
+        r = self._record
+        return StatusInfo(JobState(r.state), r.reason, r.failure_class, r.exit_code)
+
+    def status(self) -> StatusInfo:
+        """The job's state now (asks the schedd unless the job is finished and fetched)."""
+        if not (self._record.retrieved_at and self._record.job_state.is_terminal):
+            client = schedd.client_for(self._settings)
+            fresh = tracking.refresh(client, self._registry(), self._settings, [self.id])
+            if self.id in fresh:
+                self._record = fresh[self.id]
+        return self._info()
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        poll: float | None = None,
+        progress: Callable[[StatusInfo], None] | None = None,
+        raise_on_failure: bool = False,
+    ) -> StatusInfo:
+        """Block until the job finishes (or is held); retrieve its outputs when done."""
+        interval = poll or self._settings.poll_interval
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            info = self.status()
+            if progress is not None:
+                progress(info)
+            if info.state.is_terminal or info.state is JobState.HELD:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                return info
+            time.sleep(interval)
+        if info.state in (JobState.COMPLETED, JobState.FAILED):
+            info = self._retrieve()
+        if raise_on_failure and info.state is not JobState.COMPLETED:
+            raise NotebookExecutionError(f"job {self.id} {info.state.value}: {info.reason}")
+        return info
+
+    # -- outputs ---------------------------------------------------------
+    def _retrieve(self) -> StatusInfo:
+        """Bring outputs from the schedd into the staging folder (once)."""
+        if self._record.retrieved_at:
+            return self._info()
+        files = self._files
+        files.out_dir.mkdir(parents=True, exist_ok=True)
+        client = schedd.client_for(self._settings)
+        client.retrieve(tracking.id_constraint([self.id]))
+        result = outputs.read_result(files.out_dir)
+        info = self._info()
+        if result is not None:
+            from condor_nb.status import from_result_file
+
+            info = from_result_file(result)
+        now = time.time()
+        self._registry().update(
+            self.id,
+            retrieved_at=now,
+            state=info.state.value,
+            reason=info.reason,
+            failure_class=info.failure_class,
+            exit_code=info.exit_code,
+        )
+        self._record = self._registry().get(self.id) or self._record
+        return info
+
+    def fetch(self, dest: str | os.PathLike[str] | None = None) -> outputs.FetchedFiles:
+        """Copy the executed notebook, HTML report, logs and result into ``dest``.
+
+        Default destination: ``./<notebook name>-<job id>/``.
+        """
+        info = self.status()
+        if info.state in (JobState.COMPLETED, JobState.FAILED):
+            self._retrieve()
+        files = self._files
+        if not self._record.retrieved_at:
+            raise SpecError(
+                f"job {self.id} is {info.state.value}: its outputs are not available yet",
+                hint=f"wait for it with `condor_nb wait {self.id}`",
+            )
+        stem = Path(self.notebook).stem
+        target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
+        fetched = outputs.copy_outputs(files.out_dir, target.absolute(), stem)
+        self._registry().update(self.id, fetched_to=str(fetched.directory))
+        return fetched
+
+    def result(self) -> dict[str, Any] | None:
+        """The worker's result file (outcome, failing cell, error, timings), once retrieved."""
+        return outputs.read_result(self._files.out_dir)
+
+    def logs(self) -> str:
+        """The notebook's stdout and stderr once finished; progress while it runs."""
+        out_dir = self._files.out_dir
+        if self._record.retrieved_at:
+            parts = []
+            for label, name in (("stdout", "condor_nb.out"), ("stderr", "condor_nb.err")):
+                path = out_dir / name
+                text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+                parts.append(f"==> {label} <==\n{text}")
+            return "\n".join(parts)
+        info = self.status()
+        if self._record.retrieved_at:
+            return self.logs()
+        detail = f" ({info.reason})" if info.reason else ""
+        return (
+            f"job {self.id} is {info.state.value}{detail}; its full output comes back "
+            "when it finishes (`condor_nb logs --follow` waits for it)"
+        )
+
+    # -- actions ---------------------------------------------------------
+    def _act(self, action: schedd.Action, reason: str) -> None:
+        client = schedd.client_for(self._settings)
+        client.act(action, tracking.id_constraint([self.id]), reason)
+        self.status()
+
+    def remove(self) -> None:
+        self._act("remove", f"removed by condor_nb user (job {self.id})")
+
+    def hold(self) -> None:
+        self._act("hold", f"held by condor_nb user (job {self.id})")
+
+    def release(self) -> None:
+        self._act("release", f"released by condor_nb user (job {self.id})")
+
+
+def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
+    from condor_nb.remote import WRAPPER_PATH
+
+    files.in_dir.mkdir(parents=True, exist_ok=True)
+    files.out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(job.notebook, files.notebook)
+    shutil.copyfile(WRAPPER_PATH, files.wrapper)
+    config = job_config(job, job_id=job_id, notebook_name=files.notebook_name)
+    files.job_json.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+
+
+def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
+    """The job's staging paths and its submit description (no I/O)."""
+    from condor_nb import templates
+
+    files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook))
+    template = templates.load(job.profile)
+    try:
+        description = render(job, job_id=job_id, files=files, template=template, settings=settings)
+    except ValueError as exc:
+        raise SpecError(f"cannot build the submit description: {exc}") from None
+    return files, description
+
+
+def submit_job(job: NotebookJob, settings: Settings) -> Job:
+    """Submit a validated :class:`NotebookJob` (spec -> spooled job)."""
+    job_id = new_job_id()
+    files, description = prepare(job, settings, job_id)
+    registry = registry_for(settings)
+    _stage(job, files, job_id)
+    client = schedd.client_for(settings)
+    now = time.time()
+    record = JobRecord(
+        id=job_id, name=job.name, notebook=str(job.notebook), profile=job.profile,
+        schedd=client.name, cluster=None, proc=0, job_dir=str(files.job_dir),
+        params_json=json.dumps(dict(job.parameters), sort_keys=True, ensure_ascii=False),
+        content_hash=job.content_hash, state=JobState.QUEUED.value, reason=None,
+        failure_class=None, exit_code=None, submitted_at=now, started_at=None,
+        finished_at=None, updated_at=now,
+    )  # fmt: skip
+
+    def remember(cluster: int) -> None:
+        record.cluster = cluster
+        registry.insert(record)
+
+    try:
+        client.submit_spooled(description, on_submitted=remember)
+    except BaseException as exc:
+        if record.cluster is not None:
+            registry.update(job_id, state=JobState.REMOVED.value, reason=f"not submitted: {exc}")
+        else:
+            shutil.rmtree(files.job_dir, ignore_errors=True)
+        raise
+    return Job(record, settings)
+
+
+def submit(
+    notebook: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cpus: int | str | None = None,
+    memory: int | str | None = None,
+    disk: int | str | None = None,
+    gpus: int | str | None = None,
+    image: str | None = None,
+    files: Iterable[str | os.PathLike[str]] = (),
+    name: str | None = None,
+    profile: str | None = None,
+    kernel: str | None = None,
+    cell_timeout: float | None = None,
+    allow_unknown_params: bool = False,
+    settings: Settings | None = None,
+) -> Job:
+    """Run ``notebook`` with ``parameters`` as an HTCondor job; returns at once.
+
+    Parameters reach the notebook typed (papermill injects them after its
+    ``parameters`` cell). Resources use HTCondor's units (``"4GB"``, ``"512MiB"``).
+    """
+    cfg = settings or load_settings(profile=profile)
+    spec = notebook_job(
+        notebook, parameters, settings=cfg, cpus=cpus, memory=memory, disk=disk, gpus=gpus,
+        image=image, files=files, name=name, profile=profile, kernel=kernel,
+        cell_timeout=cell_timeout, allow_unknown_params=allow_unknown_params,
+    )  # fmt: skip
+    return submit_job(spec, cfg)
+
+
+def get(job_id: str, *, settings: Settings | None = None) -> Job:
+    """The job with this id (a unique prefix is enough)."""
+    cfg = settings or load_settings()
+    registry = registry_for(cfg)
+    record = registry.get(job_id)
+    if record is None:
+        matches = registry.find_prefix(job_id) if job_id else []
+        if len(matches) == 1:
+            record = matches[0]
+        elif len(matches) > 1:
+            listed = ", ".join(m.id for m in matches[:5])
+            raise JobNotFoundError(f"job id {job_id!r} is ambiguous: {listed}")
+    if record is None:
+        record = _find_on_schedd(job_id, cfg)
+    return Job(record, cfg)
+
+
+def _find_on_schedd(job_id: str, settings: Settings) -> JobRecord:
+    hint = "`condor_nb q` lists your jobs"
+    if not job_id or not all(c in "0123456789abcdef" for c in job_id):
+        raise JobNotFoundError(f"no job with id {job_id!r}", hint=hint)
+    client = schedd.client_for(settings)
+    fresh = tracking.refresh(client, registry_for(settings), settings, [job_id])
+    if job_id not in fresh:
+        raise JobNotFoundError(
+            f"no job with id {job_id!r} in the registry, the queue or the history of "
+            f"schedd {client.name}",
+            hint=hint,
+        )
+    return fresh[job_id]
+
+
+def jobs(*, refresh: bool = True, settings: Settings | None = None) -> list[Job]:
+    """This user's jobs, oldest first (one schedd query refreshes them all)."""
+    cfg = settings or load_settings()
+    registry = registry_for(cfg)
+    if refresh:
+        client = schedd.client_for(cfg)
+        tracking.sync(client, registry, cfg)
+    return [Job(r, cfg) for r in registry.all()]
+
+
+def rebuild_registry(*, settings: Settings | None = None) -> int:
+    """Recreate the registry from the schedd's queue and history; returns jobs added."""
+    cfg = settings or load_settings()
+    return tracking.rebuild(schedd.client_for(cfg), registry_for(cfg), cfg)

@@ -1,0 +1,91 @@
+"""Plain-text rendering for the CLI: fast (no rich import on the hot path)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from condor_nb.registry import JobRecord
+
+_CONTROL = {i: "\\x%02x" % i for i in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}
+
+
+def printable(text: str) -> str:
+    """Show control characters escaped so a hostile name cannot break the table."""
+    return text.translate(_CONTROL)
+
+
+def ago(ts: float | None, now: float) -> str:
+    if not ts:
+        return "-"
+    secs = max(0, int(now - ts))
+    if secs < 60:
+        return f"{secs}s ago"
+    if secs < 3600:
+        return f"{secs // 60}m ago"
+    if secs < 86400:
+        return f"{secs // 3600}h ago"
+    return time.strftime("%Y-%m-%d", time.localtime(ts))
+
+
+def duration(start: float | None, end: float | None, now: float) -> str:
+    if not start:
+        return "-"
+    secs = int((end or now) - start)
+    return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
+    widths = [len(h) for h in headers]
+    clipped = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in r] for r in rows]
+    for row in clipped:
+        for i, cell in enumerate(row):
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    fmt = "  ".join(f"{{:{w}}}" for w in widths)
+    lines = [fmt.format(*headers).rstrip()]
+    lines.extend(fmt.format(*row).rstrip() for row in clipped)
+    return "\n".join(lines)
+
+
+def job_rows(records: Sequence[JobRecord]) -> list[list[str]]:
+    now = time.time()
+    return [
+        [
+            r.id,
+            printable(r.name),
+            printable(r.notebook.rsplit("/", 1)[-1]),
+            r.state,
+            printable(r.reason or ""),
+            r.condor_id,
+            ago(r.submitted_at, now),
+            duration(r.started_at, r.finished_at, now),
+        ]
+        for r in records
+    ]
+
+
+JOB_HEADERS = ("ID", "NAME", "NOTEBOOK", "STATE", "REASON", "CONDOR_ID", "SUBMITTED", "RUNTIME")
+
+
+def detail(record: JobRecord) -> str:
+    now = time.time()
+    pairs = [
+        ("id", record.id),
+        ("name", printable(record.name)),
+        ("notebook", printable(record.notebook)),
+        ("state", record.state),
+        ("reason", printable(record.reason or "-")),
+        ("failure class", record.failure_class or "-"),
+        ("exit code", "-" if record.exit_code is None else str(record.exit_code)),
+        ("schedd", record.schedd),
+        ("cluster.proc", record.condor_id),
+        ("profile", record.profile),
+        ("parameters", printable(record.params_json or "{}")),
+        ("submitted", ago(record.submitted_at, now)),
+        ("runtime", duration(record.started_at, record.finished_at, now)),
+        ("outputs", record.fetched_to or ("retrieved" if record.retrieved_at else "-")),
+        ("staging", record.job_dir or "-"),
+    ]
+    width = max(len(k) for k, _ in pairs)
+    return "\n".join(f"{k:>{width}}: {v}" for k, v in pairs)

@@ -1,0 +1,263 @@
+"""Job commands: submit, q, status, wait, logs, fetch, rm, hold, release, render."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from condor_nb.cli import display
+from condor_nb.status import JobState, StatusInfo
+
+_RESOURCE_OPTIONS = [
+    click.option("--cpus", help="CPU cores (default 1)."),
+    click.option("--memory", help="Memory, e.g. 4GB or 512MiB (HTCondor units; default 1GB)."),
+    click.option("--disk", help="Scratch disk, e.g. 10GB (default 1GB)."),
+    click.option("--gpus", help="GPUs (default 0)."),
+    click.option("--image", help="Container image (e.g. a /cvmfs/... Apptainer image)."),
+    click.option("--profile", help="Site profile (`personal`, `ospool`, ...)."),
+    click.option("--name", help="Job name (default: the notebook's name)."),
+    click.option("--kernel", help="Kernel to run the notebook with on the worker."),
+    click.option("--cell-timeout", type=float, help="Seconds a single cell may run."),
+    click.option(
+        "--files", "files", multiple=True, type=click.Path(), help="Extra input file or folder."
+    ),
+    click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
+                 help="A parameter (typed by the notebook's parameters cell)."),
+    click.option("-f", "--params-file", "params_files", multiple=True, type=click.Path(),
+                 help="Parameters from a YAML or JSON file (-p wins)."),
+    click.option("--allow-unknown-params", is_flag=True,
+                 help="Accept parameters the notebook does not declare."),
+]  # fmt: skip
+
+
+def _resource_options(func: Any) -> Any:
+    for option in reversed(_RESOURCE_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _parameters(notebook: str, params: tuple[tuple[str, str], ...], files: tuple[str, ...]) -> dict[str, Any]:
+    from condor_nb.notebook import inspect_notebook
+    from condor_nb.params import coerce_cli_value, load_parameters_file
+
+    values: dict[str, Any] = {}
+    for path in files:
+        values.update(load_parameters_file(path))
+    if params:
+        declared = inspect_notebook(notebook).parameters
+        for name, raw in params:
+            values[name] = coerce_cli_value(raw, declared.get(name))
+    return values
+
+
+def _build_spec(notebook: str, **opts: Any) -> Any:
+    from condor_nb.settings import load_settings
+    from condor_nb.spec import notebook_job
+
+    settings = load_settings(profile=opts["profile"])
+    parameters = _parameters(notebook, opts["params"], opts["params_files"])
+    spec = notebook_job(
+        notebook, parameters, settings=settings, cpus=opts["cpus"], memory=opts["memory"],
+        disk=opts["disk"], gpus=opts["gpus"], image=opts["image"], files=opts["files"],
+        name=opts["name"], profile=opts["profile"], kernel=opts["kernel"],
+        cell_timeout=opts["cell_timeout"], allow_unknown_params=opts["allow_unknown_params"],
+    )  # fmt: skip
+    return settings, spec
+
+
+@click.command()
+@click.argument("notebook", type=click.Path())
+@_resource_options
+@click.option("--wait", "wait_", is_flag=True, help="Wait for the job, then fetch its outputs.")
+@click.option("-o", "--output", type=click.Path(), help="With --wait: where to fetch outputs.")
+def submit(notebook: str, wait_: bool, output: str | None, **opts: Any) -> None:
+    """Submit NOTEBOOK as an HTCondor job (prints the job id)."""
+    from condor_nb.api import submit_job
+
+    settings, spec = _build_spec(notebook, **opts)
+    job = submit_job(spec, settings)
+    click.echo(f"submitted {job.id} ({job.name}) as HTCondor job {job.condor_id} "
+               f"on {job.record.schedd}")  # fmt: skip
+    if wait_:
+        _wait_and_fetch(job, output)
+
+
+def _wait_and_fetch(job: Any, output: str | None) -> None:
+    info = _wait_with_progress(job)
+    _finish(job, info, output)
+
+
+def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
+    if info.state in (JobState.COMPLETED, JobState.FAILED):
+        fetched = job.fetch(output)
+        if fetched.notebook:
+            click.echo(f"executed notebook: {fetched.notebook}")
+        if fetched.report:
+            click.echo(f"HTML report:       {fetched.report}")
+        click.echo(f"all outputs:       {fetched.directory}")
+    if info.state is not JobState.COMPLETED:
+        click.echo(f"job {job.id} {info.state.value}: {info.reason or ''}", err=True)
+        sys.exit(1)
+
+
+def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
+    start = time.monotonic()
+    last: list[str] = [""]
+    tty = sys.stderr.isatty()
+
+    def show(info: StatusInfo) -> None:
+        elapsed = int(time.monotonic() - start)
+        line = f"{job.id} {info.state.value}" + (f" ({info.reason})" if info.reason else "")
+        if tty:
+            click.echo(f"\r\033[K[{elapsed:4d}s] {line}", err=True, nl=False)
+        elif line != last[0]:
+            click.echo(f"[{elapsed:4d}s] {line}", err=True)
+        last[0] = line
+
+    info: StatusInfo = job.wait(timeout=timeout, progress=show)
+    if tty:
+        click.echo("", err=True)
+    click.echo(f"{job.id} {info.state.value}" + (f": {info.reason}" if info.reason else ""))
+    return info
+
+
+@click.command()
+@click.option("--no-refresh", is_flag=True, help="Show the registry only; do not ask the schedd.")
+@click.option("--state", "states", multiple=True, help="Only jobs in this state (repeatable).")
+def q(no_refresh: bool, states: tuple[str, ...]) -> None:
+    """List your notebook jobs (one query to the schedd)."""
+    from condor_nb.api import jobs
+
+    wanted = {s.upper() for s in states}
+    records = [j.record for j in jobs(refresh=not no_refresh)]
+    if wanted:
+        records = [r for r in records if r.state in wanted]
+    if not records:
+        click.echo("no jobs")
+        return
+    click.echo(display.table(display.JOB_HEADERS, display.job_rows(records)))
+
+
+@click.command()
+@click.argument("job_id")
+def status(job_id: str) -> None:
+    """Show job JOB_ID in detail."""
+    from condor_nb.api import get
+
+    job = get(job_id)
+    job.status()
+    click.echo(display.detail(job.record))
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--timeout", type=float, help="Give up after this many seconds (exit 124).")
+@click.option("-o", "--output", type=click.Path(), help="Fetch outputs here when done.")
+@click.option("--no-fetch", is_flag=True, help="Do not copy outputs when done.")
+def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool) -> None:
+    """Wait for JOB_ID to finish (or be held), then fetch its outputs."""
+    from condor_nb.api import get
+
+    job = get(job_id)
+    info = _wait_with_progress(job, timeout)
+    if not info.state.is_terminal and info.state is not JobState.HELD:
+        click.echo(f"timed out; job {job.id} is still {info.state.value}", err=True)
+        sys.exit(124)
+    if no_fetch:
+        sys.exit(0 if info.state is JobState.COMPLETED else 1)
+    _finish(job, info, output)
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("-f", "--follow", is_flag=True, help="Wait for the job and print its output.")
+def logs(job_id: str, follow: bool) -> None:
+    """Show JOB_ID's stdout and stderr (available once it finishes)."""
+    from condor_nb.api import get
+
+    job = get(job_id)
+    if follow:
+        _wait_with_progress(job)
+    click.echo(job.logs())
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("-o", "--output", type=click.Path(), help="Destination folder.")
+def fetch(job_id: str, output: str | None) -> None:
+    """Copy JOB_ID's executed notebook, HTML report, logs and result."""
+    from condor_nb.api import get
+
+    job = get(job_id)
+    fetched = job.fetch(output)
+    for path in fetched.files:
+        click.echo(str(path))
+
+
+def _act(job_ids: tuple[str, ...], action: str) -> None:
+    from condor_nb.api import get
+
+    for job_id in job_ids:
+        job = get(job_id)
+        getattr(job, action)()
+        click.echo(f"{job.id}: {job.record.state}")
+
+
+@click.command()
+@click.argument("job_ids", nargs=-1, required=True)
+def rm(job_ids: tuple[str, ...]) -> None:
+    """Remove jobs from the queue."""
+    _act(job_ids, "remove")
+
+
+@click.command()
+@click.argument("job_ids", nargs=-1, required=True)
+def hold(job_ids: tuple[str, ...]) -> None:
+    """Put jobs on hold."""
+    _act(job_ids, "hold")
+
+
+@click.command()
+@click.argument("job_ids", nargs=-1, required=True)
+def release(job_ids: tuple[str, ...]) -> None:
+    """Release held jobs."""
+    _act(job_ids, "release")
+
+
+@click.command()
+@click.argument("notebook", type=click.Path())
+@_resource_options
+def render(notebook: str, **opts: Any) -> None:
+    """Print the submit description NOTEBOOK would get; submit nothing."""
+    from condor_nb.api import new_job_id, prepare
+    from condor_nb.render import to_text
+
+    settings, spec = _build_spec(notebook, **opts)
+    _files, description = prepare(spec, settings, new_job_id())
+    click.echo(to_text(description), nl=False)
+
+
+@click.group()
+def registry() -> None:
+    """Maintain the local job registry (the schedd is the source of truth)."""
+
+
+@registry.command("rebuild")
+def registry_rebuild() -> None:
+    """Recreate registry entries from the schedd's queue and history."""
+    from condor_nb.api import rebuild_registry
+
+    added = rebuild_registry()
+    click.echo(f"registry rebuilt: {added} job(s) added")
+
+
+@registry.command("path")
+def registry_path() -> None:
+    """Print where the registry file is."""
+    from condor_nb.settings import load_settings
+
+    click.echo(str(Path(load_settings().registry_path)))

@@ -1,0 +1,86 @@
+"""The ``condor_nb`` command: a lazy click group and the one error -> exit code table.
+
+Subcommands live in their own modules and are imported only when invoked, so
+``condor_nb --help`` and ``condor_nb q`` stay fast (no nbformat/papermill/rich).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# command name -> (module, attribute, one-line help shown by --help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "submit": ("condor_nb.cli.jobs", "submit", "Submit a notebook as an HTCondor job."),
+    "q": ("condor_nb.cli.jobs", "q", "List your notebook jobs and their states."),
+    "status": ("condor_nb.cli.jobs", "status", "Show one job in detail."),
+    "wait": ("condor_nb.cli.jobs", "wait", "Wait for a job to finish, showing progress."),
+    "logs": ("condor_nb.cli.jobs", "logs", "Show a job's output (stdout and stderr)."),
+    "fetch": ("condor_nb.cli.jobs", "fetch", "Copy a job's executed notebook, report and logs."),
+    "rm": ("condor_nb.cli.jobs", "rm", "Remove jobs from the queue."),
+    "hold": ("condor_nb.cli.jobs", "hold", "Put jobs on hold."),
+    "release": ("condor_nb.cli.jobs", "release", "Release held jobs."),
+    "render": ("condor_nb.cli.jobs", "render", "Print the submit description, submit nothing."),
+    "registry": ("condor_nb.cli.jobs", "registry", "Maintain the local job registry."),
+    "pool": ("condor_nb.cli.pool", "pool", "Start, stop and inspect the personal HTCondor pool."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = getattr(importlib.import_module(entry[0]), entry[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, _, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="condor_nb", prog_name="condor_nb")
+def cli() -> None:
+    """Run Jupyter notebooks as HTCondor jobs on an external schedd.
+
+    \b
+    Quick start:
+      condor_nb pool start                      # a personal pool on this machine
+      condor_nb submit examples/hello.ipynb -p name grid --wait
+      condor_nb q
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: CondorNbError -> message on stderr and its exit code, no traceback."""
+    from condor_nb.errors import CondorNbError
+
+    try:
+        return cli.main(args=argv, prog_name="condor_nb", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except CondorNbError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

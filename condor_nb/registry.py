@@ -1,0 +1,202 @@
+"""A local SQLite index of this user's jobs.
+
+The schedd (queue and history) is the source of truth; this is a cache of it plus
+what only the submit side knows (the staging folder, where outputs were fetched).
+It can be deleted and rebuilt from the schedd: jobs carry ``CondorNb*`` attributes.
+WAL mode and a generous busy timeout let many processes and threads share it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from condor_nb.status import JobState
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    notebook      TEXT NOT NULL,
+    profile       TEXT NOT NULL,
+    schedd        TEXT NOT NULL,
+    cluster       INTEGER,
+    proc          INTEGER,
+    job_dir       TEXT,
+    params_json   TEXT,
+    content_hash  TEXT,
+    state         TEXT NOT NULL,
+    reason        TEXT,
+    failure_class TEXT,
+    exit_code     INTEGER,
+    submitted_at  REAL NOT NULL,
+    started_at    REAL,
+    finished_at   REAL,
+    updated_at    REAL NOT NULL,
+    retrieved_at  REAL,
+    fetched_to    TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs (schedd, cluster, proc);
+"""
+
+
+@dataclass
+class JobRecord:
+    """One row of the registry: what condor_nb knows about one job."""
+
+    id: str
+    name: str
+    notebook: str
+    profile: str
+    schedd: str
+    cluster: int | None
+    proc: int | None
+    job_dir: str | None
+    params_json: str | None
+    content_hash: str | None
+    state: str
+    reason: str | None
+    failure_class: str | None
+    exit_code: int | None
+    submitted_at: float
+    started_at: float | None
+    finished_at: float | None
+    updated_at: float
+    retrieved_at: float | None = None
+    fetched_to: str | None = None
+
+    @property
+    def job_state(self) -> JobState:
+        return JobState(self.state)
+
+    @property
+    def condor_id(self) -> str:
+        return f"{self.cluster}.{self.proc}" if self.cluster is not None else "-"
+
+
+_COLUMNS = [f.name for f in fields(JobRecord)]
+_STATUS_COLUMNS = (
+    "state",
+    "reason",
+    "failure_class",
+    "exit_code",
+    "started_at",
+    "finished_at",
+    "updated_at",
+)
+
+
+class Registry:
+    """Thread-safe access to the registry file (one connection per thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def insert(self, record: JobRecord) -> None:
+        marks = ", ".join("?" for _ in _COLUMNS)
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({marks})",
+                [getattr(record, c) for c in _COLUMNS],
+            )
+
+    def upsert_many(self, records: Iterable[JobRecord]) -> None:
+        """Insert new rows; for known ids refresh only the status columns."""
+        marks = ", ".join("?" for _ in _COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _STATUS_COLUMNS)
+        sql = (
+            f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+            f"ON CONFLICT(id) DO UPDATE SET {updates}, "
+            "cluster = COALESCE(jobs.cluster, excluded.cluster), "
+            "proc = COALESCE(jobs.proc, excluded.proc)"
+        )
+        rows = [[getattr(r, c) for c in _COLUMNS] for r in records]
+        if rows:
+            with self._write() as conn:
+                conn.executemany(sql, rows)
+
+    def update(self, job_id: str, **values: Any) -> None:
+        unknown = set(values) - set(_COLUMNS)
+        if unknown:
+            raise KeyError(f"unknown registry columns: {sorted(unknown)}")
+        values.setdefault("updated_at", time.time())
+        assignments = ", ".join(f"{key} = ?" for key in values)
+        with self._write() as conn:
+            conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", [*values.values(), job_id])
+
+    def delete(self, job_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def get(self, job_id: str) -> JobRecord | None:
+        row = (
+            self._connect()
+            .execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,))
+            .fetchone()
+        )
+        return JobRecord(*row) if row else None
+
+    def find_prefix(self, prefix: str) -> list[JobRecord]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = (
+            self._connect()
+            .execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id LIKE ? ESCAPE '\\' LIMIT 20",
+                (escaped + "%",),
+            )
+            .fetchall()
+        )
+        return [JobRecord(*row) for row in rows]
+
+    def all(self, ids: Sequence[str] | None = None) -> list[JobRecord]:
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+        conn = self._connect()
+        if ids is None:
+            rows = conn.execute(sql + " ORDER BY submitted_at").fetchall()
+        else:
+            marks = ", ".join("?" for _ in ids)
+            rows = conn.execute(f"{sql} WHERE id IN ({marks})", list(ids)).fetchall()
+        return [JobRecord(*row) for row in rows]
+
+    def count(self) -> int:
+        return int(self._connect().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def as_dict(record: JobRecord) -> dict[str, Any]:
+    return asdict(record)

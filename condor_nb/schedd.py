@@ -1,0 +1,225 @@
+"""The schedd client: the only module that imports the HTCondor bindings.
+
+A small interface (:class:`ScheddClient`) with one implementation on the v2
+bindings. Client configuration is process-global in HTCondor, so it is decided
+once, before ``htcondor2`` is first imported (:func:`configure_bindings`).
+Note for the Jupyter side: these calls hold the GIL; run them in a worker process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from condor_nb.errors import ConfigError, ScheddUnavailableError, SubmitError
+from condor_nb.settings import Settings
+
+Action = Literal["hold", "release", "remove"]
+_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+
+
+class ScheddClient(Protocol):
+    name: str
+
+    def submit_spooled(
+        self,
+        description: Mapping[str, str],
+        *,
+        itemdata: Sequence[Mapping[str, str]] | None = None,
+        on_submitted: Callable[[int], None] | None = None,
+    ) -> tuple[int, int]: ...
+
+    def query(self, constraint: str, projection: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def history(
+        self, constraint: str, projection: Sequence[str], match: int = -1
+    ) -> list[dict[str, Any]]: ...
+
+    def act(self, action: Action, constraint: str, reason: str) -> int: ...
+
+    def retrieve(self, constraint: str) -> None: ...
+
+
+def condor_config_for(settings: Settings) -> str | None:
+    """Which client configuration to use: explicit > CONDOR_CONFIG > the personal pool."""
+    if settings.condor_config:
+        return settings.condor_config
+    if os.environ.get("CONDOR_CONFIG"):
+        return os.environ["CONDOR_CONFIG"]
+    from condor_nb import pool
+
+    return pool.client_env().get("CONDOR_CONFIG")
+
+
+_configured: str | None = None
+
+
+def configure_bindings(settings: Settings) -> Any:
+    """Point the bindings at the right pool and return the ``htcondor2`` module."""
+    global _configured
+    config = condor_config_for(settings)
+    if config and not os.path.isfile(config):
+        raise ConfigError(
+            f"HTCondor client configuration not found: {config}",
+            hint="start the personal pool with `condor_nb pool start`, "
+            "or set CONDOR_CONFIG to your access point's client configuration",
+        )
+    if config:
+        os.environ["CONDOR_CONFIG"] = config
+        if settings.profile == "personal" and not settings.condor_config:
+            from condor_nb import pool
+
+            os.environ.update(pool.client_env())
+    import htcondor2
+
+    if _configured is not None and _configured != config:
+        htcondor2.reload_config()
+    _configured = config
+    return htcondor2
+
+
+def _plain(ad: Any, projection: Sequence[str]) -> dict[str, Any]:
+    if not projection:
+        return dict(ad.items())
+    get = ad.get
+    return {key: get(key) for key in projection}
+
+
+class HTCondorSchedd:
+    """:class:`ScheddClient` on the htcondor2 bindings (remote submission with spooling)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._htcondor = configure_bindings(settings)
+        self._schedd = self._locate()
+
+    def _locate(self) -> Any:
+        h = self._htcondor
+        where = self._settings.collector or h.param.get("COLLECTOR_HOST") or "(none)"
+        try:
+            collector = (
+                h.Collector(self._settings.collector)
+                if self._settings.collector
+                else (h.Collector())
+            )
+            if self._settings.schedd:
+                ad = collector.locate(h.DaemonType.Schedd, self._settings.schedd)
+            else:
+                ads = collector.locateAll(h.DaemonType.Schedd)
+                if not ads:
+                    raise ScheddUnavailableError(
+                        f"the collector at {where} knows no schedd",
+                        hint="is the pool running? `condor_nb pool status`",
+                    )
+                ad = ads[0]
+        except ScheddUnavailableError:
+            raise
+        except Exception as exc:
+            raise ScheddUnavailableError(
+                f"cannot reach the schedd through the collector at {where}: {exc}",
+                hint="check the pool with `condor_nb pool status` (personal pool) "
+                "or `condor_nb doctor`; for the personal pool run `condor_nb pool start`",
+            ) from exc
+        if ad is None:
+            raise ScheddUnavailableError(f"no schedd named {self._settings.schedd!r} at {where}")
+        self.name = str(ad.get("Name"))
+        return h.Schedd(ad)
+
+    def _retrying(self, what: str, call: Callable[[], Any]) -> Any:
+        """Idempotent reads survive a schedd restart: retry with backoff, then explain."""
+        for delay in (*_RETRY_DELAYS, None):
+            try:
+                return call()
+            except Exception as exc:
+                if delay is None:
+                    raise ScheddUnavailableError(
+                        f"{what} failed on schedd {self.name}: {exc}",
+                        hint="the schedd may be restarting or unreachable; try again shortly",
+                    ) from exc
+                time.sleep(delay)
+                try:
+                    self._schedd = self._locate()
+                except ScheddUnavailableError:
+                    pass
+        raise AssertionError("unreachable")
+
+    def submit_spooled(
+        self,
+        description: Mapping[str, str],
+        *,
+        itemdata: Sequence[Mapping[str, str]] | None = None,
+        on_submitted: Callable[[int], None] | None = None,
+    ) -> tuple[int, int]:
+        """Submit and upload inputs as one operation: on any failure the cluster is removed."""
+        h = self._htcondor
+        submit = h.Submit(dict(description))
+        try:
+            items: Iterable[Mapping[str, str]] | None = iter(itemdata) if itemdata else None
+            result = self._schedd.submit(submit, spool=True, itemdata=items)
+        except Exception as exc:
+            raise SubmitError(f"the schedd {self.name} refused the job: {exc}") from exc
+        cluster = int(result.cluster())
+        try:
+            if on_submitted is not None:
+                on_submitted(cluster)
+            self._schedd.spool(result)
+        except BaseException as exc:
+            self._remove_quietly(cluster, f"condor_nb: uploading inputs failed: {exc}")
+            if isinstance(exc, Exception):
+                raise SubmitError(
+                    f"uploading the inputs of job {cluster} failed: {exc}",
+                    hint="the job was removed; check the input files and submit again",
+                ) from exc
+            raise
+        return cluster, int(result.num_procs())
+
+    def _remove_quietly(self, cluster: int, reason: str) -> None:
+        try:
+            self.act("remove", f"ClusterId == {cluster}", reason)
+        except Exception:  # the periodic_remove policy is the safety net
+            pass
+
+    def query(self, constraint: str, projection: Sequence[str]) -> list[dict[str, Any]]:
+        proj = list(projection)
+        ads = self._retrying("query", lambda: self._schedd.query(constraint, proj))
+        return [_plain(ad, proj) for ad in ads]
+
+    def history(
+        self, constraint: str, projection: Sequence[str], match: int = -1
+    ) -> list[dict[str, Any]]:
+        proj = list(projection)
+        ads = self._retrying(
+            "history query", lambda: list(self._schedd.history(constraint, proj, match=match))
+        )
+        return [_plain(ad, proj) for ad in ads]
+
+    def act(self, action: Action, constraint: str, reason: str) -> int:
+        h = self._htcondor
+        kind = {
+            "hold": h.JobAction.Hold,
+            "release": h.JobAction.Release,
+            "remove": h.JobAction.Remove,
+        }[action]
+        try:
+            # A plain string reason is silently dropped by the v2 bindings: pass (text, code).
+            result = self._schedd.act(kind, constraint, (reason, 0))
+        except Exception as exc:
+            raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
+        return int(result.get("TotalSuccess", 0)) if result is not None else 0
+
+    def retrieve(self, constraint: str) -> None:
+        self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint))
+
+
+_clients: dict[tuple[Any, ...], HTCondorSchedd] = {}
+
+
+def client_for(settings: Settings) -> ScheddClient:
+    """One client per (pool, schedd) per process: locating the schedd costs a round trip."""
+    key = (condor_config_for(settings), settings.collector, settings.schedd)
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = HTCondorSchedd(settings)
+    return client

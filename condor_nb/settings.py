@@ -1,0 +1,152 @@
+"""One typed settings object.
+
+Precedence: keyword arguments > ``CONDOR_NB_*`` environment > the selected
+``[profiles.NAME]`` table of ``~/.config/condor_nb/config.toml`` > its top level >
+packaged defaults. Reading settings never changes the process (no side effects).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from condor_nb.errors import ConfigError
+
+_ENV_PREFIX = "CONDOR_NB_"
+
+
+def _data_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "condor_nb"
+
+
+def _config_home() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "condor_nb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything condor_nb needs to know about where and how to submit."""
+
+    home: Path = field(default_factory=_data_home)
+    profile: str = "personal"
+    condor_config: str | None = None
+    collector: str | None = None
+    schedd: str | None = None
+    owner: str | None = None
+    image: str | None = None
+    cpus: int = 1
+    memory: str = "1GB"
+    disk: str = "1GB"
+    gpus: int = 0
+    worker_python: str = "python3"
+    spool_timeout: int = 1800
+    poll_interval: float = 2.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def registry_path(self) -> Path:
+        return self.home / "registry.sqlite"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+_INT_FIELDS = {"cpus", "gpus", "spool_timeout"}
+_FLOAT_FIELDS = {"poll_interval"}
+
+
+def config_file_path() -> Path:
+    explicit = os.environ.get(_ENV_PREFIX + "CONFIG")
+    return Path(explicit) if explicit else _config_home() / "config.toml"
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    import tomllib
+
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"configuration file {path} is not valid TOML: {exc}",
+            hint="fix the line named above, or move the file away to use the defaults",
+        ) from exc
+
+
+def _convert(name: str, value: Any, source: str) -> Any:
+    """Turn a raw value (string from the environment, TOML value) into the field's type."""
+    if value is None:
+        return None
+    try:
+        if name == "home":
+            return Path(str(value)).expanduser()
+        if name in _INT_FIELDS:
+            if isinstance(value, bool):
+                raise ValueError("a boolean")
+            return int(value)
+        if name in _FLOAT_FIELDS:
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"setting '{name}' from {source}: expected a number, got {value!r}",
+            hint=f"set {name} to a number in {source}",
+        ) from exc
+    return str(value) if not isinstance(value, str) else value
+
+
+def _from_table(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "profiles":
+            continue
+        if key not in _FIELDS:
+            known = ", ".join(sorted(_FIELDS))
+            raise ConfigError(
+                f"unknown setting '{key}' in {source}",
+                hint=f"known settings: {known}",
+            )
+        out[key] = _convert(key, value, source)
+    return out
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _FIELDS:
+        raw = environ.get(_ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            out[name] = _convert(name, raw, f"environment variable {_ENV_PREFIX}{name.upper()}")
+    return out
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings from all sources; ``overrides`` are keyword arguments (highest)."""
+    env = os.environ if environ is None else environ
+    path = config_file_path()
+    raw = _read_config_file(path)
+    values = _from_table(raw, str(path))
+    env_values = _from_environment(env)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - set(_FIELDS)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    profile = given.get("profile") or env_values.get("profile") or values.get("profile")
+    profiles = raw.get("profiles", {})
+    if profile and isinstance(profiles, Mapping) and profile in profiles:
+        values.update(_from_table(profiles[profile], f"{path} [profiles.{profile}]"))
+    values.update(env_values)
+    values.update({k: _convert(k, v, "keyword argument") for k, v in given.items()})
+    profile_tables = profiles if isinstance(profiles, Mapping) else {}
+    return Settings(**values, extra={"profiles": dict(profile_tables)})

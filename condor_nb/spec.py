@@ -1,0 +1,169 @@
+"""What the user asked for, validated once: :class:`NotebookJob`.
+
+No submission happens here; building a spec only reads the notebook (to check the
+parameters against its ``parameters`` cell) and checks that input files exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from condor_nb import quoting
+from condor_nb.errors import SpecError
+from condor_nb.settings import Settings
+
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_MAX_NAME = 256
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: int
+    memory_mib: int
+    disk_mib: int
+    gpus: int
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """A validated notebook job: everything needed to render and submit it."""
+
+    notebook: Path
+    parameters: Mapping[str, Any]
+    resources: Resources
+    name: str
+    profile: str
+    image: str | None = None
+    files: tuple[Path, ...] = ()
+    kernel: str | None = None
+    cell_timeout: float | None = None
+    content_hash: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any) -> Resources:
+    from condor_nb.units import parse_count, parse_size_mib
+
+    return Resources(
+        cpus=parse_count(settings.cpus if cpus is None else cpus, field="cpus", minimum=1),
+        memory_mib=parse_size_mib(settings.memory if memory is None else memory, field="memory"),
+        disk_mib=parse_size_mib(settings.disk if disk is None else disk, field="disk"),
+        gpus=parse_count(settings.gpus if gpus is None else gpus, field="gpus", minimum=0),
+    )
+
+
+def _input_files(files: Iterable[str | os.PathLike[str]]) -> tuple[Path, ...]:
+    out: list[Path] = []
+    seen: dict[str, Path] = {}
+    for raw in files:
+        path = Path(raw).expanduser().absolute()
+        if not path.exists():
+            raise SpecError(
+                f"input file not found: {raw}",
+                hint="check the path (relative paths are relative to the current directory)",
+            )
+        try:
+            quoting.transfer_path(str(path))
+        except ValueError as exc:
+            raise SpecError(
+                f"input file {str(path)!r} cannot be sent to the worker: {exc}",
+                hint="rename it without spaces, commas or quotes, "
+                "or put it in a directory and pass the directory",
+            ) from None
+        if path.name in seen:
+            raise SpecError(
+                f"two input files share the name {path.name!r}: {seen[path.name]} and {path}",
+                hint="the worker sees all inputs in one directory; rename one of them",
+            )
+        seen[path.name] = path
+        out.append(path)
+    return tuple(out)
+
+
+def _job_name(name: str | None, notebook: Path) -> str:
+    if name is None:
+        return notebook.stem
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError(f"job name: expected a non-empty string; got {name!r}")
+    if len(name) > _MAX_NAME:
+        raise SpecError(f"job name: expected at most {_MAX_NAME} characters; got {len(name)}")
+    return name
+
+
+def _profile(profile: str | None, settings: Settings) -> str:
+    value = profile or settings.profile
+    if not _PROFILE_NAME.match(value):
+        raise SpecError(
+            f"site profile: expected a name like 'personal' or 'ospool'; got {value!r}",
+            hint="`condor_nb profiles` lists the profiles available",
+        )
+    return value
+
+
+def _image(image: str | None, settings: Settings) -> str | None:
+    value = image if image is not None else settings.image
+    if not value:
+        return None
+    try:
+        return quoting.plain_value(value, what="image")
+    except ValueError as exc:
+        raise SpecError(
+            f"image: {exc}",
+            hint="give a path such as /cvmfs/singularity.opensciencegrid.org/ORG/IMAGE:TAG",
+        ) from None
+
+
+def _timeout(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise SpecError(f"cell timeout: expected a positive number of seconds; got {value!r}")
+    return float(value)
+
+
+def notebook_job(
+    notebook: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings,
+    cpus: int | str | None = None,
+    memory: int | str | None = None,
+    disk: int | str | None = None,
+    gpus: int | str | None = None,
+    image: str | None = None,
+    files: Iterable[str | os.PathLike[str]] = (),
+    name: str | None = None,
+    profile: str | None = None,
+    kernel: str | None = None,
+    cell_timeout: float | None = None,
+    allow_unknown_params: bool = False,
+) -> NotebookJob:
+    """Validate everything the user gave and return a :class:`NotebookJob`."""
+    from condor_nb.notebook import inspect_notebook
+    from condor_nb.params import check_parameters
+
+    path = Path(notebook).expanduser().absolute()
+    info = inspect_notebook(path)
+    checked = check_parameters(info, parameters or {}, allow_unknown=allow_unknown_params)
+    if kernel is not None:
+        try:
+            quoting.plain_value(kernel, what="kernel name")
+        except ValueError as exc:
+            raise SpecError(f"kernel: {exc}") from None
+    return NotebookJob(
+        notebook=path,
+        parameters=checked,
+        resources=_resources(settings, cpus, memory, disk, gpus),
+        name=_job_name(name, path),
+        profile=_profile(profile, settings),
+        image=_image(image, settings),
+        files=_input_files(files),
+        kernel=kernel,
+        cell_timeout=_timeout(cell_timeout),
+        content_hash=info.content_hash,
+    )

@@ -1,0 +1,180 @@
+"""One table from what HTCondor says about a job to what condor_nb tells the user.
+
+Inputs are plain job-ad dictionaries (queue or history), so this layer is pure and
+tested with tables of cases. The worker wrapper's exit codes (see
+``condor_nb.remote``) let us classify a failed notebook without fetching anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    HELD = "HELD"
+    REMOVED = "REMOVED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.REMOVED})
+
+# HTCondor JobStatus codes.
+IDLE, RUNNING, REMOVED, COMPLETED, HELD, TRANSFERRING_OUTPUT, SUSPENDED = 1, 2, 3, 4, 5, 6, 7
+
+HOLD_CODE_USER = 1
+HOLD_CODE_SPOOLING_INPUT = 16
+
+# Failure classes: a short machine name and the sentence a user reads.
+FAILURE_CLASSES: dict[str, str] = {
+    "cell_error": "a cell raised an error",
+    "kernel_died": "the kernel died (most often: out of memory; ask for more with --memory)",
+    "cell_timeout": "a cell ran longer than the per-cell timeout",
+    "input_error": "the notebook or its parameters could not be read on the worker",
+    "internal_error": "the condor_nb wrapper failed on the worker (a bug: please report it)",
+    "interrupted": "the job was stopped while running (evicted, removed or over its time limit)",
+    "out_of_memory": "the job used more memory than it requested; ask for more with --memory",
+    "missing_input": "an input file could not be transferred to the worker",
+    "output_transfer": "the outputs could not be transferred back",
+    "held_by_user": "held by the user; release it with `condor_nb release`",
+    "held_by_policy": "held by a site or job policy",
+    "never_uploaded": "the inputs were never uploaded (the submitting process stopped); "
+    "the job will be removed automatically",
+    "python_missing": "the worker's Python could not be started (check --image or worker_python)",
+    "killed_by_signal": "the job was killed by a signal",
+    "wall_time": "the job ran longer than its wall-time limit",
+    "credential": "the job's credentials were rejected or expired",
+    "image": "the container image could not be used",
+    "unknown": "the job ended with an unexpected exit code",
+}
+
+# Worker wrapper exit code -> failure class (mirrors condor_nb.remote.EXIT_CODES).
+_EXIT_CLASSES: dict[int, str] = {
+    3: "cell_error",
+    4: "kernel_died",
+    5: "cell_timeout",
+    6: "input_error",
+    7: "internal_error",
+    8: "interrupted",
+    126: "python_missing",
+    127: "python_missing",
+}
+
+# HoldReasonCode -> failure class (HTCondor manual, "HoldReasonCode" table).
+_HOLD_CLASSES: dict[int, str] = {
+    1: "held_by_user",
+    3: "held_by_policy",
+    6: "python_missing",
+    12: "output_transfer",
+    13: "missing_input",
+    16: "never_uploaded",
+    21: "held_by_policy",
+    26: "held_by_policy",
+    27: "held_by_policy",
+    34: "out_of_memory",
+    35: "image",
+    45: "image",
+    46: "wall_time",
+    47: "wall_time",
+}
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    """What we tell the user: a state, a plain-language reason, and a failure class."""
+
+    state: JobState
+    reason: str | None = None
+    failure_class: str | None = None
+    exit_code: int | None = None
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _failed_exit(ad: Mapping[str, Any]) -> StatusInfo:
+    if ad.get("ExitBySignal") is True:
+        signal = _as_int(ad.get("ExitSignal"))
+        why = "killed by signal %s" % signal
+        if signal == 9:
+            why += " (often: out of memory, or the site's policy killed it)"
+        return StatusInfo(JobState.FAILED, why, "killed_by_signal")
+    code = _as_int(ad.get("ExitCode"))
+    if code is None or code == 0:
+        return StatusInfo(JobState.COMPLETED, None, None, code)
+    klass = _EXIT_CLASSES.get(code, "unknown")
+    reason = FAILURE_CLASSES[klass]
+    if klass == "unknown":
+        reason = f"{reason} ({code})"
+    return StatusInfo(JobState.FAILED, reason, klass, code)
+
+
+def _held(ad: Mapping[str, Any], now: float | None) -> StatusInfo:
+    code = _as_int(ad.get("HoldReasonCode"))
+    text = str(ad.get("HoldReason") or "").strip()
+    if code == HOLD_CODE_SPOOLING_INPUT:
+        # Normal for a moment after submit; only an abandoned upload is a problem.
+        entered = _as_int(ad.get("EnteredCurrentStatus"))
+        if now is None or entered is None or now - entered < 120:
+            return StatusInfo(JobState.QUEUED, "uploading inputs")
+    klass = _HOLD_CLASSES.get(code or -1, "held_by_policy")
+    reason = FAILURE_CLASSES[klass]
+    if text and klass not in ("never_uploaded",):
+        reason = f"{reason}: {text}"
+    return StatusInfo(JobState.HELD, reason, klass)
+
+
+def _removed(ad: Mapping[str, Any]) -> StatusInfo:
+    text = str(ad.get("RemoveReason") or "").strip()
+    if ad.get("HoldReasonCode") == HOLD_CODE_SPOOLING_INPUT or "spool" in text.lower():
+        return StatusInfo(JobState.REMOVED, FAILURE_CLASSES["never_uploaded"], "never_uploaded")
+    return StatusInfo(JobState.REMOVED, text or "removed")
+
+
+def classify(ad: Mapping[str, Any], *, now: float | None = None) -> StatusInfo:
+    """Map one job ad (queue or history) to a :class:`StatusInfo`."""
+    status = _as_int(ad.get("JobStatus"))
+    if status in (IDLE, None):
+        starts = _as_int(ad.get("NumJobStarts")) or 0
+        return StatusInfo(JobState.QUEUED, "waiting to restart" if starts else None)
+    if status in (RUNNING, TRANSFERRING_OUTPUT):
+        progress = ad.get("CondorNbProgress")
+        return StatusInfo(JobState.RUNNING, str(progress) if progress else None)
+    if status == SUSPENDED:
+        return StatusInfo(JobState.RUNNING, "suspended by the execute machine")
+    if status == COMPLETED:
+        return _failed_exit(ad)
+    if status == HELD:
+        return _held(ad, now)
+    if status == REMOVED:
+        return _removed(ad)
+    return StatusInfo(JobState.QUEUED, f"unknown HTCondor JobStatus {status}")
+
+
+def from_result_file(result: Mapping[str, Any]) -> StatusInfo:
+    """Refine a finished job's status with the worker's result file (after fetch)."""
+    outcome = str(result.get("outcome") or "internal_error")
+    if outcome == "completed":
+        return StatusInfo(JobState.COMPLETED, None, None, 0)
+    klass = outcome if outcome in FAILURE_CLASSES else "unknown"
+    reason = FAILURE_CLASSES[klass]
+    error = result.get("error") or {}
+    cell = result.get("failed_cell")
+    if isinstance(error, Mapping) and error.get("name"):
+        detail = f"{error.get('name')}: {error.get('value', '')}".strip()
+        where = f" in cell {cell}" if cell is not None else ""
+        reason = f"{reason}{where}: {detail}"
+    return StatusInfo(JobState.FAILED, reason, klass, _as_int(result.get("exit_code")))

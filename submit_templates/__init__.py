@@ -1,0 +1,1 @@
+"""Site profiles shipped with condor_nb (HTCondor submit templates)."""
