@@ -77,15 +77,6 @@ def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str
     }
 
 
-def _spool_policy(settings: Settings) -> str:
-    # A client that dies between submit and spool leaves the job held on code 16
-    # forever; this removes such a job after ``spool_timeout`` seconds.
-    return (
-        "(JobStatus == 5 && HoldReasonCode == 16 && "
-        f"(time() - EnteredCurrentStatus) > {int(settings.spool_timeout)})"
-    )
-
-
 def _attributes(job: NotebookJob, job_id: str, files: JobFiles) -> dict[str, str]:
     params = json.dumps(dict(job.parameters), sort_keys=True, ensure_ascii=False)
     attrs = {
@@ -109,9 +100,6 @@ def _merge_template(template: Template, ours: dict[str, str]) -> dict[str, str]:
     taken = {key.lower() for key in ours}
     merged: dict[str, str] = {}
     for key, value in template.commands:
-        if key.lower() == "periodic_remove" and "periodic_remove" in taken:
-            ours["periodic_remove"] = f"({value}) || {ours['periodic_remove']}"
-            continue
         if key.lower() not in taken:
             merged[key] = value
     merged.update(ours)
@@ -148,7 +136,6 @@ def render(
         "request_cpus": str(job.resources.cpus),
         "request_memory": str(job.resources.memory_mib),
         "request_disk": str(job.resources.disk_mib * 1024),
-        "periodic_remove": _spool_policy(settings),
     }
     if job.resources.gpus:
         ours["request_gpus"] = str(job.resources.gpus)

@@ -8,6 +8,7 @@ Note for the Jupyter side: these calls hold the GIL; run them in a worker proces
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -139,10 +140,8 @@ class HTCondorSchedd:
                         hint="the schedd may be restarting or unreachable; try again shortly",
                     ) from exc
                 time.sleep(delay)
-                try:
+                with contextlib.suppress(ScheddUnavailableError):
                     self._schedd = self._locate()
-                except ScheddUnavailableError:
-                    pass
         raise AssertionError("unreachable")
 
     def submit_spooled(
@@ -176,10 +175,9 @@ class HTCondorSchedd:
         return cluster, int(result.num_procs())
 
     def _remove_quietly(self, cluster: int, reason: str) -> None:
-        try:
+        # If even this fails, the next sync removes the abandoned job (tracking.py).
+        with contextlib.suppress(Exception):
             self.act("remove", f"ClusterId == {cluster}", reason)
-        except Exception:  # the periodic_remove policy is the safety net
-            pass
 
     def query(self, constraint: str, projection: Sequence[str]) -> list[dict[str, Any]]:
         proj = list(projection)

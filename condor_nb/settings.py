@@ -45,7 +45,7 @@ class Settings:
     disk: str = "1GB"
     gpus: int = 0
     worker_python: str = "python3"
-    spool_timeout: int = 1800
+    spool_timeout: int = 600
     poll_interval: float = 2.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -108,7 +108,7 @@ def _as_int(value: Any) -> int | None:
 def _failed_exit(ad: Mapping[str, Any]) -> StatusInfo:
     if ad.get("ExitBySignal") is True:
         signal = _as_int(ad.get("ExitSignal"))
-        why = "killed by signal %s" % signal
+        why = f"killed by signal {signal}"
         if signal == 9:
             why += " (often: out of memory, or the site's policy killed it)"
         return StatusInfo(JobState.FAILED, why, "killed_by_signal")
@@ -122,14 +122,28 @@ def _failed_exit(ad: Mapping[str, Any]) -> StatusInfo:
     return StatusInfo(JobState.FAILED, reason, klass, code)
 
 
-def _held(ad: Mapping[str, Any], now: float | None) -> StatusInfo:
+def is_abandoned_upload(ad: Mapping[str, Any], now: float, spool_timeout: float) -> bool:
+    """Held on "spooling input" for longer than anyone would upload: the client died.
+
+    The schedd evaluates neither ``periodic_remove`` nor ``SYSTEM_PERIODIC_REMOVE``
+    for jobs in this state (measured on 23.9), so condor_nb itself removes them.
+    """
+    if _as_int(ad.get("JobStatus")) != HELD:
+        return False
+    if _as_int(ad.get("HoldReasonCode")) != HOLD_CODE_SPOOLING_INPUT:
+        return False
+    entered = _as_int(ad.get("EnteredCurrentStatus"))
+    return entered is not None and now - entered > spool_timeout
+
+
+def _held(ad: Mapping[str, Any], now: float | None, spool_timeout: float) -> StatusInfo:
     code = _as_int(ad.get("HoldReasonCode"))
     text = str(ad.get("HoldReason") or "").strip()
-    if code == HOLD_CODE_SPOOLING_INPUT:
-        # Normal for a moment after submit; only an abandoned upload is a problem.
-        entered = _as_int(ad.get("EnteredCurrentStatus"))
-        if now is None or entered is None or now - entered < 120:
-            return StatusInfo(JobState.QUEUED, "uploading inputs")
+    # Spooling is normal for a moment after submit; only an abandoned upload is a problem.
+    if code == HOLD_CODE_SPOOLING_INPUT and (
+        now is None or not is_abandoned_upload(ad, now, spool_timeout)
+    ):
+        return StatusInfo(JobState.QUEUED, "uploading inputs")
     klass = _HOLD_CLASSES.get(code or -1, "held_by_policy")
     reason = FAILURE_CLASSES[klass]
     if text and klass not in ("never_uploaded",):
@@ -144,7 +158,9 @@ def _removed(ad: Mapping[str, Any]) -> StatusInfo:
     return StatusInfo(JobState.REMOVED, text or "removed")
 
 
-def classify(ad: Mapping[str, Any], *, now: float | None = None) -> StatusInfo:
+def classify(
+    ad: Mapping[str, Any], *, now: float | None = None, spool_timeout: float = 600
+) -> StatusInfo:
     """Map one job ad (queue or history) to a :class:`StatusInfo`."""
     status = _as_int(ad.get("JobStatus"))
     if status in (IDLE, None):
@@ -158,7 +174,7 @@ def classify(ad: Mapping[str, Any], *, now: float | None = None) -> StatusInfo:
     if status == COMPLETED:
         return _failed_exit(ad)
     if status == HELD:
-        return _held(ad, now)
+        return _held(ad, now, spool_timeout)
     if status == REMOVED:
         return _removed(ad)
     return StatusInfo(JobState.QUEUED, f"unknown HTCondor JobStatus {status}")

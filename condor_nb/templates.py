@@ -84,7 +84,8 @@ def load(name: str) -> Template:
     names = ", ".join(sorted(available())) or "(none)"
     raise ConfigError(
         f"unknown site profile {name!r}",
-        hint=f"available profiles: {names}; add your own as ~/.config/condor_nb/profiles/{name}.sub",
+        hint=f"available profiles: {names}; "
+        f"add your own as ~/.config/condor_nb/profiles/{name}.sub",
     )
 
 
@@ -137,7 +138,8 @@ def parse(text: str, *, path: Path, name: str) -> Template:
         if lowered in RESERVED or lowered.startswith(RESERVED_PREFIXES):
             raise ConfigError(
                 f"{where}: '{key}' is set by condor_nb itself and may not appear in a profile",
-                hint="remove the line; condor_nb manages transfers, executable and its own attributes",
+                hint="remove the line; condor_nb manages transfers, the executable "
+                "and its own attributes",
             )
         commands.append((key, value))
     return Template(name=name, path=path, commands=tuple(commands), description=_description(text))

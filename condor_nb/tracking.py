@@ -57,10 +57,14 @@ def _num(value: Any) -> float | None:
 
 
 def record_from_ad(
-    ad: Mapping[str, Any], schedd: str, known: JobRecord | None, now: float
+    ad: Mapping[str, Any],
+    schedd: str,
+    known: JobRecord | None,
+    now: float,
+    spool_timeout: float = 600,
 ) -> JobRecord:
     """A registry row for this ad: known rows keep local facts, new ones come from the ad."""
-    info = status.classify(ad, now=now)
+    info = status.classify(ad, now=now, spool_timeout=spool_timeout)
     if known is not None and known.retrieved_at and info.state.is_terminal:
         # After fetching, the worker's result file refined the reason; keep it.
         info = status.StatusInfo(
@@ -92,14 +96,31 @@ def record_from_ad(
 
 
 def _merge(
-    ads: Iterable[Mapping[str, Any]], schedd: str, known: Mapping[str, JobRecord], now: float
+    ads: Iterable[Mapping[str, Any]],
+    client: ScheddClient,
+    known: Mapping[str, JobRecord],
+    now: float,
+    settings: Settings,
 ) -> dict[str, JobRecord]:
     out: dict[str, JobRecord] = {}
+    abandoned: list[str] = []
     for ad in ads:
         job_id = ad.get("CondorNbId")
         if isinstance(job_id, str) and job_id not in out:
-            out[job_id] = record_from_ad(ad, schedd, known.get(job_id), now)
+            if status.is_abandoned_upload(ad, now, settings.spool_timeout):
+                abandoned.append(job_id)
+            out[job_id] = record_from_ad(
+                ad, client.name, known.get(job_id), now, settings.spool_timeout
+            )
+    if abandoned:
+        _remove_abandoned(client, abandoned)
     return out
+
+
+def _remove_abandoned(client: ScheddClient, ids: Sequence[str]) -> None:
+    """Remove jobs whose submitter died before uploading their inputs (they never run)."""
+    reason = "condor_nb: inputs were never uploaded (the submitting process stopped)"
+    client.act("remove", id_constraint(ids), reason)
 
 
 def refresh(
@@ -108,11 +129,11 @@ def refresh(
     """Refresh the named jobs: queue first, then history for those that left it."""
     now = time.time()
     known = {r.id: r for r in registry.all(ids)}
-    fresh = _merge(client.query(id_constraint(ids), PROJECTION), client.name, known, now)
+    fresh = _merge(client.query(id_constraint(ids), PROJECTION), client, known, now, settings)
     gone = [i for i in ids if i not in fresh]
     if gone:
         hist = client.history(id_constraint(gone), PROJECTION, match=len(gone))
-        fresh.update(_merge(hist, client.name, known, now))
+        fresh.update(_merge(hist, client, known, now, settings))
     registry.upsert_many(fresh.values())
     return fresh
 
@@ -122,7 +143,7 @@ def sync(client: ScheddClient, registry: Registry, settings: Settings) -> None:
     now = time.time()
     ads = client.query(base_constraint(settings), PROJECTION)
     known = {r.id: r for r in registry.all()}
-    fresh = _merge(ads, client.name, known, now)
+    fresh = _merge(ads, client, known, now, settings)
     left = [
         r.id
         for r in known.values()
@@ -130,7 +151,7 @@ def sync(client: ScheddClient, registry: Registry, settings: Settings) -> None:
     ]
     if left:
         hist = client.history(id_constraint(left), PROJECTION, match=len(left))
-        fresh.update(_merge(hist, client.name, known, now))
+        fresh.update(_merge(hist, client, known, now, settings))
     registry.upsert_many(fresh.values())
 
 
@@ -140,8 +161,8 @@ def rebuild(client: ScheddClient, registry: Registry, settings: Settings) -> int
     known = {r.id: r for r in registry.all()}
     constraint = base_constraint(settings)
     hist = client.history(constraint, PROJECTION)
-    fresh = _merge(client.query(constraint, PROJECTION), client.name, known, now)
-    for job_id, record in _merge(hist, client.name, known, now).items():
+    fresh = _merge(client.query(constraint, PROJECTION), client, known, now, settings)
+    for job_id, record in _merge(hist, client, known, now, settings).items():
         fresh.setdefault(job_id, record)
     added = [r for r in fresh.values() if r.id not in known]
     registry.upsert_many(fresh.values())

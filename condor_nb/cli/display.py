@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from condor_nb.registry import JobRecord
 
-_CONTROL = {i: "\\x%02x" % i for i in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}
 
 
 def printable(text: str) -> str:

@@ -40,7 +40,9 @@ def _resource_options(func: Any) -> Any:
     return func
 
 
-def _parameters(notebook: str, params: tuple[tuple[str, str], ...], files: tuple[str, ...]) -> dict[str, Any]:
+def _parameters(
+    notebook: str, params: tuple[tuple[str, str], ...], files: tuple[str, ...]
+) -> dict[str, Any]:
     from condor_nb.notebook import inspect_notebook
     from condor_nb.params import coerce_cli_value, load_parameters_file
 
