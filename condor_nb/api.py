@@ -24,7 +24,7 @@ from condor_nb.registry import JobRecord, Registry
 from condor_nb.render import JobFiles, job_config, render, worker_notebook_name
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec import NotebookJob, notebook_job
-from condor_nb.status import JobState, StatusInfo
+from condor_nb.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
 
 _registries: dict[Path, Registry] = {}
 
@@ -190,19 +190,31 @@ class Job:
         )
 
     # -- actions ---------------------------------------------------------
-    def _act(self, action: schedd.Action, reason: str) -> None:
+    def _act(self, action: schedd.Action, reason: str, extra: str = "") -> None:
         client = schedd.client_for(self._settings)
-        client.act(action, tracking.id_constraint([self.id]), reason)
+        client.act(action, tracking.id_constraint([self.id]) + extra, reason)
         self.status()
+
+    def _wait_for_upload(self, timeout: float = 30.0) -> None:
+        """The schedd lifts the "spooling input" hold about a second after the upload.
+
+        A hold placed before that is a no-op that the schedd then undoes, so wait.
+        """
+        deadline = time.monotonic() + timeout
+        while self.status().reason == "uploading inputs" and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def remove(self) -> None:
         self._act("remove", f"removed by condor_nb user (job {self.id})")
 
     def hold(self) -> None:
+        self._wait_for_upload()
         self._act("hold", f"held by condor_nb user (job {self.id})")
 
     def release(self) -> None:
-        self._act("release", f"released by condor_nb user (job {self.id})")
+        # Never release the "spooling input" hold: the job would start without inputs.
+        extra = f" && HoldReasonCode =!= {HOLD_CODE_SPOOLING_INPUT}"
+        self._act("release", f"released by condor_nb user (job {self.id})", extra)
 
 
 def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:

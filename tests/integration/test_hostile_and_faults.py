@@ -1,0 +1,130 @@
+"""What users can break: hostile strings, a submitter that dies, unreachable pools."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import condor_nb
+from condor_nb.quoting import decode_attr
+from condor_nb.status import JobState
+
+from .conftest import Cnb
+
+pytestmark = pytest.mark.pool
+
+HOSTILE = [
+    'a "quoted" name',
+    "back\\slash\\",
+    "new\nline",
+    "$(Cluster) and $$(Name) and $ENV(HOME)",
+    "+Attr = 1",
+    'x"\nMY.Evil = "1',
+    "]; Evil = true; [",
+    "queue 100",
+]
+
+
+def _benign_keys(ad: dict[str, Any]) -> set[str]:
+    return set(ad)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_names_and_parameters_give_exactly_the_intended_ad(
+    cnb: Cnb, schedd_ads: Any, hostile: str
+) -> None:
+    nb = cnb.notebook("h.ipynb", ["print(repr(value))"], params="value = 'x'")
+    benign = condor_nb.submit(nb, parameters={"value": "plain"}, name="plain")
+    job = condor_nb.submit(nb, parameters={"value": hostile}, name=hostile)
+    try:
+        ad, reference = schedd_ads(job.id), schedd_ads(benign.id)
+        assert decode_attr(ad["CondorNbName"]) == hostile
+        assert json.loads(decode_attr(ad["CondorNbParams"])) == {"value": hostile}
+        # Nothing added, nothing changed: same attributes, same command and arguments.
+        volatile = {"ServerTime", "GlobalJobId", "QDate", "EnteredCurrentStatus"}
+        assert set(ad) - volatile == set(reference) - volatile
+        for key in ("Cmd", "Args", "Arguments", "RequestMemory", "RequestCpus", "Owner"):
+            assert ad.get(key) == reference.get(key), key
+        assert ad["ProcId"] == 0 and "Evil" not in ad and "Attr" not in ad
+        # The registry and `q` show it escaped, on one line.
+        listing = cnb.run("q", "--no-refresh", check=True).stdout
+        assert len(listing.strip().splitlines()) == 3
+    finally:
+        job.remove()
+        benign.remove()
+
+
+def test_submitter_killed_between_submit_and_upload(cnb: Cnb) -> None:
+    nb = cnb.notebook("orphan.ipynb", ["print(1)"])
+    # The process dies right after the schedd accepted the job, before spooling.
+    proc = cnb.python(
+        "import os, condor_nb, condor_nb.schedd as s\n"
+        "real = s.HTCondorSchedd.submit_spooled\n"
+        "def dying(self, desc, *, itemdata=None, on_submitted=None):\n"
+        "    def die(cluster):\n"
+        "        on_submitted(cluster)\n"
+        "        print(cluster, flush=True)\n"
+        "        os._exit(3)\n"
+        "    return real(self, desc, itemdata=itemdata, on_submitted=die)\n"
+        "s.HTCondorSchedd.submit_spooled = dying\n"
+        f"condor_nb.submit({str(nb)!r})\n"
+    )
+    assert proc.returncode == 3, proc.stderr
+    cluster = int(proc.stdout.strip())
+    listing = cnb.run("q", check=True).stdout
+    assert f"{cluster}.0" in listing and "QUEUED" in listing and "uploading inputs" in listing
+    # Once it has sat there longer than spool_timeout, any later condor_nb call
+    # removes it and says why; it never stays held forever.
+    time.sleep(3)
+    cnb.env["CONDOR_NB_SPOOL_TIMEOUT"] = "2"
+    listing = cnb.run("q", check=True).stdout
+    row = next(line for line in listing.splitlines() if f"{cluster}.0" in line)
+    assert "never uploaded" in row
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        row = next(
+            line for line in cnb.run("q", check=True).stdout.splitlines() if f"{cluster}.0" in line
+        )
+        if "REMOVED" in row:
+            break
+        time.sleep(1)
+    assert "REMOVED" in row and "never uploaded" in row
+
+
+def test_unknown_job_id_is_a_clear_error(cnb: Cnb) -> None:
+    proc = cnb.run("status", "deadbeef")
+    assert proc.returncode == 7
+    assert "no job with id 'deadbeef'" in proc.stderr and "condor_nb q" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = cnb.run("fetch", "not-an-id!")
+    assert proc.returncode == 7 and "Traceback" not in proc.stderr
+
+
+def test_unreachable_schedd_is_a_clear_error(cnb: Cnb, tmp_path: Path) -> None:
+    config = tmp_path / "nowhere.config"
+    config.write_text(
+        "COLLECTOR_HOST = 127.0.0.1:1\nSEC_CLIENT_AUTHENTICATION_METHODS = IDTOKENS\n"
+    )
+    cnb.env["CONDOR_NB_CONDOR_CONFIG"] = str(config)
+    nb = cnb.notebook("n.ipynb", ["print(1)"])
+    proc = cnb.run("submit", str(nb), timeout=120)
+    assert proc.returncode == 5, proc.stderr
+    assert "cannot reach the schedd" in proc.stderr and "127.0.0.1:1" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Nothing half-submitted is left behind in the registry.
+    assert "no jobs" in cnb.run("q", "--no-refresh").stdout
+
+
+def test_wait_from_cli_shows_progress_and_fetches(cnb: Cnb) -> None:
+    nb = cnb.notebook("cli.ipynb", ["print('n is', n)"], params="n = 1")
+    proc = cnb.run("submit", str(nb), "-p", "n", "41", "--wait", "-o", "res", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "QUEUED" in proc.stderr or "RUNNING" in proc.stderr  # visible progress
+    assert "executed notebook:" in proc.stdout and "HTML report:" in proc.stdout
+    executed = json.loads((cnb.workdir / "res" / "cli.ipynb").read_text())
+    assert "n is 41" in json.dumps(executed)
+    assert JobState.COMPLETED.value in proc.stdout
