@@ -1,0 +1,5 @@
+# %% tags=["parameters"]
+alpha = 1
+
+# %%
+print(alpha)
