@@ -16,15 +16,18 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from condor_nb import outputs, schedd, tracking
+from condor_nb import schedd, tracking
 from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError
 from condor_nb.registry import JobRecord, Registry
-from condor_nb.render import JobFiles, job_config, render, worker_notebook_name
 from condor_nb.settings import Settings, load_settings
-from condor_nb.spec import NotebookJob, notebook_job
 from condor_nb.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
+
+if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
+    from condor_nb.outputs import FetchedFiles
+    from condor_nb.render import JobFiles
+    from condor_nb.spec import NotebookJob
 
 _registries: dict[Path, Registry] = {}
 
@@ -74,6 +77,8 @@ class Job:
     # -- state -----------------------------------------------------------
     @property
     def _files(self) -> JobFiles:
+        from condor_nb.render import JobFiles, worker_notebook_name
+
         job_dir = Path(self._record.job_dir or self._settings.jobs_dir / self.id)
         return JobFiles(job_dir, worker_notebook_name(Path(self.notebook)))
 
@@ -128,6 +133,8 @@ class Job:
         files.out_dir.mkdir(parents=True, exist_ok=True)
         client = schedd.client_for(self._settings)
         client.retrieve(tracking.id_constraint([self.id]))
+        from condor_nb import outputs
+
         result = outputs.read_result(files.out_dir)
         info = self._info()
         if result is not None:
@@ -146,7 +153,7 @@ class Job:
         self._record = self._registry().get(self.id) or self._record
         return info
 
-    def fetch(self, dest: str | os.PathLike[str] | None = None) -> outputs.FetchedFiles:
+    def fetch(self, dest: str | os.PathLike[str] | None = None) -> FetchedFiles:
         """Copy the executed notebook, HTML report, logs and result into ``dest``.
 
         Default destination: ``./<notebook name>-<job id>/``.
@@ -160,6 +167,8 @@ class Job:
                 f"job {self.id} is {info.state.value}: its outputs are not available yet",
                 hint=f"wait for it with `condor_nb wait {self.id}`",
             )
+        from condor_nb import outputs
+
         stem = Path(self.notebook).stem
         target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
         fetched = outputs.copy_outputs(files.out_dir, target.absolute(), stem)
@@ -168,6 +177,8 @@ class Job:
 
     def result(self) -> dict[str, Any] | None:
         """The worker's result file (outcome, failing cell, error, timings), once retrieved."""
+        from condor_nb import outputs
+
         return outputs.read_result(self._files.out_dir)
 
     def logs(self) -> str:
@@ -219,6 +230,7 @@ class Job:
 
 def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
     from condor_nb.remote import WRAPPER_PATH
+    from condor_nb.render import job_config
 
     files.in_dir.mkdir(parents=True, exist_ok=True)
     files.out_dir.mkdir(parents=True, exist_ok=True)
@@ -231,13 +243,18 @@ def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
 def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
     """The job's staging paths and its submit description (no I/O)."""
     from condor_nb import templates
+    from condor_nb.render import JobFiles, render, worker_notebook_name
 
     files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook))
     template = templates.load(job.profile)
     try:
         description = render(job, job_id=job_id, files=files, template=template, settings=settings)
     except ValueError as exc:
-        raise SpecError(f"cannot build the submit description: {exc}") from None
+        raise SpecError(
+            f"cannot build the submit description: {exc}",
+            hint="if the job's staging folder is the problem, set CONDOR_NB_HOME to a path "
+            "without spaces, commas or quotes",
+        ) from None
     return files, description
 
 
@@ -295,6 +312,8 @@ def submit(
     Parameters reach the notebook typed (papermill injects them after its
     ``parameters`` cell). Resources use HTCondor's units (``"4GB"``, ``"512MiB"``).
     """
+    from condor_nb.spec import notebook_job
+
     cfg = settings or load_settings(profile=profile)
     spec = notebook_job(
         notebook, parameters, settings=cfg, cpus=cpus, memory=memory, disk=disk, gpus=gpus,
@@ -340,10 +359,8 @@ def jobs(*, refresh: bool = True, settings: Settings | None = None) -> list[Job]
     """This user's jobs, oldest first (one schedd query refreshes them all)."""
     cfg = settings or load_settings()
     registry = registry_for(cfg)
-    if refresh:
-        client = schedd.client_for(cfg)
-        tracking.sync(client, registry, cfg)
-    return [Job(r, cfg) for r in registry.all()]
+    records = tracking.sync(schedd.client_for(cfg), registry, cfg) if refresh else registry.all()
+    return [Job(r, cfg) for r in records]
 
 
 def rebuild_registry(*, settings: Settings | None = None) -> int:

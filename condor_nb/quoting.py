@@ -45,12 +45,12 @@ def transfer_path(path: str) -> str:
     return escape_macros(path)
 
 
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_./:@+=-]+$")
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9_./:@+=-]+")
 
 
 def plain_value(text: str, *, what: str) -> str:
     """A bare submit value (an image path, a kernel name): only safe characters."""
-    if not _SAFE_VALUE.match(text):
+    if not _SAFE_VALUE.fullmatch(text):
         raise ValueError(
             f"{what} may contain only letters, digits and _ . / : @ + = -; got {text!r}"
         )

@@ -40,13 +40,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at   REAL,
     updated_at    REAL NOT NULL,
     retrieved_at  REAL,
-    fetched_to    TEXT
+    fetched_to    TEXT,
+    ad_signature  TEXT,
+    in_queue      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs (schedd, cluster, proc);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
-@dataclass
+@dataclass(slots=True)
 class JobRecord:
     """One row of the registry: what condor_nb knows about one job."""
 
@@ -70,6 +73,10 @@ class JobRecord:
     updated_at: float
     retrieved_at: float | None = None
     fetched_to: str | None = None
+    # What the status was computed from; an unchanged signature means an unchanged row.
+    ad_signature: str | None = None
+    # Seen in the schedd's queue at the last look (else in its history, or gone).
+    in_queue: int = 0
 
     @property
     def job_state(self) -> JobState:
@@ -187,6 +194,32 @@ class Registry:
             marks = ", ".join("?" for _ in ids)
             rows = conn.execute(f"{sql} WHERE id IN ({marks})", list(ids)).fetchall()
         return [JobRecord(*row) for row in rows]
+
+    def set_in_queue(self, schedd: str, ids: Iterable[str]) -> None:
+        """Mark exactly ``ids`` as the jobs of ``schedd`` now in its queue."""
+        with self._write() as conn:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM seen")
+            conn.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((i,) for i in ids))
+            conn.execute(
+                "UPDATE jobs SET in_queue = (id IN (SELECT id FROM seen)) WHERE schedd = ?",
+                (schedd,),
+            )
+
+    def count_in_queue(self, schedd: str) -> int:
+        sql = "SELECT COUNT(*) FROM jobs WHERE schedd = ? AND in_queue = 1"
+        return int(self._connect().execute(sql, (schedd,)).fetchone()[0])
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._write() as conn:
+            if value is None:
+                conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def count(self) -> int:
         return int(self._connect().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])

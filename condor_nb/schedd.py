@@ -32,11 +32,13 @@ class ScheddClient(Protocol):
         on_submitted: Callable[[int], None] | None = None,
     ) -> tuple[int, int]: ...
 
-    def query(self, constraint: str, projection: Sequence[str]) -> list[dict[str, Any]]: ...
+    def query(self, constraint: str, projection: Sequence[str]) -> list[Mapping[str, Any]]: ...
 
     def history(
         self, constraint: str, projection: Sequence[str], match: int = -1
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[Mapping[str, Any]]: ...
+
+    def summary(self, constraint: str) -> Mapping[str, Any]: ...
 
     def act(self, action: Action, constraint: str, reason: str) -> int: ...
 
@@ -68,11 +70,9 @@ def configure_bindings(settings: Settings) -> Any:
             "or set CONDOR_CONFIG to your access point's client configuration",
         )
     if config:
+        # Only CONDOR_CONFIG: _CONDOR_* overrides would leak into child processes
+        # and outrank the configuration they were asked to use.
         os.environ["CONDOR_CONFIG"] = config
-        if settings.profile == "personal" and not settings.condor_config:
-            from condor_nb import pool
-
-            os.environ.update(pool.client_env())
     import htcondor2
 
     if _configured is not None and _configured != config:
@@ -81,11 +81,10 @@ def configure_bindings(settings: Settings) -> Any:
     return htcondor2
 
 
-def _plain(ad: Any, projection: Sequence[str]) -> dict[str, Any]:
-    if not projection:
-        return dict(ad.items())
-    get = ad.get
-    return {key: get(key) for key in projection}
+def _not_connected(exc: Exception) -> bool:
+    """The bindings' error for a call that never reached the schedd."""
+    text = str(exc)
+    return "Failed to connect" in text or "SECMAN" in text
 
 
 class HTCondorSchedd:
@@ -97,6 +96,18 @@ class HTCondorSchedd:
         self._schedd = self._locate()
 
     def _locate(self) -> Any:
+        """Find the schedd; a failed first try is retried (after a daemon restart the
+        client's cached security session is stale and only the next call renews it)."""
+        for delay in (0.2, 1.0, None):
+            try:
+                return self._locate_once()
+            except ScheddUnavailableError:
+                if delay is None:
+                    raise
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _locate_once(self) -> Any:
         h = self._htcondor
         where = self._settings.collector or h.param.get("COLLECTOR_HOST") or "(none)"
         try:
@@ -154,9 +165,23 @@ class HTCondorSchedd:
         """Submit and upload inputs as one operation: on any failure the cluster is removed."""
         h = self._htcondor
         submit = h.Submit(dict(description))
-        try:
+
+        def send() -> Any:
             items: Iterable[Mapping[str, str]] | None = iter(itemdata) if itemdata else None
-            result = self._schedd.submit(submit, spool=True, itemdata=items)
+            return self._schedd.submit(submit, spool=True, itemdata=items)
+
+        try:
+            try:
+                result = send()
+            except Exception as exc:
+                if not _not_connected(exc):
+                    raise
+                # Nothing was submitted: the schedd restarted (new address, stale
+                # security session). Locate it again and try once more.
+                self._schedd = self._locate()
+                result = send()
+        except ScheddUnavailableError:
+            raise
         except Exception as exc:
             raise SubmitError(f"the schedd {self.name} refused the job: {exc}") from exc
         cluster = int(result.cluster())
@@ -179,19 +204,27 @@ class HTCondorSchedd:
         with contextlib.suppress(Exception):
             self.act("remove", f"ClusterId == {cluster}", reason)
 
-    def query(self, constraint: str, projection: Sequence[str]) -> list[dict[str, Any]]:
+    def query(self, constraint: str, projection: Sequence[str]) -> list[Mapping[str, Any]]:
+        # The ClassAds are returned as they are (they are Mappings): converting
+        # 10,000 of them to dicts costs more than the query, and most callers
+        # read only a few attributes of each.
         proj = list(projection)
         ads = self._retrying("query", lambda: self._schedd.query(constraint, proj))
-        return [_plain(ad, proj) for ad in ads]
+        return list(ads)
+
+    def summary(self, constraint: str) -> Mapping[str, Any]:
+        """Counts of the matching jobs by status (one small ad): ``Jobs``, ``Idle``, ..."""
+        opts = self._htcondor.QueryOpt.SummaryOnly
+        ads = self._retrying("summary query", lambda: self._schedd.query(constraint, [], opts=opts))
+        return ads[0] if ads else {}
 
     def history(
         self, constraint: str, projection: Sequence[str], match: int = -1
-    ) -> list[dict[str, Any]]:
+    ) -> list[Mapping[str, Any]]:
         proj = list(projection)
-        ads = self._retrying(
+        return self._retrying(  # type: ignore[no-any-return]
             "history query", lambda: list(self._schedd.history(constraint, proj, match=match))
         )
-        return [_plain(ad, proj) for ad in ads]
 
     def act(self, action: Action, constraint: str, reason: str) -> int:
         h = self._htcondor

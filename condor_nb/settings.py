@@ -24,11 +24,6 @@ def _data_home() -> Path:
     return Path(base) / "condor_nb"
 
 
-def _config_home() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "condor_nb"
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything condor_nb needs to know about where and how to submit."""
@@ -66,9 +61,13 @@ _INT_FIELDS = {"cpus", "gpus", "spool_timeout"}
 _FLOAT_FIELDS = {"poll_interval"}
 
 
-def config_file_path() -> Path:
-    explicit = os.environ.get(_ENV_PREFIX + "CONFIG")
-    return Path(explicit) if explicit else _config_home() / "config.toml"
+def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    explicit = env.get(_ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "condor_nb" / "config.toml"
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -94,14 +93,16 @@ def _convert(name: str, value: Any, source: str) -> Any:
         if name == "home":
             return Path(str(value)).expanduser()
         if name in _INT_FIELDS:
-            if isinstance(value, bool):
-                raise ValueError("a boolean")
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError("not a whole number")
             return int(value)
         if name in _FLOAT_FIELDS:
             return float(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"setting '{name}' from {source}: expected a number, got {value!r}",
+            f"setting '{name}' from {source}: expected a whole number, got {value!r}"
+            if name in _INT_FIELDS
+            else f"setting '{name}' from {source}: expected a number, got {value!r}",
             hint=f"set {name} to a number in {source}",
         ) from exc
     return str(value) if not isinstance(value, str) else value
@@ -134,7 +135,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from all sources; ``overrides`` are keyword arguments (highest)."""
     env = os.environ if environ is None else environ
-    path = config_file_path()
+    path = config_file_path(env)
     raw = _read_config_file(path)
     values = _from_table(raw, str(path))
     env_values = _from_environment(env)

@@ -6,6 +6,7 @@ parameters against its ``parameters`` cell) and checks that input files exist.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,7 @@ from condor_nb import quoting
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
 
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _MAX_NAME = 256
 
 
@@ -57,9 +58,14 @@ def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any)
     )
 
 
-def _input_files(files: Iterable[str | os.PathLike[str]]) -> tuple[Path, ...]:
+# Names the job's own inputs take on the worker; an extra input may not shadow them.
+_RESERVED_INPUTS = ("condor_nb_run.py", "condor_nb_job.json")
+
+
+def _input_files(files: Iterable[str | os.PathLike[str]], notebook_name: str) -> tuple[Path, ...]:
     out: list[Path] = []
     seen: dict[str, Path] = {}
+    reserved = {*_RESERVED_INPUTS, notebook_name}
     for raw in files:
         path = Path(raw).expanduser().absolute()
         if not path.exists():
@@ -75,6 +81,11 @@ def _input_files(files: Iterable[str | os.PathLike[str]]) -> tuple[Path, ...]:
                 hint="rename it without spaces, commas or quotes, "
                 "or put it in a directory and pass the directory",
             ) from None
+        if path.name in reserved:
+            raise SpecError(
+                f"input file {str(path)!r} would replace the job's own {path.name!r} on the worker",
+                hint="rename the input file, or put it in a directory and pass the directory",
+            )
         if path.name in seen:
             raise SpecError(
                 f"two input files share the name {path.name!r}: {seen[path.name]} and {path}",
@@ -97,7 +108,7 @@ def _job_name(name: str | None, notebook: Path) -> str:
 
 def _profile(profile: str | None, settings: Settings) -> str:
     value = profile or settings.profile
-    if not _PROFILE_NAME.match(value):
+    if not _PROFILE_NAME.fullmatch(value):
         raise SpecError(
             f"site profile: expected a name like 'personal' or 'ospool'; got {value!r}",
             hint="`condor_nb profiles` lists the profiles available",
@@ -121,7 +132,12 @@ def _image(image: str | None, settings: Settings) -> str | None:
 def _timeout(value: float | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise SpecError(f"cell timeout: expected a positive number of seconds; got {value!r}")
     return float(value)
 
@@ -146,6 +162,7 @@ def notebook_job(
     """Validate everything the user gave and return a :class:`NotebookJob`."""
     from condor_nb.notebook import inspect_notebook
     from condor_nb.params import check_parameters
+    from condor_nb.render import worker_notebook_name
 
     path = Path(notebook).expanduser().absolute()
     info = inspect_notebook(path)
@@ -162,7 +179,7 @@ def notebook_job(
         name=_job_name(name, path),
         profile=_profile(profile, settings),
         image=_image(image, settings),
-        files=_input_files(files),
+        files=_input_files(files, worker_notebook_name(path)),
         kernel=kernel,
         cell_timeout=_timeout(cell_timeout),
         content_hash=info.content_hash,

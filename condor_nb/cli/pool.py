@@ -1,0 +1,85 @@
+"""`condor_nb pool start|stop|status|env`: the personal HTCondor pool on this machine."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+import click
+
+
+@click.group()
+def pool() -> None:
+    """A real one-machine HTCondor pool (Debian's minicondor in its own root folder).
+
+    condor_nb talks to it exactly as to a remote access point: IDTOKENS,
+    remote submission with spooling, no shared filesystem. With no other pool
+    configured, condor_nb uses it.
+    """
+
+
+@pool.command()
+@click.option("--port", type=int, help="Port on 127.0.0.1 (default 9618).")
+@click.option("--cpus", type=int, help="CPUs the slot advertises (default 4).")
+@click.option("--memory-mb", type=int, help="Memory the slot advertises.")
+@click.option(
+    "--mount",
+    "mounts",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Host folder to show read-only to jobs at the same path (CVMFS-style).",
+)
+def start(
+    port: int | None, cpus: int | None, memory_mb: int | None, mounts: tuple[str, ...]
+) -> None:
+    """Build the pool the first time (about a minute), then start it (seconds)."""
+    from condor_nb import pool as personal
+
+    def progress(line: str) -> None:
+        click.echo(line, err=True)
+
+    info = personal.start(port=port, cpus=cpus, memory_mb=memory_mb, mounts=mounts,
+                          progress=progress)  # fmt: skip
+    click.echo(f"pool running on {info.collector} as {info.identity} ({info.seconds:.1f} s)")
+    click.echo(f"client configuration: {info.client_config}")
+
+
+@pool.command()
+def stop() -> None:
+    """Stop every daemon and unmount everything (the built root is kept)."""
+    from condor_nb import pool as personal
+
+    personal.stop()
+    click.echo("pool stopped")
+
+
+@pool.command()
+def status() -> None:
+    """Daemons, slots and jobs of the personal pool."""
+    from condor_nb import pool as personal
+
+    st = personal.status()
+    click.echo(f"running: {'yes' if st.running else 'no'}   built: {'yes' if st.built else 'no'}"
+               f"   port: {st.port or '-'}   folder: {st.pool_dir}")  # fmt: skip
+    daemons = ", ".join(f"{name} ({pid})" for name, pid in sorted(st.daemons.items())) or "none"
+    click.echo(f"daemons: {daemons}")
+    for slot in st.slots:
+        click.echo(f"slot: {slot.name} {slot.state}/{slot.activity} "
+                   f"{slot.cpus} CPUs {slot.memory_mb} MB")  # fmt: skip
+    jobs = ", ".join(f"{n} {state}" for state, n in sorted(st.jobs.items())) or "none"
+    click.echo(f"jobs: {jobs}")
+    for mount in st.mounts:
+        click.echo(f"mounted for jobs: {mount}")
+    for problem in st.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if not st.running:
+        sys.exit(1)
+
+
+@pool.command()
+def env() -> None:
+    """Print `export` lines for a shell: eval "$(condor_nb pool env)"."""
+    from condor_nb import pool as personal
+
+    for key, value in personal.client_env().items():
+        click.echo(f"export {key}={shlex.quote(value)}")
