@@ -229,13 +229,14 @@ class Job:
 
 
 def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
-    from condor_nb.remote import WRAPPER_PATH
+    from condor_nb.remote import WRAPPER_FILES
     from condor_nb.render import job_config
 
     files.in_dir.mkdir(parents=True, exist_ok=True)
     files.out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.notebook, files.notebook)
-    shutil.copyfile(WRAPPER_PATH, files.wrapper)
+    for name, source in WRAPPER_FILES.items():
+        shutil.copyfile(source, files.in_dir / name)
     config = job_config(job, job_id=job_id, notebook_name=files.notebook_name)
     files.job_json.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from condor_nb import __version__, quoting
-from condor_nb.remote import JOB_JSON, WRAPPER_NAME
+from condor_nb.remote import JOB_JSON, WRAPPER_FILES, WRAPPER_NAME
 from condor_nb.settings import Settings
 from condor_nb.spec import NotebookJob
 from condor_nb.templates import Template
@@ -59,8 +59,13 @@ class JobFiles:
     def wrapper(self) -> Path:
         return self.in_dir / WRAPPER_NAME
 
+    @property
+    def wrapper_files(self) -> list[Path]:
+        """The worker wrapper's files, as staged under their worker names."""
+        return [self.in_dir / name for name in WRAPPER_FILES]
+
     def input_paths(self, job: NotebookJob) -> list[Path]:
-        return [self.wrapper, self.job_json, self.notebook, *job.files]
+        return [*self.wrapper_files, self.job_json, self.notebook, *job.files]
 
 
 def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str, object]:

@@ -59,7 +59,7 @@ def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any)
 
 
 # Names the job's own inputs take on the worker; an extra input may not shadow them.
-_RESERVED_INPUTS = ("condor_nb_run.py", "condor_nb_job.json")
+_RESERVED_INPUTS = ("condor_nb_run.py", "condor_nb_report.py", "condor_nb_job.json")
 
 
 def _input_files(files: Iterable[str | os.PathLike[str]], notebook_name: str) -> tuple[Path, ...]:

@@ -262,7 +262,7 @@ def test_hostile_notebook_path_is_encoded_and_its_worker_name_sanitised(tmp_path
     assert changed == {"MY.CondorNbNotebook", "transfer_input_files"}
     assert decode_attr(hostile["MY.CondorNbNotebook"][1:-1]) == str(path)
     inputs = hostile["transfer_input_files"].split(", ")
-    assert inputs[2] == f"{JOB_DIR}/in/__Cluster__x_y_+Evil_=_1.ipynb"
+    assert inputs[-1] == f"{JOB_DIR}/in/__Cluster__x_y_+Evil_=_1.ipynb"
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

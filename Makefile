@@ -1,0 +1,47 @@
+# The two commands of the README, and the set-up they share.
+#   make demo   set up, start the personal pool, run examples/hello.ipynb on it
+#   make test   set up, start the personal pool, lint, type-check, run every test
+#   make bench  the ratio benchmarks (figures in docs/benchmarks.md)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.condor_nb-installed
+
+.PHONY: setup system pool demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "condor_nb needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@# Bytecode once, so that `condor_nb` starts fast even with PYTHONDONTWRITEBYTECODE set.
+	$(BIN)/python -m compileall -q condor_nb $(VENV)/lib > /dev/null
+	touch $@
+
+# What the personal pool needs from the machine (Debian): debootstrap.
+system:
+	@command -v debootstrap > /dev/null || (apt-get update -qq && apt-get install -y -qq debootstrap)
+
+pool: setup system
+	$(BIN)/condor_nb pool start
+
+demo: pool
+	$(BIN)/condor_nb submit examples/hello.ipynb -p name "HTCondor" -p repeat 2 --wait -o hello-output
+
+lint: setup
+	$(BIN)/ruff check condor_nb tests benchmarks
+	$(BIN)/ruff format --check condor_nb tests benchmarks
+	$(BIN)/mypy condor_nb
+
+test: pool lint
+	$(BIN)/pytest -q
+
+bench: pool
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	-$(BIN)/condor_nb pool stop
+	rm -rf $(VENV) hello-output
