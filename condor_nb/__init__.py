@@ -17,15 +17,25 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Job", "__version__", "get", "jobs", "submit"]
+__all__ = [
+    "Job", "Sweep", "__version__", "get", "get_sweep", "jobs", "record", "submit", "sweep",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from condor_nb.api import Job, get, jobs, submit
+    from condor_nb.recording import record
+    from condor_nb.sweeps import Sweep, get_sweep, sweep
+
+_LAZY = {
+    "Job": "condor_nb.api", "get": "condor_nb.api", "jobs": "condor_nb.api",
+    "submit": "condor_nb.api", "Sweep": "condor_nb.sweeps", "get_sweep": "condor_nb.sweeps",
+    "sweep": "condor_nb.sweeps", "record": "condor_nb.recording",
+}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Job", "get", "jobs", "submit"):
-        from condor_nb import api
+    if name in _LAZY:
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'condor_nb' has no attribute {name!r}")

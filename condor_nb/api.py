@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from condor_nb import schedd, tracking
+from condor_nb import doctor, schedd, tracking
 from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError
 from condor_nb.registry import JobRecord, Registry
 from condor_nb.settings import Settings, load_settings
@@ -46,9 +46,10 @@ def new_job_id() -> str:
 class Job:
     """A handle on one submitted notebook job; cheap to create, safe to recreate later."""
 
-    def __init__(self, record: JobRecord, settings: Settings) -> None:
+    def __init__(self, record: JobRecord, settings: Settings, *, from_cache: bool = False) -> None:
         self._record = record
         self._settings = settings
+        self._from_cache = from_cache
 
     # -- identity --------------------------------------------------------
     @property
@@ -71,6 +72,11 @@ class Job:
     def record(self) -> JobRecord:
         return self._record
 
+    @property
+    def from_cache(self) -> bool:
+        """True when submit() answered with an earlier identical job (no new submission)."""
+        return self._from_cache
+
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.name!r} {self._record.state} ({self.condor_id})>"
 
@@ -80,7 +86,9 @@ class Job:
         from condor_nb.render import JobFiles, worker_notebook_name
 
         job_dir = Path(self._record.job_dir or self._settings.jobs_dir / self.id)
-        return JobFiles(job_dir, worker_notebook_name(Path(self.notebook)))
+        return JobFiles(
+            job_dir, worker_notebook_name(Path(self.notebook)), self._record.sweep_index
+        )
 
     def _registry(self) -> Registry:
         return registry_for(self._settings)
@@ -129,12 +137,16 @@ class Job:
         """Bring outputs from the schedd into the staging folder (once)."""
         if self._record.retrieved_at:
             return self._info()
-        files = self._files
-        files.out_dir.mkdir(parents=True, exist_ok=True)
+        self._files.out_dir.mkdir(parents=True, exist_ok=True)
         client = schedd.client_for(self._settings)
         client.retrieve(tracking.id_constraint([self.id]))
+        return self.mark_retrieved()
+
+    def mark_retrieved(self) -> StatusInfo:
+        """Record that the outputs are in the staging folder; refine the state from them."""
         from condor_nb import outputs
 
+        files = self._files
         result = outputs.read_result(files.out_dir)
         info = self._info()
         if result is not None:
@@ -228,15 +240,29 @@ class Job:
         self._act("release", f"released by condor_nb user (job {self.id})", extra)
 
 
-def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
+def _still_good(hit: JobRecord, settings: Settings) -> bool:
+    """A completed hit is taken as it is; an in-flight one is checked with the schedd."""
+    if hit.job_state is JobState.COMPLETED:
+        return True
+    state = Job(hit, settings).status().state
+    return state in (JobState.QUEUED, JobState.RUNNING, JobState.COMPLETED)
+
+
+def _stage_common(job: NotebookJob, files: JobFiles) -> None:
+    """The inputs every proc shares: a snapshot of the notebook and the wrapper."""
     from condor_nb.remote import WRAPPER_FILES
-    from condor_nb.render import job_config
 
     files.in_dir.mkdir(parents=True, exist_ok=True)
-    files.out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.notebook, files.notebook)
     for name, source in WRAPPER_FILES.items():
         shutil.copyfile(source, files.in_dir / name)
+
+
+def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
+    from condor_nb.render import job_config
+
+    _stage_common(job, files)
+    files.out_dir.mkdir(parents=True, exist_ok=True)
     config = job_config(job, job_id=job_id, notebook_name=files.notebook_name)
     files.job_json.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
 
@@ -259,11 +285,26 @@ def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles
     return files, description
 
 
-def submit_job(job: NotebookJob, settings: Settings) -> Job:
-    """Submit a validated :class:`NotebookJob` (spec -> spooled job)."""
+def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> Job:
+    """Submit a validated :class:`NotebookJob` (spec -> spooled job).
+
+    With ``cache`` (the default) an identical earlier job (see :mod:`condor_nb.cache`)
+    is returned instead, without contacting the schedd; ``Job.from_cache`` says so.
+    """
+    from condor_nb import cache as result_cache
+
+    registry = registry_for(settings)
+    key = result_cache.cache_key(job, settings)
+    if cache:
+        hit = result_cache.lookup(registry, key)
+        if hit is not None and _still_good(hit, settings):
+            return Job(hit, settings, from_cache=True)
     job_id = new_job_id()
     files, description = prepare(job, settings, job_id)
-    registry = registry_for(settings)
+    # Preflight (issue 5): credentials, image path, submit-side environment manifest.
+    doctor.before_submit(
+        settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
+    )
     _stage(job, files, job_id)
     client = schedd.client_for(settings)
     now = time.time()
@@ -273,7 +314,7 @@ def submit_job(job: NotebookJob, settings: Settings) -> Job:
         params_json=json.dumps(dict(job.parameters), sort_keys=True, ensure_ascii=False),
         content_hash=job.content_hash, state=JobState.QUEUED.value, reason=None,
         failure_class=None, exit_code=None, submitted_at=now, started_at=None,
-        finished_at=None, updated_at=now,
+        finished_at=None, updated_at=now, cache_key=key,
     )  # fmt: skip
 
     def remember(cluster: int) -> None:
@@ -305,13 +346,18 @@ def submit(
     profile: str | None = None,
     kernel: str | None = None,
     cell_timeout: float | None = None,
+    wall_time: float | str | None = None,
+    retries: int | None = None,
     allow_unknown_params: bool = False,
+    cache: bool = True,
     settings: Settings | None = None,
 ) -> Job:
     """Run ``notebook`` with ``parameters`` as an HTCondor job; returns at once.
 
     Parameters reach the notebook typed (papermill injects them after its
     ``parameters`` cell). Resources use HTCondor's units (``"4GB"``, ``"512MiB"``).
+    ``wall_time`` ("2h", seconds) stops the notebook, keeping its partial outputs;
+    ``retries`` reruns a failed job; ``cache=False`` forces a fresh run.
     """
     from condor_nb.spec import notebook_job
 
@@ -319,9 +365,10 @@ def submit(
     spec = notebook_job(
         notebook, parameters, settings=cfg, cpus=cpus, memory=memory, disk=disk, gpus=gpus,
         image=image, files=files, name=name, profile=profile, kernel=kernel,
-        cell_timeout=cell_timeout, allow_unknown_params=allow_unknown_params,
+        cell_timeout=cell_timeout, wall_time=wall_time, retries=retries,
+        allow_unknown_params=allow_unknown_params,
     )  # fmt: skip
-    return submit_job(spec, cfg)
+    return submit_job(spec, cfg, cache=cache)
 
 
 def get(job_id: str, *, settings: Settings | None = None) -> Job:

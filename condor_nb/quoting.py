@@ -20,7 +20,12 @@ _PATH_FORBIDDEN = re.compile(r"[\s,\"'\\\x00-\x1f\x7f]")
 
 def encode_attr(text: str) -> str:
     """A ClassAd string literal (with quotes) carrying ``text`` percent-encoded."""
-    return '"' + quote(text, safe=_SAFE) + '"'
+    return '"' + encode_text(text) + '"'
+
+
+def encode_text(text: str) -> str:
+    """The content of :func:`encode_attr`'s literal, without the quotes (for itemdata)."""
+    return quote(text, safe=_SAFE)
 
 
 def decode_attr(value: object) -> str:

@@ -42,10 +42,35 @@ CREATE TABLE IF NOT EXISTS jobs (
     retrieved_at  REAL,
     fetched_to    TEXT,
     ad_signature  TEXT,
-    in_queue      INTEGER NOT NULL DEFAULT 0
+    in_queue      INTEGER NOT NULL DEFAULT 0,
+    cache_key     TEXT,
+    sweep_id      TEXT,
+    sweep_index   INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs (schedd, cluster, proc);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    notebook     TEXT NOT NULL,
+    schedd       TEXT NOT NULL,
+    job_dir      TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    submitted_at REAL NOT NULL
+);
+-- Which job answers each parameter set of a sweep: the latest attempt, or a
+-- cached job of another sweep or submission.
+CREATE TABLE IF NOT EXISTS sweep_members (
+    sweep_id TEXT NOT NULL,
+    idx      INTEGER NOT NULL,
+    job_id   TEXT NOT NULL,
+    PRIMARY KEY (sweep_id, idx)
+);
+"""
+# Indexes on columns added after the first release are created after migration.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_cache ON jobs (cache_key);
+CREATE INDEX IF NOT EXISTS jobs_sweep ON jobs (sweep_id, sweep_index);
 """
 
 
@@ -77,6 +102,9 @@ class JobRecord:
     ad_signature: str | None = None
     # Seen in the schedd's queue at the last look (else in its history, or gone).
     in_queue: int = 0
+    cache_key: str | None = None
+    sweep_id: str | None = None
+    sweep_index: int | None = None
 
     @property
     def job_state(self) -> JobState:
@@ -88,6 +116,32 @@ class JobRecord:
 
 
 _COLUMNS = [f.name for f in fields(JobRecord)]
+_COLUMN_TYPES = {"cache_key": "TEXT", "sweep_id": "TEXT", "sweep_index": "INTEGER",
+                 "in_queue": "INTEGER NOT NULL DEFAULT 0", "ad_signature": "TEXT"}  # fmt: skip
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add columns that a registry written by an older condor_nb lacks."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    for column, kind in _COLUMN_TYPES.items():
+        if column not in present:
+            conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """A sweep: one notebook over many parameter sets, its procs are JobRecords."""
+
+    id: str
+    name: str
+    notebook: str
+    schedd: str
+    job_dir: str
+    size: int
+    submitted_at: float
+
+
+_SWEEP_COLUMNS = [f.name for f in fields(SweepRecord)]
 _STATUS_COLUMNS = (
     "state",
     "reason",
@@ -115,6 +169,8 @@ class Registry:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(_SCHEMA)
+            _migrate(conn)
+            conn.executescript(_INDEXES)
             self._local.conn = conn
         return conn
 
@@ -220,6 +276,55 @@ class Registry:
                 conn.execute("DELETE FROM meta WHERE key = ?", (key,))
             else:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def find_cache_hits(self, cache_key: str) -> list[JobRecord]:
+        """Jobs with this cache key, newest first."""
+        sql = (
+            f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE cache_key = ? ORDER BY submitted_at DESC"
+        )
+        rows = self._connect().execute(sql, (cache_key,)).fetchall()
+        return [JobRecord(*row) for row in rows]
+
+    def insert_many(self, records: Iterable[JobRecord]) -> None:
+        marks = ", ".join("?" for _ in _COLUMNS)
+        rows = [[getattr(r, c) for c in _COLUMNS] for r in records]
+        with self._write() as conn:
+            conn.executemany(f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({marks})", rows)
+
+    def insert_sweep(self, sweep: SweepRecord) -> None:
+        marks = ", ".join("?" for _ in _SWEEP_COLUMNS)
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT OR REPLACE INTO sweeps ({', '.join(_SWEEP_COLUMNS)}) VALUES ({marks})",
+                [getattr(sweep, c) for c in _SWEEP_COLUMNS],
+            )
+
+    def get_sweep(self, sweep_id: str) -> SweepRecord | None:
+        sql = f"SELECT {', '.join(_SWEEP_COLUMNS)} FROM sweeps WHERE id = ?"
+        row = self._connect().execute(sql, (sweep_id,)).fetchone()
+        return SweepRecord(*row) if row else None
+
+    def sweeps(self) -> list[SweepRecord]:
+        sql = f"SELECT {', '.join(_SWEEP_COLUMNS)} FROM sweeps ORDER BY submitted_at"
+        return [SweepRecord(*row) for row in self._connect().execute(sql).fetchall()]
+
+    def set_members(self, sweep_id: str, members: Iterable[tuple[int, str]]) -> None:
+        """Record (index, job id) pairs of a sweep (replacing earlier answers)."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO sweep_members VALUES (?, ?, ?)",
+                ((sweep_id, idx, job_id) for idx, job_id in members),
+            )
+
+    def sweep_members(self, sweep_id: str) -> list[tuple[int, JobRecord]]:
+        """(index, job) for each parameter set of the sweep, by index."""
+        cols = ", ".join(f"j.{c}" for c in _COLUMNS)
+        sql = (
+            f"SELECT m.idx, {cols} FROM sweep_members m JOIN jobs j ON j.id = m.job_id "
+            "WHERE m.sweep_id = ? ORDER BY m.idx"
+        )
+        rows = self._connect().execute(sql, (sweep_id,)).fetchall()
+        return [(int(row[0]), JobRecord(*row[1:])) for row in rows]
 
     def count(self) -> int:
         return int(self._connect().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])

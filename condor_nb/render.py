@@ -2,7 +2,8 @@
 
 ``condor_nb render`` prints exactly what :func:`render` returns. User strings reach
 the description only through :mod:`condor_nb.quoting`, so none can add or change a
-submit command or a job attribute.
+submit command or a job attribute. A sweep is one description whose per-proc
+values (id, index, parameters) come from itemdata: :func:`render_sweep`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from condor_nb import __version__, quoting
 from condor_nb.remote import JOB_JSON, WRAPPER_FILES, WRAPPER_NAME
@@ -23,6 +26,13 @@ STDOUT, STDERR, EVENT_LOG = "condor_nb.out", "condor_nb.err", "condor_nb.log"
 # Parameters are stored in the job ad (for rebuilding the registry) up to this size.
 _MAX_PARAMS_IN_AD = 8192
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+@=:-]")
+# The wrapper's "bad input" exit: retrying cannot help.
+_NO_RETRY_EXIT = 6
+# HTCondor's own limit stays this far behind the wrapper's, so that the wrapper
+# (which saves the partial notebook) is the one that stops an overlong job.
+_WALL_TIME_GRACE = 300
+# itemdata keys of a sweep (one value per proc).
+ITEM_ID, ITEM_INDEX, ITEM_PARAMS = "condor_nb_id", "condor_nb_index", "condor_nb_params"
 
 
 def worker_notebook_name(notebook: Path) -> str:
@@ -33,10 +43,15 @@ def worker_notebook_name(notebook: Path) -> str:
 
 @dataclass(frozen=True)
 class JobFiles:
-    """Where a job's files live on the submit side (a per-job staging folder)."""
+    """Where a job's files live on the submit side (its staging folder).
+
+    A single job owns ``job_dir``; the procs of a sweep share its ``in/`` and each
+    has ``procs/INDEX/condor_nb_job.json`` and ``out/INDEX/``.
+    """
 
     job_dir: Path
     notebook_name: str
+    index: int | None = None
 
     @property
     def in_dir(self) -> Path:
@@ -45,7 +60,8 @@ class JobFiles:
     @property
     def out_dir(self) -> Path:
         """The job's ``initialdir``: retrieved outputs land here."""
-        return self.job_dir / "out"
+        base = self.job_dir / "out"
+        return base if self.index is None else base / str(self.index)
 
     @property
     def notebook(self) -> Path:
@@ -53,7 +69,9 @@ class JobFiles:
 
     @property
     def job_json(self) -> Path:
-        return self.in_dir / JOB_JSON
+        if self.index is None:
+            return self.in_dir / JOB_JSON
+        return self.job_dir / "procs" / str(self.index) / JOB_JSON
 
     @property
     def wrapper(self) -> Path:
@@ -64,9 +82,6 @@ class JobFiles:
         """The worker wrapper's files, as staged under their worker names."""
         return [self.in_dir / name for name in WRAPPER_FILES]
 
-    def input_paths(self, job: NotebookJob) -> list[Path]:
-        return [*self.wrapper_files, self.job_json, self.notebook, *job.files]
-
 
 def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str, object]:
     """The worker wrapper's input (``condor_nb_job.json``)."""
@@ -76,14 +91,20 @@ def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str
         "parameters": dict(job.parameters),
         "kernel": job.kernel,
         "cell_timeout": job.cell_timeout,
+        "wall_time": job.wall_time,
         "autosave_seconds": 30,
         "report": True,
         "log_output": True,
     }
 
 
+def params_attr(parameters: Mapping[str, Any]) -> str | None:
+    """The parameters as the (encoded) content of ``CondorNbParams``, if small enough."""
+    text = json.dumps(dict(parameters), sort_keys=True, ensure_ascii=False)
+    return quoting.encode_text(text) if len(text) <= _MAX_PARAMS_IN_AD else None
+
+
 def _attributes(job: NotebookJob, job_id: str, files: JobFiles) -> dict[str, str]:
-    params = json.dumps(dict(job.parameters), sort_keys=True, ensure_ascii=False)
     attrs = {
         "MY.CondorNbId": quoting.encode_attr(job_id),
         "MY.CondorNbName": quoting.encode_attr(job.name),
@@ -95,24 +116,32 @@ def _attributes(job: NotebookJob, job_id: str, files: JobFiles) -> dict[str, str
         "MY.CondorNbHash": quoting.encode_attr(job.content_hash),
         "MY.WantIOProxy": "true",
     }
-    if len(params) <= _MAX_PARAMS_IN_AD:
-        attrs["MY.CondorNbParams"] = quoting.encode_attr(params)
+    encoded = params_attr(job.parameters)
+    if encoded is not None:
+        attrs["MY.CondorNbParams"] = f'"{encoded}"'
     return attrs
 
 
 def _merge_template(template: Template, ours: dict[str, str]) -> dict[str, str]:
     """Template commands first (as defaults), then ours; a key we set wins."""
     taken = {key.lower() for key in ours}
-    merged: dict[str, str] = {}
-    for key, value in template.commands:
-        if key.lower() not in taken:
-            merged[key] = value
+    merged = {key: value for key, value in template.commands if key.lower() not in taken}
     merged.update(ours)
     return merged
 
 
 def _uses_image_macro(template: Template) -> bool:
     return any("CONDOR_NB_IMAGE" in value for _, value in template.commands)
+
+
+def _limits(job: NotebookJob) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if job.retries:
+        out["max_retries"] = str(job.retries)
+        out["retry_until"] = f"ExitCode == {_NO_RETRY_EXIT}"
+    if job.wall_time:
+        out["allowed_execute_duration"] = str(int(job.wall_time) + _WALL_TIME_GRACE)
+    return out
 
 
 def render(
@@ -124,23 +153,26 @@ def render(
     settings: Settings,
 ) -> dict[str, str]:
     """The complete submit description for one notebook job, as ordered commands."""
-    inputs = ", ".join(quoting.transfer_path(str(p)) for p in files.input_paths(job))
+    shared = [*files.wrapper_files, files.notebook, *job.files]
+    inputs = [quoting.transfer_path(str(p)) for p in shared]
+    inputs.insert(len(files.wrapper_files), quoting.transfer_path(str(files.job_json)))
+    python = quoting.plain_value(settings.worker_python, what="worker_python")
     ours: dict[str, str] = {
         "CONDOR_NB_JOB_ID": job_id,
         "executable": "/usr/bin/env",
         "transfer_executable": "false",
-        "arguments": f"{quoting.plain_value(settings.worker_python, what='worker_python')} "
-        f"{WRAPPER_NAME}",
+        "arguments": f"{python} {WRAPPER_NAME}",
         "initialdir": quoting.transfer_path(str(files.out_dir)),
         "should_transfer_files": "YES",
         "when_to_transfer_output": "ON_EXIT",
-        "transfer_input_files": inputs,
+        "transfer_input_files": ", ".join(inputs),
         "output": STDOUT,
         "error": STDERR,
         "log": EVENT_LOG,
         "request_cpus": str(job.resources.cpus),
         "request_memory": str(job.resources.memory_mib),
         "request_disk": str(job.resources.disk_mib * 1024),
+        **_limits(job),
     }
     if job.resources.gpus:
         ours["request_gpus"] = str(job.resources.gpus)
@@ -150,6 +182,48 @@ def render(
             ours["container_image"] = job.image
     ours.update(_attributes(job, job_id, files))
     return _merge_template(template, ours)
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    """One proc of a sweep: its index in the sweep, its job id, its parameters."""
+
+    index: int
+    job_id: str
+    parameters: Mapping[str, Any]
+
+
+def render_sweep(
+    job: NotebookJob,
+    *,
+    sweep_id: str,
+    files: JobFiles,
+    entries: Sequence[SweepEntry],
+    template: Template,
+    settings: Settings,
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """One description for the whole sweep, and the itemdata (one dict per proc)."""
+    description = render(job, job_id="", files=files, template=template, settings=settings)
+    index = f"$({ITEM_INDEX})"
+    per_proc_json = quoting.transfer_path(str(files.job_dir / "procs")) + f"/{index}/{JOB_JSON}"
+    inputs = description["transfer_input_files"].split(", ")
+    inputs[len(files.wrapper_files)] = per_proc_json
+    description.update(
+        {
+            "CONDOR_NB_JOB_ID": f"$({ITEM_ID})",
+            "initialdir": quoting.transfer_path(str(files.job_dir / "out")) + f"/{index}",
+            "transfer_input_files": ", ".join(inputs),
+            "MY.CondorNbId": f'"$({ITEM_ID})"',
+            "MY.CondorNbParams": f'"$({ITEM_PARAMS})"',
+            "MY.CondorNbSweep": quoting.encode_attr(sweep_id),
+            "MY.CondorNbSweepIndex": index,
+        }
+    )
+    itemdata = [
+        {ITEM_ID: e.job_id, ITEM_INDEX: str(e.index), ITEM_PARAMS: params_attr(e.parameters) or ""}
+        for e in entries
+    ]
+    return description, itemdata
 
 
 def to_text(description: dict[str, str], *, queue: int = 1) -> str:

@@ -43,6 +43,8 @@ class NotebookJob:
     files: tuple[Path, ...] = ()
     kernel: str | None = None
     cell_timeout: float | None = None
+    wall_time: float | None = None
+    retries: int = 0
     content_hash: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -59,7 +61,12 @@ def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any)
 
 
 # Names the job's own inputs take on the worker; an extra input may not shadow them.
-_RESERVED_INPUTS = ("condor_nb_run.py", "condor_nb_report.py", "condor_nb_job.json")
+_RESERVED_INPUTS = (
+    "condor_nb_run.py",
+    "condor_nb_report.py",
+    "condor_nb_recording.py",
+    "condor_nb_job.json",
+)
 
 
 def _input_files(files: Iterable[str | os.PathLike[str]], notebook_name: str) -> tuple[Path, ...]:
@@ -142,6 +149,45 @@ def _timeout(value: float | None) -> float | None:
     return float(value)
 
 
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)\s*([smhd]?))", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: float | str, *, field: str) -> float:
+    """Seconds from 90, "90s", "30m", "2h", "1d" or "1h30m"."""
+    if isinstance(value, bool):
+        raise SpecError(f"{field}: expected a duration such as 30m or 2h; got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = value.strip().replace(" ", "")
+        parts = _DURATION.findall(text)
+        if not text or "".join(n + u for n, u in parts).lower() != text.lower():
+            raise SpecError(
+                f"{field}: expected a duration such as 90, 30m, 2h or 1h30m; got {value!r}",
+                hint="units: s, m, h, d; a bare number is seconds",
+            )
+        seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise SpecError(f"{field}: expected a positive duration; got {value!r}")
+    return seconds
+
+
+def _wall_time(value: float | str | None) -> float | None:
+    return None if value is None else parse_duration(value, field="wall time")
+
+
+def _retries(value: int | str | None) -> int:
+    if value is None:
+        return 0
+    from condor_nb.units import parse_count
+
+    retries = parse_count(value, field="retries", minimum=0)
+    if retries > 100:
+        raise SpecError(f"retries: expected at most 100; got {retries}")
+    return retries
+
+
 def notebook_job(
     notebook: str | os.PathLike[str],
     parameters: Mapping[str, Any] | None = None,
@@ -157,6 +203,8 @@ def notebook_job(
     profile: str | None = None,
     kernel: str | None = None,
     cell_timeout: float | None = None,
+    wall_time: float | str | None = None,
+    retries: int | str | None = None,
     allow_unknown_params: bool = False,
 ) -> NotebookJob:
     """Validate everything the user gave and return a :class:`NotebookJob`."""
@@ -182,5 +230,7 @@ def notebook_job(
         files=_input_files(files, worker_notebook_name(path)),
         kernel=kernel,
         cell_timeout=_timeout(cell_timeout),
+        wall_time=_wall_time(wall_time),
+        retries=_retries(retries),
         content_hash=info.content_hash,
     )

@@ -65,6 +65,7 @@ _EXIT_CLASSES: dict[int, str] = {
     6: "input_error",
     7: "internal_error",
     8: "interrupted",
+    9: "wall_time",
     126: "python_missing",
     127: "python_missing",
 }

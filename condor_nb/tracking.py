@@ -29,6 +29,7 @@ PROJECTION = (
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
     "CondorNbId", "CondorNbName", "CondorNbNotebook", "CondorNbProfile",
     "CondorNbJobDir", "CondorNbParams", "CondorNbHash", "CondorNbProgress",
+    "CondorNbSweep", "CondorNbSweepIndex",
 )  # fmt: skip
 SYNC_MARGIN = 10  # seconds of overlap between incremental looks
 _OWNER = re.compile(r"^[A-Za-z0-9._@-]+$")
@@ -117,7 +118,17 @@ def record_from_ad(
         fetched_to=known.fetched_to if known else None,
         ad_signature=signature(ad),
         in_queue=int(in_queue),
+        cache_key=known.cache_key if known else None,
+        sweep_id=known.sweep_id if known else (dec(ad.get("CondorNbSweep")) or None),
+        sweep_index=known.sweep_index if known else _index(ad.get("CondorNbSweepIndex")),
     )
+
+
+def _index(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _merge(
@@ -178,6 +189,28 @@ def refresh(
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     registry.upsert_many(_changed(fresh, known))
     return fresh
+
+
+def refresh_sweep(
+    client: ScheddClient, registry: Registry, settings: Settings, sweep_id: str
+) -> None:
+    """Refresh every unfinished member of a sweep with one query (plus history if needed)."""
+    members = [r for _, r in registry.sweep_members(sweep_id)]
+    open_ids = {r.id for r in members if not (r.job_state.is_terminal and r.retrieved_at)}
+    if not open_ids:
+        return
+    known = {r.id: r for r in members}
+    constraint = f'CondorNbSweep == "{sweep_id}"'
+    own = {r.id for r in members if r.sweep_id == sweep_id}
+    others = sorted(open_ids - own)  # cached answers from earlier runs
+    if others:
+        constraint = f"({constraint}) || {id_constraint(others)}"
+    fresh = _merge(client.query(constraint, PROJECTION), client, known, settings, in_queue=True)
+    gone = [i for i in open_ids if i not in fresh and not known[i].job_state.is_terminal]
+    if gone:
+        hist = client.history(id_constraint(gone), PROJECTION, match=len(gone))
+        fresh.update(_merge(hist, client, known, settings, in_queue=False))
+    registry.upsert_many(_changed(fresh, known))
 
 
 def _mark_key(client: ScheddClient) -> str:
@@ -252,5 +285,34 @@ def rebuild(client: ScheddClient, registry: Registry, settings: Settings) -> int
         fresh.setdefault(job_id, record)
     added = [r for r in fresh.values() if r.id not in known]
     registry.upsert_many(fresh.values())
+    _rebuild_sweeps(registry, fresh.values())
     registry.set_meta(_mark_key(client), None)  # the next sync looks at everything
     return len(added)
+
+
+def _rebuild_sweeps(registry: Registry, records: Iterable[JobRecord]) -> None:
+    """Sweeps the registry lost, recreated from their procs (latest attempt per index)."""
+    from condor_nb.registry import SweepRecord
+
+    groups: dict[str, list[JobRecord]] = {}
+    for r in records:
+        if r.sweep_id and r.sweep_index is not None:
+            groups.setdefault(r.sweep_id, []).append(r)
+    for sweep_id, procs in groups.items():
+        if registry.get_sweep(sweep_id) is not None:
+            continue
+        procs.sort(key=lambda r: r.submitted_at)
+        latest = {r.sweep_index: r.id for r in procs}
+        first = procs[0]
+        registry.insert_sweep(
+            SweepRecord(
+                id=sweep_id,
+                name=first.name.rsplit("[", 1)[0],
+                notebook=first.notebook,
+                schedd=first.schedd,
+                job_dir=first.job_dir or "",
+                size=len(latest),
+                submitted_at=first.submitted_at,
+            )
+        )
+        registry.set_members(sweep_id, [(i, j) for i, j in latest.items() if i is not None])

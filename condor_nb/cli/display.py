@@ -75,6 +75,31 @@ def job_rows(records: Sequence[JobRecord]) -> list[list[str]]:
 JOB_HEADERS = ("ID", "NAME", "NOTEBOOK", "STATE", "REASON", "CONDOR_ID", "SUBMITTED", "RUNTIME")
 
 
+def grouped_rows(records: Sequence[JobRecord]) -> list[list[str]]:
+    """Like :func:`job_rows`, but the procs of a sweep become one row with counts."""
+    now = time.time()
+    singles = [r for r in records if r.sweep_id is None]
+    sweeps: dict[str, list[JobRecord]] = {}
+    for r in records:
+        if r.sweep_id is not None:
+            sweeps.setdefault(r.sweep_id, []).append(r)
+    rows = [(r.submitted_at, row) for r, row in zip(singles, job_rows(singles), strict=True)]
+    for sweep_id, procs in sweeps.items():
+        counts: dict[str, int] = {}
+        for p in procs:
+            counts[p.state] = counts.get(p.state, 0) + 1
+        state = " ".join(f"{n}/{len(procs)} {s}" for s, n in sorted(counts.items()))
+        clusters = sorted({str(p.cluster) for p in procs if p.cluster is not None})
+        first = min(procs, key=lambda p: p.submitted_at)
+        name = first.name.rsplit("[", 1)[0]
+        rows.append((first.submitted_at, [
+            sweep_id, printable(name), printable(first.notebook.rsplit("/", 1)[-1]),
+            f"SWEEP {state}", "", ",".join(clusters) or "-", ago(first.submitted_at, now), "-",
+        ]))  # fmt: skip
+    rows.sort(key=lambda pair: pair[0])
+    return [row for _, row in rows]
+
+
 def detail(record: JobRecord) -> str:
     now = time.time()
     pairs = [

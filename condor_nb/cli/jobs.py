@@ -31,6 +31,9 @@ _RESOURCE_OPTIONS = [
                  help="Parameters from a YAML or JSON file (-p wins)."),
     click.option("--allow-unknown-params", is_flag=True,
                  help="Accept parameters the notebook does not declare."),
+    click.option("--retries", help="Run a failed job again, up to this many times."),
+    click.option("--wall-time", help="Stop the notebook after this long (90s, 30m, 2h), "
+                 "keeping its partial outputs."),
 ]  # fmt: skip
 
 
@@ -67,6 +70,7 @@ def _build_spec(notebook: str, **opts: Any) -> Any:
         disk=opts["disk"], gpus=opts["gpus"], image=opts["image"], files=opts["files"],
         name=opts["name"], profile=opts["profile"], kernel=opts["kernel"],
         cell_timeout=opts["cell_timeout"], allow_unknown_params=opts["allow_unknown_params"],
+        wall_time=opts["wall_time"], retries=opts["retries"],
     )  # fmt: skip
     return settings, spec
 
@@ -76,14 +80,27 @@ def _build_spec(notebook: str, **opts: Any) -> Any:
 @_resource_options
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the job, then fetch its outputs.")
 @click.option("-o", "--output", type=click.Path(), help="With --wait: where to fetch outputs.")
-def submit(notebook: str, wait_: bool, output: str | None, **opts: Any) -> None:
+@click.option("--no-cache", is_flag=True, help="Run again even if an identical run exists.")
+@click.option("--check-env", is_flag=True, help="Warn if the last worker in this image differed.")
+def submit(
+    notebook: str, wait_: bool, output: str | None, no_cache: bool, check_env: bool, **opts: Any
+) -> None:
     """Submit NOTEBOOK as an HTCondor job (prints the job id)."""
     from condor_nb.api import submit_job
 
     settings, spec = _build_spec(notebook, **opts)
-    job = submit_job(spec, settings)
-    click.echo(f"submitted {job.id} ({job.name}) as HTCondor job {job.condor_id} "
-               f"on {job.record.schedd}")  # fmt: skip
+    if check_env:  # issue 5: environment parity preflight (warns, never blocks)
+        from condor_nb.parity import check_env as env_differences
+
+        for line in env_differences(settings, spec.notebook, spec.image, spec.kernel):
+            click.echo(line, err=True)
+    job = submit_job(spec, settings, cache=not no_cache)
+    if job.from_cache:
+        click.echo(f"from the cache: {job.id} ({job.name}) already ran this notebook with these "
+                   f"inputs; it is {job.record.state} (--no-cache runs it again)")  # fmt: skip
+    else:
+        click.echo(f"submitted {job.id} ({job.name}) as HTCondor job {job.condor_id} "
+                   f"on {job.record.schedd}")  # fmt: skip
     if wait_:
         _wait_and_fetch(job, output)
 
@@ -130,8 +147,9 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
 @click.command()
 @click.option("--no-refresh", is_flag=True, help="Show the registry only; do not ask the schedd.")
 @click.option("--state", "states", multiple=True, help="Only jobs in this state (repeatable).")
-def q(no_refresh: bool, states: tuple[str, ...]) -> None:
-    """List your notebook jobs (one query to the schedd)."""
+@click.option("-e", "--expand", is_flag=True, help="One row per proc of each sweep.")
+def q(no_refresh: bool, states: tuple[str, ...], expand: bool) -> None:
+    """List your notebook jobs; a sweep is one row with counts per state."""
     from condor_nb.api import jobs
 
     wanted = {s.upper() for s in states}
@@ -141,18 +159,70 @@ def q(no_refresh: bool, states: tuple[str, ...]) -> None:
     if not records:
         click.echo("no jobs")
         return
-    click.echo(display.table(display.JOB_HEADERS, display.job_rows(records)))
+    rows = display.job_rows(records) if expand else display.grouped_rows(records)
+    click.echo(display.table(display.JOB_HEADERS, rows))
+
+
+def _find(job_id: str) -> Any:
+    """The Job or Sweep with this id."""
+    from condor_nb.api import get
+
+    if job_id.startswith("s"):
+        from condor_nb.errors import JobNotFoundError
+        from condor_nb.sweeps import get_sweep
+
+        try:
+            return get_sweep(job_id)
+        except JobNotFoundError:
+            pass  # not a sweep: perhaps a job id that starts with "s"? (ids are hex: no)
+    return get(job_id)
+
+
+def _is_sweep(thing: Any) -> bool:
+    from condor_nb.sweeps import Sweep
+
+    return isinstance(thing, Sweep)
 
 
 @click.command()
 @click.argument("job_id")
 def status(job_id: str) -> None:
-    """Show job JOB_ID in detail."""
-    from condor_nb.api import get
+    """Show job (or sweep) JOB_ID in detail."""
+    thing = _find(job_id)
+    if _is_sweep(thing):
+        counts = thing.status()
+        click.echo(f"sweep {thing.id} ({display.printable(thing.name)}): {thing.record.size} "
+                   f"parameter sets: {counts}")  # fmt: skip
+        records = [job.record for job in thing.jobs()]
+        click.echo(display.table(display.JOB_HEADERS, display.job_rows(records)))
+        return
+    thing.status()
+    click.echo(display.detail(thing.record))
+    from condor_nb.parity import for_job  # issue 5: environment differences, when known
 
-    job = get(job_id)
-    job.status()
-    click.echo(display.detail(job.record))
+    click.echo("\n".join(for_job(thing.id, Path(thing.record.job_dir or "")).lines()))
+
+
+def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[counts]}"), transient=False) as bar:  # fmt: skip
+        task = bar.add_task(f"sweep {sweep.id}", total=sweep.record.size, counts="")
+
+        def show(counts: Any) -> None:
+            finished = counts.total - counts.get("QUEUED", 0) - counts.get("RUNNING", 0)
+            bar.update(task, completed=finished, counts=str(counts))
+
+        counts = sweep.wait(timeout=timeout, progress=show)
+    click.echo(f"sweep {sweep.id}: {counts}")
+    if not counts.done:
+        click.echo(f"timed out; sweep {sweep.id} is still running", err=True)
+        sys.exit(124)
+    if fetch:
+        click.echo(f"outputs: {sweep.fetch(output)}")
+    if counts.get("COMPLETED", 0) != counts.total:
+        sys.exit(1)
 
 
 @click.command()
@@ -161,10 +231,11 @@ def status(job_id: str) -> None:
 @click.option("-o", "--output", type=click.Path(), help="Fetch outputs here when done.")
 @click.option("--no-fetch", is_flag=True, help="Do not copy outputs when done.")
 def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool) -> None:
-    """Wait for JOB_ID to finish (or be held), then fetch its outputs."""
-    from condor_nb.api import get
-
-    job = get(job_id)
+    """Wait for JOB_ID (a job or a sweep) to finish (or be held), then fetch its outputs."""
+    job = _find(job_id)
+    if _is_sweep(job):
+        _wait_sweep(job, timeout, None if no_fetch else output, fetch=not no_fetch)
+        return
     info = _wait_with_progress(job, timeout)
     if not info.state.is_terminal and info.state is not JobState.HELD:
         click.echo(f"timed out; job {job.id} is still {info.state.value}", err=True)
@@ -191,22 +262,24 @@ def logs(job_id: str, follow: bool) -> None:
 @click.argument("job_id")
 @click.option("-o", "--output", type=click.Path(), help="Destination folder.")
 def fetch(job_id: str, output: str | None) -> None:
-    """Copy JOB_ID's executed notebook, HTML report, logs and result."""
-    from condor_nb.api import get
-
-    job = get(job_id)
+    """Copy JOB_ID's executed notebook, HTML report, logs and result (a sweep: every proc)."""
+    job = _find(job_id)
+    if _is_sweep(job):
+        click.echo(str(job.fetch(output)))
+        return
     fetched = job.fetch(output)
     for path in fetched.files:
         click.echo(str(path))
 
 
 def _act(job_ids: tuple[str, ...], action: str) -> None:
-    from condor_nb.api import get
-
     for job_id in job_ids:
-        job = get(job_id)
+        job = _find(job_id)
         getattr(job, action)()
-        click.echo(f"{job.id}: {job.record.state}")
+        if _is_sweep(job):
+            click.echo(f"{job.id}: {job.status()}")
+        else:
+            click.echo(f"{job.id}: {job.record.state}")
 
 
 @click.command()

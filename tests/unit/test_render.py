@@ -315,6 +315,7 @@ def test_job_config_is_what_the_wrapper_reads() -> None:
         "parameters": {"alpha": 0.5, "label": "run-1"},
         "kernel": "python3",
         "cell_timeout": 60.0,
+        "wall_time": None,
         "autosave_seconds": 30,
         "report": True,
         "log_output": True,

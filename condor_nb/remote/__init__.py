@@ -1,0 +1,66 @@
+"""The worker-side job wrapper, and the names the submit side needs to ship and read it.
+
+Ship every file of :data:`WRAPPER_FILES` (name on the worker -> source path) into the
+job's scratch directory, with :data:`JOB_JSON` and the input notebook, and run
+``python3 condor_nb_run.py`` there. ``run.py`` executes the notebook; ``report.py``
+(shipped as ``condor_nb_report.py``) writes the manifest, the HTML and the live progress.
+Without it the job still runs and the result file is complete, but the manifest and the
+HTML stay placeholders. Neither file imports condor_nb, so the constants below are
+duplicated in them; a unit test keeps the copies equal. Importing this module is cheap
+(no papermill).
+"""
+
+from pathlib import Path
+
+WRAPPER_PATH = Path(__file__).with_name("run.py")
+WRAPPER_NAME = "condor_nb_run.py"
+REPORT_PATH = Path(__file__).with_name("report.py")
+REPORT_NAME = "condor_nb_report.py"
+RECORDING_PATH = Path(__file__).parents[1] / "recording.py"
+RECORDING_NAME = "condor_nb_recording.py"
+WRAPPER_FILES = {
+    WRAPPER_NAME: WRAPPER_PATH,
+    REPORT_NAME: REPORT_PATH,
+    RECORDING_NAME: RECORDING_PATH,
+}
+VALUES_JSON = "_condor_nb_values.json"
+JOB_JSON = "condor_nb_job.json"
+
+OUTPUT_NOTEBOOK = "_condor_nb_output.ipynb"
+REPORT_HTML = "_condor_nb_report.html"
+RESULT_JSON = "_condor_nb_result.json"
+MANIFEST_JSON = "_condor_nb_manifest.json"
+OUTPUT_FILES = (OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON, MANIFEST_JSON)
+
+#: Job attribute the wrapper updates through condor_chirp (needs ``+WantIOProxy = true``).
+PROGRESS_ATTR = "CondorNbProgress"
+
+#: Wrapper exit code (HTCondor's ExitCode) for each outcome in the result file.
+EXIT_CODES = {
+    "completed": 0,
+    "cell_error": 3,
+    "kernel_died": 4,
+    "cell_timeout": 5,
+    "input_error": 6,
+    "internal_error": 7,
+    "interrupted": 8,
+    "wall_time": 9,
+}
+OUTCOME_BY_EXIT_CODE = {code: outcome for outcome, code in EXIT_CODES.items()}
+
+__all__ = [
+    "EXIT_CODES",
+    "JOB_JSON",
+    "MANIFEST_JSON",
+    "OUTCOME_BY_EXIT_CODE",
+    "OUTPUT_FILES",
+    "OUTPUT_NOTEBOOK",
+    "PROGRESS_ATTR",
+    "REPORT_HTML",
+    "REPORT_NAME",
+    "REPORT_PATH",
+    "RESULT_JSON",
+    "WRAPPER_FILES",
+    "WRAPPER_NAME",
+    "WRAPPER_PATH",
+]

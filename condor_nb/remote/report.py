@@ -1,0 +1,189 @@
+"""Reporting half of the worker wrapper, shipped next to it as ``condor_nb_report.py``.
+
+The environment manifest (Python, platform, host, package versions, versions of what the
+notebook imports), the HTML report (nbconvert, or a standard-library page when nbconvert
+is missing or fails), the error banners in a notebook that stopped, and live progress
+through condor_chirp. run.py loads this file by path; without it the job still runs and
+the result file is complete, but the manifest and the HTML stay placeholders.
+Same rules as run.py: standard library (+ nbformat/nbconvert/papermill, lazily), never
+condor_nb, Python >= 3.9.
+
+Live progress: with an I/O proxy (``+WantIOProxy = true`` in the submit description sets
+_CONDOR_CHIRP_CONFIG) and condor_chirp on PATH or in /usr/libexec/condor, the job
+attribute CondorNbProgress is set to e.g. "cell 12/40" with ``condor_chirp
+set_job_attr_delayed`` at most every 5 s, in a child process that is never waited for.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+PACKAGES = ("papermill", "nbclient", "ipykernel", "nbformat", "nbconvert", "jupyter_client")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+MAX_OUTPUT_CHARS = 20000
+PROGRESS_ATTR = "CondorNbProgress"
+CHIRP_EVERY_S = 5.0
+CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"
+
+
+class Chirp:
+    """Best-effort live progress through condor_chirp; a silent no-op outside HTCondor."""
+
+    def __init__(self) -> None:
+        found = shutil.which("condor_chirp") or (
+            CHIRP_LIBEXEC if os.access(CHIRP_LIBEXEC, os.X_OK) else None
+        )
+        self.exe = found if os.environ.get("_CONDOR_CHIRP_CONFIG") else None
+        self.last = -CHIRP_EVERY_S
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def update(self, text: str, force: bool = False) -> None:
+        """Set the attribute unless the last update is under 5 s old or still running."""
+        busy = self.proc is not None and self.proc.poll() is None
+        due = not busy and time.monotonic() - self.last >= CHIRP_EVERY_S
+        if not self.exe or not (force or due):
+            return
+        self.last = time.monotonic()
+        cmd = [self.exe, "set_job_attr_delayed", PROGRESS_ATTR, json.dumps(text)]
+        devnull = subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=devnull, stdout=devnull, stderr=devnull)
+        except OSError:
+            self.exe = None
+
+
+def dist_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
+def imported_modules(nb: Any) -> list[str]:
+    """Top-level modules the notebook's code cells import (parsed with ast, never imported)."""
+    found: set[str] = set()
+    for cell in nb.get("cells", []):
+        src = str(cell.get("source", ""))
+        if cell.get("cell_type") != "code" or src.startswith("%%"):
+            continue
+        src = re.sub(r"(?m)^(\s*)[%!].*$", r"\1pass", src)  # line magics and shell escapes
+        try:
+            for node in ast.walk(ast.parse(src)):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found.add(node.module.split(".")[0])
+        except (SyntaxError, ValueError):
+            found.update(re.findall(r"(?m)^\s*(?:from|import)\s+([A-Za-z_]\w*)", src))
+    return sorted(found)
+
+
+def module_versions(modules: list[str]) -> dict[str, Any]:
+    """module -> {"distributions": {name: version}, "version"}, or {"stdlib": true}.
+
+    Looked up in the wrapper's Python (sys.executable), the kernel's unless the notebook
+    asked for another kernel; a module next to the notebook is flagged "local_file".
+    """
+    from importlib import metadata
+
+    stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+    others = [m for m in modules if m not in stdlib]
+    mapping = getattr(metadata, "packages_distributions", dict)() if others else {}  # 3.10+
+    out: dict[str, Any] = {m: {"stdlib": True} for m in modules if m in stdlib}
+    for mod in others:
+        dists = dict.fromkeys(mapping.get(mod) or [mod])
+        versions = {d: v for d in dists if (v := dist_version(d)) is not None}
+        out[mod] = {"distributions": versions, "version": next(iter(versions.values()), None)}
+        if os.path.exists(f"{mod}.py") or os.path.isdir(mod):
+            out[mod]["local_file"] = True
+    return out
+
+
+def start_manifest(nb: Any, job_id: str) -> dict[str, Any]:
+    """What is known before execution; ``complete`` becomes true in finish_manifest."""
+    return {
+        "job_id": job_id,
+        "complete": False,
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "packages": {name: dist_version(name) for name in PACKAGES},
+        "imports": module_versions(imported_modules(nb)) if nb is not None else {},
+        "versions_from": sys.executable,
+        "kernel": None,
+    }
+
+
+def finish_manifest(manifest: dict[str, Any], nb: Any, kernel: dict[str, Any]) -> dict[str, Any]:
+    """Add the kernel (requested, used, fallback) and its language from the executed notebook."""
+    meta = nb.get("metadata", {})
+    info, spec = meta.get("language_info", {}), meta.get("kernelspec", {})
+    language = info.get("name") or spec.get("language")
+    kernel = dict(kernel, language=language, language_version=info.get("version"))
+    return dict(manifest, kernel=kernel, complete=True)
+
+
+def output_text(output: dict[str, Any]) -> str:
+    text = output.get("text") or output.get("data", {}).get("text/plain") or output.get("traceback")
+    text = "".join(text) if isinstance(text, list) else str(text or "")
+    return ANSI.sub("", text)[:MAX_OUTPUT_CHARS]
+
+
+def simple_html(result: dict[str, Any], nb: Any) -> str:
+    """Standard-library report: the outcome, the error, every cell's source and text outputs."""
+    esc, err = html.escape, result.get("error") or {}
+    parts = [
+        f"<h1>condor_nb job {esc(str(result['job_id']))}: {esc(result['outcome'])}</h1>",
+        f"<p>{result['cells_executed']}/{result['cells_total']} code cells run in "
+        f"{result['duration_s']} s; exit code {result['exit_code']}</p>",
+    ]
+    if err:
+        trace = esc(ANSI.sub("", "\n".join(err.get("traceback") or [])))
+        parts.append(f"<h2>{esc(err['name'])}: {esc(str(err['value']))}</h2><pre>{trace}</pre>")
+    for index, cell in enumerate(nb.get("cells", [])):
+        box = "2px solid red" if index == result.get("failed_cell") else "1px solid #ccc"
+        parts.append(f"<pre style='border:{box}'>{esc(str(cell.get('source', '')))}</pre>")
+        for output in cell.get("outputs", []):
+            parts.append(f"<pre style='color:#555'>{esc(output_text(output))}</pre>")
+    head = "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>condor_nb report</title>"
+    return head + "</head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+
+
+def nbconvert_html(nb: Any) -> str:
+    from nbconvert import HTMLExporter
+
+    body: str = HTMLExporter().from_notebook_node(nb)[0]
+    return body
+
+
+def annotate_failed_cell(nb: Any, index: int, name: str, message: str) -> int:
+    """Show the error in the cell and add papermill's banners; return the cell's new index."""
+    import nbformat
+    from papermill.execute import ERROR_ANCHOR_MSG, ERROR_MARKER_TAG, ERROR_MESSAGE_TEMPLATE
+
+    cell = nb.cells[index]
+    error = nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[message])
+    cell.outputs.append(error)
+    cell.metadata.setdefault("papermill", {}).update(status="failed", exception=True)
+    banner = ERROR_MESSAGE_TEMPLATE % cell.get("execution_count")
+    for at, text in ((index, ERROR_ANCHOR_MSG), (0, banner)):  # papermill removes these on a rerun
+        tags = {"tags": [ERROR_MARKER_TAG]}
+        nb.cells.insert(at, nbformat.v4.new_markdown_cell(text, metadata=tags))
+    return index + 2

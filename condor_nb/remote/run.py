@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""condor_nb job wrapper, run ON THE WORKER as ``python3 condor_nb_run.py`` in the scratch dir.
+
+Reads condor_nb_job.json, runs the notebook with papermill and ALWAYS leaves four files:
+the executed notebook (partial on failure), an HTML report, a result file and an
+environment manifest; the exit code is the outcome (EXIT_CODES). SIGTERM (eviction,
+condor_rm, wall-time limit) saves what has run so far and exits 8. The manifest, the HTML,
+error banners and live progress come from condor_nb_report.py, shipped alongside.
+Standard library + papermill/nbclient/nbformat/nbconvert only, never condor_nb; Python >= 3.9.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import re
+import signal
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+JOB_JSON = "condor_nb_job.json"
+OUTPUT_NOTEBOOK = "_condor_nb_output.ipynb"
+REPORT_HTML = "_condor_nb_report.html"
+RESULT_JSON = "_condor_nb_result.json"
+MANIFEST_JSON = "_condor_nb_manifest.json"
+REPORT_MODULE = "condor_nb_report.py"  # shipped next to this file; see load_report()
+EXIT_CODES = {"completed": 0, "cell_error": 3, "kernel_died": 4, "cell_timeout": 5}
+EXIT_CODES.update(input_error=6, internal_error=7, interrupted=8, wall_time=9)
+VALUES_JSON = "_condor_nb_values.json"  # what condor_nb.record() writes (see recording.py)
+RECORDING_MODULE = "condor_nb_recording.py"  # condor_nb.record() for workers without condor_nb
+FALLBACK_KERNEL = "python3"
+NEEDS = "use an image (or a Python) with papermill, nbconvert and ipykernel installed"
+SHUTDOWN_WAIT_S = 2.0  # graceful kernel shutdown budget (jupyter_client's default: 5 s)
+KERNEL_DIED = (
+    "The kernel died while running this cell. Most likely it ran out of memory (ask for "
+    "more with request_memory); a crash in native code or os._exit() also does this."
+)
+JOB_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {  # key: (accepted types, default)
+    "parameters": ((dict,), {}),
+    "kernel": ((str, type(None)), None),
+    "cell_timeout": ((int, float, type(None)), None),
+    "wall_time": ((int, float, type(None)), None),
+    "autosave_seconds": ((int, float), 30),
+    "report": ((bool,), True),
+    "job_id": ((str, int), ""),
+    "log_output": ((bool,), True),
+}
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class InputError(Exception):
+    """The job file, the notebook or the worker's environment cannot run this job (exit 6)."""
+
+
+class State:
+    """Everything known about the run so far: the finishing code and the SIGTERM handler read it."""
+
+    def __init__(self) -> None:
+        self.t0, self.started_at = time.monotonic(), utc_now()
+        self.job: dict[str, Any] = {"job_id": "", "report": True}
+        self.input_nb: Any = None
+        self.nb: Any = None  # the live notebook papermill is executing
+        self.cell_index: int | None = None  # last code cell started, index in self.nb.cells
+        self.cell_running = False
+        self.code_done = self.code_total = 0
+        self.kernel: dict[str, Any] = {}
+        self.km: Any = None  # the kernel manager, to kill the kernel on SIGTERM
+        self.manifest: dict[str, Any] = {}
+        self.report: Any = None  # the condor_nb_report module
+        self.chirp: Any = None  # its progress reporter
+        self.finalizing = False
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")  # noqa: UP017 (3.9)
+
+
+STATE = State()
+
+
+def say(msg: str, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(f"condor_nb: {msg}\n")
+    stream.flush()
+
+
+def write_atomic(path: str, text: str) -> None:
+    with open(f".{path}.tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(f".{path}.tmp", path)
+
+
+def write_json(path: str, data: dict[str, Any]) -> None:
+    write_atomic(path, json.dumps(data, indent=1, default=str) + "\n")
+
+
+def attempt(what: str, fn: Any, *args: Any) -> Any:
+    """Run one step; a failure is reported on stderr and never stops the steps after it."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        say(f"could not {what}: {type(exc).__name__}: {exc}", err=True)
+        return None
+
+
+def dist_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
+# ------------------------------------------------------------------------------------ inputs
+def load_job(path: str = JOB_JSON) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{path} is missing from the job directory {os.getcwd()}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("notebook"), str) or not raw["notebook"]:
+        raise InputError(f"{path} must be an object with a 'notebook' file name: {raw!r:.200}")
+    job = {"notebook": raw["notebook"]}
+    for key, (types, default) in JOB_KEYS.items():
+        value = job[key] = raw.get(key, default)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise InputError(f"{path}: '{key}' must be {names}, got {value!r:.200}")
+    for key in ("cell_timeout", "wall_time"):
+        if job[key] is not None and job[key] <= 0:
+            raise InputError(f"{path}: '{key}' must be a number of seconds > 0, or null")
+    job["job_id"] = str(job["job_id"])
+    return job
+
+
+def load_notebook(name: str) -> Any:
+    if name in (OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON, MANIFEST_JSON):
+        raise InputError(f"the input notebook may not be called {name!r} (an output file name)")
+    if not os.path.isfile(name):
+        present = ", ".join(sorted(os.listdir("."))[:30])
+        raise InputError(f"notebook {name!r} is not in the job directory (present: {present})")
+    try:
+        with open(name, encoding="utf-8") as f:
+            text = f.read()
+        raw = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{name!r} is not a Jupyter notebook (not JSON text): {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("nbformat"), int):
+        raise InputError(f"{name!r} is JSON but not a Jupyter notebook (no 'nbformat' version)")
+    import nbformat
+
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:
+        raise InputError(f"{name!r} is not a valid notebook: {type(exc).__name__}: {exc}") from None
+    if not isinstance(nb.get("cells"), list):
+        raise InputError(f"{name!r} is not a valid notebook: it has no list of cells")
+    return nb
+
+
+def message_notebook(text: str) -> dict[str, Any]:
+    cell = {"cell_type": "markdown", "id": "condor-nb-message", "metadata": {}, "source": text}
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
+
+
+def load_report() -> Any:
+    """condor_nb_report.py next to this file (report.py in the source tree), loaded by path."""
+    import importlib.util
+
+    here = os.path.abspath(__file__)
+    name = "report.py" if os.path.basename(here) == "run.py" else REPORT_MODULE
+    path = os.path.join(os.path.dirname(here), name)
+    spec = importlib.util.spec_from_file_location("condor_nb_report", path)
+    if spec is None or spec.loader is None or not os.path.isfile(path):
+        raise ImportError(f"{path} is missing: ship it with {os.path.basename(here)}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------------- execution
+def resolve_kernel(job: dict[str, Any], nb: Any) -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    wanted = job["kernel"] or nb.metadata.get("kernelspec", {}).get("name") or FALLBACK_KERNEL
+    specs = sorted(KernelSpecManager().find_kernel_specs())
+    used = wanted if wanted in specs else FALLBACK_KERNEL
+    STATE.kernel = {"requested": wanted, "name": used, "fallback": used != wanted}
+    if used not in specs:
+        raise InputError(f"no Jupyter kernel {wanted!r} nor {used!r} (found {specs}): {NEEDS}")
+    if used != wanted:
+        say(
+            f"WARNING kernel {wanted!r} is not on this worker (found {specs}); using {used!r}", True
+        )
+    return used
+
+
+def kernel_manager_class() -> type:
+    """AsyncKernelManager that records itself (to kill the kernel on SIGTERM), shorter shutdown."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class RecordedKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**{"shutdown_wait_time": SHUTDOWN_WAIT_S, **kw})
+
+        async def start_kernel(self, **kw: Any) -> None:
+            await super().start_kernel(**kw)
+            STATE.km = self
+
+    return RecordedKernelManager
+
+
+def make_engine(job: dict[str, Any]) -> type:
+    """A papermill engine that saves the notebook every autosave_seconds, not at every cell."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager
+
+    log = job["log_output"]
+
+    class Manager(NotebookExecutionManager):  # type: ignore[misc]
+        every = float(job["autosave_seconds"])  # 0: no periodic saves
+        last_write = time.monotonic()
+
+        def save(self, **kw: Any) -> None:  # papermill calls this at every cell start and end
+            self.nb = STATE.nb = kw.get("nb") or self.nb
+            if self.every > 0 and time.monotonic() - self.last_write >= self.every:
+                self.write()
+
+        def write(self) -> None:
+            begin = self.last_write = time.monotonic()
+            write_notebook(self.nb)
+            if time.monotonic() - begin > self.every / 4:
+                self.every *= 2  # like papermill: saving a huge notebook must not dominate
+
+        def autosave_cell(self) -> None:
+            self.save()
+
+        def notebook_start(self, **kw: Any) -> None:
+            super().notebook_start(**kw)
+            STATE.code_total = sum(c.cell_type == "code" for c in self.nb.cells)
+            self.write()  # the parameterized notebook, before any cell runs
+
+        def cell_start(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
+            super().cell_start(cell, cell_index, **kw)
+            if cell.cell_type == "code":
+                STATE.cell_index, STATE.cell_running = cell_index, True
+                progress = f"cell {STATE.code_done + 1}/{STATE.code_total}"
+                if log:
+                    say(f"executing {progress} (notebook cell {cell_index})")
+                if STATE.chirp:
+                    STATE.chirp.update(progress)
+
+        def cell_complete(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
+            super().cell_complete(cell, cell_index, **kw)
+            if cell.cell_type == "code":
+                STATE.cell_running, STATE.code_done = False, STATE.code_done + 1
+                if log:
+                    took, failed = cell.metadata.papermill.get("duration") or 0.0, "exception"
+                    verb = "failed" if cell.metadata.papermill.get(failed) else "finished"
+                    say(f"{verb} cell {STATE.code_done}/{STATE.code_total} in {took:.2f} s")
+
+    class Engine(NBClientEngine):  # type: ignore[misc]
+        @classmethod
+        def execute_notebook(cls, nb: Any, kernel_name: str, **kwargs: Any) -> Any:
+            for unused in ("output_path", "progress_bar", "log_output", "autosave_cell_every"):
+                kwargs.pop(unused, None)
+            nb_man = Manager(nb, progress_bar=False, autosave_cell_every=0)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=False, **kwargs)
+            finally:
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    return Engine
+
+
+def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, int | None]:
+    """Run the notebook; return (outcome, error, index of the failed cell in STATE.nb)."""
+    import nbformat
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.engines import papermill_engines
+    from papermill.exceptions import PapermillExecutionError
+
+    kernel = resolve_kernel(job, nb)
+    papermill_engines.register("condor_nb", make_engine(job))
+    streams = (sys.stdout, sys.stderr) if job["log_output"] else (None, None)
+    timeout = job["cell_timeout"]
+    say(f"running {job['notebook']} with kernel {kernel!r} (papermill {papermill.__version__})")
+    try:
+        papermill.execute_notebook(
+            job["notebook"].replace("{", "{{").replace("}", "}}"),  # papermill formats paths
+            OUTPUT_NOTEBOOK,
+            parameters=job["parameters"],
+            engine_name="condor_nb",
+            kernel_name=kernel,
+            request_save_on_cell_execute=False,
+            progress_bar=False,
+            stdout_file=streams[0],
+            stderr_file=streams[1],
+            kernel_manager_class=kernel_manager_class(),
+            execution_timeout=None if timeout is None else math.ceil(timeout),
+        )
+    except PapermillExecutionError as exc:  # papermill wrote the notebook with its banner
+        STATE.nb = (
+            attempt("read the failed notebook", nbformat.read, OUTPUT_NOTEBOOK, 4) or STATE.nb
+        )
+        error = error_dict(exc.ename, exc.evalue, exc.traceback)
+        return "cell_error", error, failed_index(STATE.nb)
+    except CellTimeoutError as exc:
+        why = f"cell_timeout={timeout} s" if timeout else str(exc).splitlines()[0]
+        return stopped_in_cell("cell_timeout", "CellTimeoutError", f"Ran longer than {why}.")
+    except RuntimeError as exc:  # DeadKernelError, or the kernel died while starting
+        if not isinstance(exc, DeadKernelError) and "kernel died" not in str(exc).lower():
+            raise
+        return stopped_in_cell("kernel_died", "DeadKernelError", KERNEL_DIED)
+    return "completed", None, None
+
+
+def failed_index(nb: Any) -> int | None:
+    flags = [c.metadata.get("papermill", {}).get("exception") for c in getattr(nb, "cells", [])]
+    return flags.index(True) if True in flags else None
+
+
+def error_dict(name: str, value: str, tb: list[str] | None = None) -> dict[str, Any]:
+    return {"name": name, "value": value, "traceback": [ANSI.sub("", line) for line in tb or []]}
+
+
+def stopped_in_cell(outcome: str, name: str, msg: str) -> tuple[str, dict[str, Any], int | None]:
+    return outcome, error_dict(name, msg), mark_failed_cell(STATE.cell_index, name, msg)
+
+
+def mark_failed_cell(index: int | None, name: str, message: str) -> int | None:
+    """Annotate the cell that was running (banners like papermill's); return its new index."""
+    if STATE.nb is None or index is None:
+        return None
+    marked = attempt(
+        "mark the failed cell", STATE.report.annotate_failed_cell, STATE.nb, index, name, message
+    )
+    return index if marked is None else marked
+
+
+# ----------------------------------------------------------------------------------- outputs
+def write_notebook(nb: Any) -> None:
+    if hasattr(nb, "cells"):
+        import nbformat
+
+        write_atomic(OUTPUT_NOTEBOOK, nbformat.writes(nb))
+    else:  # a plain dict: the placeholder or an error message (nbformat may be missing)
+        write_atomic(OUTPUT_NOTEBOOK, json.dumps(nb, indent=1) + "\n")
+
+
+def build_result(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[str, Any]:
+    cells = nb.get("cells", []) if isinstance(nb, dict) else []
+    return {
+        "outcome": outcome,
+        "exit_code": EXIT_CODES[outcome],
+        "failed_cell": failed,
+        "failed_cell_source": None if failed is None else str(cells[failed].get("source"))[:2000],
+        "error": error,
+        "started_at": STATE.started_at,
+        "finished_at": utc_now(),
+        "duration_s": round(time.monotonic() - STATE.t0, 3),
+        "cells_total": STATE.code_total,
+        "cells_executed": STATE.code_done,
+        "papermill_version": dist_version("papermill"),
+        "python": platform.python_version(),
+        "job_id": STATE.job["job_id"],
+    }
+
+
+def write_manifest(nb: Any, finished: bool) -> None:
+    if not STATE.manifest:
+        STATE.manifest = STATE.report.start_manifest(nb, STATE.job["job_id"])
+    if finished:
+        STATE.manifest = STATE.report.finish_manifest(STATE.manifest, nb, STATE.kernel)
+    write_json(MANIFEST_JSON, STATE.manifest)
+
+
+def write_html(result: dict[str, Any], nb: Any) -> None:
+    """The standard-library page first (fast), then nbconvert's over it if asked and possible."""
+    write_atomic(REPORT_HTML, STATE.report.simple_html(result, nb))
+    if STATE.job["report"] and hasattr(nb, "cells") and result["outcome"] != "input_error":
+        html = attempt("render the report with nbconvert", STATE.report.nbconvert_html, nb)
+        if html:
+            write_atomic(REPORT_HTML, html)
+
+
+def kill_kernel() -> None:
+    provisioner = getattr(STATE.km, "provisioner", None)
+    pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+    if pgid:  # the kernel leads its own session: this also stops what it started
+        os.killpg(pgid, signal.SIGKILL)
+    elif pid:
+        os.kill(pid, signal.SIGKILL)
+
+
+def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: bool = False) -> int:
+    """Write the four files, most important first, and return the exit code."""
+    STATE.finalizing = True
+    nb = next((n for n in (STATE.nb, STATE.input_nb) if n is not None), None)
+    if nb is None:
+        nb = message_notebook(f"**condor_nb: {outcome}**: {(error or {}).get('value', '')}")
+    attempt("write the output notebook", write_notebook, nb)
+    result = build_result(outcome, error, failed, nb)
+    attempt("write the result file", write_json, RESULT_JSON, result)
+    attempt("complete the manifest", write_manifest, nb, True)
+    if kill:
+        attempt("stop the kernel", kill_kernel)
+    attempt("write the HTML report", write_html, result, nb)
+    if STATE.chirp:
+        STATE.chirp.update(f"{outcome} {STATE.code_done}/{STATE.code_total}", force=True)
+    if error and error["traceback"]:
+        sys.stderr.write("\n".join(error["traceback"]) + "\n")
+    where = "" if failed is None else f" (notebook cell {failed})"
+    why = f": {error['name']}: {str(error['value'])[:500]}" if error else ""
+    summary = f"{STATE.code_done}/{STATE.code_total} code cells run{where}{why}"
+    say(
+        f"{outcome}, exit {result['exit_code']}, after {result['duration_s']} s, {summary}",
+        err=outcome != "completed",
+    )
+    return EXIT_CODES[outcome]
+
+
+def on_signal(signum: int, _frame: Any) -> None:
+    if STATE.finalizing:
+        return  # the normal finish is already writing the files
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        signal.signal(sig, signal.SIG_IGN)
+    running = STATE.cell_index if STATE.cell_running else None
+    if signum == signal.SIGALRM:  # our own wall-time limit (see start_wall_clock)
+        limit = STATE.job.get("wall_time")
+        message = f"Stopped: the job's wall-time limit ({limit} s) was reached while running."
+        failed = mark_failed_cell(running, "WallTimeExceeded", message)
+        error = error_dict("WallTimeExceeded", f"ran longer than the wall-time limit of {limit} s")
+        hard_exit(finalize("wall_time", error, failed, True))
+    name = signal.Signals(signum).name
+    message = f"Stopped by {name} (eviction, condor_rm or a wall-time limit) while running."
+    failed = mark_failed_cell(running, "Interrupted", message)
+    hard_exit(finalize("interrupted", error_dict("Interrupted", f"received {name}"), failed, True))
+
+
+def start_wall_clock(job: dict[str, Any]) -> None:
+    """SIGALRM at the wall-time limit: the notebook stops, its partial outputs are kept."""
+    if job.get("wall_time"):
+        remaining = job["wall_time"] - (time.monotonic() - STATE.t0)
+        signal.alarm(max(1, math.ceil(remaining)))
+
+
+def enable_recording() -> None:
+    """Let the notebook's condor_nb.record() write VALUES_JSON, with or without condor_nb."""
+    import importlib.util
+
+    os.environ["CONDOR_NB_VALUES_FILE"] = os.path.abspath(VALUES_JSON)
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), RECORDING_MODULE)
+    if importlib.util.find_spec("condor_nb") is not None or not os.path.isfile(source):
+        return
+    # A hidden folder: HTCondor brings back new top-level files only, not folders.
+    package = os.path.join(os.path.abspath(".condor_nb_stub"), "condor_nb")
+    os.makedirs(package, exist_ok=True)
+    with open(source, encoding="utf-8") as src, open(
+        os.path.join(package, "__init__.py"), "w", encoding="utf-8"
+    ) as dst:
+        dst.write(src.read())
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.path.dirname(package) + (os.pathsep + path if path else "")
+
+
+def hard_exit(code: int) -> None:
+    """Exit without interpreter teardown (zmq contexts, stray threads) that could hang."""
+    for stream in (sys.stdout, sys.stderr):
+        attempt("flush output", stream.flush)
+    os._exit(code)
+
+
+def prepare() -> None:
+    """Placeholders first, so that the four files exist even if everything else fails."""
+    write_notebook(message_notebook("condor_nb: the job started but did not finish."))
+    unfinished = error_dict("NotFinished", "the wrapper stopped before recording a result")
+    write_json(RESULT_JSON, build_result("internal_error", unfinished, None, None))
+    write_atomic(REPORT_HTML, f"<!DOCTYPE html>\n<p>condor_nb: see {RESULT_JSON}</p>\n")
+    write_json(MANIFEST_JSON, {"complete": False, "python": platform.python_version()})
+
+
+def run() -> int:
+    try:
+        STATE.report = attempt("load the manifest and report module", load_report)
+        if STATE.report is not None:
+            STATE.chirp = attempt("set up live progress", STATE.report.Chirp)
+        STATE.job = load_job()
+        start_wall_clock(STATE.job)
+        attempt("enable condor_nb.record()", enable_recording)
+        STATE.input_nb = load_notebook(STATE.job["notebook"])
+        STATE.code_total = sum(c.cell_type == "code" for c in STATE.input_nb.cells)
+        attempt("write the manifest", write_manifest, STATE.input_nb, False)
+        return finalize(*execute(STATE.job, STATE.input_nb))
+    except (InputError, ImportError) as exc:  # ImportError: the image lacks papermill...
+        if isinstance(exc, ImportError):
+            exc = InputError(f"{sys.executable} cannot import {exc.name}: {NEEDS}")
+        STATE.input_nb = STATE.nb = None
+        return finalize("input_error", error_dict("InputError", str(exc)))
+    except BaseException as exc:
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        return finalize("internal_error", error_dict(type(exc).__name__, str(exc), tb))
+
+
+def main() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        signal.signal(sig, on_signal)
+    code = EXIT_CODES["internal_error"]
+    try:
+        prepare()
+        code = run()
+    except BaseException:
+        traceback.print_exc()
+    hard_exit(code)
+
+
+if __name__ == "__main__":
+    main()
