@@ -258,11 +258,22 @@ def _stage_common(job: NotebookJob, files: JobFiles) -> None:
         shutil.copyfile(source, files.in_dir / name)
 
 
+def _stage_secrets(job: NotebookJob, files: JobFiles) -> None:
+    from condor_nb.spec import read_secret
+
+    values = {name: read_secret(source) for name, source in job.secrets}
+    fd = os.open(files.secrets, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(values, fh)
+
+
 def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
     from condor_nb.render import job_config
 
     _stage_common(job, files)
     files.out_dir.mkdir(parents=True, exist_ok=True)
+    if job.secrets:
+        _stage_secrets(job, files)
     config = job_config(job, job_id=job_id, notebook_name=files.notebook_name)
     files.job_json.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
 
@@ -329,6 +340,8 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
         else:
             shutil.rmtree(files.job_dir, ignore_errors=True)
         raise
+    finally:
+        files.secrets.unlink(missing_ok=True)  # the schedd has them now (or never will)
     return Job(record, settings)
 
 
@@ -348,6 +361,7 @@ def submit(
     cell_timeout: float | None = None,
     wall_time: float | str | None = None,
     retries: int | None = None,
+    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
     allow_unknown_params: bool = False,
     cache: bool = True,
     settings: Settings | None = None,
@@ -365,7 +379,7 @@ def submit(
     spec = notebook_job(
         notebook, parameters, settings=cfg, cpus=cpus, memory=memory, disk=disk, gpus=gpus,
         image=image, files=files, name=name, profile=profile, kernel=kernel,
-        cell_timeout=cell_timeout, wall_time=wall_time, retries=retries,
+        cell_timeout=cell_timeout, wall_time=wall_time, retries=retries, secrets=secrets,
         allow_unknown_params=allow_unknown_params,
     )  # fmt: skip
     return submit_job(spec, cfg, cache=cache)

@@ -75,6 +75,7 @@ def cache_key(job: NotebookJob, settings: Settings, inputs: list[list[str]] | No
         "cell_timeout": job.cell_timeout,
         "wall_time": job.wall_time,
         "inputs": input_digests(job) if inputs is None else inputs,
+        "secrets": sorted(name for name, _ in job.secrets),  # names only, never values
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

@@ -23,6 +23,7 @@ from condor_nb.spec import NotebookJob
 from condor_nb.templates import Template
 
 STDOUT, STDERR, EVENT_LOG = "condor_nb.out", "condor_nb.err", "condor_nb.log"
+SECRETS_JSON = "condor_nb_secrets.json"
 # Parameters are stored in the job ad (for rebuilding the registry) up to this size.
 _MAX_PARAMS_IN_AD = 8192
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+@=:-]")
@@ -76,6 +77,11 @@ class JobFiles:
     @property
     def wrapper(self) -> Path:
         return self.in_dir / WRAPPER_NAME
+
+    @property
+    def secrets(self) -> Path:
+        """Secret values (0600), deleted as soon as the schedd has them."""
+        return self.in_dir / SECRETS_JSON
 
     @property
     def wrapper_files(self) -> list[Path]:
@@ -154,6 +160,8 @@ def render(
 ) -> dict[str, str]:
     """The complete submit description for one notebook job, as ordered commands."""
     shared = [*files.wrapper_files, files.notebook, *job.files]
+    if job.secrets:
+        shared.append(files.secrets)
     inputs = [quoting.transfer_path(str(p)) for p in shared]
     inputs.insert(len(files.wrapper_files), quoting.transfer_path(str(files.job_json)))
     python = quoting.plain_value(settings.worker_python, what="worker_python")

@@ -14,7 +14,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from condor_nb.errors import ConfigError, ScheddUnavailableError, SubmitError
+from condor_nb.errors import (
+    ConfigError,
+    CredentialsError,
+    ScheddUnavailableError,
+    SubmitError,
+)
 from condor_nb.settings import Settings
 
 Action = Literal["hold", "release", "remove"]
@@ -41,6 +46,8 @@ class ScheddClient(Protocol):
     def summary(self, constraint: str) -> Mapping[str, Any]: ...
 
     def act(self, action: Action, constraint: str, reason: str) -> int: ...
+
+    def edit(self, constraint: str, attribute: str, value: str) -> int: ...
 
     def retrieve(self, constraint: str) -> None: ...
 
@@ -79,6 +86,15 @@ def configure_bindings(settings: Settings) -> Any:
         htcondor2.reload_config()
     _configured = config
     return htcondor2
+
+
+def client_params(settings: Settings, names: Sequence[str]) -> dict[str, str | None]:
+    """Client configuration values as HTCondor reads them (token directories, methods...).
+
+    Used by condor_nb.credentials; no daemon is contacted.
+    """
+    h = configure_bindings(settings)
+    return {name: h.param.get(name) for name in names}
 
 
 def _not_connected(exc: Exception) -> bool:
@@ -183,6 +199,13 @@ class HTCondorSchedd:
         except ScheddUnavailableError:
             raise
         except Exception as exc:
+            if "AUTHENTICATE" in str(exc):  # issue 5: a credential problem, said plainly
+                raise CredentialsError(
+                    f"the schedd {self.name} did not accept the credential presented: {exc}",
+                    hint="`condor_nb auth status` shows which credential was presented; "
+                    "an unknown issuer, an unmapped subject, another audience or an expired "
+                    "token are the usual causes (ask the access point's admins)",
+                ) from exc
             raise SubmitError(f"the schedd {self.name} refused the job: {exc}") from exc
         cluster = int(result.cluster())
         try:
@@ -239,6 +262,13 @@ class HTCondorSchedd:
         except Exception as exc:
             raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
         return int(result.get("TotalSuccess", 0)) if result is not None else 0
+
+    def edit(self, constraint: str, attribute: str, value: str) -> int:
+        """Set ``attribute`` to the ClassAd expression ``value`` in the matching jobs."""
+        try:
+            return int(self._schedd.edit(constraint, attribute, value))
+        except Exception as exc:
+            raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
 
     def retrieve(self, constraint: str) -> None:
         self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint))

@@ -149,5 +149,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         values.update(_from_table(profiles[profile], f"{path} [profiles.{profile}]"))
     values.update(env_values)
     values.update({k: _convert(k, v, "keyword argument") for k, v in given.items()})
+    if not values.get("image"):  # default: the image this notebook server runs in (issue 5)
+        values["image"] = env.get("APPTAINER_CONTAINER") or env.get("SINGULARITY_CONTAINER")
     profile_tables = profiles if isinstance(profiles, Mapping) else {}
     return Settings(**values, extra={"profiles": dict(profile_tables)})

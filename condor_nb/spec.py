@@ -45,6 +45,9 @@ class NotebookJob:
     cell_timeout: float | None = None
     wall_time: float | None = None
     retries: int = 0
+    # (NAME, where the value comes from: "env:VAR" or "file:/path"); values are read
+    # only when the job is staged, so a spec never holds a secret.
+    secrets: tuple[tuple[str, str], ...] = ()
     content_hash: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -66,6 +69,7 @@ _RESERVED_INPUTS = (
     "condor_nb_report.py",
     "condor_nb_recording.py",
     "condor_nb_job.json",
+    "condor_nb_secrets.json",
 )
 
 
@@ -188,6 +192,54 @@ def _retries(value: int | str | None) -> int:
     return retries
 
 
+_SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def parse_secrets(
+    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None,
+) -> tuple[tuple[str, str], ...]:
+    """``["TOKEN"]`` (from $TOKEN), ``{"TOKEN": Path("tok.txt")}`` or CLI ``NAME=/path``."""
+    if not secrets:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    items = secrets.items() if isinstance(secrets, Mapping) else [
+        tuple(s.split("=", 1)) if "=" in s else (s, None) for s in secrets
+    ]  # fmt: skip
+    for name, source in items:
+        if not isinstance(name, str) or not _SECRET_NAME.fullmatch(name):
+            raise SpecError(
+                f"secret name: expected an environment variable name such as API_TOKEN; "
+                f"got {name!r}",
+                hint="--secret NAME takes $NAME; --secret NAME=/path/file reads the file",
+            )
+        if source is None or str(source) == "":
+            if name not in os.environ:
+                raise SpecError(
+                    f"secret {name}: the environment variable {name} is not set",
+                    hint=f"export {name}=... first, or give a file: --secret {name}=/path/to/file",
+                )
+            pairs.append((name, f"env:{name}"))
+            continue
+        path = Path(source).expanduser().absolute()
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise SpecError(
+                f"secret {name}: expected a readable file; got {str(path)!r}",
+                hint="check the path and its permissions",
+            )
+        pairs.append((name, f"file:{path}"))
+    return tuple(pairs)
+
+
+def read_secret(source: str) -> str:
+    """The value behind a source of :func:`parse_secrets` (at staging time only)."""
+    kind, _, where = source.partition(":")
+    if kind == "env":
+        if where not in os.environ:
+            raise SpecError(f"secret: the environment variable {where} is no longer set")
+        return os.environ[where]
+    return Path(where).read_text(encoding="utf-8").rstrip("\n")
+
+
 def notebook_job(
     notebook: str | os.PathLike[str],
     parameters: Mapping[str, Any] | None = None,
@@ -205,6 +257,7 @@ def notebook_job(
     cell_timeout: float | None = None,
     wall_time: float | str | None = None,
     retries: int | str | None = None,
+    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
     allow_unknown_params: bool = False,
 ) -> NotebookJob:
     """Validate everything the user gave and return a :class:`NotebookJob`."""
@@ -232,5 +285,6 @@ def notebook_job(
         cell_timeout=_timeout(cell_timeout),
         wall_time=_wall_time(wall_time),
         retries=_retries(retries),
+        secrets=parse_secrets(secrets),
         content_hash=info.content_hash,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from condor_nb import schedd
-from condor_nb.api import Job, _stage_common, new_job_id, registry_for
+from condor_nb.api import Job, _stage_common, _stage_secrets, new_job_id, registry_for
 from condor_nb.errors import SpecError
 from condor_nb.registry import JobRecord, SweepRecord
 from condor_nb.render import JobFiles, SweepEntry, job_config, worker_notebook_name
@@ -137,11 +137,16 @@ def submit_sweep(
             template=template, settings=settings,
         )  # fmt: skip
         _stage_common(base, files)
+        if base.secrets:
+            _stage_secrets(base, files)
         _stage_procs(files, [(e, job) for e, job, _ in pending])
         (files.job_dir / DESCRIPTION_FILE).write_text(json.dumps(description), encoding="utf-8")
-        schedd_name = schedd.client_for(settings).name
-        records = _records(pending, sweep_id, files, schedd_name)
-        _submit(description, itemdata, records, settings)
+        try:
+            schedd_name = schedd.client_for(settings).name
+            records = _records(pending, sweep_id, files, schedd_name)
+            _submit(description, itemdata, records, settings)
+        finally:
+            files.secrets.unlink(missing_ok=True)  # the schedd has them now (or never will)
         members.extend((e.index, e.job_id) for e, _, _ in pending)
     record = SweepRecord(
         id=sweep_id, name=base.name, notebook=str(base.notebook), schedd=schedd_name,

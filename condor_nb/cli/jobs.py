@@ -32,6 +32,9 @@ _RESOURCE_OPTIONS = [
     click.option("--allow-unknown-params", is_flag=True,
                  help="Accept parameters the notebook does not declare."),
     click.option("--retries", help="Run a failed job again, up to this many times."),
+    click.option("--secret", "secrets", multiple=True, metavar="NAME[=FILE]",
+                 help="Give the notebook $NAME (or FILE's content) as environment variable "
+                 "NAME, kept out of job ads, logs and reports."),
     click.option("--wall-time", help="Stop the notebook after this long (90s, 30m, 2h), "
                  "keeping its partial outputs."),
 ]  # fmt: skip
@@ -70,7 +73,7 @@ def _build_spec(notebook: str, **opts: Any) -> Any:
         disk=opts["disk"], gpus=opts["gpus"], image=opts["image"], files=opts["files"],
         name=opts["name"], profile=opts["profile"], kernel=opts["kernel"],
         cell_timeout=opts["cell_timeout"], allow_unknown_params=opts["allow_unknown_params"],
-        wall_time=opts["wall_time"], retries=opts["retries"],
+        wall_time=opts["wall_time"], retries=opts["retries"], secrets=opts["secrets"],
     )  # fmt: skip
     return settings, spec
 

@@ -24,8 +24,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "hold": ("condor_nb.cli.jobs", "hold", "Put jobs on hold."),
     "release": ("condor_nb.cli.jobs", "release", "Release held jobs."),
     "render": ("condor_nb.cli.jobs", "render", "Print the submit description, submit nothing."),
+    "sweep": ("condor_nb.cli.sweep", "sweep", "Run a notebook over many parameter sets."),
     "registry": ("condor_nb.cli.jobs", "registry", "Maintain the local job registry."),
+    "schedule": ("condor_nb.cli.schedule", "schedule", "Run a notebook on a cron schedule."),
     "pool": ("condor_nb.cli.pool", "pool", "Start, stop and inspect the personal HTCondor pool."),
+    "dask": ("condor_nb.cli.dask", "dask", "List dask sessions (workers as jobs); take one down."),
+    "auth": ("condor_nb.cli.auth", "auth", "Show the credential HTCondor will present."),
+    "profiles": ("condor_nb.cli.profiles", "profiles", "List site profiles and their origin."),
+    "parity": ("condor_nb.cli.parity", "parity", "Compare a job's worker environment with yours."),
+    "doctor": ("condor_nb.cli.doctor", "doctor", "Check config, schedd, credentials, image."),
 }
 
 

@@ -79,7 +79,7 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
         disk=opts["disk"], gpus=opts["gpus"], image=opts["image"], files=opts["files"],
         name=opts["name"], profile=opts["profile"], kernel=opts["kernel"],
         cell_timeout=opts["cell_timeout"], allow_unknown_params=opts["allow_unknown_params"],
-        wall_time=opts["wall_time"], retries=opts["retries"],
+        wall_time=opts["wall_time"], retries=opts["retries"], secrets=opts["secrets"],
     )  # fmt: skip
     result = submit_sweep(base, sets, settings, cache=not no_cache,
                           allow_unknown=opts["allow_unknown_params"])  # fmt: skip

@@ -144,3 +144,49 @@ def write_if_changed(path: Path, text: str, mode: int = 0o644) -> bool:
     os.chmod(tmp, mode)
     os.replace(tmp, path)
     return True
+
+
+#: Drop-in configuration (inside the root) that makes the schedd accept SciTokens.
+SCITOKENS_CONFIG_IN_ROOT = "etc/condor/config.d/60-condor-nb-scitokens"
+#: The identity map file it names (issuer,subject -> local user).
+MAPFILE_IN_ROOT = "etc/condor/condor_nb.mapfile"
+
+
+def render_scitokens_config(audiences: list[str]) -> str:
+    """Daemon settings that accept SciTokens next to IDTOKENS (IDTOKENS stay first)."""
+    return f"""\
+# Written by condor_nb.pool.issuers: accept SciTokens from the issuers in the map file.
+# SCITOKENS is already in the default method list (after IDTOKENS), so every
+# existing client keeps authenticating exactly as before.
+# A token's "aud" claim must name one of these (WLCG: condor://HOST:PORT).
+SCITOKENS_SERVER_AUDIENCE = {" ".join(audiences)}
+# issuer,subject -> local user; an unmapped token is refused.
+CERTIFICATE_MAPFILE = /{MAPFILE_IN_ROOT}
+# SciTokens travel inside a TLS session: the schedd needs a host certificate. These
+# are the ones HTCondor generated for the pool's trust domain (Debian's default names
+# a snakeoil certificate the root does not have); clients trust trust_domain_ca.pem.
+AUTH_SSL_SERVER_CERTFILE = $(ETC)/hostcert.pem
+AUTH_SSL_SERVER_KEYFILE = $(ETC)/hostkey.pem
+"""
+
+
+def render_mapfile(mappings: list[tuple[str, str, str]]) -> str:
+    """One ``SCITOKENS "issuer,subject" user`` line (an exact match) per mapping."""
+    lines = ["# Written by condor_nb.pool.issuers: SciTokens issuer,subject -> local user."]
+    for issuer, subject, user in mappings:
+        lines.append(f'SCITOKENS "{issuer},{subject}" {user}')
+    return "\n".join(lines) + "\n"
+
+
+def render_scitokens_client_config(port: int, ca_file: Path, token_file: Path) -> str:
+    """A client of the pool that authenticates with a SciToken only (no IDTOKEN)."""
+    return f"""\
+# Written by condor_nb.pool.issuers: a SciTokens client of the personal pool.
+COLLECTOR_HOST = 127.0.0.1:{port}
+SEC_CLIENT_AUTHENTICATION_METHODS = SCITOKENS
+SCITOKENS_FILE = {token_file}
+# The schedd's host certificate (the pool's own CA) protects the token in transit.
+AUTH_SSL_CLIENT_CAFILE = {ca_file}
+# That certificate names "localhost" while clients connect to 127.0.0.1.
+SSL_SKIP_HOST_CHECK = true
+"""

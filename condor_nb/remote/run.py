@@ -32,6 +32,9 @@ REPORT_MODULE = "condor_nb_report.py"  # shipped next to this file; see load_rep
 EXIT_CODES = {"completed": 0, "cell_error": 3, "kernel_died": 4, "cell_timeout": 5}
 EXIT_CODES.update(input_error=6, internal_error=7, interrupted=8, wall_time=9)
 VALUES_JSON = "_condor_nb_values.json"  # what condor_nb.record() writes (see recording.py)
+SECRETS_JSON = "condor_nb_secrets.json"  # --secret values: read, deleted, never written out
+SECRET_MARK = "[secret]"
+MIN_REDACTED = 4  # shorter secrets cannot be told apart from ordinary text
 RECORDING_MODULE = "condor_nb_recording.py"  # condor_nb.record() for workers without condor_nb
 FALLBACK_KERNEL = "python3"
 NEEDS = "use an image (or a Python) with papermill, nbconvert and ipykernel installed"
@@ -74,6 +77,7 @@ class State:
         self.report: Any = None  # the condor_nb_report module
         self.chirp: Any = None  # its progress reporter
         self.finalizing = False
+        self.secret_forms: list[str] = []  # see load_secrets()
 
 
 def utc_now() -> str:
@@ -89,7 +93,63 @@ def say(msg: str, err: bool = False) -> None:
     stream.flush()
 
 
+def redact(text: str) -> str:
+    """Every written form of every secret (raw, JSON- and HTML-escaped) becomes [secret]."""
+    for form in STATE.secret_forms:
+        text = text.replace(form, SECRET_MARK)
+    return text
+
+
+class RedactingStream:
+    """stdout/stderr, with the secrets taken out of what the notebook prints."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(redact(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def secret_forms(value: str) -> set[str]:
+    """How a secret can appear in written text: as is, as a Python repr shows it, and
+    each of those escaped for JSON (the notebook file) and for HTML (the report)."""
+    import html
+
+    base = {value, repr(value)[1:-1], repr(value).replace('"', "'")[1:-1]}
+    forms = set(base)
+    for form in base:
+        forms.update({json.dumps(form)[1:-1], html.escape(form), html.escape(form, quote=False)})
+        forms.add(html.escape(json.dumps(form)[1:-1]))
+    return forms
+
+
+def load_secrets() -> None:
+    """Secrets become the kernel's environment variables; their file is deleted at once."""
+    if not os.path.isfile(SECRETS_JSON):
+        return
+    try:
+        with open(SECRETS_JSON, encoding="utf-8") as f:
+            secrets = json.load(f)
+    finally:
+        os.remove(SECRETS_JSON)
+    if not isinstance(secrets, dict):
+        raise InputError(f"{SECRETS_JSON} must map names to values")
+    forms: set[str] = set()
+    for name, value in secrets.items():
+        os.environ[str(name)] = str(value)
+        if len(str(value)) < MIN_REDACTED:
+            say(f"WARNING secret {name} is too short to be redacted from the outputs", True)
+            continue
+        forms.update(secret_forms(str(value)))
+    STATE.secret_forms = sorted(forms, key=len, reverse=True)
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+
+
 def write_atomic(path: str, text: str) -> None:
+    text = redact(text)
     with open(f".{path}.tmp", "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(f".{path}.tmp", path)
@@ -207,11 +267,11 @@ def kernel_manager_class() -> type:
     """AsyncKernelManager that records itself (to kill the kernel on SIGTERM), shorter shutdown."""
     from jupyter_client.manager import AsyncKernelManager
 
-    class RecordedKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    class RecordedKernelManager(AsyncKernelManager):
         def __init__(self, **kw: Any) -> None:
             super().__init__(**{"shutdown_wait_time": SHUTDOWN_WAIT_S, **kw})
 
-        async def start_kernel(self, **kw: Any) -> None:
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             await super().start_kernel(**kw)
             STATE.km = self
 
@@ -226,15 +286,24 @@ def make_engine(job: dict[str, Any]) -> type:
 
     class Manager(NotebookExecutionManager):  # type: ignore[misc]
         every = float(job["autosave_seconds"])  # 0: no periodic saves
-        last_write = time.monotonic()
+        last_write, dirty, timer = time.monotonic(), False, None
 
-        def save(self, **kw: Any) -> None:  # papermill calls this at every cell start and end
-            self.nb = STATE.nb = kw.get("nb") or self.nb
-            if self.every > 0 and time.monotonic() - self.last_write >= self.every:
+        def save(self, **kw: Any) -> None:  # papermill: at every cell start and end, every output
+            self.nb = STATE.nb = kw.get("nb") or self.nb  # type: ignore[has-type]
+            self.dirty = True
+            self.flush()
+
+        def flush(self) -> None:
+            if self.dirty and self.every > 0 and time.monotonic() - self.last_write >= self.every:
                 self.write()
 
+        def tick(self, loop: Any) -> None:
+            """Every second on nbclient's event loop, so a long silent cell still gets saves."""
+            self.flush()
+            self.timer = loop.call_later(1.0, self.tick, loop)
+
         def write(self) -> None:
-            begin = self.last_write = time.monotonic()
+            begin, self.last_write, self.dirty = time.monotonic(), time.monotonic(), False
             write_notebook(self.nb)
             if time.monotonic() - begin > self.every / 4:
                 self.every *= 2  # like papermill: saving a huge notebook must not dominate
@@ -246,6 +315,12 @@ def make_engine(job: dict[str, Any]) -> type:
             super().notebook_start(**kw)
             STATE.code_total = sum(c.cell_type == "code" for c in self.nb.cells)
             self.write()  # the parameterized notebook, before any cell runs
+            attempt("schedule periodic saves", self.start_ticks)
+
+        def start_ticks(self) -> None:
+            from jupyter_core.utils import ensure_event_loop  # the loop nbclient's calls run on
+
+            self.tick(ensure_event_loop())
 
         def cell_start(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
             super().cell_start(cell, cell_index, **kw)
@@ -276,6 +351,8 @@ def make_engine(job: dict[str, Any]) -> type:
             try:
                 cls.execute_managed_notebook(nb_man, kernel_name, log_output=False, **kwargs)
             finally:
+                if getattr(nb_man, "timer", None):
+                    nb_man.timer.cancel()
                 nb_man.notebook_complete()
             return nb_man.nb
 
@@ -466,10 +543,10 @@ def enable_recording() -> None:
     # A hidden folder: HTCondor brings back new top-level files only, not folders.
     package = os.path.join(os.path.abspath(".condor_nb_stub"), "condor_nb")
     os.makedirs(package, exist_ok=True)
-    with open(source, encoding="utf-8") as src, open(
-        os.path.join(package, "__init__.py"), "w", encoding="utf-8"
-    ) as dst:
-        dst.write(src.read())
+    with open(source, encoding="utf-8") as src:  # one "with" per file: Python 3.9
+        text = src.read()
+    with open(os.path.join(package, "__init__.py"), "w", encoding="utf-8") as dst:
+        dst.write(text)
     path = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.path.dirname(package) + (os.pathsep + path if path else "")
 
@@ -496,6 +573,7 @@ def run() -> int:
         if STATE.report is not None:
             STATE.chirp = attempt("set up live progress", STATE.report.Chirp)
         STATE.job = load_job()
+        load_secrets()
         start_wall_clock(STATE.job)
         attempt("enable condor_nb.record()", enable_recording)
         STATE.input_nb = load_notebook(STATE.job["notebook"])

@@ -128,3 +128,46 @@ def test_wait_from_cli_shows_progress_and_fetches(cnb: Cnb) -> None:
     executed = json.loads((cnb.workdir / "res" / "cli.ipynb").read_text())
     assert "n is 41" in json.dumps(executed)
     assert JobState.COMPLETED.value in proc.stdout
+
+
+def test_secret_reaches_the_notebook_and_nowhere_else(
+    cnb: Cnb, schedd_ads: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = 'tok-"s3cr3t"-<value>\\x'
+    monkeypatch.setenv("API_TOKEN", secret)
+    (cnb.workdir / "db.txt").write_text("db-password-123456\n")
+    nb = cnb.notebook(
+        "secret.ipynb",
+        [
+            "import os\nprint('token length', len(os.environ['API_TOKEN']))\n"
+            "print('leaked:', os.environ['API_TOKEN'])\n"
+            "assert os.environ['DB_PASSWORD'] == 'db-password-123456'",
+            "os.environ['API_TOKEN']",
+        ],
+    )
+    proc = cnb.run(
+        "submit", str(nb), "--secret", "API_TOKEN", "--secret", "DB_PASSWORD=db.txt",
+        "--wait", "-o", "out", timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    job_id = proc.stdout.split()[1]
+    out = cnb.workdir / "out"
+    executed = (out / "secret.ipynb").read_text()
+    assert f"token length {len(secret)}" in executed  # the notebook had it
+    for path in out.iterdir():  # nothing that came back shows it
+        text = path.read_text(errors="replace")
+        assert "s3cr3t" not in text and "db-password-123456" not in text, path.name
+    assert "leaked: [secret]" in (out / "stdout.txt").read_text()
+    # Not in the job ad (anyone on the schedd can read that), nor in the registry,
+    # nor left in the staging folder.
+    ad = schedd_ads(job_id)
+    assert "s3cr3t" not in repr(dict(ad.items())) and "db-password" not in repr(dict(ad.items()))
+    registry = cnb.settings().registry_path.read_bytes()
+    assert b"s3cr3t" not in registry and b"db-password" not in registry
+    for path in (cnb.settings().jobs_dir / job_id).rglob("*"):
+        if path.is_file():
+            assert b"s3cr3t" not in path.read_bytes(), path
+    # A secret that is not set is refused before anything is submitted, without a value.
+    monkeypatch.delenv("API_TOKEN")
+    proc = cnb.run("submit", str(nb), "--secret", "API_TOKEN")
+    assert proc.returncode == 2 and "API_TOKEN is not set" in proc.stderr

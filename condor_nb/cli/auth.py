@@ -1,0 +1,65 @@
+"""``condor_nb auth status``: which credential will be used, for whom, until when.
+
+Never prints a token: only where it lives, a fingerprint, and its claims.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+
+@click.group()
+def auth() -> None:
+    """Credentials HTCondor will present to the access point."""
+
+
+def _lifetime(expires_at: float | None) -> str:
+    from condor_nb.credentials_policy import format_duration
+
+    if expires_at is None:
+        return "no expiry"
+    left = expires_at - time.time()
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(expires_at))
+    if left <= 0:
+        return f"EXPIRED {format_duration(left)} ago ({stamp})"
+    return f"until {stamp} ({format_duration(left)} left)"
+
+
+@auth.command("status")
+@click.option("--wall-time", type=float, help="Warn if the token ends before this many seconds.")
+def status(wall_time: float | None) -> None:
+    """Show the credential that will be used (exit 4 if it cannot submit)."""
+    from condor_nb import credentials, credentials_policy
+    from condor_nb.settings import load_settings
+
+    report = credentials.discover(load_settings())
+    verdict = credentials_policy.assess(report, wall_time=wall_time)
+    click.echo(f"methods:   {', '.join(report.methods)}   (SEC_CLIENT_AUTHENTICATION_METHODS)")
+    click.echo(f"token dirs: {', '.join(str(d) for d in report.token_dirs) or '-'}")
+    if not report.credentials:
+        click.echo("no token found")
+    for cred in report.credentials:
+        mark = "*" if cred is report.selected else " "
+        click.echo(f"{mark} {cred.kind} from {cred.source}: {cred.location}")
+        if cred.problem:
+            click.echo(f"    unusable:  {cred.problem}")
+            continue
+        click.echo(f"    for:       {cred.subject or '?'}   issuer: {cred.issuer or '?'}")
+        click.echo(f"    valid:     {_lifetime(cred.expires_at)}")
+        click.echo(f"    scopes:    {' '.join(cred.scopes) or '(none: unrestricted)'}")
+        if cred.audiences:
+            click.echo(f"    audience:  {' '.join(cred.audiences)}")
+        click.echo(f"    fingerprint: {cred.fingerprint}")
+    if report.selected is not None:
+        click.echo("(* = the credential HTCondor will present)")
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for text in verdict.warnings:
+        click.echo(f"warning: {text}", err=True)
+    if verdict.errors:
+        click.echo("error: " + "; ".join(verdict.errors), err=True)
+        click.echo(f"  fix: {verdict.fix}", err=True)
+        sys.exit(4)

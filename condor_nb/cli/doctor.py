@@ -1,0 +1,28 @@
+"""``condor_nb doctor``: is everything in place to submit? Each failure says how to fix it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.option("--probe", is_flag=True, help="Also run a tiny job: does the image have papermill?")
+@click.option("--timeout", type=float, default=180.0, show_default=True, help="Probe timeout (s).")
+@click.option("--profile", help="Check this site profile instead of the configured one.")
+def doctor(probe: bool, timeout: float, profile: str | None) -> None:
+    """Check configuration, schedd, credentials, profile, image (exit 1 on any failure)."""
+    from condor_nb import doctor as checks
+    from condor_nb.settings import load_settings
+
+    results = checks.run_checks(load_settings(profile=profile), probe=probe, timeout=timeout)
+    width = max(len(c.name) for c in results)
+    for check in results:
+        click.echo(f"[{check.status:>4}] {check.name:<{width}}  {check.detail}")
+        if check.fix and check.status in (checks.FAIL, checks.WARN, checks.SKIP):
+            click.echo(f"{'':>7} {'':<{width}}  fix: {check.fix}")
+    failed = [c.name for c in results if c.status == checks.FAIL]
+    if failed:
+        click.echo(f"\n{len(failed)} check(s) failed: {', '.join(failed)}", err=True)
+        sys.exit(1)

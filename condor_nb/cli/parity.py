@@ -1,0 +1,25 @@
+"""``condor_nb parity ID``: how the worker's environment differed from this side's."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("job_id")
+def parity(job_id: str) -> None:
+    """Compare JOB_ID's worker environment with the submitting side's (exit 1 if different)."""
+    from condor_nb import parity as parity_mod
+    from condor_nb.api import get
+
+    job = get(job_id)
+    if job.record.job_state.is_terminal and not job.record.retrieved_at:
+        job.wait(timeout=0)
+    job_dir = Path(job.record.job_dir or "")
+    report = parity_mod.for_job(job.id, job_dir)
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(1 if report.differences else 0)

@@ -1,0 +1,261 @@
+"""`condor_nb doctor` and the checks every submission runs first.
+
+Each check says what it found; a failed one says what is wrong and the command that
+fixes it. :func:`before_submit` is the subset that runs at every submission (fast,
+no daemon contacted): the credential, the image path, no secret in the description,
+and the submit side's environment manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from condor_nb.errors import CondorNbError, CredentialsError
+from condor_nb.settings import Settings
+
+if TYPE_CHECKING:
+    from condor_nb.spec import NotebookJob
+
+OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # OK, WARN, FAIL, SKIP
+    detail: str
+    fix: str = ""
+
+
+def _configuration(settings: Settings) -> Check:
+    from condor_nb import schedd
+    from condor_nb.settings import config_file_path
+
+    config = schedd.condor_config_for(settings)
+    if config and not os.path.isfile(config):
+        return Check(
+            "configuration", FAIL, f"HTCondor client configuration {config} does not exist",
+            "condor_nb pool start   (personal pool), or export CONDOR_CONFIG=/path/to/config",
+        )  # fmt: skip
+    where = config or "HTCondor's default search (no CONDOR_CONFIG)"
+    return Check(
+        "configuration", OK, f"profile {settings.profile!r}, settings file {config_file_path()}, "
+        f"HTCondor client configuration {where}",
+    )  # fmt: skip
+
+
+def _schedd(settings: Settings) -> Check:
+    from condor_nb import schedd
+
+    try:
+        client = schedd.client_for(settings)
+        client.summary(f'Owner == "{settings.owner or "?"}" && false')
+    except CondorNbError as exc:
+        return Check(
+            "schedd", FAIL, exc.message,
+            "condor_nb pool start   (personal pool); otherwise check COLLECTOR_HOST in your "
+            "client configuration and that ports 9618 (and the schedd's) are open",
+        )  # fmt: skip
+    return Check("schedd", OK, f"reached {client.name}")
+
+
+def _authentication(settings: Settings) -> list[Check]:
+    from condor_nb import credentials, credentials_policy
+
+    report = credentials.discover(settings)
+    verdict = credentials_policy.assess(report, wall_time=None)
+    cred = report.selected
+    methods = ", ".join(report.methods)
+    checks: list[Check] = []
+    if cred is None:
+        status = FAIL if verdict.errors else WARN
+        detail = (
+            verdict.errors[0]
+            if verdict.errors
+            else (f"no token found; the client will try {methods}")
+        )
+        checks.append(Check("authentication", status, detail, verdict.fix))
+    else:
+        checks.append(Check(
+            "authentication", OK,
+            f"{credentials_policy.describe(cred)} as {cred.identity} (methods: {methods})",
+        ))  # fmt: skip
+        left = cred.seconds_left()
+        life = (
+            "no expiry"
+            if left is None
+            else (
+                f"expires in {credentials_policy.format_duration(left)}"
+                if left > 0
+                else f"expired {credentials_policy.format_duration(left)} ago"
+            )
+        )
+        scopes = " ".join(cred.scopes) or "none (unrestricted)"
+        status = FAIL if verdict.errors else (WARN if left is not None and left < 3600 else OK)
+        detail = f"{life}; scopes: {scopes}"
+        if verdict.errors:
+            detail += "; " + "; ".join(verdict.errors)
+        checks.append(Check("token", status, detail, verdict.fix if status != OK else ""))
+    checks.extend(Check("credential note", WARN, note, "") for note in report.notes)
+    return checks
+
+
+def _profile(settings: Settings) -> Check:
+    from condor_nb import templates
+
+    try:
+        template = templates.load(settings.profile)
+    except CondorNbError as exc:
+        return Check("profile", FAIL, exc.message, "condor_nb profiles   (lists them)")
+    return Check("profile", OK, f"{template.name}: {template.path}")
+
+
+def _image(settings: Settings) -> Check:
+    from condor_nb import parity
+
+    image = settings.image
+    if not image:
+        return Check("image", OK, "none: jobs run in the worker's own environment")
+    problem = parity.image_problem(image)
+    if problem:
+        return Check("image", FAIL, problem, "condor_nb submit ... --image /cvmfs/...   "
+                     "(or set image in ~/.config/condor_nb/config.toml)")  # fmt: skip
+    return Check("image", OK, image)
+
+
+def _probe(settings: Settings, timeout: float) -> Check:
+    """A tiny job: can the worker's Python (in the image) import papermill?"""
+    import tempfile
+
+    from condor_nb import schedd, templates
+
+    fix = (
+        "use an image with papermill, nbconvert and ipykernel (--image /cvmfs/...), or point "
+        "worker_python at a Python that has them (CONDOR_NB_WORKER_PYTHON)"
+    )
+    description = dict(templates.load(settings.profile).commands)
+    description.update(
+        executable="/usr/bin/env",
+        transfer_executable="false",
+        arguments=f"\"{settings.worker_python} -c 'import papermill'\"",  # new syntax
+        should_transfer_files="YES",
+        initialdir=tempfile.mkdtemp(prefix="condor_nb_probe_"),
+        request_cpus="1",
+        request_memory="256",
+        request_disk="102400",
+    )
+    description["MY.CondorNbProbe"] = "true"
+    if settings.image:
+        description["CONDOR_NB_IMAGE"] = settings.image
+        if "CONDOR_NB_IMAGE" not in "".join(description.values()):
+            description["container_image"] = settings.image
+    client = schedd.client_for(settings)
+    cluster, _ = client.submit_spooled(description)
+    ad: Mapping[str, object] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            projection = ["JobStatus", "ExitCode", "HoldReason", "HoldReasonCode"]
+            ads = client.query(f"ClusterId == {cluster}", projection)
+            ad = ads[0] if ads else {}
+            uploading = ad.get("HoldReasonCode") == 16  # the spooling hold lifts by itself
+            if ad.get("JobStatus") == 4 or (ad.get("JobStatus") == 5 and not uploading):
+                break
+            time.sleep(1.0)
+    finally:
+        client.act("remove", f"ClusterId == {cluster}", "condor_nb doctor probe done")
+    if ad.get("JobStatus") == 4 and ad.get("ExitCode") == 0:
+        return Check(
+            "papermill probe", OK, f"job {cluster}: {settings.worker_python} imports papermill"
+        )
+    if ad.get("JobStatus") == 4:
+        command = f"{settings.worker_python} -c 'import papermill'"
+        detail = f"job {cluster}: `{command}` exited {ad.get('ExitCode')}"
+        return Check("papermill probe", FAIL, detail, fix)
+    if ad.get("JobStatus") == 5:
+        return Check("papermill probe", FAIL, f"job {cluster} held: {ad.get('HoldReason')}", fix)
+    return Check("papermill probe", WARN, f"job {cluster} did not finish in {timeout:.0f} s",
+                 "condor_nb doctor --probe --timeout 600   (the pool may be busy)")  # fmt: skip
+
+
+def run_checks(settings: Settings, *, probe: bool = False, timeout: float = 120.0) -> list[Check]:
+    checks = [_configuration(settings)]
+    if checks[0].status == FAIL:
+        skipped = "needs the HTCondor client configuration"
+        reach = Check("schedd", SKIP, skipped)
+        checks += [reach, Check("authentication", SKIP, skipped)]
+    else:
+        reach = _schedd(settings)
+        checks.append(reach)
+        checks.extend(_authentication(settings))
+    checks.append(_profile(settings))
+    checks.append(_image(settings))
+    if probe and reach.status == OK:
+        checks.append(_probe(settings, timeout))
+    elif probe:
+        checks.append(Check("papermill probe", SKIP, "the schedd is not reachable"))
+    else:
+        checks.append(Check("papermill probe", SKIP, "not run", "condor_nb doctor --probe"))
+    return checks
+
+
+def _no_secret_in(description: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """getenv would copy BEARER_TOKEN into the job's environment (and its ad)."""
+    getenv = next((v for k, v in description.items() if k.lower() == "getenv"), "false")
+    secret = environ.get("BEARER_TOKEN", "")
+    leaks = getenv.strip().lower() not in ("false", "no", "") and bool(secret)
+    if leaks or (secret and any(secret in value for value in description.values())):
+        raise CredentialsError(
+            "the submit description would copy the BEARER_TOKEN environment variable into "
+            f"the job (getenv = {getenv})",
+            hint="remove getenv from the site profile, or keep the token in a file "
+            "($XDG_RUNTIME_DIR/bt_u$UID) and unset BEARER_TOKEN",
+        )
+
+
+def _image_given(description: Mapping[str, str]) -> None:
+    """A profile that runs jobs in a container needs an image to run them in."""
+    image = next((v for k, v in description.items() if k.lower() == "container_image"), None)
+    if image is not None:
+        image = image.replace("$(CONDOR_NB_IMAGE)", description.get("CONDOR_NB_IMAGE", ""))
+    if image is not None and not image.strip():
+        from condor_nb.errors import SpecError
+
+        profile = description.get("MY.CondorNbProfile", "this profile").strip('"')
+        raise SpecError(
+            f"the site profile {profile} runs jobs in a container: expected an image, got none",
+            hint="pass --image /cvmfs/singularity.opensciencegrid.org/ORG/IMAGE:TAG "
+            "(or set image in ~/.config/condor_nb/config.toml)",
+        )
+
+
+def before_submit(
+    settings: Settings,
+    job: NotebookJob,
+    description: Mapping[str, str],
+    job_dir: Path,
+    *,
+    wall_time: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Refuse a submission that cannot work; warn about one that may not last.
+
+    Returns the warnings (also emitted as CredentialWarning). Records the submit
+    side's environment manifest in ``job_dir`` once everything passed.
+    """
+    from condor_nb import credentials, credentials_policy, parity
+
+    env = os.environ if environ is None else environ
+    report = credentials.discover(settings, env)
+    verdict = credentials_policy.assess(report, wall_time=wall_time, now=time.time())
+    credentials_policy.enforce(verdict)
+    parity.check_image(job.image)
+    _image_given(description)
+    _no_secret_in(description, env)
+    parity.record_submit_manifest(job_dir, job.notebook, job.image, job.kernel)
+    return list(verdict.warnings)

@@ -1,0 +1,170 @@
+"""Credential discovery, decoding and the submit preflight (no pool needed)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from condor_nb import credentials, credentials_policy
+from condor_nb.errors import CredentialsError
+
+NOW = time.time()
+KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def token(**claims: object) -> str:
+    base: dict[str, object] = {
+        "iss": "https://issuer.example.org",
+        "sub": "alice",
+        "scope": "condor:/READ condor:/WRITE",
+        "aud": "condor://ap.example.org:9618",
+        "iat": int(NOW) - 60,
+        "nbf": int(NOW) - 60,
+        "exp": int(NOW) + 3600,
+    }
+    base.update(claims)
+    return jwt.encode({k: v for k, v in base.items() if v is not None}, KEY, algorithm="ES256")
+
+
+def params(tmp_path: Path, **extra: str) -> dict[str, str | None]:
+    (tmp_path / "tokens.d").mkdir(exist_ok=True)
+    values: dict[str, str | None] = {
+        "SEC_CLIENT_AUTHENTICATION_METHODS": "SCITOKENS, IDTOKENS",
+        "SEC_TOKEN_DIRECTORY": str(tmp_path / "tokens.d"),
+        "SEC_TOKEN_SYSTEM_DIRECTORY": str(tmp_path / "tokens.d"),
+        "COLLECTOR_HOST": "ap.example.org:9618",
+    }
+    values.update(extra)
+    return values
+
+
+def write(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text + "\n")
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("env_name", "where"),
+    [("BEARER_TOKEN", None), ("BEARER_TOKEN_FILE", "file"), ("XDG_RUNTIME_DIR", "xdg")],
+)
+def test_bearer_token_discovery_order(tmp_path: Path, env_name: str, where: str | None) -> None:
+    text = token(sub=env_name)
+    env: dict[str, str] = {}
+    if where is None:
+        env["BEARER_TOKEN"] = text
+    elif where == "file":
+        env["BEARER_TOKEN_FILE"] = str(write(tmp_path / "bt", text))
+    else:
+        import os
+
+        write(tmp_path / f"bt_u{os.getuid()}", text)
+        env["XDG_RUNTIME_DIR"] = str(tmp_path)
+    # a later place also holds a token: the first one found wins
+    env.setdefault("XDG_RUNTIME_DIR", str(tmp_path / "nothing"))
+    report = credentials.discover_from(params(tmp_path), env)
+    assert report.selected is not None and report.selected.subject == env_name
+    assert report.selected.kind == credentials.SCITOKEN
+
+
+def test_scitokens_file_comes_first_and_claims_are_decoded(tmp_path: Path) -> None:
+    path = write(tmp_path / "scitoken", token(sub="bob"))
+    env = {"BEARER_TOKEN": token(sub="not-me")}
+    report = credentials.discover_from(params(tmp_path, SCITOKENS_FILE=str(path)), env)
+    cred = report.selected
+    assert cred is not None and cred.source == "SCITOKENS_FILE" and cred.subject == "bob"
+    assert cred.issuer == "https://issuer.example.org"
+    assert cred.scopes == ("condor:/READ", "condor:/WRITE")
+    assert cred.expires_at == pytest.approx(NOW + 3600, abs=2)
+
+
+def test_idtokens_are_read_from_the_token_directory_in_method_order(tmp_path: Path) -> None:
+    p = params(tmp_path, SEC_CLIENT_AUTHENTICATION_METHODS="IDTOKENS,SCITOKENS")
+    write(tmp_path / "tokens.d" / "ap", token(sub="nbuser@ap", iss="ap.example.org"))
+    report = credentials.discover_from(p, {"BEARER_TOKEN": token()})
+    assert report.selected is not None and report.selected.kind == credentials.IDTOKEN
+    assert report.selected.subject == "nbuser@ap"
+
+
+def test_lax_file_mode_is_noted(tmp_path: Path) -> None:
+    p = params(tmp_path)
+    write(tmp_path / "tokens.d" / "ap", token(), mode=0o644)
+    report = credentials.discover_from(p, {})
+    assert any("expected 0600" in note and "chmod 600" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("garbage", ["not a token", "a.b", "eyJhbGciOiJub25lIn0.!!!.sig", ""])
+def test_malformed_token_is_described_not_echoed(tmp_path: Path, garbage: str) -> None:
+    path = tmp_path / "bt"
+    path.write_text(garbage + "\n")
+    path.chmod(0o600)
+    report = credentials.discover_from(params(tmp_path), {"BEARER_TOKEN_FILE": str(path)})
+    cred = report.credentials[-1]
+    assert cred.problem
+    assert report.selected is None
+    verdict = credentials_policy.assess(report, now=NOW)
+    assert verdict.errors and "no usable credential" in verdict.errors[0]
+    if garbage:
+        assert garbage not in " ".join(verdict.errors) + (cred.problem or "")
+
+
+def _verdict(tmp_path: Path, text: str, **kw: object) -> credentials_policy.Verdict:
+    report = credentials.discover_from(params(tmp_path), {"BEARER_TOKEN": text})
+    return credentials_policy.assess(report, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+def test_valid_token_passes(tmp_path: Path) -> None:
+    verdict = _verdict(tmp_path, token())
+    assert not verdict.errors and not verdict.warnings
+
+
+def test_expired_token_is_refused_with_how_to_renew(tmp_path: Path) -> None:
+    verdict = _verdict(tmp_path, token(exp=int(NOW) - 600))
+    assert "expired 10 min ago" in verdict.errors[0]
+    assert "htgettoken" in verdict.fix
+    with pytest.raises(CredentialsError) as info:
+        credentials_policy.enforce(verdict)
+    assert info.value.hint and "condor_nb auth status" in info.value.hint
+
+
+def test_missing_write_scope_is_refused(tmp_path: Path) -> None:
+    verdict = _verdict(tmp_path, token(scope="condor:/READ"))
+    assert "expected the scope condor:/WRITE, the token has condor:/READ" in verdict.errors[0]
+
+
+def test_token_for_another_audience_is_refused(tmp_path: Path) -> None:
+    verdict = _verdict(tmp_path, token(aud="https://other.example.org"))
+    assert "is for another audience" in verdict.errors[0]
+    assert "condor://ap.example.org:9618" in verdict.errors[0]
+
+
+@pytest.mark.parametrize("aud", ["ANY", "https://wlcg.cern.ch/jwt/v1/any", None])
+def test_any_audience_or_none_is_accepted(tmp_path: Path, aud: str | None) -> None:
+    assert not _verdict(tmp_path, token(aud=aud)).errors
+
+
+def test_token_ending_before_the_wall_time_is_warned(tmp_path: Path) -> None:
+    verdict = _verdict(tmp_path, token(), wall_time=4 * 3600)
+    assert not verdict.errors
+    assert "before the job's wall time of 4.0 h" in verdict.warnings[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        credentials_policy.enforce(verdict)
+    assert caught and issubclass(caught[0].category, credentials_policy.CredentialWarning)
+
+
+def test_no_token_with_other_methods_is_not_refused(tmp_path: Path) -> None:
+    p = params(tmp_path, SEC_CLIENT_AUTHENTICATION_METHODS="FS, IDTOKENS")
+    report = credentials.discover_from(p, {})
+    assert not credentials_policy.assess(report, now=NOW).errors
+
+
+def test_credential_repr_holds_no_token(tmp_path: Path) -> None:
+    text = token()
+    report = credentials.discover_from(params(tmp_path), {"BEARER_TOKEN": text})
+    assert text.rsplit(".", 1)[-1] not in repr(report)
