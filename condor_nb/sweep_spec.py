@@ -85,7 +85,8 @@ def zip_sets(
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{n}: {k}" for n, k in lengths.items())
         raise SpecError(
-            f"--zip pairs the lists element by element, so they need the same length; got {shown}",
+            f"--zip pairs the lists element by element: expected lists of the same length; "
+            f"got {shown}",
             hint="give every --grid the same number of values, or drop --zip for all combinations",
         )
     typed = _coerce_all(grids, declared or {})

@@ -34,7 +34,7 @@ def test_zip_pairs_the_lists() -> None:
     [
         (lambda: grid_sets({}), "at least one parameter to vary"),
         (lambda: grid_sets({"a": []}), "expected at least one value"),
-        (lambda: zip_sets({"a": [1, 2], "b": ["x"]}), "same length; got a: 2, b: 1"),
+        (lambda: zip_sets({"a": [1, 2], "b": ["x"]}), "of the same length; got a: 2, b: 1"),
         (lambda: grid_sets({"a": ["x"]}, DECLARED), "declared as int"),
         (lambda: parse_grid_option("alpha"), "expected NAME=V1,V2"),
         (lambda: parse_grid_option("alpha="), "expected at least one value"),
