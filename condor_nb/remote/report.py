@@ -17,6 +17,7 @@ set_job_attr_delayed`` at most every 5 s, in a child process that is never waite
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import json
 import os
@@ -63,7 +64,9 @@ class Chirp:
             self.exe = None
 
 
+@functools.lru_cache(maxsize=None)  # noqa: UP033 (Python 3.8+ on the worker)
 def dist_version(name: str) -> str | None:
+    """Installed version of a distribution (cached: the submit side asks at every submit)."""
     from importlib import metadata
 
     try:
@@ -91,17 +94,26 @@ def imported_modules(nb: Any) -> list[str]:
     return sorted(found)
 
 
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> dict[str, list[str]]:
+    """Module -> distributions; scanning every installed package is slow, so once."""
+    from importlib import metadata
+
+    return dict(getattr(metadata, "packages_distributions", dict)())
+
+
 def module_versions(modules: list[str]) -> dict[str, Any]:
     """module -> {"distributions": {name: version}, "version"}, or {"stdlib": true}.
 
     Looked up in the wrapper's Python (sys.executable), the kernel's unless the notebook
     asked for another kernel; a module next to the notebook is flagged "local_file".
     """
-    from importlib import metadata
 
     stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
     others = [m for m in modules if m not in stdlib]
-    mapping = getattr(metadata, "packages_distributions", dict)() if others else {}  # 3.10+
+    mapping: dict[str, list[str]] = {}
+    if others:  # packages_distributions is 3.10+; on 3.9 a module is looked up by its name
+        mapping = _packages_distributions()
     out: dict[str, Any] = {m: {"stdlib": True} for m in modules if m in stdlib}
     for mod in others:
         dists = dict.fromkeys(mapping.get(mod) or [mod])

@@ -102,7 +102,7 @@ def test_constants_in_the_wrapper_match_the_package() -> None:
 
 
 def test_the_wrapper_imports_only_stdlib_and_the_jupyter_stack() -> None:
-    allowed = {"papermill", "nbclient", "nbformat", "nbconvert", "jupyter_client"}
+    allowed = {"papermill", "nbclient", "nbformat", "nbconvert", "jupyter_client", "jupyter_core"}
     allowed |= set(sys.stdlib_module_names)
     for path in remote.WRAPPER_FILES.values():
         imported = set()
@@ -350,3 +350,40 @@ def test_runs_without_the_report_module(tmp_path: Path) -> None:
     assert_all_outputs(scratch)
     assert result_of(scratch)["outcome"] == "completed"
     assert remote.REPORT_NAME in err
+
+
+@NEEDS_KERNEL
+def test_wall_time_limit_stops_the_notebook_and_keeps_its_outputs(tmp_path: Path) -> None:
+    nb = make_notebook("print('early work')", "import time\ntime.sleep(60)", "print('late')")
+    scratch = stage(tmp_path, nb, wall_time=10, report=False)  # ample for kernel start-up
+
+    started = time.monotonic()
+    code, _, _ = run_job(scratch)
+
+    assert code == remote.EXIT_CODES["wall_time"] == 9
+    assert time.monotonic() - started < 30
+    assert_all_outputs(scratch)
+    result = result_of(scratch)
+    assert result["outcome"] == "wall_time" and "10 s" in result["error"]["value"]
+    assert "time.sleep(60)" in result["failed_cell_source"]
+    assert "early work" in texts(output_nb(scratch))
+
+
+@NEEDS_KERNEL
+def test_partial_notebook_is_saved_while_running(tmp_path: Path) -> None:
+    nb = make_notebook(
+        "print('first')", "import time\ntime.sleep(2)", "print('second')", "time.sleep(120)"
+    )
+    scratch = stage(tmp_path, nb, autosave_seconds=1)
+    proc = start(scratch)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "executing cell 4/4" in line:
+            break
+
+    time.sleep(3)  # autosave_seconds=1, checked every second even during a silent cell
+    on_disk = texts(output_nb(scratch))  # read while the last cell is still running
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 8
+    assert "first" in on_disk and "second" in on_disk
