@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "condor_nb needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,dask]'
 	@# Bytecode once, so that `condor_nb` starts fast even with PYTHONDONTWRITEBYTECODE set.
 	$(BIN)/python -m compileall -q condor_nb $(VENV)/lib > /dev/null
 	touch $@

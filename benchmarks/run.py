@@ -21,6 +21,7 @@ from common import Row, ensure_pool
 
 def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_cli
+    import bench_dask
     import bench_submit
     import bench_sweep
     import bench_wrapper
@@ -34,6 +35,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "sweep": lambda: bench_sweep.sweep_submit(1 if quick else 3),
         "cache": lambda: bench_sweep.cache_hit(5 if quick else 20),
         "wrapper": lambda: [_wrapper_row(bench_wrapper.run(reps))],
+        "dask": lambda: bench_dask.run(3, 1 if quick else 3),
     }
 
 
@@ -73,7 +75,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper)",
+        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

@@ -77,6 +77,9 @@ class PoolError(CondorNbError):
     exit_code = 10
 
 
+# 12 and 13 are condor_nb.dask.errors' DaskSessionError and EnvironmentMismatchError.
+
+
 class FetchError(CondorNbError):
     """Outputs could not be brought back or written to the destination."""
 
