@@ -7,6 +7,7 @@ script would do), and the same query timed inside a warm process.
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -45,15 +46,18 @@ def cold_start(repeats: int = 7) -> list[Row]:
     ]  # fmt: skip
 
 
-def _fill_queue(n: int) -> int:
-    """n held condor_nb-like jobs in one cluster (no spool: fast), returns the cluster."""
+def _fill_queue(n: int, home: Path) -> int:
+    """n held condor_nb-like jobs of ``home`` in one cluster (no spool: fast)."""
     from common import raw_schedd
+
+    from condor_nb.quoting import encode_attr
 
     htcondor2, schedd = raw_schedd()
     sub = htcondor2.Submit({
         "executable": "/bin/true", "transfer_executable": "false", "hold": "true",
         "initialdir": "/tmp", "MY.CondorNbId": '"$(nbid)"', "MY.CondorNbName": '"bench"',
         "MY.CondorNbNotebook": '"/bench/load.ipynb"', "MY.CondorNbProfile": '"personal"',
+        "MY.CondorNbJobDir": encode_attr(f"{home}/jobs/bench"),
     })  # fmt: skip
     items = [{"nbid": f"b{i:07x}"} for i in range(n)]
     result = schedd.submit(sub, itemdata=iter(items))
@@ -76,9 +80,11 @@ def q_big_queue(n: int = 10_000, repeats: int = 5) -> list[Row]:
 
     home = Path(tempfile.mkdtemp(prefix="cnb-q-"))
     env = cli_env(home)
-    cluster = _fill_queue(n)
+    os.environ["CONDOR_NB_HOME"] = str(home)  # the in-process queries look at the same home
+    cluster = _fill_queue(n, home)
     try:
         first = process_time(cli("q"), env)  # first sight: inserts n registry rows
+        time.sleep(3)  # then the steady state a user polls in (see tracking.SYNC_MARGIN)
         ours = _median_process(cli("q"), env, repeats)
         raw_proc = _median_process([sys.executable, "-c", RAW_Q], env, repeats)
         settings = load_settings()

@@ -150,6 +150,8 @@ _STATUS_COLUMNS = (
     "started_at",
     "finished_at",
     "updated_at",
+    "ad_signature",
+    "in_queue",
 )
 
 
@@ -251,16 +253,12 @@ class Registry:
             rows = conn.execute(f"{sql} WHERE id IN ({marks})", list(ids)).fetchall()
         return [JobRecord(*row) for row in rows]
 
-    def set_in_queue(self, schedd: str, ids: Iterable[str]) -> None:
-        """Mark exactly ``ids`` as the jobs of ``schedd`` now in its queue."""
-        with self._write() as conn:
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)")
-            conn.execute("DELETE FROM seen")
-            conn.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((i,) for i in ids))
-            conn.execute(
-                "UPDATE jobs SET in_queue = (id IN (SELECT id FROM seen)) WHERE schedd = ?",
-                (schedd,),
-            )
+    def set_in_queue(self, flags: Iterable[tuple[str, int]]) -> None:
+        """Set the in_queue flag of the given (job id, 0 or 1) pairs."""
+        rows = [(flag, job_id) for job_id, flag in flags]
+        if rows:
+            with self._write() as conn:
+                conn.executemany("UPDATE jobs SET in_queue = ? WHERE id = ?", rows)
 
     def count_in_queue(self, schedd: str) -> int:
         sql = "SELECT COUNT(*) FROM jobs WHERE schedd = ? AND in_queue = 1"

@@ -95,6 +95,7 @@ def _attributes(options: WorkerOptions, context: BatchContext) -> dict[str, str]
         "MY.CondorNbProfile": enc(options.profile),
         "MY.CondorNbVersion": enc(__version__),
         "MY.CondorNbSubmitHost": enc(socket.gethostname()),
+        "MY.CondorNbJobDir": enc(context.staging_dir),
         "MY.CondorNbKind": enc(KIND),
         f"MY.{SESSION_ATTR}": enc(sid),
         "MY.CondorNbDaskScheduler": enc(context.scheduler),

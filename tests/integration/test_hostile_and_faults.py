@@ -45,7 +45,14 @@ def test_hostile_names_and_parameters_give_exactly_the_intended_ad(
         assert decode_attr(ad["CondorNbName"]) == hostile
         assert json.loads(decode_attr(ad["CondorNbParams"])) == {"value": hostile}
         # Nothing added, nothing changed: same attributes, same command and arguments.
-        volatile = {"ServerTime", "GlobalJobId", "QDate", "EnteredCurrentStatus"}
+        volatile = {
+            "ServerTime",
+            "GlobalJobId",
+            "QDate",
+            "EnteredCurrentStatus",
+            "AutoClusterAttrs",
+            "AutoClusterId",
+        }  # set once the negotiator saw it
         assert set(ad) - volatile == set(reference) - volatile
         for key in ("Cmd", "Args", "Arguments", "RequestMemory", "RequestCpus", "Owner"):
             assert ad.get(key) == reference.get(key), key
@@ -106,8 +113,12 @@ def test_unknown_job_id_is_a_clear_error(cnb: Cnb) -> None:
 
 def test_unreachable_schedd_is_a_clear_error(cnb: Cnb, tmp_path: Path) -> None:
     config = tmp_path / "nowhere.config"
+    from condor_nb import pool
+
+    tokens = pool.client_env()["_CONDOR_SEC_TOKEN_DIRECTORY"]  # a valid credential, no schedd
     config.write_text(
         "COLLECTOR_HOST = 127.0.0.1:1\nSEC_CLIENT_AUTHENTICATION_METHODS = IDTOKENS\n"
+        f"SEC_TOKEN_DIRECTORY = {tokens}\nSEC_TOKEN_SYSTEM_DIRECTORY = {tokens}\n"
     )
     cnb.env["CONDOR_NB_CONDOR_CONFIG"] = str(config)
     nb = cnb.notebook("n.ipynb", ["print(1)"])

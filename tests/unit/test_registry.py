@@ -287,3 +287,19 @@ def test_threads_and_processes_insert_concurrently(tmp_path: Path) -> None:
     }
     assert len(ids) == len(expected) == (THREADS + PROCESSES) * PER_WORKER
     assert set(ids) == expected  # every id present, and (len) exactly once
+
+
+def test_upsert_keeps_the_signature_and_queue_flag_that_make_sync_incremental(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from condor_nb.registry import Registry
+
+    registry = Registry(tmp_path / "r.sqlite")
+    first = record("aaaa0001")
+    registry.insert(first)
+    registry.upsert_many([replace(first, ad_signature="2:123:None", in_queue=1, state="RUNNING")])
+    stored = registry.get("aaaa0001")
+    assert stored is not None
+    assert (stored.ad_signature, stored.in_queue, stored.state) == ("2:123:None", 1, "RUNNING")
