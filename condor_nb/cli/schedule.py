@@ -1,0 +1,168 @@
+"""``condor_nb schedule``: notebooks HTCondor runs on a cron schedule (condor_nb.schedules)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+
+def _params(notebook: str, params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    from condor_nb.notebook import inspect_notebook
+    from condor_nb.params import coerce_cli_value
+
+    if not params:
+        return {}
+    declared = inspect_notebook(notebook).parameters
+    return {name: coerce_cli_value(raw, declared.get(name)) for name, raw in params}
+
+
+def _when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)) if t else "-"
+
+
+def _show(s: Any) -> None:
+    click.echo(f"{s.id}  {s.name}  [{s.cron}]  {s.state}  ({s.condor_id})")
+    click.echo(f"  {s.reason or ''}")
+    click.echo(
+        f"  runs started {s.runs_started}, finished {s.runs_finished}, "
+        f"last exit code {s.last_exit_code}"
+    )
+    if s.last_problem:
+        click.echo(f"  problems {s.problems}; last: {s.last_problem}")
+
+
+_PARAM = click.option(
+    "-p",
+    "--param",
+    "params",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A parameter (typed by the notebook's parameters cell).",
+)
+
+
+@click.group()
+def schedule() -> None:
+    """Run a notebook on a cron schedule that lives on the schedd (UTC, execute machine clock)."""
+
+
+@schedule.command()
+@click.argument("notebook", type=click.Path())
+@click.option("--cron", required=True, help='Five cron fields in UTC, e.g. "0 6 * * 1-5".')
+@_PARAM
+@click.option("--name", help="Schedule name (default: the notebook's name).")
+@click.option(
+    "--keep-runs",
+    type=int,
+    default=10,
+    show_default=True,
+    help="How many of the newest runs keep their files.",
+)
+@click.option("--cpus", help="CPU cores.")
+@click.option("--memory", help="Memory, e.g. 4GB.")
+@click.option("--disk", help="Scratch disk, e.g. 10GB.")
+@click.option("--image", help="Container image.")
+@click.option("--profile", help="Site profile.")
+def create(
+    notebook: str, cron: str, params: tuple[tuple[str, str], ...], keep_runs: int, **opts: Any
+) -> None:
+    """Create a schedule that runs NOTEBOOK at every CRON time."""
+    from condor_nb import schedules
+
+    made = schedules.schedule(
+        notebook, cron, _params(notebook, params), keep_runs=keep_runs, **opts
+    )
+    click.echo(f"created schedule {made.id} as HTCondor job {made.condor_id}")
+    _show(made)
+
+
+@schedule.command(name="list")
+def list_() -> None:
+    """Your schedules and their states."""
+    from condor_nb import schedules
+
+    found = schedules.list_schedules()
+    if not found:
+        click.echo("no schedules")
+    for s in found:
+        _show(s)
+
+
+@schedule.command()
+@click.argument("schedule_id")
+def runs(schedule_id: str) -> None:
+    """The runs of a schedule, with where their files are (retrieved now)."""
+    from condor_nb import schedules
+
+    found = schedules.runs(schedule_id)
+    if not found:
+        click.echo("no runs yet")
+    for run in found:
+        why = f"  {run.reason}" if run.reason else ""
+        click.echo(f"{run.run_id}  {run.state}  exit {run.exit_code}{why}")
+        if run.directory:
+            click.echo(f"  files: {run.directory}")
+
+
+@schedule.command()
+@click.argument("schedule_id")
+def pause(schedule_id: str) -> None:
+    """Hold the schedule: no run starts until resume."""
+    from condor_nb import schedules
+
+    _show(schedules.pause(schedule_id))
+
+
+@schedule.command()
+@click.argument("schedule_id")
+def resume(schedule_id: str) -> None:
+    """Release a paused schedule."""
+    from condor_nb import schedules
+
+    _show(schedules.resume(schedule_id))
+
+
+@schedule.command()
+@click.argument("schedule_id")
+@click.option("--cron", help="New cron expression (UTC).")
+@_PARAM
+@click.option("--notebook", type=click.Path(), help="Run this notebook from now on.")
+@click.option("--name", help="New name.")
+def update(
+    schedule_id: str,
+    cron: str | None,
+    params: tuple[tuple[str, str], ...],
+    notebook: str | None,
+    name: str | None,
+) -> None:
+    """Change a schedule (its job is replaced; the run history is kept)."""
+    from condor_nb import schedules
+
+    current = schedules.get(schedule_id)
+    source = notebook or next(iter(sorted(_staged(current))), current.notebook)
+    new_params = {**current.parameters, **_params(source, params)} if params else None
+    _show(
+        schedules.update(
+            schedule_id, cron=cron, parameters=new_params, notebook=notebook, name=name
+        )
+    )
+
+
+def _staged(current: Any) -> list[str]:
+    from pathlib import Path
+
+    folder = Path(current.job_dir or "") / "in"
+    return [str(p) for p in folder.glob("*.ipynb")] if current.job_dir else []
+
+
+@schedule.command()
+@click.argument("schedule_id")
+def delete(schedule_id: str) -> None:
+    """Remove the schedule from the schedd."""
+    from condor_nb import schedules
+
+    schedules.delete(schedule_id)
+    click.echo(f"deleted schedule {schedule_id}")

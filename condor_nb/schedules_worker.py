@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Schedule runner, run ON THE WORKER at every firing of a schedule (shipped as condor_nb_cron.py).
+
+A schedule is one HTCondor cron job; every firing starts in a fresh scratch directory.
+This script runs the ordinary job wrapper (condor_nb_run.py) once, then files that
+run's outputs under ``runs/<run id>/`` in the cumulative archive ``condor_nb_runs.zip``.
+The archive is both an input and an output of the job: HTCondor writes it back to the
+spool after each run and sends the updated copy with the next one (measured on the
+personal pool), so a retrieve at any time brings every kept run, with no condor_nb
+process alive in between. Only the newest ``keep_runs`` runs keep their files; the
+index keeps a line for every run (its id, times, outcome, exit code).
+
+Standard library only, never condor_nb; Python >= 3.9.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import datetime, timezone
+from typing import Any
+
+ARCHIVE = "condor_nb_runs.zip"
+INDEX = "index.json"
+WRAPPER = "condor_nb_run.py"
+JOB_JSON = "condor_nb_job.json"
+OUTPUTS = {
+    "_condor_nb_output.ipynb": "output.ipynb",
+    "_condor_nb_report.html": "report.html",
+    "_condor_nb_result.json": "result.json",
+    "_condor_nb_manifest.json": "manifest.json",
+}
+OUTCOMES = {0: "completed", 3: "cell_error", 4: "kernel_died", 5: "cell_timeout"}
+OUTCOMES.update({6: "input_error", 7: "internal_error", 8: "interrupted"})
+MAX_INDEX = 1000
+
+
+def utc_stamp(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y%m%dT%H%M%SZ")  # noqa: UP017
+
+
+def read_archive(path: str) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """(index, files) of the archive; an empty or unreadable archive is a fresh start."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return [], {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            files = {name: zf.read(name) for name in zf.namelist() if name != INDEX}
+            index = json.loads(zf.read(INDEX)) if INDEX in zf.namelist() else []
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+        return [], {}
+    return (index if isinstance(index, list) else []), files
+
+
+def write_archive(path: str, index: list[dict[str, Any]], files: dict[str, bytes]) -> None:
+    tmp = f".{path}.tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(INDEX, json.dumps(index, indent=1))
+        for name in sorted(files):
+            zf.writestr(name, files[name])
+    os.replace(tmp, path)
+
+
+def keep_runs_setting() -> int:
+    try:
+        with open(JOB_JSON, encoding="utf-8") as f:
+            value = json.load(f).get("keep_runs", 10)
+        return max(1, int(value))
+    except (OSError, ValueError, TypeError):
+        return 10
+
+
+def run_once(run_id: str) -> int:
+    """The ordinary wrapper, with its stdout/stderr kept per run; returns its exit code."""
+    with open(f"{run_id}.out", "wb") as out, open(f"{run_id}.err", "wb") as err:
+        # sys.executable can be empty on a worker (no /proc): the job ran `env python3`.
+        python = sys.executable or shutil.which("python3") or "python3"
+        child = subprocess.Popen([python, WRAPPER], stdout=out, stderr=err)
+
+        def forward(signum: int, _frame: Any) -> None:
+            child.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        return child.wait()
+
+
+def main() -> int:
+    started = time.time()
+    run_id = utc_stamp(started)
+    try:
+        code = run_once(run_id)
+    except Exception as exc:  # still file the run, so that it is visible with its reason
+        with open(f"{run_id}.err", "a", encoding="utf-8") as f:
+            f.write(f"condor_nb: could not start the job wrapper: {exc!r}\n")
+        code = 7
+    finished = time.time()
+    index, files = read_archive(ARCHIVE)
+    prefix = f"runs/{run_id}/"
+    for worker_name, kept_name in OUTPUTS.items():
+        if os.path.isfile(worker_name):
+            with open(worker_name, "rb") as f:
+                files[prefix + kept_name] = f.read()
+            os.unlink(worker_name)
+    for suffix, kept_name in ((".out", "stdout.txt"), (".err", "stderr.txt")):
+        if os.path.isfile(run_id + suffix):
+            with open(run_id + suffix, "rb") as f:
+                files[prefix + kept_name] = f.read()
+            os.unlink(run_id + suffix)
+    entry = {
+        "run_id": run_id,
+        "started": started,
+        "finished": finished,
+        "exit_code": code,
+        "outcome": OUTCOMES.get(code, "unknown"),
+        "host": os.uname().nodename,
+    }
+    index = [*index, entry][-MAX_INDEX:]
+    kept = {e["run_id"] for e in index[-keep_runs_setting() :]}
+    files = {n: b for n, b in files.items() if n.split("/")[1] in kept}
+    write_archive(ARCHIVE, index, files)
+    sys.stdout.write(f"condor_nb: schedule run {run_id} finished: {entry['outcome']} ({code})\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

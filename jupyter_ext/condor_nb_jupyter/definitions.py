@@ -1,0 +1,264 @@
+"""Job definitions = condor_nb schedules (HTCondor cron jobs that live on the schedd).
+
+Create submits the schedule; pause/resume hold/release its job; an update replaces
+the job (same schedule id, run history carried over); delete removes it. Each run
+the schedule made becomes a jupyter-scheduler job under its definition, with that
+run's own executed notebook and report, picked up on list (see :meth:`sync_runs`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from typing import Any
+
+from jupyter_scheduler.models import (
+    CreateJob,
+    CreateJobDefinition,
+    CreateJobFromDefinition,
+    DescribeJob,
+    DescribeJobDefinition,
+    Status,
+    UpdateJobDefinition,
+)
+from jupyter_scheduler.orm import Job, JobDefinition
+
+from condor_nb_jupyter import tasks
+from condor_nb_jupyter.errors import BadRequest
+
+SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
+
+
+def _check_schedule(cron: str | None, timezone: str | None) -> None:
+    """Cron and time zone checked here (pure, no HTCondor): a bad one is a 400 at once."""
+    from condor_nb import schedules_cron
+    from condor_nb.errors import SpecError
+
+    try:
+        if cron:
+            schedules_cron.normalize(cron)
+        schedules_cron.check_timezone(timezone)
+    except SpecError as exc:
+        raise BadRequest(exc.message, exc.hint) from None
+
+
+class DefinitionsMixin:
+    """Mixed into CondorScheduler (which provides db_session, worker, links...)."""
+
+    root_dir: str
+    worker: Any
+    links: Any
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    _synced: dict[str, float]
+
+    # Provided by jupyter_scheduler's Scheduler.
+    db_session: Any
+    get_staging_paths: Any
+    create_job: Any
+    delete_job: Any
+    _options: Any
+    _check_input: Any
+
+    async def create_job_definition(self, model: CreateJobDefinition) -> str:
+        source = self._check_input(model.input_uri)
+        options = self._options(
+            model.runtime_environment_name, model.runtime_environment_parameters, model.name
+        )
+        _check_schedule(model.schedule, model.timezone)
+        if not model.output_formats:
+            model.output_formats = []
+        if not model.schedule:
+            raise BadRequest(
+                "schedule: expected a cron expression such as '0 6 * * *'; got none",
+                hint="use Create Job for a one-off run",
+            )
+        with self.db_session() as session:
+            definition = JobDefinition(**model.dict(exclude_none=True, exclude={"input_uri"}))
+            session.add(definition)
+            session.commit()
+            describe = DescribeJobDefinition.from_orm(definition)
+            definition_id = definition.job_definition_id
+        try:
+            staged = self.get_staging_paths(describe)["input"]
+            os.makedirs(os.path.dirname(staged), exist_ok=True)
+            shutil.copyfile(source, staged)
+            created = await self.worker.call(
+                tasks.create_schedule,
+                self.overrides,
+                staged,
+                model.schedule,
+                dict(model.parameters or {}),
+                model.timezone,
+                options,
+            )
+        except BaseException:
+            self._drop_definition_row(definition_id, describe)
+            raise
+        self.links.add_definition(definition_id, created["id"])
+        return str(definition_id)
+
+    def _drop_definition_row(self, definition_id: str, describe: DescribeJobDefinition) -> None:
+        shutil.rmtree(os.path.dirname(self.get_staging_paths(describe)["input"]), True)
+        with self.db_session() as session:
+            session.query(JobDefinition).filter(
+                JobDefinition.job_definition_id == definition_id
+            ).delete()
+            session.commit()
+        self.links.drop_definition(definition_id)
+
+    def _definition(self, definition_id: str) -> DescribeJobDefinition:
+        with self.db_session() as session:
+            row = (
+                session.query(JobDefinition)
+                .filter(JobDefinition.job_definition_id == definition_id)
+                .one()
+            )
+            return DescribeJobDefinition.from_orm(row)
+
+    async def update_job_definition(self, definition_id: str, model: UpdateJobDefinition) -> None:
+        _check_schedule(model.schedule, model.timezone)
+        current = self._definition(definition_id)
+        schedule_id = self.links.schedule_of(definition_id)
+        updates = model.dict(exclude_none=True, exclude={"input_uri", "url"})
+        if schedule_id is not None:
+            changed = (
+                (model.schedule is not None and model.schedule != current.schedule)
+                or (model.parameters is not None and model.parameters != current.parameters)
+                or bool(model.input_uri)
+            )
+            if changed:
+                staged = self.get_staging_paths(current)["input"]
+                if model.input_uri:
+                    shutil.copyfile(self._check_input(model.input_uri), staged)
+                await self.worker.call(
+                    tasks.update_schedule,
+                    self.overrides,
+                    schedule_id,
+                    staged,
+                    model.schedule or current.schedule,
+                    dict(
+                        model.parameters
+                        if model.parameters is not None
+                        else current.parameters or {}
+                    ),
+                    model.timezone,
+                )
+            if model.active is not None and model.active != current.active:
+                action = "resume" if model.active else "pause"
+                await self.worker.call(tasks.schedule_call, self.overrides, action, schedule_id)
+        with self.db_session() as session:
+            session.query(JobDefinition).filter(
+                JobDefinition.job_definition_id == definition_id
+            ).update(updates)
+            session.commit()
+
+    async def delete_job_definition(self, definition_id: str) -> None:
+        describe = self._definition(definition_id)
+        schedule_id = self.links.schedule_of(definition_id)
+        if schedule_id is not None:
+            try:
+                await self.worker.call(tasks.schedule_call, self.overrides, "delete", schedule_id)
+            except tasks.TaskError as exc:
+                if exc.kind != "JobNotFoundError":
+                    raise
+        with self.db_session() as session:
+            ids = [
+                j.job_id
+                for j in session.query(Job.job_id)
+                .filter(Job.job_definition_id == definition_id)
+                .all()
+            ]
+        for job_id in ids:
+            await self.delete_job(job_id)
+        self._drop_definition_row(definition_id, describe)
+
+    async def create_job_from_definition(
+        self, definition_id: str, model: CreateJobFromDefinition
+    ) -> str:
+        definition = self._definition(definition_id)
+        attributes = definition.dict(exclude={"schedule", "timezone"}, exclude_none=True)
+        attributes.update(model.dict(exclude_none=True))
+        attributes["input_uri"] = self.get_staging_paths(definition)["input"]
+        return str(await self.create_job(CreateJob(**attributes)))
+
+    async def list_job_definitions(self, query: Any) -> Any:
+        """The rows, with ``active`` as the schedd says (a pause from the CLI shows too)."""
+        linked = self.links.definitions()
+        if linked:
+            try:
+                found = await self.worker.call(
+                    tasks.schedule_call, self.overrides, "list_schedules"
+                )
+            except tasks.TaskError:
+                found = []
+            paused = {s["id"]: s["state"] == "PAUSED" for s in found}
+            with self.db_session() as session:
+                for def_id, schedule_id in linked.items():
+                    if schedule_id in paused:
+                        session.query(JobDefinition).filter(
+                            JobDefinition.job_definition_id == def_id
+                        ).update({"active": not paused[schedule_id]})
+                session.commit()
+        return super().list_job_definitions(query)  # type: ignore[misc]
+
+    # -- runs -> jobs ------------------------------------------------------------
+    async def sync_runs(self, definition_id: str | None = None) -> None:
+        """Turn the schedules' new runs into jobs under their definitions."""
+        linked = self.links.definitions()
+        if definition_id is not None:
+            linked = {k: v for k, v in linked.items() if k == definition_id}
+        now = time.monotonic()
+        for def_id, schedule_id in linked.items():
+            if now - self._synced.get(schedule_id, -SYNC_INTERVAL) < SYNC_INTERVAL:
+                continue
+            self._synced[schedule_id] = now
+            try:
+                runs = await self.worker.call(
+                    tasks.schedule_call, self.overrides, "runs", schedule_id
+                )
+            except tasks.TaskError:
+                continue  # deleted on the schedd, or unreachable: keep what is shown
+            known = self.links.runs_of(schedule_id)
+            for run in runs:
+                if run["run_id"] not in known:
+                    self._add_run(def_id, schedule_id, run)
+
+    def _add_run(self, definition_id: str, schedule_id: str, run: dict[str, Any]) -> None:
+        definition = self._definition(definition_id)
+        started, finished = int(run["started"] * 1000), int(run["finished"] * 1000)
+        status = Status.COMPLETED if run["state"] == "COMPLETED" else Status.FAILED
+        with self.db_session() as session:
+            job = Job(
+                name=f"{definition.name} {run['run_id']}",
+                job_definition_id=definition_id,
+                input_filename=definition.input_filename,
+                runtime_environment_name=definition.runtime_environment_name,
+                output_formats=definition.output_formats or [],
+                parameters=definition.parameters,
+                status=status,
+                status_message=run.get("reason"),
+                start_time=started,
+                end_time=finished,
+                create_time=started,
+                update_time=finished,
+            )
+            session.add(job)
+            session.commit()
+            describe = DescribeJob.from_orm(job)
+        paths = self.get_staging_paths(describe)
+        folder = os.path.dirname(paths["input"])
+        os.makedirs(folder, exist_ok=True)
+        shutil.copyfile(self.get_staging_paths(definition)["input"], paths["input"])
+        files = run.get("files") or {}
+        for fmt, kept in (("ipynb", "output.ipynb"), ("html", "report.html")):
+            if fmt in paths and kept in files:
+                shutil.copyfile(files[kept], paths[fmt])
+        for kept in ("stdout.txt", "stderr.txt", "result.json"):
+            if kept in files:
+                shutil.copyfile(files[kept], os.path.join(folder, kept))
+        self.links.add_job(describe.job_id, schedule_id=schedule_id, run_id=run["run_id"])

@@ -1,0 +1,259 @@
+"""A jupyter-scheduler backend on condor_nb: "Create Notebook Job" submits to HTCondor.
+
+jupyter-scheduler keeps its rows (the UI reads them); the schedd is the truth for
+their state. Every list/get refreshes the rows whose job is not finished, in a
+worker process, so a job submitted before a server restart shows its true state.
+Configured by the extension's jupyter-config file::
+
+    c.SchedulerApp.scheduler_class = "condor_nb_jupyter.scheduler.CondorScheduler"
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from typing import Any
+
+from jupyter_scheduler.exceptions import InputUriError
+from jupyter_scheduler.models import (
+    CreateJob,
+    DescribeJob,
+    ListJobsQuery,
+    ListJobsResponse,
+    Status,
+    UpdateJob,
+)
+from jupyter_scheduler.orm import Job
+from jupyter_scheduler.scheduler import Scheduler
+from jupyter_scheduler.utils import create_output_filename, get_utc_timestamp
+from traitlets import Type as TType
+
+from condor_nb_jupyter import environments, tasks
+from condor_nb_jupyter.config import CondorNbJupyter
+from condor_nb_jupyter.definitions import DefinitionsMixin
+from condor_nb_jupyter.errors import BadRequest
+from condor_nb_jupyter.links import JobLink, Links
+from condor_nb_jupyter.worker import shared_worker
+
+#: condor_nb state -> jupyter-scheduler status. A held job is not finished: it waits.
+STATUS = {
+    "QUEUED": Status.QUEUED,
+    "RUNNING": Status.IN_PROGRESS,
+    "COMPLETED": Status.COMPLETED,
+    "FAILED": Status.FAILED,
+    "HELD": Status.QUEUED,
+    "REMOVED": Status.STOPPED,
+}
+OPEN = (Status.CREATED, Status.QUEUED, Status.IN_PROGRESS, Status.STOPPING)
+RESOURCE_KEYS = ("cpus", "memory", "disk", "gpus")
+
+
+def _ms(seconds: float | None) -> int | None:
+    return int(seconds * 1000) if seconds else None
+
+
+class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
+    """Jobs and job definitions (schedules) on HTCondor through condor_nb."""
+
+    # Schedules live on the schedd: no in-server cron runner.
+    task_runner_class = TType(
+        allow_none=True,
+        default_value=None,
+        config=True,
+        klass="jupyter_scheduler.task_runner.BaseTaskRunner",
+    )
+
+    def __init__(
+        self,
+        root_dir: str,
+        environments_manager: Any,
+        db_url: str,
+        config: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            root_dir=root_dir,
+            environments_manager=environments_manager,
+            db_url=db_url,
+            config=config,
+            **kwargs,
+        )
+        self.cnb = CondorNbJupyter(config=config)
+        self.worker = shared_worker(self.cnb.worker_processes)
+        self.links = Links(db_url)
+        self._synced: dict[str, float] = {}
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return dict(self.cnb.overrides())
+
+    # -- helpers ---------------------------------------------------------------
+    def _options(self, env_name: str, params: dict[str, Any] | None, name: str) -> dict[str, Any]:
+        profile, image = environments.resolve(env_name)
+        options: dict[str, Any] = {"profile": profile, "name": name or None}
+        if image:
+            options["image"] = image
+        for key, value in (params or {}).items():
+            if key not in RESOURCE_KEYS:
+                raise BadRequest(
+                    f"runtime environment parameter: expected one of {', '.join(RESOURCE_KEYS)};"
+                    f" got {key!r}",
+                    hint="give resources such as memory=4GB or cpus=2",
+                )
+            options[key] = value
+        return options
+
+    def _stage_map(self, model: DescribeJob) -> dict[str, str]:
+        paths = self.get_staging_paths(model)
+        where = {"dir": os.path.dirname(paths["input"])}
+        where.update({fmt: paths[fmt] for fmt in ("ipynb", "html") if fmt in paths})
+        return where
+
+    def _check_input(self, input_uri: str) -> str:
+        path = input_uri if os.path.isabs(input_uri) else os.path.join(self.root_dir, input_uri)
+        if not os.path.isfile(path):
+            raise InputUriError(input_uri)
+        return path
+
+    # -- jobs ------------------------------------------------------------------
+    def _staging(
+        self, job_id: str, input_filename: str, create_time: int, output_formats: list[str] | None
+    ) -> dict[str, str]:
+        """jupyter-scheduler's staging paths (Scheduler.get_staging_paths), without a model."""
+        folder = os.path.join(self.staging_path, job_id)
+        paths = {
+            fmt: os.path.join(folder, create_output_filename(input_filename, create_time, fmt))
+            for fmt in output_formats or []
+        }
+        paths["input"] = os.path.join(folder, input_filename)
+        return paths
+
+    async def create_job(self, model: CreateJob) -> str:
+        """Stage, submit, then one database commit for the row and its link."""
+        source = self._check_input(model.input_uri)
+        options = self._options(
+            model.runtime_environment_name, model.runtime_environment_parameters, model.name
+        )
+        if not model.output_formats:
+            model.output_formats = []
+        job_id, now = str(uuid.uuid4()), get_utc_timestamp()
+        paths = self._staging(job_id, model.input_filename, now, model.output_formats)
+        try:
+            os.makedirs(os.path.dirname(paths["input"]), exist_ok=True)
+            shutil.copyfile(source, paths["input"])
+            submitted = await self.worker.call(
+                tasks.submit, self.overrides, paths["input"], dict(model.parameters or {}), options
+            )
+        except BaseException:
+            shutil.rmtree(os.path.dirname(paths["input"]), ignore_errors=True)
+            raise
+        fields = model.dict(exclude_none=True, exclude={"input_uri"})
+        with self.db_session() as session:
+            session.add(
+                Job(**fields, job_id=job_id, create_time=now, update_time=now, status=Status.QUEUED)
+            )
+            session.add(JobLink(job_id=job_id, condor_nb_id=submitted["id"]))
+            session.commit()
+        return job_id
+
+    def _drop_row(self, job_id: str, describe: DescribeJob) -> None:
+        staging = os.path.dirname(self.get_staging_paths(describe)["input"])
+        shutil.rmtree(staging, ignore_errors=True)
+        with self.db_session() as session:
+            session.query(Job).filter(Job.job_id == job_id).delete()
+            session.commit()
+        self.links.drop_job(job_id)
+
+    async def _refresh(self, job_ids: list[str] | None = None) -> None:
+        """Bring open rows (all, or these) in line with the schedd; write only changes."""
+        cols = (
+            Job.job_id,
+            Job.status,
+            Job.status_message,
+            Job.start_time,
+            Job.end_time,
+            Job.input_filename,
+            Job.create_time,
+            Job.output_formats,
+            JobLink.condor_nb_id,
+        )
+        with self.db_session() as session:
+            q = session.query(*cols).join(JobLink, JobLink.job_id == Job.job_id)
+            q = q.filter(Job.status.in_([s.value for s in OPEN]), JobLink.condor_nb_id.isnot(None))
+            if job_ids is not None:
+                q = q.filter(Job.job_id.in_(job_ids))
+            rows = {r.condor_nb_id: r for r in q.all()}
+        if not rows:
+            return
+        stage = {}
+        for cid, r in rows.items():
+            paths = self._staging(r.job_id, r.input_filename, r.create_time, r.output_formats)
+            stage[cid] = {
+                "dir": os.path.dirname(paths["input"]),
+                **{f: paths[f] for f in ("ipynb", "html") if f in paths},
+            }
+        fresh = await self.worker.call(tasks.refresh, self.overrides, list(rows), stage)
+        changes = {}
+        for cid, info in fresh.items():
+            status = STATUS.get(info["state"])
+            if status is None:
+                continue
+            reason = info.get("reason")
+            new = {
+                "status": status.value,
+                "status_message": f"HELD: {reason}" if info["state"] == "HELD" else reason,
+                "start_time": _ms(info.get("started_at")),
+                "end_time": _ms(info.get("finished_at")) if status not in OPEN else None,
+            }
+            old = rows[cid]
+            if any(getattr(old, k) != v for k, v in new.items()):
+                changes[old.job_id] = new
+        if changes:
+            with self.db_session() as session:
+                for job_id, new in changes.items():
+                    session.query(Job).filter(Job.job_id == job_id).update(new)
+                session.commit()
+
+    async def list_jobs(self, query: ListJobsQuery) -> ListJobsResponse:
+        await self.sync_runs(query.job_definition_id)
+        await self._refresh()
+        return super().list_jobs(query)
+
+    async def get_job(self, job_id: str, job_files: bool | None = True) -> DescribeJob:
+        await self._refresh([job_id])
+        return super().get_job(job_id, job_files)
+
+    async def count_jobs(self, query: Any) -> int:
+        await self._refresh()
+        return int(super().count_jobs(query))
+
+    async def update_job(self, job_id: str, model: UpdateJob) -> None:
+        if model.status is not None and model.status not in (Status.STOPPED, Status.STOPPING):
+            raise BadRequest(
+                f"status: only STOPPED can be requested; got {model.status.value}",
+                hint="HTCondor decides the other states",
+            )
+        super().update_job(job_id, model)
+
+    async def stop_job(self, job_id: str) -> None:
+        link = self.links.job(job_id)
+        super().get_job(job_id, False)  # 404 when unknown
+        if link is not None and link.condor_nb_id:
+            await self.worker.call(tasks.act, self.overrides, link.condor_nb_id, "remove")
+        with self.db_session() as session:
+            session.query(Job).filter(Job.job_id == job_id).update(
+                {
+                    "status": Status.STOPPED,
+                    "status_message": "removed from HTCondor (stopped)",
+                    "end_time": get_utc_timestamp(),
+                }
+            )
+            session.commit()
+
+    async def delete_job(self, job_id: str) -> None:
+        describe = super().get_job(job_id, False)
+        link = self.links.job(job_id)
+        if link is not None and link.condor_nb_id:
+            await self.worker.call(tasks.forget, self.overrides, link.condor_nb_id)
+        self._drop_row(job_id, describe)

@@ -1,0 +1,188 @@
+"""A real Jupyter server (a subprocess with a token) with condor_nb_jupyter, against the pool.
+
+Each test gets its own server root, Jupyter data dir (jupyter-scheduler's database and
+staging area) and condor_nb home; :meth:`Server.restart` keeps them, as a user's
+server restart would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from integration.conftest import pool_env, write_notebook  # noqa: E402
+
+__all__ = ["Server", "pool_env", "write_notebook"]
+pytest.importorskip("jupyter_scheduler", reason="needs the [jupyter] extra")
+TOKEN = "condor-nb-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, base: Path, env: dict[str, str]) -> None:
+        self.root = base / "root"
+        self.data = base / "jupyter-data"
+        self.home = base / "condor_nb-home"
+        self.log = base / "server.log"
+        for d in (self.root, self.data, self.home):
+            d.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ,
+            **env,
+            "CONDOR_NB_HOME": str(self.home),
+            "JUPYTER_DATA_DIR": str(self.data),
+            "CONDOR_NB_POLL_INTERVAL": "0.5",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *extra: str) -> None:
+        self.port = free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "server",
+            "--no-browser",
+            f"--port={self.port}",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={self.root}",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            *extra,
+        ]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd, env=self.env, stdout=log, stderr=log, start_new_session=True
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/api/status")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"jupyter server did not start:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)  # the server and its worker processes
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        token: bool = True,
+        timeout: float = 120,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if token:
+            req.add_header("Authorization", f"token {TOKEN}")
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                text = resp.read().decode()
+                return resp.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode()
+            try:
+                return exc.code, json.loads(text)
+            except ValueError:
+                return exc.code, text
+
+    def notebook(self, name: str, cells: list[str], params: str | None = None) -> Path:
+        return write_notebook(self.root / name, cells, params)
+
+    def create_job(
+        self, notebook: str, params: dict[str, str] | None = None, name: str = "test job"
+    ) -> str:
+        status, body = self.request(
+            "POST",
+            "/scheduler/jobs",
+            {
+                "input_uri": notebook,
+                "runtime_environment_name": "personal",
+                "name": name,
+                "parameters": params or {},
+                "output_formats": ["ipynb", "html"],
+            },
+        )
+        assert status == 200, body
+        return str(body["job_id"])
+
+    def wait_job(
+        self, job_id: str, states: tuple[str, ...], timeout: float = 240
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        body: Any = None
+        while time.monotonic() < deadline:
+            status, body = self.request("GET", f"/scheduler/jobs/{job_id}")
+            assert status == 200, body
+            if body["status"] in states:
+                return dict(body)
+            time.sleep(1)
+        raise AssertionError(f"job {job_id} never reached {states}: {body}")
+
+
+@pytest.fixture
+def server(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[Server]:
+    srv = Server(tmp_path, pool_env)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory, pool_env: dict[str, str]
+) -> Iterator[Server]:
+    """One server for a module's read-only or error-path tests (starting one costs ~3 s)."""
+    srv = Server(tmp_path_factory.mktemp("shared-server"), pool_env)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -1,0 +1,87 @@
+"""Job definitions are schedules on the schedd; each run shows up as a job with its own files.
+
+This test waits for real cron firings (one a minute): it takes about three minutes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from conftest import Server
+
+pytestmark = pytest.mark.pool
+
+
+def _runs(server: Server, definition_id: str) -> list[dict[str, Any]]:
+    status, body = server.request("GET", f"/scheduler/jobs?job_definition_id={definition_id}")
+    assert status == 200, body
+    return list(body["jobs"])
+
+
+def _schedule(server: Server) -> dict[str, Any]:
+    _, body = server.request("GET", "/condor_nb/schedules")
+    mine = [s for s in body["schedules"] if s["name"] == "every minute"]
+    assert len(mine) == 1, body
+    return dict(mine[0])
+
+
+def test_definition_fires_twice_each_run_its_own_job_then_pause_and_delete(server: Server) -> None:
+    server.notebook("tick.ipynb", ["import time; print('tick', n, time.time())"], params="n = 1")
+    status, body = server.request(
+        "POST",
+        "/scheduler/job_definitions",
+        {
+            "input_uri": "tick.ipynb",
+            "runtime_environment_name": "personal",
+            "name": "every minute",
+            "parameters": {"n": "7"},
+            "output_formats": ["ipynb", "html"],
+            "schedule": "* * * * *",
+            "timezone": "UTC",
+        },
+    )
+    assert status == 200, body
+    definition_id = body["job_definition_id"]
+    try:
+        deadline = time.monotonic() + 240
+        runs: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and len(runs) < 2:
+            time.sleep(10)
+            runs = _runs(server, definition_id)
+        assert len(runs) >= 2, runs
+        assert all(r["status"] == "COMPLETED" for r in runs), runs
+        assert len({r["job_id"] for r in runs}) == len(runs)
+        # Each run has its own executed notebook, downloadable like any job's.
+        first = runs[-1]
+        assert server.request("GET", f"/scheduler/jobs/{first['job_id']}/download_files")[0] == 204
+        files = {
+            f["file_format"]: f["file_path"]
+            for f in server.request("GET", f"/scheduler/jobs/{first['job_id']}")[1]["job_files"]
+        }
+        assert "tick 7" in (server.root / files["ipynb"]).read_text(encoding="utf-8")
+
+        status, _ = server.request(
+            "PATCH", f"/scheduler/job_definitions/{definition_id}", {"active": False}
+        )
+        assert status == 204
+        paused = _schedule(server)
+        assert paused["state"] == "PAUSED", paused
+        _, listed = server.request("GET", "/scheduler/job_definitions")
+        assert [d["active"] for d in listed["job_definitions"]] == [False]
+        started = paused["runs_started"]
+        time.sleep(75)  # at least one planned firing passes
+        assert _schedule(server)["runs_started"] == started
+
+        status, _ = server.request(
+            "PATCH", f"/scheduler/job_definitions/{definition_id}", {"active": True}
+        )
+        assert status == 204
+        assert _schedule(server)["state"] == "ACTIVE"
+    finally:
+        status, _ = server.request("DELETE", f"/scheduler/job_definitions/{definition_id}")
+    assert status == 204
+    _, body = server.request("GET", "/condor_nb/schedules")
+    assert not [s for s in body["schedules"] if s["name"] == "every minute"]
+    assert server.request("GET", f"/scheduler/job_definitions/{definition_id}")[0] == 404
