@@ -299,11 +299,12 @@ def make_engine(job: dict[str, Any]) -> type:
 
         def tick(self, loop: Any) -> None:
             """Every second on nbclient's event loop, so a long silent cell still gets saves."""
-            self.flush()
             self.timer = loop.call_later(1.0, self.tick, loop)
+            attempt("save the partial notebook", self.flush)
 
         def write(self) -> None:
-            begin, self.last_write, self.dirty = time.monotonic(), time.monotonic(), False
+            begin = self.last_write = time.monotonic()
+            self.dirty = False
             write_notebook(self.nb)
             if time.monotonic() - begin > self.every / 4:
                 self.every *= 2  # like papermill: saving a huge notebook must not dominate
