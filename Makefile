@@ -16,14 +16,15 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "condor_nb needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,dask]'
+	$(BIN)/python -m pip install -q -e '.[test,dask,jupyter,jupyter-test]'
 	@# Bytecode once, so that `condor_nb` starts fast even with PYTHONDONTWRITEBYTECODE set.
 	$(BIN)/python -m compileall -q condor_nb $(VENV)/lib > /dev/null
 	touch $@
 
-# What the personal pool needs from the machine (Debian): debootstrap.
+# From the machine (Debian): debootstrap for the personal pool, chromium for the UI test.
 system:
-	@command -v debootstrap > /dev/null || (apt-get update -qq && apt-get install -y -qq debootstrap)
+	@command -v debootstrap > /dev/null && command -v chromium > /dev/null || \
+		(apt-get update -qq && apt-get install -y -qq debootstrap chromium)
 
 pool: setup system
 	$(BIN)/condor_nb pool start
@@ -32,8 +33,8 @@ demo: pool
 	$(BIN)/condor_nb submit examples/hello.ipynb -p name "HTCondor" -p repeat 2 --wait -o hello-output
 
 lint: setup
-	$(BIN)/ruff check condor_nb tests benchmarks
-	$(BIN)/ruff format --check condor_nb tests benchmarks
+	$(BIN)/ruff check condor_nb jupyter_ext tests benchmarks
+	$(BIN)/ruff format --check condor_nb jupyter_ext tests benchmarks
 	$(BIN)/mypy condor_nb
 
 test: pool lint

@@ -81,7 +81,7 @@ class State:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")  # noqa: UP017 (3.9)
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 STATE = State()

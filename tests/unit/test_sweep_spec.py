@@ -49,7 +49,7 @@ def test_bad_sweep_specs_are_clear_errors(call: object, message: str) -> None:
 
 def test_csv_sets_are_typed_by_the_notebook(tmp_path: Path) -> None:
     path = tmp_path / "sets.csv"
-    path.write_text("a,b\n1,x\n2,\"y, z\"\n")
+    path.write_text('a,b\n1,x\n2,"y, z"\n')
     assert load_sets(path, DECLARED) == [{"a": 1, "b": "x"}, {"a": 2, "b": "y, z"}]
 
 
@@ -59,8 +59,8 @@ def test_csv_sets_are_typed_by_the_notebook(tmp_path: Path) -> None:
         ("short.csv", "a,b\n1\n", "line 2: expected 2 values (a, b); got 1"),
         ("header.csv", "a\n", "at least one row of values"),
         ("dup.csv", "a,a\n1,2\n", "name each column once"),
-        ("bad.json", "[{\"a\": 1}, 2]", "expected a list of mappings"),
-        ("broken.json", "[{\"a\": 1", "cannot parse parameter sets"),
+        ("bad.json", '[{"a": 1}, 2]', "expected a list of mappings"),
+        ("broken.json", '[{"a": 1', "cannot parse parameter sets"),
         ("empty.yaml", "[]", "at least one parameter set"),
         ("sets.yaml", "a: 1", "expected a list of mappings"),
     ],
