@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dask,jupyter,jupyter-test]'
+	@# An editable install skips data files: enable the server extension by hand.
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp jupyter_ext/jupyter-config/jupyter_server_config.d/condor_nb_jupyter.json \
+		$(VENV)/etc/jupyter/jupyter_server_config.d/
 	@# Bytecode once, so that `condor_nb` starts fast even with PYTHONDONTWRITEBYTECODE set.
 	$(BIN)/python -m compileall -q condor_nb $(VENV)/lib > /dev/null
 	touch $@

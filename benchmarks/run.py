@@ -22,6 +22,7 @@ from common import Row, ensure_pool
 def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_cli
     import bench_dask
+    import bench_jupyter
     import bench_submit
     import bench_sweep
     import bench_wrapper
@@ -36,6 +37,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "cache": lambda: bench_sweep.cache_hit(5 if quick else 20),
         "wrapper": lambda: [_wrapper_row(bench_wrapper.run(reps))],
         "dask": lambda: bench_dask.run(3, 1 if quick else 3),
+        "jupyter": lambda: bench_jupyter.run(),
     }
 
 
@@ -75,7 +77,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask)",
+        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

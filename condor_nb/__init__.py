@@ -19,20 +19,21 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Job", "Sweep", "__version__", "dask_session", "get", "get_sweep", "jobs", "record",
-    "submit", "sweep",
+    "schedule", "submit", "sweep",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
     from condor_nb.api import Job, get, jobs, submit
     from condor_nb.dask.session import dask_session
     from condor_nb.recording import record
+    from condor_nb.schedules import schedule
     from condor_nb.sweeps import Sweep, get_sweep, sweep
 
 _LAZY = {
     "Job": "condor_nb.api", "get": "condor_nb.api", "jobs": "condor_nb.api",
     "submit": "condor_nb.api", "Sweep": "condor_nb.sweeps", "get_sweep": "condor_nb.sweeps",
     "sweep": "condor_nb.sweeps", "record": "condor_nb.recording",
-    "dask_session": "condor_nb.dask.session",
+    "dask_session": "condor_nb.dask.session", "schedule": "condor_nb.schedules",
 }  # fmt: skip
 
 

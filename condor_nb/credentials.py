@@ -307,3 +307,24 @@ def discover(settings: Settings, environ: Mapping[str, str] | None = None) -> Cr
     if settings.collector:
         report = CredentialReport(**{**report.__dict__, "collector": settings.collector})
     return report
+
+
+def status(*, settings: Settings) -> dict[str, Any]:
+    """The credential in use, as plain data (never the token): for the Jupyter status API."""
+    report = discover(settings)
+    chosen = report.selected
+    out: dict[str, Any] = {
+        "available": True,
+        "methods": list(report.methods),
+        "notes": list(report.notes),
+        "selected": None,
+    }
+    if chosen is not None:
+        out["selected"] = {
+            "kind": chosen.kind, "source": chosen.source, "location": chosen.location,
+            "identity": chosen.identity, "issuer": chosen.issuer, "subject": chosen.subject,
+            "expires_at": chosen.expires_at, "seconds_left": chosen.seconds_left(),
+            "scopes": list(chosen.scopes), "fingerprint": chosen.fingerprint,
+            "problem": chosen.problem,
+        }  # fmt: skip
+    return out

@@ -103,6 +103,8 @@ def _credentials(settings: Any) -> dict[str, Any]:
         result = status(settings=settings)
     except Exception as exc:
         return {"available": True, "error": str(exc)}
+    if isinstance(result, dict):
+        return result
     to_dict = getattr(result, "to_dict", None)
     return dict(to_dict()) if callable(to_dict) else {"available": True, "status": str(result)}
 
