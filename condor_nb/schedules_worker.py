@@ -42,7 +42,7 @@ MAX_INDEX = 1000
 
 
 def utc_stamp(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y%m%dT%H%M%SZ")  # noqa: UP017
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def read_archive(path: str) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
