@@ -56,7 +56,9 @@ def condor_config_for(settings: Settings) -> str | None:
     """Which client configuration to use: explicit > CONDOR_CONFIG > the personal pool."""
     if settings.condor_config:
         return settings.condor_config
-    if os.environ.get("CONDOR_CONFIG"):
+    # `import htcondor2` sets CONDOR_CONFIG=/dev/null when it finds no configuration:
+    # that means "none chosen", not a pool the user picked.
+    if os.environ.get("CONDOR_CONFIG") not in (None, "", os.devnull):
         return os.environ["CONDOR_CONFIG"]
     from condor_nb import pool
 

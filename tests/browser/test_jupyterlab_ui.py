@@ -10,14 +10,28 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "jupyter"))
 from integration.conftest import pool_env  # noqa: E402
+
+
+def _jupyter_helpers() -> Any:
+    """tests/jupyter/conftest.py, loaded by path: with tests/unit/conftest.py also in the
+    run, the bare name ``conftest`` is ambiguous."""
+    import importlib.util
+
+    path = REPO / "tests" / "jupyter" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("condor_nb_jupyter_test_helpers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 __all__ = ["pool_env"]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -37,7 +51,8 @@ pytestmark = pytest.mark.pool
 
 @pytest.fixture
 def lab(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[object]:
-    from conftest import TOKEN, Server  # tests/jupyter/conftest.py
+    helpers = _jupyter_helpers()
+    TOKEN, Server = helpers.TOKEN, helpers.Server  # noqa: N806
 
     class Lab(Server):
         def start(self, *extra: str) -> None:

@@ -196,3 +196,17 @@ def test_console_script_reports_without_a_traceback(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "error: notebook not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_htcondor2_imported_first_does_not_hide_the_personal_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`import htcondor2` with no configuration sets CONDOR_CONFIG=/dev/null."""
+    from condor_nb import pool, schedd
+    from condor_nb.settings import Settings
+
+    monkeypatch.setenv("CONDOR_CONFIG", "/dev/null")
+    monkeypatch.setattr(pool, "client_env", lambda: {"CONDOR_CONFIG": "/pool/condor_config"})
+    assert schedd.condor_config_for(Settings()) == "/pool/condor_config"
+    monkeypatch.setenv("CONDOR_CONFIG", "/etc/ap/condor_config")
+    assert schedd.condor_config_for(Settings()) == "/etc/ap/condor_config"
