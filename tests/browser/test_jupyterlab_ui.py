@@ -10,8 +10,8 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +52,7 @@ pytestmark = pytest.mark.pool
 @pytest.fixture
 def lab(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[object]:
     helpers = _jupyter_helpers()
-    TOKEN, Server = helpers.TOKEN, helpers.Server  # noqa: N806
+    TOKEN, Server = helpers.TOKEN, helpers.Server
 
     class Lab(Server):
         def start(self, *extra: str) -> None:
