@@ -56,21 +56,22 @@ def condor_config_for(settings: Settings) -> str | None:
     """Which client configuration to use: explicit > CONDOR_CONFIG > the personal pool."""
     if settings.condor_config:
         return settings.condor_config
-    # `import htcondor2` sets CONDOR_CONFIG=/dev/null when it finds no configuration:
-    # that means "none chosen", not a pool the user picked.
-    if os.environ.get("CONDOR_CONFIG") not in (None, "", os.devnull):
+    # `import htcondor2` sets CONDOR_CONFIG=/dev/null when it finds no configuration,
+    # and configure_bindings sets it for the bindings: neither is the user's choice.
+    if os.environ.get("CONDOR_CONFIG") not in (None, "", os.devnull, _set_by_us):
         return os.environ["CONDOR_CONFIG"]
     from condor_nb import pool
 
     return pool.client_env().get("CONDOR_CONFIG")
 
 
-_configured: str | None = None
+_configured: str | None = None  # what the bindings were last configured with
+_set_by_us: str | None = None  # a CONDOR_CONFIG we wrote ourselves (not the user's choice)
 
 
 def configure_bindings(settings: Settings) -> Any:
     """Point the bindings at the right pool and return the ``htcondor2`` module."""
-    global _configured
+    global _configured, _set_by_us
     config = condor_config_for(settings)
     if config and not os.path.isfile(config):
         raise ConfigError(
@@ -78,10 +79,10 @@ def configure_bindings(settings: Settings) -> Any:
             hint="start the personal pool with `condor_nb pool start`, "
             "or set CONDOR_CONFIG to your access point's client configuration",
         )
-    if config:
-        # Only CONDOR_CONFIG: _CONDOR_* overrides would leak into child processes
-        # and outrank the configuration they were asked to use.
-        os.environ["CONDOR_CONFIG"] = config
+    # Only CONDOR_CONFIG: _CONDOR_* overrides would leak into child processes
+    # and outrank the configuration they were asked to use.
+    if config and os.environ.get("CONDOR_CONFIG") != config:
+        os.environ["CONDOR_CONFIG"] = _set_by_us = config
     import htcondor2
 
     if _configured is not None and _configured != config:
