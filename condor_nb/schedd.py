@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
@@ -83,9 +84,12 @@ def configure_bindings(settings: Settings) -> Any:
     # and outrank the configuration they were asked to use.
     if config and os.environ.get("CONDOR_CONFIG") != config:
         os.environ["CONDOR_CONFIG"] = _set_by_us = config
+    imported_before = "htcondor2" in sys.modules
     import htcondor2
 
-    if _configured is not None and _configured != config:
+    # The bindings read their configuration at import: if someone imported them
+    # first (a notebook cell, a test), or we now want another pool, read it again.
+    if imported_before and (_configured is None or _configured != config):
         htcondor2.reload_config()
     _configured = config
     return htcondor2
