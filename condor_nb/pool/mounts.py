@@ -76,6 +76,14 @@ def check_mount_source(source: Path) -> Path:
     return Path(os.path.normpath(source))
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        sa, sb = a.stat(), b.stat()
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 def mount_readonly(root: Path, source: Path) -> bool:
     """Bind-mount host ``source`` read-only at the same path inside ``root``.
 
@@ -85,7 +93,11 @@ def mount_readonly(root: Path, source: Path) -> bool:
     source = check_mount_source(source)
     target = root / source.relative_to("/")
     if is_mount_point(target):
-        return False
+        if _same_file(source, target):
+            return False
+        # The host folder was deleted and made again (a new clone at the same path):
+        # the old bind mount still shows the deleted one. Mount the new one instead.
+        _run(["umount", "-l", str(target)])
     if source.is_dir():
         if target.is_dir() and any(target.iterdir()):
             raise PoolError(

@@ -49,6 +49,7 @@ def test_profile_is_accepted_by_the_schedd_on_hold(cnb: Any, profile: str) -> No
     # is not spooled: no inputs are needed by a job that never runs.
     description = {**description, "hold": "true"}
     client: Any = schedd.client_for(settings)
+    client.summary("false")  # a retried call first: renews a session a pool restart made stale
     bindings = schedd.configure_bindings(settings)
     result = client._schedd.submit(bindings.Submit(description), spool=False)
     cluster = int(result.cluster())
