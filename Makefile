@@ -42,7 +42,8 @@ lint: setup
 	$(BIN)/mypy condor_nb
 
 test: pool lint
-	$(BIN)/pytest -q
+	# The bound turns a hang (even one at interpreter exit) into a failure CI can report.
+	timeout --kill-after=60 75m $(BIN)/pytest -q
 
 bench: pool
 	$(BIN)/python benchmarks/run.py

@@ -155,6 +155,50 @@ _STATUS_COLUMNS = (
 )
 
 
+_BUSY_SECONDS = 60
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL mode, waiting out other processes that hold it.
+
+    SQLite answers "database is locked" at once, without calling the busy handler,
+    when another connection is creating or opening the same new file, so two
+    condor_nb processes starting together need this retry.
+    """
+    deadline = time.monotonic() + _BUSY_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Create or migrate the tables in one write transaction, so concurrent first opens agree."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(_SCHEMA):
+            conn.execute(statement)
+        _migrate(conn)
+        for statement in _statements(_INDEXES):
+            conn.execute(statement)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class Registry:
     """Thread-safe access to the registry file (one connection per thread)."""
 
@@ -166,13 +210,11 @@ class Registry:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 60000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_SECONDS * 1000}")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-            _migrate(conn)
-            conn.executescript(_INDEXES)
+            _create_schema(conn)
             self._local.conn = conn
         return conn
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import queue
 import sqlite3
 import threading
 import time
@@ -245,9 +246,34 @@ def test_threads_and_processes_insert_concurrently(tmp_path: Path) -> None:
     ]
     for proc in procs:
         proc.start()
-    for _ in procs:
-        ready.get(timeout=120)
+    try:
+        _race(path, go, procs, ready, proc_errors)
+    finally:  # never leave a child waiting for "go": the interpreter would wait for it at exit
+        go.touch()
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
 
+
+def _wait_ready(procs: list[Any], ready: Any, errors: Any) -> None:
+    """Wait until every child has opened the registry; fail with its error if one died."""
+    waiting, deadline = len(procs), time.monotonic() + 120
+    while waiting:
+        try:
+            ready.get(timeout=0.5)
+            waiting -= 1
+            continue
+        except queue.Empty:
+            pass
+        dead = [p.exitcode for p in procs if not p.is_alive()]
+        if dead or time.monotonic() > deadline:
+            reported = [errors.get(timeout=1) for _ in range(errors.qsize())]
+            pytest.fail(f"a child process did not open the registry: exit codes {dead}, {reported}")
+
+
+def _race(path: Path, go: Path, procs: list[Any], ready: Any, proc_errors: Any) -> None:
+    _wait_ready(procs, ready, proc_errors)
     registry = Registry(path)
     barrier = threading.Barrier(THREADS + 1)
     thread_errors: list[str] = []
@@ -303,3 +329,34 @@ def test_upsert_keeps_the_signature_and_queue_flag_that_make_sync_incremental(
     stored = registry.get("aaaa0001")
     assert stored is not None
     assert (stored.ad_signature, stored.in_queue, stored.state) == ("2:123:None", 1, "RUNNING")
+
+
+def _open_when_told(path: str, go: str, results: Any) -> None:
+    while not Path(go).exists():
+        time.sleep(0.001)
+    try:
+        Registry(Path(path)).count()
+        results.put("ok")
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_creating_the_registry_together_all_succeed(tmp_path: Path) -> None:
+    """Two condor_nb commands started at once on a new machine both get a registry."""
+    ctx = multiprocessing.get_context("fork")
+    outcomes: list[str] = []
+    for trial in range(8):
+        path, go = tmp_path / f"r{trial}.sqlite", tmp_path / f"go{trial}"
+        results = ctx.Queue()
+        procs = [
+            ctx.Process(target=_open_when_told, args=(str(path), str(go), results))
+            for _ in range(4)
+        ]
+        for proc in procs:
+            proc.start()
+        time.sleep(0.05)
+        go.touch()
+        outcomes += [results.get(timeout=120) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=30)
+    assert set(outcomes) == {"ok"}
