@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,15 +86,18 @@ def test_cache_hit_does_not_touch_the_schedd(cnb: Cnb, monkeypatch: pytest.Monke
     def no_schedd(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a cache hit contacted the schedd")
 
-    monkeypatch.setattr(schedd, "client_for", no_schedd)
-    again = condor_nb.submit(nb, parameters={"x": 21})
-    monkeypatch.undo()
+    # A context of its own: undoing the fixture's monkeypatch would also drop CONDOR_NB_HOME.
+    with monkeypatch.context() as patch:
+        patch.setattr(schedd, "client_for", no_schedd)
+        again = condor_nb.submit(nb, parameters={"x": 21})
     assert again.from_cache and again.id == first.id
     assert _queue_size(cnb) == jobs_before
     proc = cnb.run("submit", str(nb), "-p", "x", "21")
     assert "from the cache" in proc.stdout and first.id in proc.stdout
     # A different parameter, a changed input file, or --no-cache: a new run.
-    assert not condor_nb.submit(nb, parameters={"x": 22}).from_cache
+    other = condor_nb.submit(nb, parameters={"x": 22})
+    assert not other.from_cache
+    assert Path(other.record.job_dir or "").is_relative_to(cnb.env["CONDOR_NB_HOME"])
     assert "submitted" in cnb.run("submit", str(nb), "-p", "x", "21", "--no-cache").stdout
 
 
