@@ -41,8 +41,8 @@ lint: setup
 	$(BIN)/ruff format --check condor_nb jupyter_ext tests benchmarks
 	$(BIN)/mypy condor_nb
 
+# The time bound turns a hang (even one at interpreter exit) into a failure CI can report.
 test: pool lint
-	# The bound turns a hang (even one at interpreter exit) into a failure CI can report.
 	timeout --kill-after=60 75m $(BIN)/pytest -q
 
 bench: pool

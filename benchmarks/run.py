@@ -23,6 +23,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_cli
     import bench_dask
     import bench_jupyter
+    import bench_load
     import bench_submit
     import bench_sweep
     import bench_wrapper
@@ -38,6 +39,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "wrapper": lambda: [_wrapper_row(bench_wrapper.run(reps))],
         "dask": lambda: bench_dask.run(3, 1 if quick else 3),
         "jupyter": lambda: bench_jupyter.run(),
+        "load": lambda: bench_load.run(),
     }
 
 
@@ -51,9 +53,11 @@ def _wrapper_row(rows: list[dict[str, object]]) -> Row:
             "raw_s": raw, "ratio": ours / raw, "target": "<= 1.5", "note": note}  # fmt: skip
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(value: float | None, unit: str = "s") -> str:
     if value is None:
         return "-"
+    if unit != "s":
+        return f"{value:.1f} {unit}"
     return f"{value * 1000:.1f} ms" if value < 0.1 else f"{value:.3f} s"
 
 
@@ -65,7 +69,8 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
         lines.append(
-            f"| {r['name']} | {_fmt(r['condor_nb_s'])} | {_fmt(r['raw_s'])} | {ratio} "
+            f"| {r['name']} | {_fmt(r['condor_nb_s'], r.get('unit', 's'))} "
+            f"| {_fmt(r['raw_s'], r.get('unit', 's'))} | {ratio} "
             f"| {r['target']} | {r['note']} |"
         )
     return "\n".join(lines)
@@ -77,7 +82,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter)",
+        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

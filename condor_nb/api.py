@@ -139,7 +139,7 @@ class Job:
             return self._info()
         self._files.out_dir.mkdir(parents=True, exist_ok=True)
         client = schedd.client_for(self._settings)
-        client.retrieve(tracking.id_constraint([self.id]))
+        client.retrieve(tracking.mine(tracking.id_constraint([self.id]), self._settings))
         return self.mark_retrieved()
 
     def mark_retrieved(self) -> StatusInfo:
@@ -215,7 +215,8 @@ class Job:
     # -- actions ---------------------------------------------------------
     def _act(self, action: schedd.Action, reason: str, extra: str = "") -> None:
         client = schedd.client_for(self._settings)
-        client.act(action, tracking.id_constraint([self.id]) + extra, reason)
+        constraint = tracking.mine(tracking.id_constraint([self.id]) + extra, self._settings)
+        client.act(action, constraint, reason)
         self.status()
 
     def _wait_for_upload(self, timeout: float = 30.0) -> None:

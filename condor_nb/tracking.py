@@ -50,6 +50,16 @@ def owner(settings: Settings) -> str | None:
     return None
 
 
+def mine(constraint: str, settings: Settings) -> str:
+    """``constraint`` limited to our Owner, when known.
+
+    Job ids are only unique per submitter: on a shared schedd another user's job
+    can carry an id a user types, and must never be shown or adopted as theirs.
+    """
+    who = owner(settings)
+    return f'({constraint}) && Owner == "{who}"' if who else constraint
+
+
 def base_constraint(settings: Settings) -> str:
     """Our jobs: condor_nb's, of our Owner, submitted from this condor_nb home.
 
@@ -190,11 +200,11 @@ def refresh(
 ) -> dict[str, JobRecord]:
     """Refresh the named jobs: queue first, then history for those that left it."""
     known = {r.id: r for r in registry.all(ids)}
-    ads = client.query(id_constraint(ids), PROJECTION)
+    ads = client.query(mine(id_constraint(ids), settings), PROJECTION)
     fresh = _merge(ads, client, known, settings, in_queue=True)
     gone = [i for i in ids if i not in fresh]
     if gone:
-        hist = client.history(id_constraint(gone), PROJECTION, match=len(gone))
+        hist = client.history(mine(id_constraint(gone), settings), PROJECTION, match=len(gone))
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     registry.upsert_many(_changed(fresh, known))
     return fresh
@@ -214,10 +224,11 @@ def refresh_sweep(
     others = sorted(open_ids - own)  # cached answers from earlier runs
     if others:
         constraint = f"({constraint}) || {id_constraint(others)}"
+    constraint = mine(constraint, settings)
     fresh = _merge(client.query(constraint, PROJECTION), client, known, settings, in_queue=True)
     gone = [i for i in open_ids if i not in fresh and not known[i].job_state.is_terminal]
     if gone:
-        hist = client.history(id_constraint(gone), PROJECTION, match=len(gone))
+        hist = client.history(mine(id_constraint(gone), settings), PROJECTION, match=len(gone))
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     registry.upsert_many(_changed(fresh, known))
 
@@ -262,7 +273,7 @@ def _full(
         and not (r.job_state.is_terminal and not r.in_queue)
     ]  # fmt: skip
     if left:
-        hist = client.history(id_constraint(left), PROJECTION, match=len(left))
+        hist = client.history(mine(id_constraint(left), settings), PROJECTION, match=len(left))
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     changed = _changed(fresh, known)
     registry.upsert_many(changed)

@@ -1,4 +1,4 @@
-"""`condor_nb pool start|stop|status|env`: the personal HTCondor pool on this machine."""
+"""`condor_nb pool start|stop|status|env|add-user`: the personal HTCondor pool on this machine."""
 
 from __future__ import annotations
 
@@ -82,4 +82,21 @@ def env() -> None:
     from condor_nb import pool as personal
 
     for key, value in personal.client_env().items():
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+@pool.command("add-user")
+@click.argument("name")
+def add_user(name: str) -> None:
+    """Add user NAME to the pool (an account, a token, a client configuration).
+
+    For trying what a shared access point does: run a shell, a test or a Jupyter
+    server with the printed variables and it submits as NAME, whose jobs the
+    schedd keeps apart from everyone else's.
+    """
+    from condor_nb.pool.users import add_user as add
+
+    user = add(name)
+    click.echo(f"# pool user {user.identity}: use these in the shell that acts as {name}", err=True)
+    for key, value in user.env.items():
         click.echo(f"export {key}={shlex.quote(value)}")

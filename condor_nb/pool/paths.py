@@ -6,6 +6,7 @@ Layout of the pool directory (``CONDOR_NB_POOL_DIR``, else
     root/               the Debian 13 root the daemons run in (chroot)
     root.partial/       a root being built; renamed to root/ when complete
     client/condor_config, client/tokens/   what a client outside the root needs
+    users/NAME/         the same for each extra user (``condor_nb pool add-user``)
     built.json          written last by a build: root/ is complete and trusted
     runtime.json        settings, identity and mounts of the last start
     build.log           output of debootstrap and apt-get

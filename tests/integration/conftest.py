@@ -37,14 +37,32 @@ def pool_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def cnb(tmp_path: Path, pool_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Cnb:
+def cnb(tmp_path: Path, pool_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cnb]:
     """A fresh condor_nb home (registry, staging) talking to the test pool."""
     home = tmp_path / "home"
     env = {**pool_env, "CONDOR_NB_HOME": str(home), "CONDOR_NB_POLL_INTERVAL": "0.5"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
-    return Cnb(tmp_path, env)
+    yield Cnb(tmp_path, env)
+    remove_leftover_jobs()
+
+
+def remove_leftover_jobs(home: Path | None = None) -> None:
+    """Remove the jobs a test's home (default: CONDOR_NB_HOME) still has queued or running.
+
+    The pool has one 4-CPU slot: a test's sleeper left behind would delay the next
+    tests' jobs (and a cron schedule's firing past its window).
+    """
+    from condor_nb import schedd, tracking
+    from condor_nb.settings import load_settings
+
+    settings = load_settings(home=home) if home else load_settings()
+    constraint = f"({tracking.base_constraint(settings)}) && JobStatus =!= 3 && JobStatus =!= 4"
+    try:
+        schedd.client_for(settings).act("remove", constraint, "condor_nb test finished")
+    except Exception as exc:  # a test that stopped the pool on purpose
+        print(f"leftover jobs not removed: {exc}")
 
 
 class Cnb:
@@ -154,3 +172,33 @@ def schedd_ads(pool_env: dict[str, str]) -> Iterator[Any]:
 
 def _overrides(env: dict[str, str]) -> dict[str, Any]:
     return {"condor_config": env.get("CONDOR_NB_CONDOR_CONFIG")}
+
+
+def submit_held_lookalikes(home: Path, n: int, prefix: str = "h") -> int:
+    """n held jobs that look like jobs of the condor_nb home ``home``; returns the cluster.
+
+    Raw submissions without spooling (fast): load for the list and refresh paths.
+    Remove them with :func:`remove_leftover_jobs` (held jobs count as leftovers).
+    """
+    from condor_nb import schedd
+    from condor_nb.quoting import encode_text
+    from condor_nb.settings import load_settings
+
+    htcondor2 = schedd.configure_bindings(load_settings(home=str(home)))
+    # locate() without a name looks for a schedd on this machine: ask the collector.
+    raw = htcondor2.Schedd(htcondor2.Collector().locateAll(htcondor2.DaemonType.Schedd)[0])
+    sub = htcondor2.Submit(
+        {
+            "executable": "/bin/true",
+            "transfer_executable": "false",
+            "hold": "true",
+            "initialdir": "/tmp",
+            "MY.CondorNbId": '"$(nbid)"',
+            "MY.CondorNbName": '"lookalike"',
+            "MY.CondorNbNotebook": '"/load/load.ipynb"',
+            "MY.CondorNbProfile": '"personal"',
+            "MY.CondorNbJobDir": f'"{encode_text(str(home))}/jobs/$(nbid)"',
+        }
+    )
+    items = [{"nbid": f"{prefix}{i:07x}"} for i in range(n)]
+    return int(raw.submit(sub, itemdata=iter(items)).cluster())

@@ -24,7 +24,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-from integration.conftest import pool_env, write_notebook  # noqa: E402
+from integration.conftest import pool_env, remove_leftover_jobs, write_notebook  # noqa: E402
 
 __all__ = ["Server", "pool_env", "write_notebook"]
 pytest.importorskip("jupyter_scheduler", reason="needs the [jupyter] extra")
@@ -101,6 +101,14 @@ class Server:
             self.proc.wait(10)
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL the server and its workers: no shutdown handler runs."""
+        if self.proc is None:
+            return
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = None
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -173,6 +181,7 @@ def server(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
+        remove_leftover_jobs(srv.home)
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +195,4 @@ def shared_server(
         yield srv
     finally:
         srv.stop()
+        remove_leftover_jobs(srv.home)

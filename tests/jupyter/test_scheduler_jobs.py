@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Server
+from conftest import TOKEN, Server
 
 pytestmark = pytest.mark.pool
 
@@ -85,19 +88,47 @@ def test_delete_removes_job_and_records(server: Server) -> None:
     assert not (server.data / "scheduler_staging_area" / job_id).exists()
 
 
-def test_job_created_before_a_restart_shows_its_true_state(server: Server) -> None:
-    server.notebook("quick.ipynb", ["print('done')"])
-    job_id = server.create_job("quick.ipynb")
-    server.stop()  # the job goes on without the server
+def test_server_killed_while_jobs_run_shows_true_states_after_restart(server: Server) -> None:
+    """SIGKILL (no clean shutdown) while jobs run: after a restart each job is right."""
+    server.notebook("quick.ipynb", ["print('done', n)"], params="n = 1")
+    server.notebook("boom.ipynb", ["import time; time.sleep(5)", "raise ValueError('late boom')"])
+    server.notebook("slow.ipynb", ["import time; time.sleep(600)"])
+    ok = server.create_job("quick.ipynb", {"n": "5"})
+    bad = server.create_job("boom.ipynb")
+    slow = server.create_job("slow.ipynb")
+    server.wait_job(slow, ("IN_PROGRESS",), timeout=120)
+    slow_condor = condor_job(server, slow)["id"]
+    server.kill()  # the jobs go on without the server
+
     from condor_nb import api
     from condor_nb.settings import load_settings
 
     settings = load_settings(home=str(server.home))
-    mine = [j for j in api.jobs(settings=settings) if f"/{job_id}/" in j.notebook]
-    mine[0].wait(timeout=240)
+    # Wait on the schedd's word alone (Job.wait would also fetch the outputs).
+    pending = [j for j in api.jobs(settings=settings) if j.id != slow_condor]
+    assert len(pending) == 2
+    deadline = time.monotonic() + 240
+    while pending and time.monotonic() < deadline:
+        time.sleep(1)
+        pending = [j for j in pending if not j.status().state.is_terminal]
+    assert not pending, pending
     server.start()
-    job = server.wait_job(job_id, ("COMPLETED", "FAILED"), timeout=60)
-    assert job["status"] == "COMPLETED", job
+    assert server.wait_job(ok, ("COMPLETED", "FAILED"), timeout=60)["status"] == "COMPLETED"
+    failed = server.wait_job(bad, ("COMPLETED", "FAILED"), timeout=60)
+    assert failed["status"] == "FAILED" and "late boom" in failed["status_message"], failed
+    assert server.wait_job(slow, ("IN_PROGRESS",), timeout=60)["status"] == "IN_PROGRESS"
+    # Outputs of the job that finished while the server was dead still fetch.
+    assert server.request("GET", f"/scheduler/jobs/{ok}/download_files")[0] == 204
+    files = {
+        f["file_format"]: f["file_path"] for f in server.wait_job(ok, ("COMPLETED",))["job_files"]
+    }
+    assert "done 5" in executed_text(server.root / files["ipynb"])
+    # Each job is listed once: nothing lost or duplicated by the kill.
+    _, listed = server.request("GET", "/scheduler/jobs")
+    ids = [j["job_id"] for j in listed["jobs"]]
+    assert sorted(ids) == sorted({ok, bad, slow}), ids
+    _, condor = server.request("GET", "/condor_nb/jobs")
+    assert len(condor["jobs"]) == 3, condor
 
 
 @pytest.mark.parametrize(
@@ -190,6 +221,35 @@ def test_condor_nb_api_needs_authentication(shared_server: Server) -> None:
         "POST", "/condor_nb/jobs/abcdef01/actions", {"action": "hold"}, token=False
     )
     assert status == 403
+
+
+def test_cookie_session_writes_need_the_xsrf_token(shared_server: Server) -> None:
+    """A browser session (login cookie) cannot be driven by another site's form post."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    url = shared_server.url
+    opener.open(f"{url}/api/status?token={TOKEN}").read()  # logs in: sets the cookie
+    assert any(c.name.startswith("username-") for c in jar), list(jar)
+    body = json.dumps({"action": "hold"}).encode()
+    path = f"{url}/condor_nb/jobs/abcdef01/actions"
+
+    def post(headers: dict[str, str]) -> int:
+        req = urllib.request.Request(path, data=body, method="POST", headers=headers)
+        try:
+            with opener.open(req) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post({"Content-Type": "application/json"}) == 403  # cookie alone: refused
+    # With the XSRF token a page of the server would send, the request is let through
+    # (and answered: there is no such job).
+    xsrf = "condor-nb-test-xsrf"
+    jar.set_cookie(http.cookiejar.Cookie(
+        0, "_xsrf", xsrf, None, False, "127.0.0.1", False, False, "/", True, False,
+        None, False, None, None, {},
+    ))  # fmt: skip
+    assert post({"Content-Type": "application/json", "X-XSRFToken": xsrf}) == 404
 
 
 def test_status_profiles_and_job_detail(server: Server) -> None:
