@@ -65,7 +65,7 @@ def _fill_history(n: int, home: Path, timeout: float = 900) -> float:
 
 def _tree_rss_mb(pgid: int) -> float:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from jupyter.test_server_memory import tree_rss_mb
+    from procmem import tree_rss_mb
 
     return float(tree_rss_mb(pgid))
 

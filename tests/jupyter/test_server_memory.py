@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from conftest import Server
 from integration.conftest import submit_held_lookalikes
+from procmem import tree_rss_mb
 
 pytestmark = pytest.mark.pool
 
 REFRESHES = 1000
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def tree_rss_mb(pgid: int) -> float:
-    """Resident memory of every process in the server's process group (server + workers)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) != pgid:  # fields[2] is pgrp
-                continue
-            total += int((entry / "statm").read_text().split()[1]) * PAGE
-        except (OSError, ValueError, IndexError):
-            continue  # a process that just ended
-    return total / 2**20
 
 
 def test_memory_stays_flat_over_1000_status_refreshes(server: Server) -> None:
