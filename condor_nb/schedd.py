@@ -52,6 +52,8 @@ class ScheddClient(Protocol):
 
     def retrieve(self, constraint: str) -> None: ...
 
+    def whoami(self) -> str | None: ...
+
 
 def condor_config_for(settings: Settings) -> str | None:
     """Which client configuration to use: explicit > CONDOR_CONFIG > the personal pool."""
@@ -160,6 +162,7 @@ class HTCondorSchedd:
         if ad is None:
             raise ScheddUnavailableError(f"no schedd named {self._settings.schedd!r} at {where}")
         self.name = str(ad.get("Name"))
+        self._ad = ad
         return h.Schedd(ad)
 
     def _retrying(self, what: str, call: Callable[[], Any]) -> Any:
@@ -279,6 +282,20 @@ class HTCondorSchedd:
 
     def retrieve(self, constraint: str) -> None:
         self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint))
+
+    def whoami(self) -> str | None:
+        """The user the schedd maps our credential to (the Owner of our jobs), or None.
+
+        Asked with the security handshake the bindings do anyway (``ping``, WRITE
+        level): ``MyRemoteUserName`` is "user@UID_DOMAIN".
+        """
+        try:
+            answer = self._htcondor.ping(self._ad, "WRITE")
+        except Exception:
+            return None
+        name = str(answer.get("MyRemoteUserName") or "")
+        user = name.split("@", 1)[0]
+        return user or None
 
 
 _clients: dict[tuple[Any, ...], HTCondorSchedd] = {}

@@ -17,8 +17,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from condor_nb import quoting, status
-from condor_nb.errors import ConfigError
+from condor_nb import quoting, schedd, status
+from condor_nb.errors import CondorNbError, ConfigError
 from condor_nb.registry import JobRecord, Registry
 from condor_nb.schedd import ScheddClient
 from condor_nb.settings import Settings
@@ -38,7 +38,12 @@ _OWNER = re.compile(r"^[A-Za-z0-9._@-]+$")
 
 
 def owner(settings: Settings) -> str | None:
-    """The schedd Owner our jobs run as, when known (constrains every query)."""
+    """The schedd Owner our jobs run as (constrains every query), when it can be known.
+
+    The ``owner`` setting, else the personal pool's user, else what the schedd
+    says our credential maps to (asked once per process and pool). Only a schedd
+    that cannot be reached leaves it unknown, and then no query runs anyway.
+    """
     if settings.owner:
         if not _OWNER.match(settings.owner):
             raise ConfigError(f"owner: expected a user name; got {settings.owner!r}")
@@ -47,7 +52,17 @@ def owner(settings: Settings) -> str | None:
         from condor_nb import pool
 
         return pool.owner()
-    return None
+    key = (schedd.condor_config_for(settings), settings.collector, settings.schedd)
+    if key not in _discovered_owners:
+        try:
+            found = schedd.client_for(settings).whoami()
+        except CondorNbError:
+            return None  # unreachable: ask again next time
+        _discovered_owners[key] = found if found and _OWNER.match(found) else None
+    return _discovered_owners[key]
+
+
+_discovered_owners: dict[tuple[str | None, str | None, str | None], str | None] = {}
 
 
 def mine(constraint: str, settings: Settings) -> str:

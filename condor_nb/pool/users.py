@@ -35,8 +35,12 @@ class PoolUser:
 
     @property
     def env(self) -> dict[str, str]:
-        """condor_nb settings (not CONDOR_CONFIG) for a process acting as this user."""
-        return {"CONDOR_NB_CONDOR_CONFIG": str(self.condor_config), "CONDOR_NB_OWNER": self.name}
+        """condor_nb settings for a process acting as this user.
+
+        No ``CONDOR_NB_OWNER``: as with any pool but the embedded one, condor_nb
+        asks the schedd whom the token maps to.
+        """
+        return {"CONDOR_NB_CONDOR_CONFIG": str(self.condor_config)}
 
 
 def user_dir(paths: PoolPaths, name: str) -> Path:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from condor_nb import tracking
-from condor_nb.errors import ConfigError
+from condor_nb import schedd, tracking
+from condor_nb.errors import ConfigError, ScheddUnavailableError
 from condor_nb.settings import Settings
 
 
@@ -21,8 +21,41 @@ def test_lookups_by_id_are_limited_to_the_owner() -> None:
     assert constraint == '(CondorNbId == "ab12cd34") && Owner == "alice"'
 
 
-def test_without_a_known_owner_the_constraint_is_unchanged() -> None:
+class _Schedd:
+    def __init__(self, user: str | None) -> None:
+        self.user, self.asked = user, 0
+
+    def whoami(self) -> str | None:
+        self.asked += 1
+        return self.user
+
+
+@pytest.fixture
+def fresh_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracking, "_discovered_owners", {})
+
+
+@pytest.mark.usefixtures("fresh_discovery")
+def test_the_owner_is_asked_of_the_schedd_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _Schedd("alice")
+    monkeypatch.setattr(schedd, "client_for", lambda settings: fake)
+    assert tracking.mine("ClusterId == 3", _settings()) == '(ClusterId == 3) && Owner == "alice"'
+    assert tracking.owner(_settings()) == "alice"
+    assert fake.asked == 1
+
+
+@pytest.mark.usefixtures("fresh_discovery")
+def test_an_unreachable_schedd_leaves_the_owner_unknown_for_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreachable(settings: Settings) -> object:
+        raise ScheddUnavailableError("cannot reach the schedd")
+
+    monkeypatch.setattr(schedd, "client_for", unreachable)
     assert tracking.mine("ClusterId == 3", _settings()) == "ClusterId == 3"
+    fake = _Schedd("bob")
+    monkeypatch.setattr(schedd, "client_for", lambda settings: fake)
+    assert tracking.owner(_settings()) == "bob"  # asked again once it answers
 
 
 def test_base_constraint_names_home_and_owner() -> None:
