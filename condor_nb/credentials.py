@@ -14,6 +14,7 @@ where, issuer, subject, expiry, scopes) and never the token itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -114,8 +115,12 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+@functools.lru_cache(maxsize=64)
 def decode(token: str, *, kind: str, source: str, location: str) -> Credential:
     """Read a token's claims (no signature check: that is the schedd's job).
+
+    Pure (expiry is judged later, against the clock), so cached: every submit's
+    preflight reads the same token files.
 
     A malformed token gives a Credential whose ``problem`` says what was expected;
     the token text itself never appears in it.

@@ -65,7 +65,7 @@ def condor_config_for(settings: Settings) -> str | None:
         return os.environ["CONDOR_CONFIG"]
     from condor_nb import pool
 
-    return pool.client_env().get("CONDOR_CONFIG")
+    return pool.client_config()
 
 
 _configured: str | None = None  # what the bindings were last configured with

@@ -38,6 +38,7 @@ __all__ = [
     "PoolPaths",
     "PoolStatus",
     "SlotInfo",
+    "client_config",
     "client_env",
     "identity",
     "owner",
@@ -75,6 +76,18 @@ def client_env() -> dict[str, str]:
             hint="python -m condor_nb.pool start",
         )
     return client_env_for(paths, state.port)
+
+
+def client_config() -> str:
+    """The personal pool's client configuration file (without reading its state)."""
+    paths = pool_paths()
+    if not paths.client_config.exists():
+        raise PoolError(
+            f"the pool in {paths.base} has never been started, so it has no client "
+            "configuration or token yet",
+            hint="python -m condor_nb.pool start",
+        )
+    return str(paths.client_config)
 
 
 def identity() -> str:

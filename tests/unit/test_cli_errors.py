@@ -206,7 +206,7 @@ def test_htcondor2_imported_first_does_not_hide_the_personal_pool(
     from condor_nb.settings import Settings
 
     monkeypatch.setenv("CONDOR_CONFIG", "/dev/null")
-    monkeypatch.setattr(pool, "client_env", lambda: {"CONDOR_CONFIG": "/pool/condor_config"})
+    monkeypatch.setattr(pool, "client_config", lambda: "/pool/condor_config")
     assert schedd.condor_config_for(Settings()) == "/pool/condor_config"
     monkeypatch.setenv("CONDOR_CONFIG", "/etc/ap/condor_config")
     assert schedd.condor_config_for(Settings()) == "/etc/ap/condor_config"
@@ -222,7 +222,7 @@ def test_a_config_condor_nb_set_itself_is_not_taken_as_the_users_choice(
     other.write_text("COLLECTOR_HOST = 127.0.0.1:1\n")
     monkeypatch.delenv("CONDOR_CONFIG", raising=False)
     monkeypatch.setattr(schedd, "_set_by_us", None)
-    monkeypatch.setattr(pool, "client_env", lambda: {"CONDOR_CONFIG": "/pool/condor_config"})
+    monkeypatch.setattr(pool, "client_config", lambda: "/pool/condor_config")
     schedd.configure_bindings(Settings(condor_config=str(other)))  # one call for another pool
     assert schedd.condor_config_for(Settings()) == "/pool/condor_config"  # the default again
     mine = tmp_path / "my_access_point"
