@@ -25,7 +25,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from common import Row, ensure_pool, median_time, raw_schedd, row, write_notebook
+from common import Row, ensure_pool, median_time, row, write_notebook
+from lookalikes import remove_cluster, submit_lookalikes
 
 TOKEN = "bench-token"
 
@@ -88,29 +89,11 @@ class Server:
 
 def _fill(n: int, prefix: str, home: Path) -> int:
     """n held jobs that look like jobs of the condor_nb home ``home`` (raw, no spooling)."""
-    from condor_nb.quoting import encode_text
-
-    htcondor2, schedd = raw_schedd()
-    sub = htcondor2.Submit(
-        {
-            "executable": "/bin/true",
-            "transfer_executable": "false",
-            "hold": "true",
-            "initialdir": "/tmp",
-            "MY.CondorNbId": '"$(nbid)"',
-            "MY.CondorNbName": '"bench"',
-            "MY.CondorNbNotebook": '"/bench/load.ipynb"',
-            "MY.CondorNbProfile": '"personal"',
-            "MY.CondorNbJobDir": f'"{encode_text(str(home))}/jobs/$(nbid)"',
-        }
-    )
-    items = [{"nbid": f"{prefix}{i:07x}"} for i in range(n)]
-    return int(schedd.submit(sub, itemdata=iter(items)).cluster())
+    return submit_lookalikes(home, n, prefix)
 
 
 def _remove(cluster: int) -> None:
-    htcondor2, schedd = raw_schedd()
-    schedd.act(htcondor2.JobAction.Remove, f"ClusterId == {cluster}", ("bench done", 0))
+    remove_cluster(cluster)
 
 
 def _link_scheduler_rows(srv: Server, ids: list[str]) -> None:

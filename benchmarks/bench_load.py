@@ -23,6 +23,8 @@ from pathlib import Path
 from bench_cli import RAW_Q, _median_process
 from bench_jupyter import Server, _fill, _remove
 from common import Row, cli, cli_env, process_time, raw_schedd, row
+from lookalikes import submit_lookalikes
+from procmem import tree_rss_mb
 
 RAW_REBUILD = (
     RAW_Q
@@ -35,26 +37,9 @@ print(len(hist))
 
 def _fill_history(n: int, home: Path, timeout: float = 900) -> float:
     """n jobs of ``home`` that run and end (local universe); seconds until all are history."""
-    from condor_nb.quoting import encode_text
-
-    htcondor2, schedd = raw_schedd()
-    sub = htcondor2.Submit(
-        {
-            "universe": "local",
-            "executable": "/bin/true",
-            "transfer_executable": "false",
-            "initialdir": "/tmp",
-            "MY.CondorNbId": '"$(nbid)"',
-            "MY.CondorNbName": '"history"',
-            "MY.CondorNbNotebook": '"/bench/history.ipynb"',
-            "MY.CondorNbProfile": '"personal"',
-            "MY.CondorNbJobDir": f'"{encode_text(str(home))}/jobs/$(nbid)"',
-        }
-    )
+    _, schedd = raw_schedd()
     start = time.perf_counter()
-    cluster = int(
-        schedd.submit(sub, itemdata=iter([{"nbid": f"h{i:07x}"} for i in range(n)])).cluster()
-    )
+    cluster = submit_lookalikes(home, n, "h", held=False, universe="local")
     deadline = time.monotonic() + timeout
     while schedd.query(f"ClusterId == {cluster}", ["ProcId"]):
         if time.monotonic() > deadline:
@@ -64,9 +49,6 @@ def _fill_history(n: int, home: Path, timeout: float = 900) -> float:
 
 
 def _tree_rss_mb(pgid: int) -> float:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from procmem import tree_rss_mb
-
     return float(tree_rss_mb(pgid))
 
 

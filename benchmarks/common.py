@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# Load helpers shared with the tests (lookalike jobs, process memory).
+sys.path.insert(0, str(ROOT / "tests"))
 Row = dict[str, Any]
 
 

@@ -177,28 +177,8 @@ def _overrides(env: dict[str, str]) -> dict[str, Any]:
 def submit_held_lookalikes(home: Path, n: int, prefix: str = "h") -> int:
     """n held jobs that look like jobs of the condor_nb home ``home``; returns the cluster.
 
-    Raw submissions without spooling (fast): load for the list and refresh paths.
     Remove them with :func:`remove_leftover_jobs` (held jobs count as leftovers).
     """
-    from condor_nb import schedd
-    from condor_nb.quoting import encode_text
-    from condor_nb.settings import load_settings
+    from lookalikes import submit_lookalikes
 
-    htcondor2 = schedd.configure_bindings(load_settings(home=str(home)))
-    # locate() without a name looks for a schedd on this machine: ask the collector.
-    raw = htcondor2.Schedd(htcondor2.Collector().locateAll(htcondor2.DaemonType.Schedd)[0])
-    sub = htcondor2.Submit(
-        {
-            "executable": "/bin/true",
-            "transfer_executable": "false",
-            "hold": "true",
-            "initialdir": "/tmp",
-            "MY.CondorNbId": '"$(nbid)"',
-            "MY.CondorNbName": '"lookalike"',
-            "MY.CondorNbNotebook": '"/load/load.ipynb"',
-            "MY.CondorNbProfile": '"personal"',
-            "MY.CondorNbJobDir": f'"{encode_text(str(home))}/jobs/$(nbid)"',
-        }
-    )
-    items = [{"nbid": f"{prefix}{i:07x}"} for i in range(n)]
-    return int(raw.submit(sub, itemdata=iter(items)).cluster())
+    return submit_lookalikes(home, n, prefix)
