@@ -98,5 +98,7 @@ def add_user(name: str) -> None:
 
     user = add(name)
     click.echo(f"# pool user {user.identity}: use these in the shell that acts as {name}", err=True)
-    for key, value in user.env.items():
+    # A registry and staging folder of their own, as a separate machine would have.
+    home = str(user.condor_config.parent / "condor_nb-home")
+    for key, value in {**user.env, "CONDOR_NB_HOME": home}.items():
         click.echo(f"export {key}={shlex.quote(value)}")

@@ -108,3 +108,17 @@ def _ads(cluster: Any) -> list[Any]:
 
     client = schedd.client_for(load_settings())
     return list(client.query(f"ClusterId == {cluster}", ["Owner", "JobPrio", "JobStatus"]))
+
+
+def test_pool_add_user_prints_a_shell_that_acts_as_the_user(
+    cnb: Cnb, other_user_env: dict[str, str]
+) -> None:
+    proc = cnb.run("pool", "add-user", OTHER, check=True)  # idempotent: the fixture made it
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in proc.stdout.splitlines())
+    assert exports["CONDOR_NB_CONDOR_CONFIG"] == other_user_env["CONDOR_NB_CONDOR_CONFIG"]
+    assert exports["CONDOR_NB_HOME"].endswith(f"/users/{OTHER}/condor_nb-home")
+    auth = _as_other(cnb, {"CONDOR_NB_CONDOR_CONFIG": exports["CONDOR_NB_CONDOR_CONFIG"]},
+                     "auth", "status")  # fmt: skip
+    assert f"{OTHER}@" in auth.stdout, auth.stdout
+    bad = cnb.run("pool", "add-user", "root")
+    assert bad.returncode == 10 and "not a name for a new pool user" in bad.stderr
