@@ -57,12 +57,14 @@ def owner(settings: Settings) -> str | None:
         try:
             found = schedd.client_for(settings).whoami()
         except CondorNbError:
-            return None  # unreachable: ask again next time
-        _discovered_owners[key] = found if found and _OWNER.match(found) else None
+            found = None
+        if not found or not _OWNER.match(found):
+            return None  # unreachable or no answer: ask again next time, never remember it
+        _discovered_owners[key] = found
     return _discovered_owners[key]
 
 
-_discovered_owners: dict[tuple[str | None, str | None, str | None], str | None] = {}
+_discovered_owners: dict[tuple[str | None, str | None, str | None], str] = {}
 
 
 def mine(constraint: str, settings: Settings) -> str:

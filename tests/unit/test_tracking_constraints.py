@@ -67,3 +67,12 @@ def test_base_constraint_names_home_and_owner() -> None:
 def test_an_owner_that_is_not_a_user_name_is_refused() -> None:
     with pytest.raises(ConfigError, match="expected a user name"):
         tracking.mine("true", _settings(owner='x" || true || "'))
+
+
+@pytest.mark.usefixtures("fresh_discovery")
+def test_no_answer_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    silent = _Schedd(None)
+    monkeypatch.setattr(schedd, "client_for", lambda settings: silent)
+    assert tracking.owner(_settings()) is None
+    assert tracking.owner(_settings()) is None
+    assert silent.asked == 2  # a long-lived Jupyter worker keeps asking until it is told
