@@ -70,23 +70,23 @@ def client_env() -> dict[str, str]:
     paths = pool_paths()
     state = load_runtime(paths)
     if state is None or not paths.client_config.exists():
-        raise PoolError(
-            f"the pool in {paths.base} has never been started, so it has no client "
-            "configuration or token yet",
-            hint="python -m condor_nb.pool start",
-        )
+        raise _never_started(paths)
     return client_env_for(paths, state.port)
+
+
+def _never_started(paths: PoolPaths) -> PoolError:
+    return PoolError(
+        f"the pool in {paths.base} has never been started, so it has no client "
+        "configuration or token yet",
+        hint="python -m condor_nb.pool start",
+    )
 
 
 def client_config() -> str:
     """The personal pool's client configuration file (without reading its state)."""
     paths = pool_paths()
     if not paths.client_config.exists():
-        raise PoolError(
-            f"the pool in {paths.base} has never been started, so it has no client "
-            "configuration or token yet",
-            hint="python -m condor_nb.pool start",
-        )
+        raise _never_started(paths)
     return str(paths.client_config)
 
 
