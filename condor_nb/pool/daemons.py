@@ -210,6 +210,10 @@ def _wait_gone(paths: PoolPaths, timeout: float) -> bool:
     return True
 
 
+#: Seconds a daemon restarted alone may take to shut down gracefully before SIGQUIT.
+GRACEFUL_SECONDS = 20.0
+
+
 def restart(paths: PoolPaths, daemon: str | None, timeout: float) -> None:
     """Restart every daemon (``condor_restart``) or one, then wait until ready again.
 
@@ -229,7 +233,14 @@ def restart(paths: PoolPaths, daemon: str | None, timeout: float) -> None:
     if old is not None:
         _signal(old, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while daemon_pids(paths).get(daemon) in (None, old):
+    # A graceful schedd shutdown waits for every shadow; one stuck reconnecting to a
+    # startd that is gone would hold it for the job lease (40 min). Then go fast:
+    # running jobs keep running on their startd and reconnect, as after a crash.
+    fast_at = time.monotonic() + min(GRACEFUL_SECONDS, timeout / 2)
+    while (current := daemon_pids(paths).get(daemon)) in (None, old):
+        if current is not None and time.monotonic() > fast_at:
+            _signal(current, signal.SIGQUIT)  # still the old daemon, never a reused pid
+            fast_at = deadline
         if time.monotonic() > deadline:
             raise PoolError(
                 f"the master did not start the {daemon} again within {timeout:.0f} s\n"
