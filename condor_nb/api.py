@@ -241,12 +241,14 @@ class Job:
         self._act("release", f"released by condor_nb user (job {self.id})", extra)
 
 
-def _still_good(hit: JobRecord, settings: Settings) -> bool:
-    """A completed hit is taken as it is; an in-flight one is checked with the schedd."""
+def _still_good(hit: JobRecord, settings: Settings) -> Job | None:
+    """A completed hit is taken as it is; an in-flight one is checked with the schedd
+    (and returned with what the schedd said, not the registry's older state)."""
+    job = Job(hit, settings, from_cache=True)
     if hit.job_state is JobState.COMPLETED:
-        return True
-    state = Job(hit, settings).status().state
-    return state in (JobState.QUEUED, JobState.RUNNING, JobState.COMPLETED)
+        return job
+    state = job.status().state
+    return job if state in (JobState.QUEUED, JobState.RUNNING, JobState.COMPLETED) else None
 
 
 def _stage_common(job: NotebookJob, files: JobFiles) -> None:
@@ -309,8 +311,9 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
     key = result_cache.cache_key(job, settings)
     if cache:
         hit = result_cache.lookup(registry, key)
-        if hit is not None and _still_good(hit, settings):
-            return Job(hit, settings, from_cache=True)
+        found = _still_good(hit, settings) if hit is not None else None
+        if found is not None:
+            return found
     job_id = new_job_id()
     files, description = prepare(job, settings, job_id)
     # Preflight (issue 5): credentials, image path, submit-side environment manifest.

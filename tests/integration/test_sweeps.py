@@ -123,6 +123,17 @@ def test_identical_job_in_flight_is_attached_not_duplicated(cnb: Cnb) -> None:
     first = condor_nb.submit(nb, parameters={"s": 30})
     second = condor_nb.submit(nb, parameters={"s": 30})
     assert second.from_cache and second.id == first.id
+    # Once it runs (seen on the schedd only: the registry row still says QUEUED),
+    # the attached job reports what the schedd says, not the older registry state.
+    from lookalikes import raw_schedd
+
+    _, raw = raw_schedd()
+    deadline = time.monotonic() + 120
+    while not raw.query(f'CondorNbId == "{first.id}" && JobStatus == 2', ["ClusterId"]):
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(1)
+    third = condor_nb.submit(nb, parameters={"s": 30})
+    assert third.from_cache and third.record.state == "RUNNING", third.record
     first.remove()
 
 
