@@ -48,10 +48,6 @@ def _fill_history(n: int, home: Path, timeout: float = 900) -> float:
     return time.perf_counter() - start
 
 
-def _tree_rss_mb(pgid: int) -> float:
-    return float(tree_rss_mb(pgid))
-
-
 def big_home_rows(queued: int = 10_000, history: int = 1_000, repeats: int = 5) -> list[Row]:
     base = Path(tempfile.mkdtemp(prefix="cnb-bench-load-"))
     home = base / "home"
@@ -103,7 +99,7 @@ def memory_rows(jobs: int = 200, refreshes: int = 1000) -> list[Row]:
                 srv.call("GET", "/condor_nb/jobs?refresh=1")
                 srv.call("GET", "/scheduler/jobs")
                 if i in (100, 500, refreshes):
-                    marks[i] = _tree_rss_mb(srv.proc.pid)
+                    marks[i] = tree_rss_mb(srv.proc.pid)
     finally:
         _remove(cluster)
     growth = marks[refreshes] - marks[100]

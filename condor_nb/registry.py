@@ -184,8 +184,17 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
         pause = min(pause * 2, 0.2)
 
 
+#: Stored as ``PRAGMA user_version`` once the tables match this code; bump with _SCHEMA.
+SCHEMA_VERSION = 1
+
+
 def _create_schema(conn: sqlite3.Connection) -> None:
-    """Create or migrate the tables in one write transaction, so concurrent first opens agree."""
+    """Create or migrate the tables in one write transaction, so concurrent first opens agree.
+
+    A file already at SCHEMA_VERSION is left alone: no write on every open (the CLI's path).
+    """
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         for statement in _statements(_SCHEMA):
@@ -193,6 +202,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         _migrate(conn)
         for statement in _statements(_INDEXES):
             conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

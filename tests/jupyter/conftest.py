@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from integration.conftest import pool_env, remove_leftover_jobs, write_notebook  # noqa: E402
 
-__all__ = ["Server", "pool_env", "write_notebook"]
+__all__ = ["Server", "pool_env", "running_server", "write_notebook"]
 pytest.importorskip("jupyter_scheduler", reason="needs the [jupyter] extra")
 TOKEN = "condor-nb-test-token"
 
@@ -173,15 +174,22 @@ class Server:
         raise AssertionError(f"job {job_id} never reached {states}: {body}")
 
 
-@pytest.fixture
-def server(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[Server]:
-    srv = Server(tmp_path, pool_env)
+@contextmanager
+def running_server(base: Path, env: dict[str, str]) -> Iterator[Server]:
+    """A started server; on exit it is stopped and its home's leftover jobs removed."""
+    srv = Server(base, env)
     srv.start()
     try:
         yield srv
     finally:
         srv.stop()
         remove_leftover_jobs(srv.home)
+
+
+@pytest.fixture
+def server(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[Server]:
+    with running_server(tmp_path, pool_env) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +197,5 @@ def shared_server(
     tmp_path_factory: pytest.TempPathFactory, pool_env: dict[str, str]
 ) -> Iterator[Server]:
     """One server for a module's read-only or error-path tests (starting one costs ~3 s)."""
-    srv = Server(tmp_path_factory.mktemp("shared-server"), pool_env)
-    srv.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("shared-server"), pool_env) as srv:
         yield srv
-    finally:
-        srv.stop()
-        remove_leftover_jobs(srv.home)

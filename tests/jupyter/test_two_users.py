@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Server
-from integration.conftest import remove_leftover_jobs
+from conftest import Server, running_server
 
 pytestmark = pytest.mark.pool
 
@@ -19,13 +18,8 @@ def other_server(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[Server]:
         pytest.skip("needs the personal pool (it creates the second account)")
     from condor_nb.pool.users import add_user
 
-    srv = Server(tmp_path / "alice", {**pool_env, **add_user("alice").env})
-    srv.start()
-    try:
+    with running_server(tmp_path / "alice", {**pool_env, **add_user("alice").env}) as srv:
         yield srv
-    finally:
-        srv.stop()
-        remove_leftover_jobs(srv.home)
 
 
 def test_one_users_server_cannot_list_or_touch_anothers_jobs(
