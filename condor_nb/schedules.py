@@ -250,11 +250,22 @@ def get(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
     return from_ad(ad)
 
 
+def _live(schedule_id: str, cfg: Settings) -> Schedule:
+    """The schedule, refusing one already deleted (its removed job may linger a moment)."""
+    current = get(schedule_id, settings=cfg)
+    if current.state == DELETED:
+        raise JobNotFoundError(
+            f"no schedule {schedule_id!r}: it was deleted",
+            hint="`condor_nb schedule list` shows your schedules",
+        )
+    return current
+
+
 def _act(
     schedule_id: str, action: schedd.Action, reason: str, settings: Settings | None, extra: str = ""
 ) -> Schedule:
     cfg = settings or load_settings()
-    current = get(schedule_id, settings=cfg)
+    current = _live(schedule_id, cfg)
     client = schedd.client_for(cfg)
     client.act(action, f"ClusterId == {current.cluster} && ProcId == {current.proc}{extra}", reason)
     return get(schedule_id, settings=cfg) if action != "remove" else current
@@ -317,7 +328,7 @@ def update(
     from condor_nb.spec import notebook_job
 
     cfg = settings or load_settings()
-    current = get(schedule_id, settings=cfg)
+    current = _live(schedule_id, cfg)
     spec_file = _dir(cfg, schedule_id) / SPEC_FILE
     if not spec_file.is_file():
         raise SpecError(
