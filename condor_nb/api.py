@@ -138,8 +138,9 @@ class Job:
         if self._record.retrieved_at:
             return self._info()
         self._files.out_dir.mkdir(parents=True, exist_ok=True)
-        client = schedd.client_for(self._settings)
-        client.retrieve(tracking.mine(tracking.id_constraint([self.id]), self._settings))
+        if self._record.spooled:  # else the access point wrote them in place already
+            client = schedd.client_for(self._settings)
+            client.retrieve(tracking.mine(tracking.id_constraint([self.id]), self._settings))
         return self.mark_retrieved()
 
     def mark_retrieved(self) -> StatusInfo:
@@ -163,6 +164,8 @@ class Job:
             exit_code=info.exit_code,
         )
         self._record = self._registry().get(self.id) or self._record
+        if self._record.sweep_id is None:  # a sweep's procs share in/ (Sweep.retrieve)
+            files.secrets.unlink(missing_ok=True)
         return info
 
     def fetch(self, dest: str | os.PathLike[str] | None = None) -> FetchedFiles:
@@ -230,6 +233,8 @@ class Job:
 
     def remove(self) -> None:
         self._act("remove", f"removed by condor_nb user (job {self.id})")
+        if self._record.sweep_id is None:
+            self._files.secrets.unlink(missing_ok=True)  # kept only for a non-spooled job
 
     def hold(self) -> None:
         self._wait_for_upload()
@@ -306,6 +311,7 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
     is returned instead, without contacting the schedd; ``Job.from_cache`` says so.
     """
     from condor_nb import cache as result_cache
+    from condor_nb.render import is_spooled
 
     registry = registry_for(settings)
     key = result_cache.cache_key(job, settings)
@@ -332,20 +338,26 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
         finished_at=None, updated_at=now, cache_key=key,
     )  # fmt: skip
 
+    spool = is_spooled(description)
+    record.spooled = int(spool)
+
     def remember(cluster: int) -> None:
         record.cluster = cluster
         registry.insert(record)
 
     try:
-        client.submit_spooled(description, on_submitted=remember)
+        client.submit(description, spool=spool, on_submitted=remember)
     except BaseException as exc:
         if record.cluster is not None:
             registry.update(job_id, state=JobState.REMOVED.value, reason=f"not submitted: {exc}")
         else:
             shutil.rmtree(files.job_dir, ignore_errors=True)
+        files.secrets.unlink(missing_ok=True)
         raise
-    finally:
-        files.secrets.unlink(missing_ok=True)  # the schedd has them now (or never will)
+    if spool:
+        files.secrets.unlink(missing_ok=True)  # the schedd has them now
+    # Not spooled: the shadow reads them from in/ when the job starts (and again if it
+    # is rescheduled); they go when the job has finished (Job.mark_retrieved/remove).
     return Job(record, settings)
 
 

@@ -128,11 +128,22 @@ def _image(settings: Settings) -> Check:
     return Check("image", OK, image)
 
 
-def _probe(settings: Settings, timeout: float) -> Check:
-    """A tiny job: can the worker's Python (in the image) import papermill?"""
+def _probe_folder(settings: Settings) -> str:
+    """Where the probe job runs from: with a shared filesystem, inside condor_nb's home,
+    so that the probe also shows whether the access point sees it (no spooling)."""
     import tempfile
 
+    if not settings.shared_filesystem:
+        return tempfile.mkdtemp(prefix="condor_nb_probe_")
+    probes = settings.home / "probes"
+    probes.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix="probe_", dir=probes)
+
+
+def _probe(settings: Settings, timeout: float) -> Check:
+    """A tiny job: can the worker's Python (in the image) import papermill?"""
     from condor_nb import schedd, templates
+    from condor_nb.status import FAILURE_CLASSES, HOLD_CODE_INPUT, HOLD_CODE_IWD
 
     fix = (
         "use an image with papermill, nbconvert and ipykernel (--image /cvmfs/...), or point "
@@ -144,7 +155,7 @@ def _probe(settings: Settings, timeout: float) -> Check:
         transfer_executable="false",
         arguments=f"\"{settings.worker_python} -c 'import papermill'\"",  # new syntax
         should_transfer_files="YES",
-        initialdir=tempfile.mkdtemp(prefix="condor_nb_probe_"),
+        initialdir=_probe_folder(settings),
         request_cpus="1",
         request_memory="256",
         request_disk="102400",
@@ -155,7 +166,7 @@ def _probe(settings: Settings, timeout: float) -> Check:
         if "CONDOR_NB_IMAGE" not in "".join(description.values()):
             description["container_image"] = settings.image
     client = schedd.client_for(settings)
-    cluster, _ = client.submit_spooled(description)
+    cluster, _ = client.submit(description, spool=not settings.shared_filesystem)
     ad: Mapping[str, object] = {}
     deadline = time.monotonic() + timeout
     try:
@@ -177,6 +188,19 @@ def _probe(settings: Settings, timeout: float) -> Check:
         command = f"{settings.worker_python} -c 'import papermill'"
         detail = f"job {cluster}: `{command}` exited {ad.get('ExitCode')}"
         return Check("papermill probe", FAIL, detail, fix)
+    if (
+        ad.get("JobStatus") == 5
+        and settings.shared_filesystem
+        and ad.get("HoldReasonCode")
+        in (
+            HOLD_CODE_INPUT,
+            HOLD_CODE_IWD,
+        )
+    ):
+        detail = f"job {cluster} held: {FAILURE_CLASSES['not_shared']}: {ad.get('HoldReason')}"
+        return Check("papermill probe", FAIL, detail, f"put condor_nb's home ({settings.home}) "
+                     "on the filesystem the access point shares (CONDOR_NB_HOME=...), or set "
+                     "shared_filesystem = false")  # fmt: skip
     if ad.get("JobStatus") == 5:
         return Check("papermill probe", FAIL, f"job {cluster} held: {ad.get('HoldReason')}", fix)
     return Check("papermill probe", WARN, f"job {cluster} did not finish in {timeout:.0f} s",

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     in_queue      INTEGER NOT NULL DEFAULT 0,
     cache_key     TEXT,
     sweep_id      TEXT,
-    sweep_index   INTEGER
+    sweep_index   INTEGER,
+    spooled       INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs (schedd, cluster, proc);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -105,6 +106,9 @@ class JobRecord:
     cache_key: str | None = None
     sweep_id: str | None = None
     sweep_index: int | None = None
+    # Submitted with its inputs uploaded to the schedd (outputs come back by retrieve);
+    # 0: the access point shares our filesystem and wrote the outputs in place.
+    spooled: int = 1
 
     @property
     def job_state(self) -> JobState:
@@ -117,7 +121,8 @@ class JobRecord:
 
 _COLUMNS = [f.name for f in fields(JobRecord)]
 _COLUMN_TYPES = {"cache_key": "TEXT", "sweep_id": "TEXT", "sweep_index": "INTEGER",
-                 "in_queue": "INTEGER NOT NULL DEFAULT 0", "ad_signature": "TEXT"}  # fmt: skip
+                 "in_queue": "INTEGER NOT NULL DEFAULT 0", "ad_signature": "TEXT",
+                 "spooled": "INTEGER NOT NULL DEFAULT 1"}  # fmt: skip
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -185,7 +190,7 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 #: Stored as ``PRAGMA user_version`` once the tables match this code; bump with _SCHEMA.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:

@@ -189,6 +189,10 @@ def render(
         if not _uses_image_macro(template):
             ours["container_image"] = job.image
     ours.update(_attributes(job, job_id, files))
+    if settings.shared_filesystem:
+        # Not spooled: the shadow writes outputs straight into initialdir and the job
+        # leaves the queue when done. The registry (and a rebuild) must know.
+        ours["MY.CondorNbSpooled"] = "false"
     return _merge_template(template, ours)
 
 
@@ -232,6 +236,11 @@ def render_sweep(
         for e in entries
     ]
     return description, itemdata
+
+
+def is_spooled(description: Mapping[str, str]) -> bool:
+    """Whether this description is submitted with its inputs uploaded (spooled)."""
+    return description.get("MY.CondorNbSpooled") != "false"
 
 
 def to_text(description: dict[str, str], *, queue: int = 1) -> str:

@@ -30,10 +30,11 @@ _RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 class ScheddClient(Protocol):
     name: str
 
-    def submit_spooled(
+    def submit(
         self,
         description: Mapping[str, str],
         *,
+        spool: bool = True,
         itemdata: Sequence[Mapping[str, str]] | None = None,
         on_submitted: Callable[[int], None] | None = None,
     ) -> tuple[int, int]: ...
@@ -181,20 +182,23 @@ class HTCondorSchedd:
                     self._schedd = self._locate()
         raise AssertionError("unreachable")
 
-    def submit_spooled(
+    def submit(
         self,
         description: Mapping[str, str],
         *,
+        spool: bool = True,
         itemdata: Sequence[Mapping[str, str]] | None = None,
         on_submitted: Callable[[int], None] | None = None,
     ) -> tuple[int, int]:
-        """Submit and upload inputs as one operation: on any failure the cluster is removed."""
+        """Submit and (with ``spool``) upload inputs as one operation: on any failure
+        the cluster is removed. Without ``spool`` the access point must see the input
+        files at the same paths (a shared filesystem); nothing is uploaded."""
         h = self._htcondor
         submit = h.Submit(dict(description))
 
         def send() -> Any:
             items: Iterable[Mapping[str, str]] | None = iter(itemdata) if itemdata else None
-            return self._schedd.submit(submit, spool=True, itemdata=items)
+            return self._schedd.submit(submit, spool=spool, itemdata=items)
 
         try:
             try:
@@ -221,12 +225,14 @@ class HTCondorSchedd:
         try:
             if on_submitted is not None:
                 on_submitted(cluster)
-            self._schedd.spool(result)
+            if spool:
+                self._schedd.spool(result)
         except BaseException as exc:
-            self._remove_quietly(cluster, f"condor_nb: uploading inputs failed: {exc}")
+            step = "uploading the inputs" if spool else "recording the job"
+            self._remove_quietly(cluster, f"condor_nb: {step} failed: {exc}")
             if isinstance(exc, Exception):
                 raise SubmitError(
-                    f"uploading the inputs of job {cluster} failed: {exc}",
+                    f"{step} of job {cluster} failed: {exc}",
                     hint="the job was removed; check the input files and submit again",
                 ) from exc
             raise

@@ -26,8 +26,18 @@ from typing import Any
 
 from condor_nb import quoting, schedd, schedules_cron, tracking
 from condor_nb.errors import JobNotFoundError, SpecError
+from condor_nb.schedules_missed import HELD as SYSTEM_HOLD
+from condor_nb.schedules_missed import PAUSED as PAUSED_HOLD
+from condor_nb.schedules_missed import Hold, MissedRun, RunTimes, format_log, missed_runs, parse_log
 from condor_nb.schedules_runs import ARCHIVE, Run, runs_from_index, unpack
-from condor_nb.schedules_state import DELETED, PROJECTION, Schedule, from_ad, newest_per_id
+from condor_nb.schedules_state import (
+    DELETED,
+    PAUSED,
+    PROJECTION,
+    Schedule,
+    from_ad,
+    newest_per_id,
+)
 from condor_nb.settings import Settings, load_settings
 
 CRON_SCRIPT = "condor_nb_cron.py"
@@ -40,11 +50,13 @@ WINDOW = 120
 MISSED_START_RELEASE = "HoldReasonCode =?= 18"
 
 __all__ = [
+    "MissedRun",
     "Run",
     "Schedule",
     "delete",
     "get",
     "list_schedules",
+    "missed",
     "pause",
     "resume",
     "runs",
@@ -96,6 +108,9 @@ def _description(
     except ValueError as exc:
         raise SpecError(f"cannot build the schedule's submit description: {exc}") from None
     desc.pop("MY.CondorNbId", None)  # not a one-off job: `condor_nb q` does not list it
+    # Always spooled, shared filesystem or not: the runs archive lives in the spool, and
+    # a schedule must keep firing whatever happens to the notebook host's folders.
+    desc.pop("MY.CondorNbSpooled", None)
     python = quoting.plain_value(settings.worker_python, what="worker_python")
     extra_inputs = [files.in_dir / CRON_SCRIPT, files.in_dir / ARCHIVE]
     desc["transfer_input_files"] += "".join(
@@ -147,14 +162,17 @@ def _submit(
     settings: Settings,
     request: Mapping[str, Any],
     archive: Path | None = None,
+    holds: str = "",
 ) -> Schedule:
     job_dir = _dir(settings, schedule_id)
     desc = _description(spec, schedule_id, cron, keep_runs, settings, job_dir)
+    if holds:  # an update carries the pause history over (schedules_missed)
+        desc["MY.CondorNbHolds"] = f'"{holds}"'
     _stage(spec, job_dir, keep_runs, archive)
     saved = {**request, "cron": cron, "keep_runs": keep_runs}
     (job_dir / SPEC_FILE).write_text(json.dumps(saved, default=str), encoding="utf-8")
     client = schedd.client_for(settings)
-    cluster, _ = client.submit_spooled(desc)
+    cluster, _ = client.submit(desc)
     ads = client.query(f"ClusterId == {cluster}", PROJECTION)
     if not ads:
         raise JobNotFoundError(f"schedule {schedule_id} (cluster {cluster}) left the queue at once")
@@ -281,10 +299,25 @@ def pause(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
     return _act(schedule_id, "hold", f"paused by condor_nb user (schedule {schedule_id})", settings)
 
 
+def _holds_until(current: Schedule, now: float) -> list[Hold]:
+    """The schedule's pauses and holds so far, the current one ending ``now``."""
+    holds = parse_log(current.hold_log)
+    if current.held_since is not None:
+        kind = PAUSED_HOLD if current.state == PAUSED else SYSTEM_HOLD
+        holds.append(Hold(kind, current.held_since, now, current.reason or ""))
+    return holds
+
+
 def resume(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
+    cfg = settings or load_settings()
+    current = _live(schedule_id, cfg)
+    if current.held_since is not None:  # remember the pause: its firings were skipped
+        log = format_log(_holds_until(current, time.time()))
+        where = f"ClusterId == {current.cluster} && ProcId == {current.proc}"
+        schedd.client_for(cfg).edit(where, "CondorNbHolds", f'"{log}"')
     extra = " && HoldReasonCode =!= 16"
     reason = f"resumed by condor_nb user (schedule {schedule_id})"
-    return _act(schedule_id, "release", reason, settings, extra)
+    return _act(schedule_id, "release", reason, cfg, extra)
 
 
 def delete(schedule_id: str, *, keep_files: bool = False, settings: Settings | None = None) -> None:
@@ -311,6 +344,31 @@ def runs(schedule_id: str, *, settings: Settings | None = None) -> list[Run]:
     client.retrieve(f"ClusterId == {current.cluster} && ProcId == {current.proc}")
     index = unpack(job_dir / "out" / ARCHIVE, job_dir / "runs")
     return runs_from_index(schedule_id, index, job_dir / "runs")
+
+
+def missed(
+    schedule_id: str, *, runs_so_far: list[Run] | None = None, settings: Settings | None = None
+) -> list[MissedRun]:
+    """The firings that did not run, oldest first, each with why (see schedules_missed).
+
+    SKIPPED ones fell while the schedule was paused; MISSED ones should have run.
+    """
+    cfg = settings or load_settings()
+    current = get(schedule_id, settings=cfg)
+    found = runs(schedule_id, settings=cfg) if runs_so_far is None else runs_so_far
+    now = time.time()
+    holds = parse_log(current.hold_log)
+    if current.held_since is not None:  # held now: every firing until now is skipped
+        kind = PAUSED_HOLD if current.state == PAUSED else SYSTEM_HOLD
+        holds.append(Hold(kind, current.held_since, None, current.reason or ""))
+        horizon = None
+    elif current.next_run is None:
+        return []  # no firing planned yet (just submitted, or deleted)
+    else:
+        horizon = current.next_run
+    times = [RunTimes(r.run_id, r.planned, r.started, r.finished) for r in found]
+    return missed_runs(schedule_id, current.cron, created=current.created_at, runs=times,
+                       holds=holds, next_planned=horizon, now=now)  # fmt: skip
 
 
 def update(
@@ -378,7 +436,8 @@ def update(
     )
     runs(schedule_id, settings=cfg)  # the newest archive, to carry the run history over
     archive = _dir(cfg, schedule_id) / "out" / ARCHIVE
-    fresh = _submit(spec, schedule_id, expr, keep, cfg, request, archive=archive)
+    holds = format_log(_holds_until(current, time.time()))
+    fresh = _submit(spec, schedule_id, expr, keep, cfg, request, archive=archive, holds=holds)
     schedd.client_for(cfg).act(
         "remove", f"ClusterId == {current.cluster}", f"schedule {schedule_id} updated"
     )

@@ -91,3 +91,50 @@ def submit_commands(expr: str) -> dict[str, str]:
     # Every field "*" would still need one command for HTCondor to treat it as cron.
     out.setdefault("cron_minute", "*")
     return out
+
+
+def _values(field: str, low: int, high: int) -> frozenset[int]:
+    out: set[int] = set()
+    for item in field.split(","):
+        match = _ITEM.match(item)
+        if match is None:  # pragma: no cover - normalize() has checked every item
+            raise SpecError(f"cron field {field!r} is not valid")
+        base, step = match.group(1), int(match.group(2) or 1)
+        first, last = (
+            (low, high) if base == "*" else (int(base.split("-")[0]), int(base.split("-")[-1]))
+        )
+        out.update(range(first, last + 1, step))
+    return frozenset(out)
+
+
+def fire_times(expr: str, after: float, until: float, limit: int = 10_000) -> list[float]:
+    """The times (UTC epoch seconds) in ``(after, until]`` at which ``expr`` fires.
+
+    Day of month and day of week combine as in HTCondor and Vixie cron: when both
+    are restricted a day matches either, else both. At most ``limit`` times (the
+    earliest); days that cannot match are skipped whole, so long spans are cheap.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    parts = normalize(expr).split()
+    minutes, hours, doms, months, dows = (
+        _values(part, low, high) for part, (_, _, low, high) in zip(parts, FIELDS, strict=True)
+    )
+    dows = frozenset(d % 7 for d in dows)  # 7 is Sunday too
+    either = parts[2] != "*" and parts[4] != "*"
+    start = datetime.fromtimestamp(after, UTC).replace(second=0, microsecond=0)
+    day = start.replace(hour=0, minute=0)
+    end = datetime.fromtimestamp(until, UTC)
+    out: list[float] = []
+    while day <= end and len(out) < limit:
+        dom_ok, dow_ok = day.day in doms, (day.weekday() + 1) % 7 in dows
+        if day.month in months and ((dom_ok or dow_ok) if either else (dom_ok and dow_ok)):
+            for hour in sorted(hours):
+                for minute in sorted(minutes):
+                    t = day.replace(hour=hour, minute=minute).timestamp()
+                    if after < t <= until:
+                        out.append(t)
+                        if len(out) >= limit:
+                            return out
+        day += timedelta(days=1)
+    return out

@@ -36,6 +36,7 @@ class Run:
     failure_class: str | None
     directory: str | None
     files: Mapping[str, str] = field(default_factory=dict)
+    planned: float | None = None  # the firing it answered (None: recorded before condor_nb kept it)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,7 @@ class Run:
             "failure_class": self.failure_class,
             "directory": self.directory,
             "files": dict(self.files),
+            "planned": self.planned,
         }
 
 
@@ -129,6 +131,11 @@ def runs_from_index(schedule_id: str, index: list[dict[str, Any]], runs_dir: Pat
                 failure_class=klass,
                 directory=str(directory) if directory else None,
                 files=files,
+                planned=_number(entry.get("planned")),
             )
         )
     return out
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

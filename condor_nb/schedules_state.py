@@ -42,6 +42,7 @@ PROJECTION = (
     "CondorNbProfile",
     "CondorNbJobDir",
     "CondorNbKeepRuns",
+    "CondorNbHolds",
 )
 _USER_HOLD, _SPOOLING_HOLD = 1, 16
 
@@ -70,6 +71,8 @@ class Schedule:
     job_dir: str | None
     keep_runs: int = 10
     extra: Mapping[str, Any] = field(default_factory=dict)
+    held_since: float | None = None  # paused or held: since when
+    hold_log: str = ""  # earlier pauses and holds (condor_nb.schedules_missed.parse_log)
 
     @property
     def condor_id(self) -> str:
@@ -80,6 +83,7 @@ class Schedule:
         out["parameters"] = dict(self.parameters)
         out["condor_id"] = self.condor_id
         out.pop("extra", None)
+        out.pop("hold_log", None)
         return out
 
 
@@ -153,6 +157,10 @@ def from_ad(ad: Mapping[str, Any], *, now: float | None = None) -> Schedule:
         created_at=float(ad.get("QDate") or 0),
         job_dir=dec(ad.get("CondorNbJobDir")) or None,
         keep_runs=_int(ad.get("CondorNbKeepRuns")) or 10,
+        held_since=float(ad.get("EnteredCurrentStatus") or 0) or None
+        if state in (PAUSED, HELD)
+        else None,
+        hold_log=str(ad.get("CondorNbHolds") or ""),
     )
 
 

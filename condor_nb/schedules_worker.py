@@ -90,7 +90,26 @@ def run_once(run_id: str) -> int:
         return child.wait()
 
 
+def planned_time() -> float | None:
+    """This firing's planned time: ``DeferralTime`` in the job ad HTCondor gives the job.
+
+    A run can start late (no free slot, a busy schedd); comparing the two is how the
+    submit side tells a late run from an on-time one, and which firings were skipped.
+    """
+    path = os.environ.get("_CONDOR_JOB_AD") or ".job.ad"
+    try:
+        with open(path, encoding="utf-8", errors="replace") as ad:
+            for line in ad:
+                name, _, value = line.partition("=")
+                if name.strip() == "DeferralTime":
+                    return float(value.strip())
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def main() -> int:
+    planned = planned_time()
     started = time.time()
     run_id = utc_stamp(started)
     try:
@@ -114,6 +133,7 @@ def main() -> int:
             os.unlink(run_id + suffix)
     entry = {
         "run_id": run_id,
+        "planned": planned,
         "started": started,
         "finished": finished,
         "exit_code": code,

@@ -42,6 +42,9 @@ class Settings:
     worker_python: str = "python3"
     spool_timeout: int = 600
     poll_interval: float = 2.0
+    # The access point sees this host's files at the same paths (campus NFS/home):
+    # submit without spooling; the shadow reads inputs and writes outputs in place.
+    shared_filesystem: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,6 +62,17 @@ class Settings:
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
 _INT_FIELDS = {"cpus", "gpus", "spool_timeout"}
 _FLOAT_FIELDS = {"poll_interval"}
+_BOOL_FIELDS = {"shared_filesystem"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ValueError("not true or false")
 
 
 def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -98,12 +112,19 @@ def _convert(name: str, value: Any, source: str) -> Any:
             return int(value)
         if name in _FLOAT_FIELDS:
             return float(value)
+        if name in _BOOL_FIELDS:
+            return _to_bool(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"setting '{name}' from {source}: expected a whole number, got {value!r}"
+        expected = (
+            "true or false"
+            if name in _BOOL_FIELDS
+            else "a whole number"
             if name in _INT_FIELDS
-            else f"setting '{name}' from {source}: expected a number, got {value!r}",
-            hint=f"set {name} to a number in {source}",
+            else "a number"
+        )
+        raise ConfigError(
+            f"setting '{name}' from {source}: expected {expected}, got {value!r}",
+            hint=f"set {name} to {expected} in {source}",
         ) from exc
     return str(value) if not isinstance(value, str) else value
 

@@ -33,6 +33,7 @@ IDLE, RUNNING, REMOVED, COMPLETED, HELD, TRANSFERRING_OUTPUT, SUSPENDED = 1, 2, 
 
 HOLD_CODE_USER = 1
 HOLD_CODE_SPOOLING_INPUT = 16
+HOLD_CODE_INPUT, HOLD_CODE_IWD = 13, 14  # input transfer failed; initialdir not accessible
 
 # Failure classes: a short machine name and the sentence a user reads.
 FAILURE_CLASSES: dict[str, str] = {
@@ -54,6 +55,9 @@ FAILURE_CLASSES: dict[str, str] = {
     "wall_time": "the job ran longer than its wall-time limit",
     "credential": "the job's credentials were rejected or expired",
     "image": "the container image could not be used",
+    "not_shared": "the access point does not see the job's staging folder at the same path "
+    "(shared_filesystem is on): put condor_nb's home on the filesystem it shares, or turn "
+    "shared_filesystem off",
     "unknown": "the job ended with an unexpected exit code",
 }
 
@@ -146,6 +150,8 @@ def _held(ad: Mapping[str, Any], now: float | None, spool_timeout: float) -> Sta
     ):
         return StatusInfo(JobState.QUEUED, "uploading inputs")
     klass = _HOLD_CLASSES.get(code or -1, "held_by_policy")
+    if ad.get("CondorNbSpooled") is False and code in (HOLD_CODE_IWD, HOLD_CODE_INPUT):
+        klass = "not_shared"  # submitted for a shared filesystem the access point lacks
     reason = FAILURE_CLASSES[klass]
     if text and klass not in ("never_uploaded",):
         reason = f"{reason}: {text}"

@@ -12,7 +12,7 @@ from condor_nb import schedd
 from condor_nb.api import Job, _stage_common, _stage_secrets, new_job_id, registry_for
 from condor_nb.errors import SpecError
 from condor_nb.registry import JobRecord, SweepRecord
-from condor_nb.render import JobFiles, SweepEntry, job_config, worker_notebook_name
+from condor_nb.render import JobFiles, SweepEntry, is_spooled, job_config, worker_notebook_name
 from condor_nb.settings import Settings
 from condor_nb.spec import NotebookJob
 from condor_nb.status import JobState
@@ -85,6 +85,9 @@ def _submit(
 ) -> None:
     registry = registry_for(settings)
     client = schedd.client_for(settings)
+    spool = is_spooled(description)  # the sweep's own choice, also for its retries
+    for record in records:
+        record.spooled = int(spool)
 
     def remember(cluster: int) -> None:
         for record in records:
@@ -92,7 +95,7 @@ def _submit(
         registry.insert_many(records)
 
     try:
-        client.submit_spooled(description, itemdata=itemdata, on_submitted=remember)
+        client.submit(description, spool=spool, itemdata=itemdata, on_submitted=remember)
     except BaseException as exc:
         for record in records:
             if record.cluster is not None:
@@ -145,8 +148,12 @@ def submit_sweep(
             schedd_name = schedd.client_for(settings).name
             records = _records(pending, sweep_id, files, schedd_name)
             _submit(description, itemdata, records, settings)
-        finally:
-            files.secrets.unlink(missing_ok=True)  # the schedd has them now (or never will)
+        except BaseException:
+            files.secrets.unlink(missing_ok=True)
+            raise
+        if is_spooled(description):
+            files.secrets.unlink(missing_ok=True)  # the schedd has them now
+        # (else the procs read them from in/ as they start; Sweep.retrieve deletes them)
         members.extend((e.index, e.job_id) for e, _, _ in pending)
     record = SweepRecord(
         id=sweep_id, name=base.name, notebook=str(base.notebook), schedd=schedd_name,

@@ -118,10 +118,17 @@ class Sweep:
 
         for job in pending:
             job._files.out_dir.mkdir(parents=True, exist_ok=True)
-        client = schedd.client_for(self._settings)
-        client.retrieve(tracking.id_constraint([j.id for j in pending]))
+        spooled = [j.id for j in pending if j.record.spooled]
+        if spooled:  # the others' outputs were written in place (shared filesystem)
+            client = schedd.client_for(self._settings)
+            client.retrieve(tracking.mine(tracking.id_constraint(spooled), self._settings))
         for job in pending:
             job.mark_retrieved()
+        if all(job.record.job_state.is_terminal for job in self.jobs()):
+            from condor_nb.render import JobFiles
+
+            # Kept in in/ only for a sweep that was not spooled: its procs read them there.
+            JobFiles(Path(self.record.job_dir), "").secrets.unlink(missing_ok=True)
 
     def fetch(self, dest: str | os.PathLike[str] | None = None) -> Path:
         """Copy every retrieved proc's outputs into ``dest/INDEX-JOBID/``; returns ``dest``."""

@@ -29,7 +29,7 @@ PROJECTION = (
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
     "CondorNbId", "CondorNbName", "CondorNbNotebook", "CondorNbProfile",
     "CondorNbJobDir", "CondorNbParams", "CondorNbHash", "CondorNbProgress",
-    "CondorNbSweep", "CondorNbSweepIndex",
+    "CondorNbSweep", "CondorNbSweepIndex", "CondorNbSpooled",
 )  # fmt: skip
 # Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
 # resolution and the summary's ServerTime is read before the "changed" query.
@@ -157,6 +157,7 @@ def record_from_ad(
         cache_key=known.cache_key if known else None,
         sweep_id=known.sweep_id if known else (dec(ad.get("CondorNbSweep")) or None),
         sweep_index=known.sweep_index if known else _index(ad.get("CondorNbSweepIndex")),
+        spooled=known.spooled if known else int(ad.get("CondorNbSpooled", True) is not False),
     )
 
 

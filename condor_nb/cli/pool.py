@@ -13,8 +13,8 @@ def pool() -> None:
     """A real one-machine HTCondor pool (Debian's minicondor in its own root folder).
 
     condor_nb talks to it exactly as to a remote access point: IDTOKENS,
-    remote submission with spooling, no shared filesystem. With no other pool
-    configured, condor_nb uses it.
+    remote submission with spooling, no shared filesystem (unless folders are
+    given with --share). With no other pool configured, condor_nb uses it.
     """
 
 
@@ -29,8 +29,20 @@ def pool() -> None:
     type=click.Path(exists=True, file_okay=False),
     help="Host folder to show read-only to jobs at the same path (CVMFS-style).",
 )
+@click.option(
+    "--share",
+    "shares",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Host folder the pool sees read-write at the same path (a shared filesystem, "
+    "as a campus /home on NFS): put CONDOR_NB_HOME there and set shared_filesystem.",
+)
 def start(
-    port: int | None, cpus: int | None, memory_mb: int | None, mounts: tuple[str, ...]
+    port: int | None,
+    cpus: int | None,
+    memory_mb: int | None,
+    mounts: tuple[str, ...],
+    shares: tuple[str, ...],
 ) -> None:
     """Build the pool the first time (about a minute), then start it (seconds)."""
     from condor_nb import pool as personal
@@ -39,7 +51,7 @@ def start(
         click.echo(line, err=True)
 
     info = personal.start(port=port, cpus=cpus, memory_mb=memory_mb, mounts=mounts,
-                          progress=progress)  # fmt: skip
+                          shares=shares, progress=progress)  # fmt: skip
     click.echo(f"pool running on {info.collector} as {info.identity} ({info.seconds:.1f} s)")
     click.echo(f"client configuration: {info.client_config}")
 
@@ -70,6 +82,8 @@ def status() -> None:
     click.echo(f"jobs: {jobs}")
     for mount in st.mounts:
         click.echo(f"mounted for jobs: {mount}")
+    for share in st.shares:
+        click.echo(f"shared with the pool (read-write): {share}")
     for problem in st.problems:
         click.echo(f"problem: {problem}", err=True)
     if not st.running:

@@ -98,13 +98,43 @@ def runs(schedule_id: str) -> None:
     from condor_nb import schedules
 
     found = schedules.runs(schedule_id)
-    if not found:
+    skipped = schedules.missed(schedule_id, runs_so_far=found)
+    if not found and not skipped:
         click.echo("no runs yet")
-    for run in found:
-        why = f"  {run.reason}" if run.reason else ""
-        click.echo(f"{run.run_id}  {run.state}  exit {run.exit_code}{why}")
-        if run.directory:
-            click.echo(f"  files: {run.directory}")
+    events: list[tuple[float, Any]] = [(r.planned or r.started, r) for r in found]
+    events += [(m.planned, m) for m in skipped]
+    paused: list[Any] = []  # consecutive firings skipped while paused: one line
+    for _, item in sorted(events, key=lambda e: e[0]):
+        if getattr(item, "state", "") == "SKIPPED":
+            paused.append(item)
+            continue
+        _flush_paused(paused)
+        if isinstance(item, schedules.MissedRun):
+            click.echo(f"{item.run_id}  MISSED  {item.reason}")
+            continue
+        why = f"  {item.reason}" if item.reason else ""
+        late = _lateness(item)
+        click.echo(f"{item.run_id}  {item.state}  exit {item.exit_code}{late}{why}")
+        if item.directory:
+            click.echo(f"  files: {item.directory}")
+    _flush_paused(paused)
+
+
+def _lateness(run: Any) -> str:
+    """ " (started 95 s late)" for a run that began well after its planned time."""
+    if run.planned and run.started - run.planned > 60:
+        return f" (started {run.started - run.planned:.0f} s late)"
+    return ""
+
+
+def _flush_paused(paused: list[Any]) -> None:
+    if not paused:
+        return
+    first, last = paused[0].run_id, paused[-1].run_id
+    span = first if first == last else f"{first}..{last}"
+    count = f"{len(paused)} firing{'s' if len(paused) > 1 else ''}"
+    click.echo(f"{span}  SKIPPED  {count} while the schedule was paused")
+    paused.clear()
 
 
 @schedule.command()

@@ -130,7 +130,7 @@ class WorkerJobs:
             )
 
         with self._lock:
-            cluster, procs = self.client.submit_spooled(sub, itemdata=items, on_submitted=remember)
+            cluster, procs = self.client.submit(sub, itemdata=items, on_submitted=remember)
         if procs != len(names):
             log.warning("asked for %d worker jobs, the schedd made %d", len(names), procs)
         return [

@@ -56,12 +56,12 @@ def status() -> PoolStatus:
     require_root()
     paths = pool_paths()
     state = load_runtime(paths)
-    recorded = state.mount_paths if state else []
     return pool_status(
         paths,
         built=is_built(paths),
         port=state.port if state else None,
-        mounts=present_extra_mounts(paths.root, recorded),
+        mounts=present_extra_mounts(paths.root, state.mount_paths if state else []),
+        shares=present_extra_mounts(paths.root, state.share_paths if state else []),
     )
 
 

@@ -44,6 +44,7 @@ class PoolInfo:
     token_dir: Path
     env: dict[str, str]  # client_env(): what a client process needs
     mounts: list[Path] = field(default_factory=list)
+    shares: list[Path] = field(default_factory=list)
     built: bool = False  # this call built (or finished building) the root
     started: bool = False  # this call started the daemons
     seconds: float = 0.0
@@ -90,6 +91,7 @@ def _info(
         token_dir=paths.token_dir,
         env=client_env_for(paths, state.port),
         mounts=state.mount_paths,
+        shares=state.share_paths,
         built=built,
         started=started,
         seconds=round(time.monotonic() - began, 3),
@@ -111,11 +113,17 @@ def _check_mounts(paths: PoolPaths, requested: Iterable[str | os.PathLike[str]])
     return sources
 
 
-def _mount_extras(paths: PoolPaths, state: RuntimeState, extras: list[Path]) -> None:
+def _mount_extras(
+    paths: PoolPaths, state: RuntimeState, extras: list[Path], shares: list[Path]
+) -> None:
     for source in extras:
         mount_table.mount_readonly(paths.root, source)
         if str(source) not in state.mounts:
             state.mounts.append(str(source))
+    for source in shares:
+        mount_table.bind_same_path(paths.root, source, writable=True)
+        if str(source) not in state.shares:
+            state.shares.append(str(source))
 
 
 def _is_current(paths: PoolPaths, state: RuntimeState | None, settings: PoolSettings) -> bool:
@@ -138,43 +146,59 @@ def start(
     cpus: int | None = None,
     memory_mb: int | None = None,
     mounts: Iterable[str | os.PathLike[str]] = (),
+    shares: Iterable[str | os.PathLike[str]] = (),
     timeout: float = 120.0,
     progress: Progress | None = None,
 ) -> PoolInfo:
-    """Build (first time), start and wait for the pool; fast when it already runs."""
+    """Build (first time), start and wait for the pool; fast when it already runs.
+
+    ``mounts`` are host folders jobs see read-only at the same path (CVMFS-style);
+    ``shares`` are host folders the daemons and jobs see read-write at the same path,
+    which makes this host and the pool share a filesystem (``shared_filesystem``).
+    """
     began = time.monotonic()
     require_root()
     report = progress or stderr_progress
     paths = pool_paths()
     settings = resolve_settings(port, cpus, memory_mb)
     extras = _check_mounts(paths, mounts)
+    shared = _check_mounts(paths, shares)
+    if set(extras) & set(shared):
+        both = ", ".join(str(p) for p in sorted(set(extras) & set(shared)))
+        raise PoolError(
+            f"{both} was asked to be mounted both read-only and read-write",
+            hint="pass each folder once, with --mount (read-only) or --share (read-write)",
+        )
     with pool_lock(paths):
         state = load_runtime(paths)
         if is_built(paths) and state is not None and _is_current(paths, state, settings):
-            _mount_extras(paths, state, extras)
+            _mount_extras(paths, state, extras, shared)
             daemons.wait_ready(paths, timeout)
             write_if_changed(paths.client_config, render_client_config(state.port, paths.token_dir))
             save_runtime(paths, state)
             return _info(paths, state, built=False, started=False, began=began)
-        return _cold_start(paths, settings, extras, timeout, report, began)
+        return _cold_start(paths, settings, (extras, shared), timeout, report, began)
 
 
 def _cold_start(
     paths: PoolPaths,
     settings: PoolSettings,
-    extras: list[Path],
+    requested: tuple[list[Path], list[Path]],
     timeout: float,
     report: Progress,
     began: float,
 ) -> PoolInfo:
+    extras, shared = requested
     running = paths.root.exists() and bool(root_processes(paths.root))
     previous = load_runtime(paths)
     if not (running and previous is not None and previous.port == settings.port):
         _check_port_free(settings.port)  # before stopping anything
     if previous is not None:
         # Mounts last until stop(): a restart (new settings, crash) keeps earlier ones.
-        kept = [m for m in previous.mount_paths if m.exists() and m not in extras]
+        kept = [m for m in previous.mount_paths if m.exists() and m not in extras + shared]
         extras = kept + extras
+        kept = [m for m in previous.share_paths if m.exists() and m not in extras + shared]
+        shared = kept + shared
     if running:
         report("stopping the pool's daemons to start them again with the current settings")
         _stop_locked(paths)
@@ -185,7 +209,7 @@ def _cold_start(
     try:
         mount_table.unmount_all(paths.root)
         mount_table.mount_system(paths.root)
-        _mount_extras(paths, state, extras)
+        _mount_extras(paths, state, extras, shared)
         _prepare_root(paths, settings)
         daemons.start_master(paths)
         daemons.wait_ready(paths, timeout)
@@ -227,8 +251,8 @@ def _stop_locked(paths: PoolPaths) -> None:
     for folder in (paths.root, paths.partial_root):
         mount_table.unmount_all(folder)
     state = load_runtime(paths)
-    if state is not None and state.mounts:
-        state.mounts = []
+    if state is not None and (state.mounts or state.shares):
+        state.mounts, state.shares = [], []
         save_runtime(paths, state)
 
 

@@ -1,4 +1,5 @@
-"""Mounts into the root: /proc, /sys, /dev, and read-only host folders (CVMFS-style).
+"""Mounts into the root: /proc, /sys, /dev, read-only host folders (CVMFS-style) and
+read-write ones (a shared filesystem, as a campus pool's NFS /home).
 
 The kernel's mount table (/proc/self/mountinfo) is the record of what is mounted:
 unmounting walks it, so nothing is left behind even after a crash.
@@ -85,7 +86,12 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def mount_readonly(root: Path, source: Path) -> bool:
-    """Bind-mount host ``source`` read-only at the same path inside ``root``.
+    """Bind-mount host ``source`` read-only at the same path inside ``root``."""
+    return bind_same_path(root, source, writable=False)
+
+
+def bind_same_path(root: Path, source: Path, *, writable: bool) -> bool:
+    """Bind-mount host ``source`` at the same path inside ``root``.
 
     Returns False when it is already mounted. Refuses to hide a non-empty folder of
     the root itself (mounting /usr would break the daemons).
@@ -111,8 +117,9 @@ def mount_readonly(root: Path, source: Path) -> bool:
         if not target.exists():
             target.touch()
     _mount(["--bind", str(source), str(target)])
-    # A bind mount ignores "ro" on creation: it takes a remount to make it read-only.
-    _mount(["-o", "remount,bind,ro", str(target)])
+    if not writable:
+        # A bind mount ignores "ro" on creation: it takes a remount to make it read-only.
+        _mount(["-o", "remount,bind,ro", str(target)])
     _make_parents_traversable(root, target)
     return True
 

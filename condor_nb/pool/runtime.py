@@ -16,7 +16,8 @@ class RuntimeState:
     cpus: int
     memory_mb: int
     uid_domain: str
-    mounts: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)  # read-only, for jobs (CVMFS-style)
+    shares: list[str] = field(default_factory=list)  # read-write: a shared filesystem
 
     @property
     def settings(self) -> PoolSettings:
@@ -25,6 +26,10 @@ class RuntimeState:
     @property
     def mount_paths(self) -> list[Path]:
         return [Path(m) for m in self.mounts]
+
+    @property
+    def share_paths(self) -> list[Path]:
+        return [Path(m) for m in self.shares]
 
 
 def load_runtime(paths: PoolPaths) -> RuntimeState | None:
@@ -36,6 +41,7 @@ def load_runtime(paths: PoolPaths) -> RuntimeState | None:
             memory_mb=int(raw["memory_mb"]),
             uid_domain=str(raw["uid_domain"]),
             mounts=[str(m) for m in raw.get("mounts", [])],
+            shares=[str(m) for m in raw.get("shares", [])],
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -43,6 +43,7 @@ class PoolStatus:
     slots: list[SlotInfo] = field(default_factory=list)
     jobs: dict[str, int] = field(default_factory=dict)  # "idle", "running"... -> count
     mounts: list[Path] = field(default_factory=list)  # extra host folders mounted
+    shares: list[Path] = field(default_factory=list)  # the same, read-write
     problems: list[str] = field(default_factory=list)  # queries that failed
 
 
@@ -84,7 +85,12 @@ def query_jobs(paths: PoolPaths) -> tuple[dict[str, int], str | None]:
 
 
 def pool_status(
-    paths: PoolPaths, *, built: bool, port: int | None, mounts: list[Path]
+    paths: PoolPaths,
+    *,
+    built: bool,
+    port: int | None,
+    mounts: list[Path],
+    shares: list[Path] | None = None,
 ) -> PoolStatus:
     pids = daemon_pids(paths) if paths.root.exists() else {}
     running = all(name in pids for name in REQUIRED_DAEMONS)
@@ -108,5 +114,6 @@ def pool_status(
         slots=slots,
         jobs=jobs,
         mounts=mounts,
+        shares=shares or [],
         problems=problems,
     )

@@ -218,15 +218,43 @@ class DefinitionsMixin:
                 continue
             self._synced[schedule_id] = now
             try:
-                runs = await self.worker.call(
-                    tasks.schedule_call, self.overrides, "runs", schedule_id
+                history = await self.worker.call(
+                    tasks.schedule_history, self.overrides, schedule_id
                 )
             except tasks.TaskError:
                 continue  # deleted on the schedd, or unreachable: keep what is shown
             known = self.links.runs_of(schedule_id)
-            for run in runs:
+            for run in history["runs"]:
                 if run["run_id"] not in known:
                     self._add_run(def_id, schedule_id, run)
+            for firing in history["missed"]:
+                # A firing skipped while paused is what pausing means: not a job.
+                if firing["state"] == "MISSED" and _missed_id(firing) not in known:
+                    self._add_missed(def_id, schedule_id, firing)
+
+    def _add_missed(self, definition_id: str, schedule_id: str, firing: dict[str, Any]) -> None:
+        """A firing that never ran: a FAILED job with the reason, and no files."""
+        definition = self._definition(definition_id)
+        planned = int(firing["planned"] * 1000)
+        with self.db_session() as session:
+            job = Job(
+                name=f"{definition.name} {firing['run_id']} (missed)",
+                job_definition_id=definition_id,
+                input_filename=definition.input_filename,
+                runtime_environment_name=definition.runtime_environment_name,
+                output_formats=[],
+                parameters=definition.parameters,
+                status=Status.FAILED,
+                status_message=f"Missed: {firing['reason']}",
+                start_time=planned,
+                end_time=planned,
+                create_time=planned,
+                update_time=planned,
+            )
+            session.add(job)
+            session.commit()
+            job_id = job.job_id
+        self.links.add_job(job_id, schedule_id=schedule_id, run_id=_missed_id(firing))
 
     def _add_run(self, definition_id: str, schedule_id: str, run: dict[str, Any]) -> None:
         definition = self._definition(definition_id)
@@ -262,3 +290,8 @@ class DefinitionsMixin:
             if kept in files:
                 shutil.copyfile(files[kept], os.path.join(folder, kept))
         self.links.add_job(describe.job_id, schedule_id=schedule_id, run_id=run["run_id"])
+
+
+def _missed_id(firing: dict[str, Any]) -> str:
+    """The link's run id of a missed firing (never a run's id: those are start times)."""
+    return f"missed-{firing['run_id']}"

@@ -261,6 +261,17 @@ def schedule_call(overrides: Overrides, name: str, *args: Any, **kwargs: Any) ->
 
 
 @task
+def schedule_history(overrides: Overrides, schedule_id: str) -> dict[str, list[dict[str, Any]]]:
+    """A schedule's runs and the firings that did not run, from one retrieval."""
+    from condor_nb import schedules
+
+    settings = _settings(overrides)
+    found = schedules.runs(schedule_id, settings=settings)
+    skipped = schedules.missed(schedule_id, runs_so_far=found, settings=settings)
+    return {"runs": [r.to_dict() for r in found], "missed": [m.to_dict() for m in skipped]}
+
+
+@task
 def create_schedule(
     overrides: Overrides,
     notebook: str,

@@ -70,14 +70,14 @@ def test_submitter_killed_between_submit_and_upload(cnb: Cnb) -> None:
     # The process dies right after the schedd accepted the job, before spooling.
     proc = cnb.python(
         "import os, condor_nb, condor_nb.schedd as s\n"
-        "real = s.HTCondorSchedd.submit_spooled\n"
-        "def dying(self, desc, *, itemdata=None, on_submitted=None):\n"
+        "real = s.HTCondorSchedd.submit\n"
+        "def dying(self, desc, *, spool=True, itemdata=None, on_submitted=None):\n"
         "    def die(cluster):\n"
         "        on_submitted(cluster)\n"
         "        print(cluster, flush=True)\n"
         "        os._exit(3)\n"
-        "    return real(self, desc, itemdata=itemdata, on_submitted=die)\n"
-        "s.HTCondorSchedd.submit_spooled = dying\n"
+        "    return real(self, desc, spool=spool, itemdata=itemdata, on_submitted=die)\n"
+        "s.HTCondorSchedd.submit = dying\n"
         f"condor_nb.submit({str(nb)!r})\n"
     )
     assert proc.returncode == 3, proc.stderr

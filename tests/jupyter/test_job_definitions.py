@@ -49,10 +49,13 @@ def test_definition_fires_twice_each_run_its_own_job_then_pause_and_delete(serve
         runs: list[dict[str, Any]] = []
         while time.monotonic() < deadline and len(runs) < 2:
             time.sleep(10)
-            runs = _runs(server, definition_id)
-        assert len(runs) >= 2, runs
-        assert all(r["status"] == "COMPLETED" for r in runs), runs
-        assert len({r["job_id"] for r in runs}) == len(runs)
+            listed = _runs(server, definition_id)
+            runs = [r for r in listed if r["status"] == "COMPLETED"]
+        assert len(runs) >= 2, listed
+        # A busy pool may skip a firing: it is listed as a job that says so, nothing else.
+        others = [r for r in listed if r["status"] != "COMPLETED"]
+        assert all(r["status_message"].startswith("Missed: ") for r in others), others
+        assert len({r["job_id"] for r in listed}) == len(listed)
         # Each run has its own executed notebook, downloadable like any job's.
         first = runs[-1]
         assert server.request("GET", f"/scheduler/jobs/{first['job_id']}/download_files")[0] == 204

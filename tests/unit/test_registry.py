@@ -360,3 +360,28 @@ def test_processes_creating_the_registry_together_all_succeed(tmp_path: Path) ->
         for proc in procs:
             proc.join(timeout=30)
     assert set(outcomes) == {"ok"}
+
+
+def test_a_registry_of_the_previous_schema_gains_the_spooled_column(tmp_path: Path) -> None:
+    path = tmp_path / "registry.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, name TEXT NOT NULL, notebook TEXT NOT NULL,"
+        " profile TEXT NOT NULL, schedd TEXT NOT NULL, cluster INTEGER, proc INTEGER,"
+        " job_dir TEXT, params_json TEXT, content_hash TEXT, state TEXT NOT NULL, reason TEXT,"
+        " failure_class TEXT, exit_code INTEGER, submitted_at REAL NOT NULL, started_at REAL,"
+        " finished_at REAL, updated_at REAL NOT NULL, retrieved_at REAL, fetched_to TEXT);"
+        "INSERT INTO jobs (id, name, notebook, profile, schedd, state, submitted_at, updated_at)"
+        " VALUES ('old1', 'fit', '/n.ipynb', 'personal', 's', 'COMPLETED', 1, 1);"
+        "PRAGMA user_version = 1;"
+    )
+    old.commit()
+    old.close()
+    reg = Registry(path)
+    try:
+        kept = reg.get("old1")
+        assert kept is not None and kept.spooled == 1  # every earlier job was spooled
+        reg.insert(record("new1", spooled=0))
+        assert reg.get("new1").spooled == 0  # type: ignore[union-attr]
+    finally:
+        reg.close()

@@ -449,3 +449,13 @@ def test_job_values_win_over_template_defaults(tmp_path: Path) -> None:
 )
 def test_worker_notebook_name(notebook: str, worker_name: str) -> None:
     assert worker_notebook_name(Path("/somewhere") / notebook) == worker_name
+
+
+def test_a_shared_filesystem_job_says_it_is_not_spooled(tmp_path: Path) -> None:
+    spooled = describe(make_job(), tmp_path)
+    shared = describe(make_job(), tmp_path, shared_filesystem=True)
+    assert render.is_spooled(spooled) and "MY.CondorNbSpooled" not in spooled
+    assert not render.is_spooled(shared)
+    assert shared["MY.CondorNbSpooled"] == "false"
+    # Everything else is the same description: only how it is sent differs.
+    assert {k: v for k, v in shared.items() if k != "MY.CondorNbSpooled"} == spooled

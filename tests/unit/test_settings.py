@@ -225,3 +225,29 @@ def test_non_numeric_keyword(config: Path) -> None:
 def test_unknown_keyword() -> None:
     with pytest.raises(ConfigError, match="unknown setting\\(s\\): colour, flavour"):
         load_settings(environ=process_env(), flavour=1, colour=2)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", True), ("yes", True), ("True", True), ("off", False), ("0", False)],
+)
+def test_shared_filesystem_from_the_environment(value: str, expected: bool) -> None:
+    env = {**process_env(), "CONDOR_NB_SHARED_FILESYSTEM": value}
+    assert load_settings(environ=env).shared_filesystem is expected
+
+
+def test_shared_filesystem_in_a_profile_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = 'profile = "campus"\n[profiles.campus]\nshared_filesystem = true\n'
+    write_config(tmp_path, monkeypatch, text)
+    assert load_settings(environ=process_env()).shared_filesystem is True
+    assert load_settings(environ=process_env(), profile="personal").shared_filesystem is False
+
+
+def test_shared_filesystem_that_is_not_a_boolean_says_what_it_takes() -> None:
+    env = {**process_env(), "CONDOR_NB_SHARED_FILESYSTEM": "maybe"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ=env)
+    assert "expected true or false, got 'maybe'" in str(info.value)
+    assert "CONDOR_NB_SHARED_FILESYSTEM" in str(info.value)

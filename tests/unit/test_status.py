@@ -325,3 +325,14 @@ def test_is_terminal(state: JobState, terminal: bool) -> None:
 def test_state_values_are_their_names() -> None:
     assert [s.value for s in JobState] == [s.name for s in JobState]
     assert JobState("FAILED") is JobState.FAILED
+
+
+@pytest.mark.parametrize("code", [13, 14])
+def test_a_shared_filesystem_the_access_point_lacks_says_so(code: int) -> None:
+    text = "Cannot access initial working directory /home/u/jobs/1/out: No such file"
+    info = classify(held(code, text, CondorNbSpooled=False))
+    assert info.state is JobState.HELD and info.failure_class == "not_shared"
+    assert info.reason is not None
+    assert "does not see the job's staging folder" in info.reason and text in info.reason
+    # The same codes for a spooled job keep their usual meaning.
+    assert classify(held(code, text)).failure_class != "not_shared"
