@@ -173,6 +173,8 @@ def _probe(settings: Settings, timeout: float) -> Check:
         while time.monotonic() < deadline:
             projection = ["JobStatus", "ExitCode", "HoldReason", "HoldReasonCode"]
             ads = client.query(f"ClusterId == {cluster}", projection)
+            if not ads:  # not spooled: a finished job leaves the queue at once
+                ads = client.history(f"ClusterId == {cluster}", projection, match=1)
             ad = ads[0] if ads else {}
             uploading = ad.get("HoldReasonCode") == 16  # the spooling hold lifts by itself
             if ad.get("JobStatus") == 4 or (ad.get("JobStatus") == 5 and not uploading):

@@ -151,6 +151,9 @@ def missed_runs(
     """
     planned = [_planned(cron, r) for r in runs]
     horizon = next_planned if next_planned is not None else now
+    # Firings during a pause are skipped for good, even before the schedd has
+    # planned the next one (right after a resume it still shows the old time).
+    horizon = max([horizon, *(h.end for h in holds if h.end is not None and h.end <= now)])
     start = max(min([created, *planned]) - 1, horizon - LOOKBACK)
     if horizon <= start:
         return []

@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from condor_nb.remote import OUTPUT_NOTEBOOK
+
 from .conftest import Cnb, cell_outputs, remove_leftover_jobs, write_notebook
 from .test_doctor import doc_blocks
 
@@ -42,6 +44,7 @@ class CampusUser:
     gid: int
     home: Path
     env: dict[str, str]
+    python_path: str
 
     @property
     def staging(self) -> Path:
@@ -57,7 +60,7 @@ class CampusUser:
 
     def python_args(self, args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, *args],
+            [self.python_path, *args],
             cwd=self.home,
             env=self.env,
             user=self.uid,
@@ -71,6 +74,34 @@ class CampusUser:
     def own(self, path: Path) -> Path:
         os.chown(path, self.uid, self.gid)
         return path
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Every folder above ``path`` lets any user through (o+x)."""
+    return all(p.stat().st_mode & 0o001 for p in Path(path).resolve().parents)
+
+
+def _python_for_other_users(folder: Path) -> tuple[str, dict[str, str]]:
+    """An interpreter another account can run, with this project's packages importable.
+
+    This Python may live under root's home (pyenv): then the system Python of the same
+    version, made to load this environment's site-packages (and its .pth files, which
+    the editable install needs) by a ``sitecustomize`` in ``folder``.
+    """
+    if _reachable_by_others(Path(sys.executable)):
+        return sys.executable, {}
+    import sysconfig
+
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = Path("/usr/bin") / version
+    if not system.is_file():
+        pytest.skip(f"{sys.executable} is not reachable by other users and there is no {system}")
+    folder.mkdir(exist_ok=True)
+    site_packages = sysconfig.get_paths()["purelib"]
+    (folder / "sitecustomize.py").write_text(
+        f"import site\nsite.addsitedir({site_packages!r})\n", encoding="utf-8"
+    )
+    return str(system), {"PYTHONPATH": str(folder)}
 
 
 def _passwd_entry(root: Path, name: str) -> tuple[int, int]:
@@ -116,14 +147,16 @@ def campus_user(pool_env: dict[str, str]) -> Iterator[CampusUser]:
     for path in (home / ".condor", tokens, tokens / "pool", config, *_below(home, user_config)):
         os.chown(path, uid, gid)
     (tokens / "pool").chmod(0o600)
+    python, python_env = _python_for_other_users(home / ".python-site")
     env = {  # a login environment of the user's own, nothing inherited from the tests
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "CONDOR_NB_CONDOR_CONFIG": str(config),
         "CONDOR_NB_POLL_INTERVAL": "0.5",
+        **python_env,
     }
-    user = CampusUser(uid, gid, home, env)
+    user = CampusUser(uid, gid, home, env, python)
     yield user
     remove_leftover_jobs(user.staging)
     shutil.rmtree(home, ignore_errors=True)
@@ -140,11 +173,14 @@ def _submitted_id(stdout: str) -> str:
     return found.group(1)
 
 
-def _history_ad(job_id: str, condor_config: str) -> Any:
+def _history_ad(job_id: str) -> Any:
+    """The job's ad as the schedd keeps it (read as the tests' own pool user: anyone may
+    read the queue; configuring the bindings for the campus user would change this
+    process's CONDOR_CONFIG for every later test)."""
     from condor_nb import schedd
     from condor_nb.settings import load_settings
 
-    client = schedd.client_for(load_settings(condor_config=condor_config))
+    client = schedd.client_for(load_settings())
     ads = client.history(f'CondorNbId == "{job_id}"', [], match=1)
     assert ads, f"job {job_id} is not in the schedd's history"
     return ads[0]
@@ -162,21 +198,21 @@ def test_a_job_runs_without_spooling_and_writes_outputs_in_place(
         )
     )
     user.env["API_KEY"] = "s3cr3t-value"
-    proc = user.run("submit", nb.name, "-p", "x=42", "--secret", "API_KEY", "--wait")
+    proc = user.run("submit", nb.name, "-p", "x", "42", "--secret", "API_KEY", "--wait")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "COMPLETED" in proc.stdout
     job_id = _submitted_id(proc.stdout)
 
     # The schedd kept the job's own folder: not spooled, no SUBMIT_Iwd, nothing in
     # the spool (a spooled job's Iwd is a spool folder; see test_submit.py).
-    ad = _history_ad(job_id, user.env["CONDOR_NB_CONDOR_CONFIG"])
+    ad = _history_ad(job_id)
     out_dir = user.staging / "jobs" / job_id / "out"
     assert ad["Iwd"] == str(out_dir)
     assert "SUBMIT_Iwd" not in ad
     assert ad["CondorNbSpooled"] is False
     assert ad["Owner"] == USER
     # The access point (as the user) wrote the outputs into the staging folder.
-    executed = out_dir / "analysis.ipynb"
+    executed = out_dir / OUTPUT_NOTEBOOK
     assert executed.stat().st_uid == user.uid
     assert "x is 42 key length 12" in "".join(cell_outputs(executed))
     # The secret was read from in/ by the shadow, and deleted once the job finished.
@@ -194,7 +230,7 @@ def test_a_sweep_runs_without_spooling(campus_user: CampusUser) -> None:
     user.own(
         write_notebook(
             user.home / "sq.ipynb",
-            ["import condor_nb\ncondor_nb.record(square=x * x)"],
+            ['from condor_nb import record\nrecord("square", x * x)'],
             params="x = 1",
         )
     )

@@ -143,3 +143,13 @@ def test_a_damaged_hold_log_is_ignored_item_by_item() -> None:
         (1.0, 2.0),
         (5.0, 6.0),
     ]
+
+
+def test_right_after_a_resume_the_paused_firings_are_already_skipped() -> None:
+    # The schedd still shows the DeferralTime planned before the pause (10:02).
+    runs = [run("10:01", at("10:01", 1), at("10:01", 9))]
+    holds = [Hold(PAUSED, at("10:01", 30), at("10:04", 30))]
+    found = missed_runs("s1", "* * * * *", created=at("10:00", 30), runs=runs, holds=holds,
+                        next_planned=at("10:02"), now=at("10:04", 31))  # fmt: skip
+    assert when(found) == ["10:02", "10:03", "10:04"]
+    assert {m.state for m in found} == {"SKIPPED"}
