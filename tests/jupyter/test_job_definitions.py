@@ -6,10 +6,11 @@ This test waits for real cron firings (one a minute): it takes about three minut
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Server
+from conftest import Server, running_server
 
 pytestmark = pytest.mark.pool
 
@@ -88,3 +89,63 @@ def test_definition_fires_twice_each_run_its_own_job_then_pause_and_delete(serve
     _, body = server.request("GET", "/condor_nb/schedules")
     assert not [s for s in body["schedules"] if s["name"] == "every minute"]
     assert server.request("GET", f"/scheduler/job_definitions/{definition_id}")[0] == 404
+
+
+def test_a_missed_firing_is_a_failed_job_under_its_definition(
+    tmp_path: Path, pool_env: dict[str, str]
+) -> None:
+    from integration.test_schedule_missed import BLOCKED_PROFILE
+
+    from condor_nb import schedd
+    from condor_nb.settings import load_settings
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "blocked.sub").write_text(BLOCKED_PROFILE, encoding="utf-8")
+    env = {**pool_env, "CONDOR_NB_PROFILES_PATH": str(profiles)}
+    with running_server(tmp_path / "srv", env) as server:
+        server.notebook("beat.ipynb", ["print('beat')"])
+        status, body = server.request(
+            "POST",
+            "/scheduler/job_definitions",
+            {
+                "input_uri": "beat.ipynb",
+                "runtime_environment_name": "blocked",
+                "name": "every minute",
+                "output_formats": ["ipynb"],
+                "schedule": "* * * * *",
+                "timezone": "UTC",
+            },
+        )
+        assert status == 200, body
+        definition_id = body["job_definition_id"]
+        deadline = time.monotonic() + 60
+        schedule = _schedule(server)
+        while schedule["next_run"] is None and time.monotonic() < deadline:
+            time.sleep(1)  # planned once the inputs are uploaded
+            schedule = _schedule(server)
+        first = schedule["next_run"]
+        assert first is not None, schedule
+        # The first firing cannot start (no slot matches) until the next one has passed.
+        time.sleep(max(0.0, first + 70 - time.time()))
+        client = schedd.client_for(load_settings(**_pool_overrides(pool_env)))
+        where = f"ClusterId == {schedule['cluster']} && ProcId == {schedule['proc']}"
+        assert client.edit(where, "CondorNbTestGo", "true") == 1
+        deadline = time.monotonic() + 150
+        listed: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            time.sleep(5)
+            listed = _runs(server, definition_id)
+            if {r["status"] for r in listed} >= {"COMPLETED", "FAILED"}:
+                break
+        missed = [r for r in listed if r["status"] == "FAILED"]
+        assert missed, listed
+        assert missed[0]["status_message"].startswith("Missed: run "), missed
+        assert "could only start at" in missed[0]["status_message"]
+        assert missed[0]["name"].endswith("(missed)")
+        assert [r for r in listed if r["status"] == "COMPLETED"], listed
+        server.request("DELETE", f"/scheduler/job_definitions/{definition_id}")
+
+
+def _pool_overrides(pool_env: dict[str, str]) -> dict[str, Any]:
+    return {"condor_config": pool_env.get("CONDOR_NB_CONDOR_CONFIG")}
