@@ -32,6 +32,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     return {
         "cli": lambda: bench_cli.cold_start(3 if quick else 9),
         "submit": lambda: [bench_submit.submit_one(5 if quick else 25)],
+        "submit-shared": lambda: [bench_submit.submit_one(5 if quick else 25, shared=True)],
         "q": lambda: bench_cli.q_big_queue(10_000, 2 if quick else 5),
         "e2e": lambda: [bench_submit.end_to_end(reps)],
         "sweep": lambda: bench_sweep.sweep_submit(1 if quick else 3),

@@ -232,44 +232,23 @@ class DefinitionsMixin:
                 if firing["state"] == "MISSED" and _missed_id(firing) not in known:
                     self._add_missed(def_id, schedule_id, firing)
 
-    def _add_missed(self, definition_id: str, schedule_id: str, firing: dict[str, Any]) -> None:
-        """A firing that never ran: a FAILED job with the reason, and no files."""
+    def _run_job(
+        self, definition_id: str, name: str, status: Status, message: str | None,
+        span: tuple[float, float], with_outputs: bool,
+    ) -> DescribeJob:  # fmt: skip
+        """A jupyter-scheduler job row under the definition, for one firing."""
         definition = self._definition(definition_id)
-        planned = int(firing["planned"] * 1000)
+        started, finished = int(span[0] * 1000), int(span[1] * 1000)
         with self.db_session() as session:
             job = Job(
-                name=f"{definition.name} {firing['run_id']} (missed)",
+                name=f"{definition.name} {name}",
                 job_definition_id=definition_id,
                 input_filename=definition.input_filename,
                 runtime_environment_name=definition.runtime_environment_name,
-                output_formats=[],
-                parameters=definition.parameters,
-                status=Status.FAILED,
-                status_message=f"Missed: {firing['reason']}",
-                start_time=planned,
-                end_time=planned,
-                create_time=planned,
-                update_time=planned,
-            )
-            session.add(job)
-            session.commit()
-            job_id = job.job_id
-        self.links.add_job(job_id, schedule_id=schedule_id, run_id=_missed_id(firing))
-
-    def _add_run(self, definition_id: str, schedule_id: str, run: dict[str, Any]) -> None:
-        definition = self._definition(definition_id)
-        started, finished = int(run["started"] * 1000), int(run["finished"] * 1000)
-        status = Status.COMPLETED if run["state"] == "COMPLETED" else Status.FAILED
-        with self.db_session() as session:
-            job = Job(
-                name=f"{definition.name} {run['run_id']}",
-                job_definition_id=definition_id,
-                input_filename=definition.input_filename,
-                runtime_environment_name=definition.runtime_environment_name,
-                output_formats=definition.output_formats or [],
+                output_formats=(definition.output_formats or []) if with_outputs else [],
                 parameters=definition.parameters,
                 status=status,
-                status_message=run.get("reason"),
+                status_message=message,
                 start_time=started,
                 end_time=finished,
                 create_time=started,
@@ -277,7 +256,24 @@ class DefinitionsMixin:
             )
             session.add(job)
             session.commit()
-            describe = DescribeJob.from_orm(job)
+            return DescribeJob.from_orm(job)
+
+    def _add_missed(self, definition_id: str, schedule_id: str, firing: dict[str, Any]) -> None:
+        """A firing that never ran: a FAILED job with the reason, and no files."""
+        planned = float(firing["planned"])
+        describe = self._run_job(
+            definition_id, f"{firing['run_id']} (missed)", Status.FAILED,
+            f"Missed: {firing['reason']}", (planned, planned), with_outputs=False,
+        )  # fmt: skip
+        self.links.add_job(describe.job_id, schedule_id=schedule_id, run_id=_missed_id(firing))
+
+    def _add_run(self, definition_id: str, schedule_id: str, run: dict[str, Any]) -> None:
+        definition = self._definition(definition_id)
+        status = Status.COMPLETED if run["state"] == "COMPLETED" else Status.FAILED
+        describe = self._run_job(
+            definition_id, run["run_id"], status, run.get("reason"),
+            (run["started"], run["finished"]), with_outputs=True,
+        )  # fmt: skip
         paths = self.get_staging_paths(describe)
         folder = os.path.dirname(paths["input"])
         os.makedirs(folder, exist_ok=True)
