@@ -29,6 +29,7 @@ _SETTING_TRAITS = (
     "memory",
     "disk",
     "home",
+    "shared_filesystem",
 )
 
 
@@ -56,6 +57,12 @@ class CondorNbJupyter(Configurable):
     memory = Unicode(None, allow_none=True, config=True, help="Default memory (e.g. 4GB).")
     disk = Unicode(None, allow_none=True, config=True, help="Default disk (e.g. 2GB).")
     home = Unicode(None, allow_none=True, config=True, help="condor_nb home (registry).")
+    shared_filesystem = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="The access point sees condor_nb's home at the same path: submit without spooling.",
+    )
     scheduler_backend = Bool(
         True, config=True, help="Make jupyter-scheduler (Notebook Jobs) submit to HTCondor."
     )

@@ -1,0 +1,31 @@
+"""The server extension's traits become condor_nb settings (in-process and for terminals)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("traitlets")
+
+from condor_nb_jupyter.config import CondorNbJupyter
+from traitlets.config import Config
+
+from condor_nb.settings import load_settings
+
+NO_FILE = {"CONDOR_NB_CONFIG": "/nonexistent/condor_nb/config.toml"}
+
+
+def test_shared_filesystem_reaches_the_settings_and_the_terminals() -> None:
+    config = Config()
+    config.CondorNbJupyter.shared_filesystem = True
+    config.CondorNbJupyter.profile = "campus"
+    ext = CondorNbJupyter(config=config)
+    assert load_settings(environ=NO_FILE, **ext.overrides()).shared_filesystem is True
+    env = ext.environment()
+    assert env["CONDOR_NB_PROFILE"] == "campus"
+    assert load_settings(environ={**NO_FILE, **env}).shared_filesystem is True
+
+
+def test_unset_traits_leave_condor_nb_to_its_own_sources() -> None:
+    ext = CondorNbJupyter()
+    assert "shared_filesystem" not in ext.overrides()
+    assert ext.environment() == {}
