@@ -274,7 +274,7 @@ class HTCondorSchedd:
         }[action]
         try:
             # A plain string reason is silently dropped by the v2 bindings: pass (text, code).
-            result = self._schedd.act(kind, constraint, (reason, 0))
+            result = self._reconnecting(lambda: self._schedd.act(kind, constraint, (reason, 0)))
         except Exception as exc:
             raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
         return int(result.get("TotalSuccess", 0)) if result is not None else 0
@@ -282,9 +282,21 @@ class HTCondorSchedd:
     def edit(self, constraint: str, attribute: str, value: str) -> int:
         """Set ``attribute`` to the ClassAd expression ``value`` in the matching jobs."""
         try:
-            return int(self._schedd.edit(constraint, attribute, value))
+            return int(self._reconnecting(lambda: self._schedd.edit(constraint, attribute, value)))
         except Exception as exc:
             raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
+
+    def _reconnecting(self, call: Callable[[], Any]) -> Any:
+        """An action or edit that never reached the schedd (it restarted: new address,
+        stale security session) is sent once more to the schedd located again; both
+        are idempotent, so a second try cannot do anything twice."""
+        try:
+            return call()
+        except Exception as exc:
+            if not _not_connected(exc):
+                raise
+            self._schedd = self._locate()
+            return call()
 
     def retrieve(self, constraint: str) -> None:
         self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint))

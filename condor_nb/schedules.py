@@ -55,6 +55,7 @@ __all__ = [
     "Schedule",
     "delete",
     "get",
+    "history",
     "list_schedules",
     "missed",
     "pause",
@@ -67,6 +68,11 @@ __all__ = [
 
 def _dir(settings: Settings, schedule_id: str) -> Path:
     return settings.home / "schedules" / schedule_id
+
+
+def home_constraint(settings: Settings) -> str:
+    """Every schedule of our Owner created from this condor_nb home."""
+    return _constraint(settings)
 
 
 def _constraint(settings: Settings, schedule_id: str | None = None) -> str:
@@ -337,25 +343,42 @@ def runs(schedule_id: str, *, settings: Settings | None = None) -> list[Run]:
     running) and unpacks new runs under ``<home>/schedules/<id>/runs/``.
     """
     cfg = settings or load_settings()
-    current = get(schedule_id, settings=cfg)
-    job_dir = Path(current.job_dir) if current.job_dir else _dir(cfg, schedule_id)
+    return _runs_of(get(schedule_id, settings=cfg), cfg)
+
+
+def _runs_of(current: Schedule, cfg: Settings) -> list[Run]:
+    job_dir = Path(current.job_dir) if current.job_dir else _dir(cfg, current.id)
     (job_dir / "out").mkdir(parents=True, exist_ok=True)
     client = schedd.client_for(cfg)
     client.retrieve(f"ClusterId == {current.cluster} && ProcId == {current.proc}")
     index = unpack(job_dir / "out" / ARCHIVE, job_dir / "runs")
-    return runs_from_index(schedule_id, index, job_dir / "runs")
+    return runs_from_index(current.id, index, job_dir / "runs")
 
 
-def missed(
-    schedule_id: str, *, runs_so_far: list[Run] | None = None, settings: Settings | None = None
-) -> list[MissedRun]:
+def history(
+    schedule_id: str, *, settings: Settings | None = None
+) -> tuple[list[Run], list[MissedRun]]:
+    """The runs so far and the firings that did not run (see :func:`missed`), together.
+
+    The schedule is read before its runs are retrieved: a run that ends in between
+    then cannot make its own firing look missed (the next planned time, read first,
+    never runs ahead of the runs in hand).
+    """
+    cfg = settings or load_settings()
+    current = get(schedule_id, settings=cfg)
+    found = _runs_of(current, cfg)
+    return found, _missed(current, found)
+
+
+def missed(schedule_id: str, *, settings: Settings | None = None) -> list[MissedRun]:
     """The firings that did not run, oldest first, each with why (see schedules_missed).
 
     SKIPPED ones fell while the schedule was paused; MISSED ones should have run.
     """
-    cfg = settings or load_settings()
-    current = get(schedule_id, settings=cfg)
-    found = runs(schedule_id, settings=cfg) if runs_so_far is None else runs_so_far
+    return history(schedule_id, settings=settings)[1]
+
+
+def _missed(current: Schedule, found: list[Run]) -> list[MissedRun]:
     now = time.time()
     holds = parse_log(current.hold_log)
     if current.held_since is not None:  # held now: every firing until now is skipped
@@ -367,7 +390,7 @@ def missed(
     else:
         horizon = current.next_run
     times = [RunTimes(r.run_id, r.planned, r.started, r.finished) for r in found]
-    return missed_runs(schedule_id, current.cron, created=current.created_at, runs=times,
+    return missed_runs(current.id, current.cron, created=current.created_at, runs=times,
                        holds=holds, next_planned=horizon, now=now)  # fmt: skip
 
 

@@ -97,8 +97,7 @@ def runs(schedule_id: str) -> None:
     """The runs of a schedule, with where their files are (retrieved now)."""
     from condor_nb import schedules
 
-    found = schedules.runs(schedule_id)
-    skipped = schedules.missed(schedule_id, runs_so_far=found)
+    found, skipped = schedules.history(schedule_id)
     if not found and not skipped:
         click.echo("no runs yet")
     events: list[tuple[float, Any]] = [(r.planned or r.started, r) for r in found]

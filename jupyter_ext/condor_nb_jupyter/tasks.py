@@ -265,9 +265,7 @@ def schedule_history(overrides: Overrides, schedule_id: str) -> dict[str, list[d
     """A schedule's runs and the firings that did not run, from one retrieval."""
     from condor_nb import schedules
 
-    settings = _settings(overrides)
-    found = schedules.runs(schedule_id, settings=settings)
-    skipped = schedules.missed(schedule_id, runs_so_far=found, settings=settings)
+    found, skipped = schedules.history(schedule_id, settings=_settings(overrides))
     return {"runs": [r.to_dict() for r in found], "missed": [m.to_dict() for m in skipped]}
 
 

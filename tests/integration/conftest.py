@@ -49,16 +49,18 @@ def cnb(tmp_path: Path, pool_env: dict[str, str], monkeypatch: pytest.MonkeyPatc
 
 
 def remove_leftover_jobs(home: Path | None = None) -> None:
-    """Remove the jobs a test's home (default: CONDOR_NB_HOME) still has queued or running.
+    """Remove the jobs and schedules a test's home (default: CONDOR_NB_HOME) still has.
 
     The pool has one 4-CPU slot: a test's sleeper left behind would delay the next
-    tests' jobs (and a cron schedule's firing past its window).
+    tests' jobs (and a cron schedule's firing past its window); a schedule left
+    behind would fire every minute for the rest of the session.
     """
-    from condor_nb import schedd, tracking
+    from condor_nb import schedd, schedules, tracking
     from condor_nb.settings import load_settings
 
     settings = load_settings(home=home) if home else load_settings()
-    constraint = f"({tracking.base_constraint(settings)}) && JobStatus =!= 3 && JobStatus =!= 4"
+    ours = f"({tracking.base_constraint(settings)}) || ({schedules.home_constraint(settings)})"
+    constraint = f"({ours}) && JobStatus =!= 3 && JobStatus =!= 4"
     try:
         schedd.client_for(settings).act("remove", constraint, "condor_nb test finished")
     except Exception as exc:  # a test that stopped the pool on purpose

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import condor_nb
-from condor_nb import pool
+from condor_nb import pool, schedd
 from condor_nb.errors import FetchError
 from condor_nb.status import JobState
 
@@ -109,6 +109,10 @@ def test_schedd_restart_mid_run(cnb: Cnb) -> None:
     if proc.returncode == 5:
         assert "schedd" in proc.stderr and "Traceback" not in proc.stderr
     assert restart.wait(timeout=120) == 0
+    # This process's client still has the old schedd's address and session: an edit
+    # (as hold, release and remove) reaches the restarted schedd all the same.
+    client = schedd.client_for(cnb.settings())
+    assert client.edit(f'CondorNbId == "{job.id}"', "CondorNbTestMark", "1") == 1
     info = job.wait(timeout=300)
     assert info.state is JobState.COMPLETED, info
     assert "survived" in "".join(cell_outputs(job.fetch().notebook))  # type: ignore[arg-type]

@@ -96,9 +96,6 @@ def test_a_missed_firing_is_a_failed_job_under_its_definition(
 ) -> None:
     from integration.test_schedule_missed import BLOCKED_PROFILE
 
-    from condor_nb import schedd
-    from condor_nb.settings import load_settings
-
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "blocked.sub").write_text(BLOCKED_PROFILE, encoding="utf-8")
@@ -119,32 +116,42 @@ def test_a_missed_firing_is_a_failed_job_under_its_definition(
         )
         assert status == 200, body
         definition_id = body["job_definition_id"]
-        deadline = time.monotonic() + 60
+        try:
+            _see_the_missed_firing(server, definition_id, pool_env)
+        finally:
+            status, _ = server.request("DELETE", f"/scheduler/job_definitions/{definition_id}")
+        assert status == 204
+
+
+def _see_the_missed_firing(server: Server, definition_id: str, pool_env: dict[str, str]) -> None:
+    from condor_nb import schedd
+    from condor_nb.settings import load_settings
+
+    deadline = time.monotonic() + 60
+    schedule = _schedule(server)
+    while schedule["next_run"] is None and time.monotonic() < deadline:
+        time.sleep(1)  # planned once the inputs are uploaded
         schedule = _schedule(server)
-        while schedule["next_run"] is None and time.monotonic() < deadline:
-            time.sleep(1)  # planned once the inputs are uploaded
-            schedule = _schedule(server)
-        first = schedule["next_run"]
-        assert first is not None, schedule
-        # The first firing cannot start (no slot matches) until the next one has passed.
-        time.sleep(max(0.0, first + 70 - time.time()))
-        client = schedd.client_for(load_settings(**_pool_overrides(pool_env)))
-        where = f"ClusterId == {schedule['cluster']} && ProcId == {schedule['proc']}"
-        assert client.edit(where, "CondorNbTestGo", "true") == 1
-        deadline = time.monotonic() + 150
-        listed: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            time.sleep(5)
-            listed = _runs(server, definition_id)
-            if {r["status"] for r in listed} >= {"COMPLETED", "FAILED"}:
-                break
-        missed = [r for r in listed if r["status"] == "FAILED"]
-        assert missed, listed
-        assert missed[0]["status_message"].startswith("Missed: run "), missed
-        assert "could only start at" in missed[0]["status_message"]
-        assert missed[0]["name"].endswith("(missed)")
-        assert [r for r in listed if r["status"] == "COMPLETED"], listed
-        server.request("DELETE", f"/scheduler/job_definitions/{definition_id}")
+    first = schedule["next_run"]
+    assert first is not None, schedule
+    # The first firing cannot start (no slot matches) until the next one has passed.
+    time.sleep(max(0.0, first + 70 - time.time()))
+    client = schedd.client_for(load_settings(**_pool_overrides(pool_env)))
+    where = f"ClusterId == {schedule['cluster']} && ProcId == {schedule['proc']}"
+    assert client.edit(where, "CondorNbTestGo", "true") == 1
+    deadline = time.monotonic() + 150
+    listed: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        listed = _runs(server, definition_id)
+        if {r["status"] for r in listed} >= {"COMPLETED", "FAILED"}:
+            break
+    missed = [r for r in listed if r["status"] == "FAILED"]
+    assert missed, listed
+    assert missed[0]["status_message"].startswith("Missed: run "), missed
+    assert "could only start at" in missed[0]["status_message"]
+    assert missed[0]["name"].endswith("(missed)")
+    assert [r for r in listed if r["status"] == "COMPLETED"], listed
 
 
 def _pool_overrides(pool_env: dict[str, str]) -> dict[str, Any]:
