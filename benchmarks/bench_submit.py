@@ -76,7 +76,9 @@ def submit_one(repeats: int = 20, *, shared: bool = False) -> Row:
         if shared
         else "submit one notebook job (spec to spooled job)"
     )
-    return row(name, statistics.median(ours), statistics.median(raw), "<= 1.3")
+    # No issue names a target for the unspooled path: its raw side has no upload, so
+    # the same fixed client-side work (~3 ms) weighs about twice as much.
+    return row(name, statistics.median(ours), statistics.median(raw), "-" if shared else "<= 1.3")
 
 
 def end_to_end(repeats: int = 3) -> Row:
