@@ -124,7 +124,7 @@ class Sweep:
             client.retrieve(tracking.mine(tracking.id_constraint(spooled), self._settings))
         for job in pending:
             job.mark_retrieved()
-        if all(job.record.job_state.is_terminal for job in self.jobs()):
+        if len(spooled) < len(pending) and all(j.record.job_state.is_terminal for j in self.jobs()):
             from condor_nb.render import JobFiles
 
             # Kept in in/ only for a sweep that was not spooled: its procs read them there.

@@ -227,24 +227,27 @@ def test_a_job_runs_without_spooling_and_writes_outputs_in_place(
 
 def test_a_sweep_runs_without_spooling(campus_user: CampusUser) -> None:
     user = campus_user
-    user.own(
-        write_notebook(
-            user.home / "sq.ipynb",
-            ['from condor_nb import record\nrecord("square", x * x)'],
-            params="x = 1",
-        )
-    )
+    cells = [
+        "import os\nfrom condor_nb import record\n"
+        'record("square", x * x)\nrecord("token", len(os.environ["TOKEN"]))'
+    ]
+    user.own(write_notebook(user.home / "sq.ipynb", cells, params="x = 1"))
+    user.env["TOKEN"] = "abcdef"
     proc = user.python(
         "import condor_nb, json\n"
-        "s = condor_nb.sweep('sq.ipynb', [{'x': 2}, {'x': 3}])\n"
+        "s = condor_nb.sweep('sq.ipynb', [{'x': 2}, {'x': 3}], secrets=['TOKEN'])\n"
         "s.wait(timeout=240)\n"
-        "print(json.dumps([r['square'] for r in s.results(as_dataframe=False)]))\n"
-        "print(json.dumps([j.record.spooled for j in s.jobs()]))\n",
+        "rows = s.results(as_dataframe=False)\n"
+        "print(json.dumps([[r['square'], r['token']] for r in rows]))\n"
+        "print(json.dumps([j.record.spooled for j in s.jobs()]))\n"
+        "print(s.record.job_dir)\n",
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    squares, spooled = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
-    assert squares == [4, 9]
-    assert spooled == [0, 0]
+    out = proc.stdout.strip().splitlines()
+    assert json.loads(out[-3]) == [[4, 6], [9, 6]]  # every proc read the secret from in/
+    assert json.loads(out[-2]) == [0, 0]
+    # ...which is gone now that every proc has finished.
+    assert not (Path(out[-1]) / "in" / "condor_nb_secrets.json").exists()
 
 
 def test_the_registry_rebuilt_from_the_schedd_knows_a_job_was_not_spooled(
