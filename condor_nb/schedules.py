@@ -305,12 +305,13 @@ def pause(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
     return _act(schedule_id, "hold", f"paused by condor_nb user (schedule {schedule_id})", settings)
 
 
-def _holds_until(current: Schedule, now: float) -> list[Hold]:
-    """The schedule's pauses and holds so far, the current one ending ``now``."""
+def _holds_until(current: Schedule, end: float | None) -> list[Hold]:
+    """The schedule's pauses and holds so far; the current one ends at ``end`` (None:
+    it goes on)."""
     holds = parse_log(current.hold_log)
     if current.held_since is not None:
         kind = PAUSED_HOLD if current.state == PAUSED else SYSTEM_HOLD
-        holds.append(Hold(kind, current.held_since, now, current.reason or ""))
+        holds.append(Hold(kind, current.held_since, end, current.reason or ""))
     return holds
 
 
@@ -380,10 +381,8 @@ def missed(schedule_id: str, *, settings: Settings | None = None) -> list[Missed
 
 def _missed(current: Schedule, found: list[Run]) -> list[MissedRun]:
     now = time.time()
-    holds = parse_log(current.hold_log)
+    holds = _holds_until(current, None)
     if current.held_since is not None:  # held now: every firing until now is skipped
-        kind = PAUSED_HOLD if current.state == PAUSED else SYSTEM_HOLD
-        holds.append(Hold(kind, current.held_since, None, current.reason or ""))
         horizon = None
     elif current.next_run is None:
         return []  # no firing planned yet (just submitted, or deleted)
