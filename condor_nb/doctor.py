@@ -143,7 +143,7 @@ def _probe_folder(settings: Settings) -> str:
 def _probe(settings: Settings, timeout: float) -> Check:
     """A tiny job: can the worker's Python (in the image) import papermill?"""
     from condor_nb import schedd, templates
-    from condor_nb.status import FAILURE_CLASSES, HOLD_CODE_INPUT, HOLD_CODE_IWD
+    from condor_nb.status import FAILURE_CLASSES, NOT_SHARED_HOLD_CODES
 
     fix = (
         "use an image with papermill, nbconvert and ipykernel (--image /cvmfs/...), or point "
@@ -190,20 +190,13 @@ def _probe(settings: Settings, timeout: float) -> Check:
         command = f"{settings.worker_python} -c 'import papermill'"
         detail = f"job {cluster}: `{command}` exited {ad.get('ExitCode')}"
         return Check("papermill probe", FAIL, detail, fix)
-    if (
-        ad.get("JobStatus") == 5
-        and settings.shared_filesystem
-        and ad.get("HoldReasonCode")
-        in (
-            HOLD_CODE_INPUT,
-            HOLD_CODE_IWD,
-        )
-    ):
+    held = ad.get("JobStatus") == 5
+    if held and settings.shared_filesystem and ad.get("HoldReasonCode") in NOT_SHARED_HOLD_CODES:
         detail = f"job {cluster} held: {FAILURE_CLASSES['not_shared']}: {ad.get('HoldReason')}"
         return Check("papermill probe", FAIL, detail, f"put condor_nb's home ({settings.home}) "
                      "on the filesystem the access point shares (CONDOR_NB_HOME=...), or set "
                      "shared_filesystem = false")  # fmt: skip
-    if ad.get("JobStatus") == 5:
+    if held:
         return Check("papermill probe", FAIL, f"job {cluster} held: {ad.get('HoldReason')}", fix)
     return Check("papermill probe", WARN, f"job {cluster} did not finish in {timeout:.0f} s",
                  "condor_nb doctor --probe --timeout 600   (the pool may be busy)")  # fmt: skip

@@ -201,15 +201,8 @@ class HTCondorSchedd:
             return self._schedd.submit(submit, spool=spool, itemdata=items)
 
         try:
-            try:
-                result = send()
-            except Exception as exc:
-                if not _not_connected(exc):
-                    raise
-                # Nothing was submitted: the schedd restarted (new address, stale
-                # security session). Locate it again and try once more.
-                self._schedd = self._locate()
-                result = send()
+            # A submission that never reached the schedd submitted nothing: safe to resend.
+            result = self._reconnecting(send)
         except ScheddUnavailableError:
             raise
         except Exception as exc:
@@ -287,9 +280,10 @@ class HTCondorSchedd:
             raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
 
     def _reconnecting(self, call: Callable[[], Any]) -> Any:
-        """An action or edit that never reached the schedd (it restarted: new address,
-        stale security session) is sent once more to the schedd located again; both
-        are idempotent, so a second try cannot do anything twice."""
+        """A call that never reached the schedd (it restarted: new address, stale
+        security session) is sent once more to the schedd located again. Only for
+        calls a second try cannot do twice: a submission that did not arrive, an
+        action or an edit (both idempotent)."""
         try:
             return call()
         except Exception as exc:

@@ -157,11 +157,14 @@ def from_ad(ad: Mapping[str, Any], *, now: float | None = None) -> Schedule:
         created_at=float(ad.get("QDate") or 0),
         job_dir=dec(ad.get("CondorNbJobDir")) or None,
         keep_runs=_int(ad.get("CondorNbKeepRuns")) or 10,
-        held_since=float(ad.get("EnteredCurrentStatus") or 0) or None
-        if state in (PAUSED, HELD)
-        else None,
+        held_since=_held_since(ad) if state in (PAUSED, HELD) else None,
         hold_log=str(ad.get("CondorNbHolds") or ""),
     )
+
+
+def _held_since(ad: Mapping[str, Any]) -> float | None:
+    entered = _int(ad.get("EnteredCurrentStatus"))
+    return float(entered) if entered else None
 
 
 def newest_per_id(ads: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

@@ -33,7 +33,9 @@ IDLE, RUNNING, REMOVED, COMPLETED, HELD, TRANSFERRING_OUTPUT, SUSPENDED = 1, 2, 
 
 HOLD_CODE_USER = 1
 HOLD_CODE_SPOOLING_INPUT = 16
-HOLD_CODE_INPUT, HOLD_CODE_IWD = 13, 14  # input transfer failed; initialdir not accessible
+# Input transfer failed (13), initialdir not accessible (14): for a job submitted
+# without spooling, the access point does not share the notebook host's folder.
+NOT_SHARED_HOLD_CODES = (13, 14)
 
 # Failure classes: a short machine name and the sentence a user reads.
 FAILURE_CLASSES: dict[str, str] = {
@@ -150,8 +152,8 @@ def _held(ad: Mapping[str, Any], now: float | None, spool_timeout: float) -> Sta
     ):
         return StatusInfo(JobState.QUEUED, "uploading inputs")
     klass = _HOLD_CLASSES.get(code or -1, "held_by_policy")
-    if ad.get("CondorNbSpooled") is False and code in (HOLD_CODE_IWD, HOLD_CODE_INPUT):
-        klass = "not_shared"  # submitted for a shared filesystem the access point lacks
+    if ad.get("CondorNbSpooled") is False and code in NOT_SHARED_HOLD_CODES:
+        klass = "not_shared"
     reason = FAILURE_CLASSES[klass]
     if text and klass not in ("never_uploaded",):
         reason = f"{reason}: {text}"

@@ -104,13 +104,14 @@ def runs(schedule_id: str) -> None:
     events += [(m.planned, m) for m in skipped]
     paused: list[Any] = []  # consecutive firings skipped while paused: one line
     for _, item in sorted(events, key=lambda e: e[0]):
-        if getattr(item, "state", "") == "SKIPPED":
-            paused.append(item)
+        if isinstance(item, schedules.MissedRun):
+            if item.state == "SKIPPED":
+                paused.append(item)
+            else:
+                _flush_paused(paused)
+                click.echo(f"{item.run_id}  MISSED  {item.reason}")
             continue
         _flush_paused(paused)
-        if isinstance(item, schedules.MissedRun):
-            click.echo(f"{item.run_id}  MISSED  {item.reason}")
-            continue
         why = f"  {item.reason}" if item.reason else ""
         late = _lateness(item)
         click.echo(f"{item.run_id}  {item.state}  exit {item.exit_code}{late}{why}")

@@ -116,14 +116,12 @@ def _check_mounts(paths: PoolPaths, requested: Iterable[str | os.PathLike[str]])
 def _mount_extras(
     paths: PoolPaths, state: RuntimeState, extras: list[Path], shares: list[Path]
 ) -> None:
-    for source in extras:
-        mount_table.mount_readonly(paths.root, source)
-        if str(source) not in state.mounts:
-            state.mounts.append(str(source))
-    for source in shares:
-        mount_table.bind_same_path(paths.root, source, writable=True)
-        if str(source) not in state.shares:
-            state.shares.append(str(source))
+    kinds = ((extras, state.mounts, False), (shares, state.shares, True))
+    for sources, recorded, writable in kinds:
+        for source in sources:
+            mount_table.bind_same_path(paths.root, source, writable=writable)
+            if str(source) not in recorded:
+                recorded.append(str(source))
 
 
 def _is_current(paths: PoolPaths, state: RuntimeState | None, settings: PoolSettings) -> bool:

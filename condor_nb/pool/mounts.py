@@ -85,11 +85,6 @@ def _same_file(a: Path, b: Path) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-def mount_readonly(root: Path, source: Path) -> bool:
-    """Bind-mount host ``source`` read-only at the same path inside ``root``."""
-    return bind_same_path(root, source, writable=False)
-
-
 def bind_same_path(root: Path, source: Path, *, writable: bool) -> bool:
     """Bind-mount host ``source`` at the same path inside ``root``.
 
