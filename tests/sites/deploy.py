@@ -372,7 +372,10 @@ class Site:
 
     def stop(self) -> None:
         """Stop every daemon, unmount every root, delete the namespaces and the files."""
-        _stop_processes([h.root for h in self.hosts.values()])
+        # Execute points and the access point first, while the collector can still
+        # take their ads' invalidation; then the central manager.
+        _stop_processes([h.root for h in self.hosts.values() if h.name != "cm"])
+        _stop_processes([h.root for h in self.hosts.values() if h.name == "cm"])
         for h in self.hosts.values():
             if h.root.exists():
                 mounts.unmount_all(h.root)
@@ -482,8 +485,25 @@ def _stop_processes(roots: list[Path], timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def reap_stale_sites() -> list[str]:
+    """Tear down the sites of test sessions that died without their teardown."""
+    reaped = []
+    for base in Path("/tmp").glob("condor_nb-site-*"):
+        pid = base.name.rsplit("-", 1)[1]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        site = Site(base=base, tag=f"cnbsite{pid}")
+        for folder in sorted(p for p in base.iterdir() if (p / "root").is_dir()):
+            name = folder.name
+            site.hosts[name] = Host(name, "", f"{site.tag}-{name}", folder, ())
+        site.stop()
+        reaped.append(str(base))
+    return reaped
+
+
 def create_site(base: Path | None = None) -> Site:
     """Build and start the site; on any failure, tear down what was made."""
+    reap_stale_sites()
     lower = pool_paths().root
     if not (lower / "usr/sbin/condor_master").exists():
         raise SiteError(f"no built pool root at {lower}: run `condor_nb pool start` once")
