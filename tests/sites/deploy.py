@@ -229,6 +229,30 @@ class Site:
 
         return self.client_run([sys.executable, "-c", code], **kw)  # type: ignore[arg-type]
 
+    def client_tool(
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """An HTCondor command-line tool on the notebook host.
+
+        The machine has no HTCondor tools (the PyPI wheel has only the bindings): the
+        pool root's build runs through the root's own loader and libraries, reading
+        the notebook host's /etc/condor/condor_config like any installed tool.
+        """
+        root = pool_paths().root
+        libs = ":".join(
+            f"{root}/{p}"
+            for p in (
+                "usr/lib",
+                "usr/lib/x86_64-linux-gnu",
+                "lib/x86_64-linux-gnu",
+                "usr/lib/condor",
+            )
+        )
+        loader = f"{root}/lib64/ld-linux-x86-64.so.2"
+        return self.client_run(
+            [loader, "--library-path", libs, f"{root}/usr/bin/{args[0]}", *args[1:]], env=env
+        )
+
     def log(self, host: str, name: str) -> str:
         path = self.hosts[host].root / "var/log/condor" / name
         try:
