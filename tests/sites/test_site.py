@@ -85,6 +85,7 @@ out=result-$1.txt
 echo "host $(hostname)" > "$out"
 echo "user $(id -un)" >> "$out"
 python3 -c "import ipykernel; print('ipykernel ok')" >> "$out" 2>&1
+python3 -c "import nbconvert; print('nbconvert ok')" >> "$out" 2>&1
 python3 -c "import papermill; print('papermill', papermill.__version__)" >> "$out" 2>&1
 """
 
@@ -110,8 +111,14 @@ schedd.reschedule()
 cluster = result.cluster()
 attrs = ["ProcId", "JobStatus", "ExitCode", "LastRemoteHost", "RemoteHost", "Owner", "HoldReason"]
 deadline = time.monotonic() + 600
+asked = False
 while True:
     ads = schedd.query(f"ClusterId == {cluster}", attrs)
+    if not asked and ads and all(ad.get("JobStatus") == 1 for ad in ads):
+        # Idle once the spool is done: ask for a negotiation cycle now rather than at
+        # the next 60 s one (the first reschedule may have come while still spooling).
+        schedd.reschedule()
+        asked = True
     if all(ad.get("JobStatus") == 4 for ad in ads) and len(ads) == len(nodes):
         break
     spooling = "Spooling input data files"
