@@ -183,3 +183,11 @@ def test_refusal_needs_no_clock_luck() -> None:
         assert schedd_next_run(["0", "0", "31", "2", "*"], now) is None
         assert schedd_next_run(["0", "0", "29", "2", "*"], now) is not None
     assert calendar.isleap(2028)
+
+
+@pytest.mark.parametrize(("expr", "deferral"), MEASURED[1:])
+def test_fire_times_follow_the_schedd_steps_and_days(expr: str, deferral: str) -> None:
+    """What condor_nb reports as planned runs (missed runs too) is what the schedd plans,
+    but for the day-0 quirk (the first row)."""
+    expected = datetime.strptime(deferral, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()
+    assert schedules_cron.fire_times(expr, SUBMITTED_AT, SUBMITTED_AT + 86400 * 400)[0] == expected
