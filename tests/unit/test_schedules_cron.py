@@ -191,3 +191,21 @@ def test_fire_times_follow_the_schedd_steps_and_days(expr: str, deferral: str) -
     but for the day-0 quirk (the first row)."""
     expected = datetime.strptime(deferral, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()
     assert schedules_cron.fire_times(expr, SUBMITTED_AT, SUBMITTED_AT + 86400 * 400)[0] == expected
+
+
+def test_schedule_check_says_when_or_why_not() -> None:
+    import subprocess
+    import sys
+
+    def check(expr: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "condor_nb", "schedule", "check", expr, "-n", "2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    never = check("0 0 31 2 *")
+    assert never.returncode == 2 and "day 31 never occurs in February" in never.stderr
+    leap = check("0 0 29 2 *")
+    assert leap.returncode == 0 and leap.stdout.count("-02-29 00:00 UTC") == 2, leap.stdout
