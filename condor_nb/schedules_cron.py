@@ -64,6 +64,11 @@ def _check_item(item: str, name: str, low: int, high: int, expr: str) -> None:
         raise SpecError(f"cron {name} field: range {base} runs backwards in {expr!r}", hint=_HINT)
     if step is not None and int(step) == 0:
         raise SpecError(f"cron {name} field: a step of 0 never fires ({expr!r})", hint=_HINT)
+    if step is not None and int(step) > high:  # HTCondor's atoi() wraps big ones (2**32: 0)
+        raise SpecError(
+            f"cron {name} field: expected a step from 1 to {high}; got {step} in {expr!r}",
+            hint=_HINT,
+        )
 
 
 def normalize(expr: str) -> str:
