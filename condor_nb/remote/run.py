@@ -357,6 +357,7 @@ def make_engine(job: dict[str, Any]) -> type:
                 if getattr(nb_man, "timer", None):
                     nb_man.timer.cancel()
                 nb_man.notebook_complete()
+                attempt("keep the notebook's own files", keep_notebook_file, OUTPUT_NOTEBOOK)
             return nb_man.nb
 
     return Engine
@@ -390,6 +391,7 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
             execution_timeout=None if timeout is None else math.ceil(timeout),
         )
     except PapermillExecutionError as exc:  # papermill wrote the notebook with its banner
+        attempt("note the output notebook", remember_own_file, OUTPUT_NOTEBOOK)
         STATE.nb = (
             attempt("read the failed notebook", nbformat.read, OUTPUT_NOTEBOOK, 4) or STATE.nb
         )
@@ -402,6 +404,7 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
         if not isinstance(exc, DeadKernelError) and "kernel died" not in str(exc).lower():
             raise
         return stopped_in_cell("kernel_died", "DeadKernelError", KERNEL_DIED)
+    attempt("note the output notebook", remember_own_file, OUTPUT_NOTEBOOK)  # papermill wrote it
     return "completed", None, None
 
 
@@ -533,7 +536,7 @@ def special_kind(path: str) -> str | None:
 
 
 def tidy_scratch() -> None:
-    for name in SCHEDD_FILES:
+    for name in (*SCHEDD_FILES, FILES_JSON):  # FILES_JSON: before files_record() lists KEPT
         keep_notebook_file(name)
     for entry in sorted(os.listdir(".")):
         kind = attempt(f"inspect {entry!r}", special_kind, entry)
