@@ -8,12 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
+from test_remote_run import NEEDS_KERNEL, make_notebook, run_job, stage
 
 import condor_nb.remote as remote
 from condor_nb.errors import FetchError
 from condor_nb.outputs import copy_outputs
-
-from test_remote_run import NEEDS_KERNEL, make_notebook, run_job, stage
 
 FORGE = """
 import os
@@ -40,8 +39,13 @@ def test_wrapper_keeps_the_notebooks_files_apart_even_when_a_cell_fails(tmp_path
     assert not (scratch / "pipe").exists()
     kept = record["kept"]
     assert sorted(kept.values()) == sorted(
-        ["_condor_nb_output.ipynb", "_condor_nb_result.json", "_condor_nb_files.json"]
-        + ["condor_nb.out", "condor_nb.log"]
+        [
+            "_condor_nb_output.ipynb",
+            "_condor_nb_result.json",
+            "_condor_nb_files.json",
+            "condor_nb.out",
+            "condor_nb.log",
+        ]
     )
     for kept_name, name in kept.items():
         assert (scratch / kept_name).read_text() == f"FORGED {name}"
@@ -117,7 +121,7 @@ def test_fetch_never_overwrites_unless_asked(tmp_path: Path) -> None:
     (dest / "stdout.txt").write_text("my notes")
     (dest / "plot.png").unlink()
 
-    with pytest.raises(FetchError, match="stdout.txt") as caught:
+    with pytest.raises(FetchError, match=r"stdout\.txt") as caught:
         copy_outputs(out, dest, "analysis")
 
     assert "--overwrite" in str(caught.value)
