@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_remote_run import NEEDS_KERNEL, make_notebook, run_job, stage
 
 import condor_nb.remote as remote
-from condor_nb.errors import FetchError
+from condor_nb.api import check_dest
+from condor_nb.errors import FetchError, SpecError
 from condor_nb.outputs import copy_outputs
+from condor_nb.spec import notebook_job
 
 FORGE = """
 import os
@@ -140,3 +143,18 @@ def test_a_notebook_files_symlink_is_refused_even_with_overwrite(tmp_path: Path)
     with pytest.raises(FetchError, match="in the way"):
         copy_outputs(out, dest, "analysis", overwrite=True)
     assert not list(elsewhere.iterdir())
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_destination_or_input_path_is_an_error(
+    empty: str, make_notebook: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from condor_nb.settings import Settings
+
+    nb, settings = make_notebook("analysis.ipynb"), Settings(home=tmp_path / "home")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match="empty"):
+        check_dest(empty)
+    with pytest.raises(SpecError, match="empty"):
+        notebook_job(nb, settings=settings, files=[empty])
+    check_dest(".")  # the current folder, said explicitly
