@@ -150,7 +150,7 @@ def load_secrets() -> None:
 
 def write_atomic(path: str, text: str) -> None:
     text = redact(text)
-    keep_notebook_file(path)
+    attempt(f"keep the notebook's {path!r} apart", keep_notebook_file, path)
     with open(f".{path}.tmp", "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(f".{path}.tmp", path)
