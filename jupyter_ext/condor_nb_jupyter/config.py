@@ -154,13 +154,9 @@ def terminal_shell_command(runtime_dir: str) -> list[str] | None:
     first = f'PATH={shlex.quote(bin_dir)}:"$PATH"${{{TOOLS_ENV}:+:${TOOLS_ENV}}}; export PATH'
     if name == "zsh":  # ZDOTDIR tricks would hide the user's own .zshrc: PATH at start only
         return [shell, "-l", "-c", f"{first}; exec {shlex.quote(shell)} -i"]
-    user_rc = (
-        '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"'
-        if name == "bash"
-        else (
-            '[ -n "$CONDOR_NB_USER_ENV" ] && [ -f "$CONDOR_NB_USER_ENV" ] && . "$CONDOR_NB_USER_ENV"'
-        )
-    )
+    # The user's own start-up file: ~/.bashrc for bash, what $ENV named for sh.
+    user_file = '"$HOME/.bashrc"' if name == "bash" else '"${CONDOR_NB_USER_ENV:-}"'
+    user_rc = f"[ -f {user_file} ] && . {user_file}"
     tag = hashlib.sha256(bin_dir.encode()).hexdigest()[:8]  # one file per server Python
     rc = os.path.join(runtime_dir, f"condor_nb-terminal-{name}rc-{tag}")
     os.makedirs(runtime_dir, exist_ok=True)
