@@ -314,6 +314,9 @@ class Site:
             removed += EP2_REMOVED
         self.run(h.name, ["dpkg", "--purge", *removed], timeout=300)
         if h.name != "cm":
+            # The personal pool's root (the lower layer) may have its own USER, from
+            # `pool add-user`, with another uid: the site's accounts are its own.
+            self.run(h.name, ["sh", "-c", f"! id -u {USER} > /dev/null 2>&1 || userdel -rf {USER}"])
             self.run(h.name, ["useradd", "--uid", str(USER_UID), "--create-home",
                               "--shell", "/bin/bash", USER])  # fmt: skip
 
