@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from condor_nb.deadline import ChildError, DeadlineExceeded, call_with_deadline
 from condor_nb.errors import (
     ConfigError,
     CredentialsError,
@@ -166,13 +167,34 @@ class HTCondorSchedd:
         self._ad = ad
         return h.Schedd(ad)
 
+    def _bounded(self, what: str, call: Callable[[], Any], seconds: float | None = None) -> Any:
+        """``call()`` with a time bound (see :mod:`condor_nb.deadline`): a schedd that
+        does not answer in ``schedd_timeout`` seconds is an error (exit 5), not a hang."""
+        limit = self._settings.schedd_timeout if seconds is None else seconds
+        try:
+            return call_with_deadline(call, max(limit, 0.1))
+        except DeadlineExceeded:
+            raise ScheddUnavailableError(
+                f"{what}: the schedd {self.name} did not answer within "
+                f"{self._settings.schedd_timeout:g} s",
+                hint="it may be overloaded, hung or cut off; try again later "
+                "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+            ) from None
+        except ChildError as exc:
+            raise RuntimeError(str(exc)) from None
+
     def _retrying(self, what: str, call: Callable[[], Any]) -> Any:
-        """Idempotent reads survive a schedd restart: retry with backoff, then explain."""
+        """Idempotent reads survive a schedd restart: retry with backoff, then explain.
+
+        Every try, and all of them together, stay within ``schedd_timeout``."""
+        deadline = time.monotonic() + self._settings.schedd_timeout
         for delay in (*_RETRY_DELAYS, None):
             try:
-                return call()
+                return self._bounded(what, call, deadline - time.monotonic())
+            except ScheddUnavailableError:
+                raise
             except Exception as exc:
-                if delay is None:
+                if delay is None or time.monotonic() + delay >= deadline:
                     raise ScheddUnavailableError(
                         f"{what} failed on schedd {self.name}: {exc}",
                         hint="the schedd may be restarting or unreachable; try again shortly",
@@ -267,7 +289,13 @@ class HTCondorSchedd:
         }[action]
         try:
             # A plain string reason is silently dropped by the v2 bindings: pass (text, code).
-            result = self._reconnecting(lambda: self._schedd.act(kind, constraint, (reason, 0)))
+            result = self._reconnecting(
+                lambda: self._bounded(
+                    action, lambda: self._schedd.act(kind, constraint, (reason, 0))
+                )
+            )
+        except ScheddUnavailableError:
+            raise
         except Exception as exc:
             raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
         return int(result.get("TotalSuccess", 0)) if result is not None else 0
@@ -275,7 +303,16 @@ class HTCondorSchedd:
     def edit(self, constraint: str, attribute: str, value: str) -> int:
         """Set ``attribute`` to the ClassAd expression ``value`` in the matching jobs."""
         try:
-            return int(self._reconnecting(lambda: self._schedd.edit(constraint, attribute, value)))
+            return int(
+                self._reconnecting(
+                    lambda: self._bounded(
+                        f"editing {attribute}",
+                        lambda: self._schedd.edit(constraint, attribute, value),
+                    )
+                )
+            )
+        except ScheddUnavailableError:
+            raise
         except Exception as exc:
             raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
 
