@@ -130,7 +130,10 @@ def _home(value: Any, source: str) -> Path:
     """An absolute folder: a relative one would move with the current directory."""
     if not isinstance(value, str | os.PathLike):
         raise TypeError("not a path")
-    path = Path(value).expanduser()
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # "~nosuchuser/x"
+        path = Path(value)
     if not path.is_absolute():
         raise ConfigError(
             f"setting 'home' from {source}: expected an absolute path; got {str(value)!r}",

@@ -376,8 +376,8 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
     timeout = job["cell_timeout"]
     say(f"running {job['notebook']} with kernel {kernel!r} (papermill {papermill.__version__})")
     try:
-        papermill.execute_notebook(  # "./": papermill reads "-..." paths from stdin
-            os.path.join(".", job["notebook"]).replace("{", "{{").replace("}", "}}"),  # formats
+        papermill.execute_notebook(
+            papermill_path(job["notebook"]),
             OUTPUT_NOTEBOOK,
             parameters=job["parameters"],
             engine_name="condor_nb",
@@ -403,6 +403,12 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
             raise
         return stopped_in_cell("kernel_died", "DeadKernelError", KERNEL_DIED)
     return "completed", None, None
+
+
+def papermill_path(name: str) -> str:
+    """The notebook's path as papermill must get it: "./" first (it reads a path
+    starting with "-" from stdin) and braces doubled (it formats paths)."""
+    return os.path.join(".", name).replace("{", "{{").replace("}", "}}")
 
 
 def failed_index(nb: Any) -> int | None:

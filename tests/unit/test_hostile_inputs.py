@@ -28,14 +28,18 @@ ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
 @PROPERTY
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1))
 def test_any_notebook_name_reaches_papermill_as_a_local_file(name: str) -> None:
-    """Whatever the user's file is called, the worker hands papermill a path it reads
-    from the job directory (a name starting with "-" once meant stdin)."""
+    """Whatever the user's file is called, the wrapper hands papermill a path that it
+    reads from the job directory (a name starting with "-" once meant stdin)."""
     from papermill.iorw import LocalHandler, papermill_io
+    from papermill.parameterize import parameterize_path
+
+    from condor_nb.remote.run import papermill_path
 
     worker = worker_notebook_name(Path("/home/u") / name)
     assert "/" not in worker and worker.endswith(".ipynb")
-    path = os.path.join(".", worker)  # what the wrapper passes (remote/run.py)
+    path = papermill_path(worker)
     assert isinstance(papermill_io.get_handler(path), LocalHandler)
+    assert parameterize_path(path, {"a": 1}) == f"./{worker}"
 
 
 # -- wall time ------------------------------------------------------------------------
