@@ -26,6 +26,7 @@ from condor_nb.settings import Settings
 
 Action = Literal["hold", "release", "remove"]
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+_RETRIEVE_FACTOR = 30  # 30 min with the default schedd_timeout
 
 
 class ScheddClient(Protocol):
@@ -167,30 +168,35 @@ class HTCondorSchedd:
         self._ad = ad
         return h.Schedd(ad)
 
-    def _bounded(self, what: str, call: Callable[[], Any], seconds: float | None = None) -> Any:
-        """``call()`` with a time bound (see :mod:`condor_nb.deadline`): a schedd that
-        does not answer in ``schedd_timeout`` seconds is an error (exit 5), not a hang."""
-        limit = self._settings.schedd_timeout if seconds is None else seconds
+    def _bounded(
+        self, what: str, call: Callable[[], Any], limit: float | None = None, end: float = 0.0
+    ) -> Any:
+        """``call()`` with a time bound (see :mod:`condor_nb.deadline`): a schedd that does
+        not answer in ``limit`` seconds (``schedd_timeout``), or by the monotonic time
+        ``end`` if given, is an error (exit 5), not a hang."""
+        limit = self._settings.schedd_timeout if limit is None else limit
+        seconds = end - time.monotonic() if end else limit
         try:
-            return call_with_deadline(call, max(limit, 0.1))
+            return call_with_deadline(call, max(seconds, 0.1))
         except DeadlineExceeded:
             raise ScheddUnavailableError(
-                f"{what}: the schedd {self.name} did not answer within "
-                f"{self._settings.schedd_timeout:g} s",
+                f"{what}: the schedd {self.name} did not answer within {limit:g} s",
                 hint="it may be overloaded, hung or cut off; try again later "
                 "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
             ) from None
         except ChildError as exc:
             raise RuntimeError(str(exc)) from None
 
-    def _retrying(self, what: str, call: Callable[[], Any]) -> Any:
+    def _retrying(self, what: str, call: Callable[[], Any], budget: float | None = None) -> Any:
         """Idempotent reads survive a schedd restart: retry with backoff, then explain.
 
-        Every try, and all of them together, stay within ``schedd_timeout``."""
-        deadline = time.monotonic() + self._settings.schedd_timeout
+        Every try, and all of them together, stay within ``budget`` seconds
+        (``schedd_timeout`` unless given)."""
+        limit = self._settings.schedd_timeout if budget is None else budget
+        deadline = time.monotonic() + limit
         for delay in (*_RETRY_DELAYS, None):
             try:
-                return self._bounded(what, call, deadline - time.monotonic())
+                return self._bounded(what, call, limit, deadline)
             except ScheddUnavailableError:
                 raise
             except Exception as exc:
@@ -330,7 +336,9 @@ class HTCondorSchedd:
             return call()
 
     def retrieve(self, constraint: str) -> None:
-        self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint))
+        # Outputs can be large: a transfer gets _RETRIEVE_FACTOR times the usual bound.
+        budget = self._settings.schedd_timeout * _RETRIEVE_FACTOR
+        self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint), budget)
 
     def whoami(self) -> str | None:
         """The user the schedd maps our credential to (the Owner of our jobs), or None.

@@ -62,8 +62,11 @@ def _clip(cell: str, width: int) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
-    """Left-aligned columns; long cells are clipped with an ellipsis."""
-    columns = [[_clip(c, max_width) for c in column] for column in zip(*rows, strict=True)]
+    """Left-aligned columns; long cells are clipped with an ellipsis; every cell is
+    shown :func:`printable` (a sweep's parameter values, a dask session's name...)."""
+    columns = [
+        [_clip(printable(c), max_width) for c in column] for column in zip(*rows, strict=True)
+    ]
     if not columns:
         columns = [[] for _ in headers]
     widths = [

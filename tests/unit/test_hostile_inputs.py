@@ -225,3 +225,11 @@ def test_a_call_that_never_returns_is_cut_off_and_its_process_killed() -> None:
     assert deadline.call_with_deadline(lambda: {"a": [1, 2]}, 10) == {"a": [1, 2]}
     with pytest.raises(deadline.ChildError, match="boom"):
         deadline.call_with_deadline(lambda: int("boom"), 10)
+
+
+def test_every_table_cell_is_shown_escaped() -> None:
+    from condor_nb.cli.display import table
+
+    shown = table(("NAME", "VALUE"), [["a\u202eb", "x\x1b[2Jy\u2029z"]])
+    assert "a\\u202eb" in shown and "x\\x1b[2Jy\\u2029z" in shown
+    assert all(c.isprintable() or c in " \n" for c in shown)
