@@ -119,6 +119,25 @@ def test_inputs_that_gave_tracebacks(cnb: Cnb, tmp_path: Path) -> None:
     assert "Traceback" not in sub.stderr
     assert not (home / "jobs").exists() or not any((home / "jobs").iterdir())  # no orphan
 
+    # The file changes between the check and the staging: refused, and still no folder.
+    changed = cnb.python(
+        "from pathlib import Path\n"
+        "from condor_nb.api import submit_job\n"
+        "from condor_nb.errors import SpecError\n"
+        "from condor_nb.settings import load_settings\n"
+        "from condor_nb.spec import notebook_job\n"
+        "Path('later.txt').write_text('fine')\n"
+        "settings = load_settings()\n"
+        f"spec = notebook_job({str(nb)!r}, settings=settings, secrets=['KEY=later.txt'])\n"
+        "Path('later.txt').write_bytes(b'\\xff')\n"
+        "try:\n"
+        "    submit_job(spec, settings, cache=False)\n"
+        "except SpecError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    assert "refused: secret" in changed.stdout and "expected UTF-8" in changed.stdout, changed
+    assert not (home / "jobs").exists() or not any((home / "jobs").iterdir())
+
     zero = cnb.run("render", "/dev/zero", timeout=60)  # read forever before
     assert zero.returncode == 2 and "special file" in zero.stderr, zero.stderr
 
