@@ -356,10 +356,14 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
     job_id = new_job_id()
     files, description = prepare(job, settings, job_id)
     # Preflight (issue 5): credentials, image path, submit-side environment manifest.
-    doctor.before_submit(
-        settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
-    )
-    _stage(job, files, job_id)
+    try:  # a failed check or staging leaves no folder behind
+        doctor.before_submit(
+            settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
+        )
+        _stage(job, files, job_id)
+    except BaseException:
+        shutil.rmtree(files.job_dir, ignore_errors=True)
+        raise
     client = schedd.client_for(settings)
     now = time.time()
     record = JobRecord(

@@ -68,13 +68,14 @@ _discovered_owners: dict[tuple[str | None, str | None, str | None], str] = {}
 
 
 def mine(constraint: str, settings: Settings) -> str:
-    """``constraint`` limited to our Owner, when known.
+    """``constraint`` limited to our jobs: :func:`base_constraint`, the one rule.
 
     Job ids are only unique per submitter: on a shared schedd another user's job
-    can carry an id a user types, and must never be shown or adopted as theirs.
+    can carry an id a user types, and must never be shown or adopted as theirs; nor
+    may a job of the same Owner submitted from another condor_nb home, whose
+    outputs belong to that home's staging folders.
     """
-    who = owner(settings)
-    return f'({constraint}) && Owner == "{who}"' if who else constraint
+    return f"({constraint}) && {base_constraint(settings)}"
 
 
 def base_constraint(settings: Settings) -> str:

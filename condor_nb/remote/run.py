@@ -197,8 +197,8 @@ def load_job(path: str = JOB_JSON) -> dict[str, Any]:
             names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise InputError(f"{path}: '{key}' must be {names}, got {value!r:.200}")
     for key in ("cell_timeout", "wall_time"):
-        if job[key] is not None and job[key] <= 0:
-            raise InputError(f"{path}: '{key}' must be a number of seconds > 0, or null")
+        if job[key] is not None and not 0 < job[key] < 2**31:  # alarm() takes a C int
+            raise InputError(f"{path}: '{key}' must be a number of seconds in (0, 2**31), or null")
     job["job_id"] = str(job["job_id"])
     return job
 
@@ -254,6 +254,8 @@ def resolve_kernel(job: dict[str, Any], nb: Any) -> str:
 
     wanted = job["kernel"] or nb.metadata.get("kernelspec", {}).get("name") or FALLBACK_KERNEL
     specs = sorted(KernelSpecManager().find_kernel_specs())
+    if job["kernel"] and wanted not in specs:  # asked for by name: never another one
+        raise InputError(f"the kernel {wanted!r} asked for is not on this worker (found {specs})")
     used = wanted if wanted in specs else FALLBACK_KERNEL
     STATE.kernel = {"requested": wanted, "name": used, "fallback": used != wanted}
     if used not in specs:
@@ -378,7 +380,7 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
     say(f"running {job['notebook']} with kernel {kernel!r} (papermill {papermill.__version__})")
     try:
         papermill.execute_notebook(
-            job["notebook"].replace("{", "{{").replace("}", "}}"),  # papermill formats paths
+            papermill_path(job["notebook"]),
             OUTPUT_NOTEBOOK,
             parameters=job["parameters"],
             engine_name="condor_nb",
@@ -406,6 +408,12 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
         return stopped_in_cell("kernel_died", "DeadKernelError", KERNEL_DIED)
     attempt("note the output notebook", remember_own_file, OUTPUT_NOTEBOOK)  # papermill wrote it
     return "completed", None, None
+
+
+def papermill_path(name: str) -> str:
+    """The notebook's path as papermill must get it: "./" first (it reads a path
+    starting with "-" from stdin) and braces doubled (it formats paths)."""
+    return os.path.join(".", name).replace("{", "{{").replace("}", "}}")
 
 
 def failed_index(nb: Any) -> int | None:
