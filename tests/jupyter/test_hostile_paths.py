@@ -246,3 +246,44 @@ def test_a_valid_job_still_stages_inside_its_own_folder(srv: Server) -> None:
     )
     assert status == 400, reply
     assert set(os.listdir(staging(srv))) == before
+
+
+def test_definition_edit_reads_nothing_outside_and_delete_removes_only_its_folder(
+    srv: Server,
+) -> None:
+    """A real schedule (it would fire at 06:00): an edit whose input leads out is a 400
+    and leaves the staged notebook as it was; delete removes the definition's own staging
+    folder and nothing beside it."""
+    srv.notebook("daily.ipynb", ["print('DAILY-ORIGINAL')"], params="n = 1")
+    secret_dir = outside_folder(srv, "secret-for-edit")
+    secret = write_notebook(secret_dir / "secret.ipynb", ["print('SECRET-EDIT-91c')"])
+    (srv.root / "edit-link.ipynb").symlink_to(secret)
+    status, body = srv.request(
+        "POST",
+        "/scheduler/job_definitions",
+        {**BODY, "input_uri": "daily.ipynb", "schedule": "0 6 * * *", "timezone": "UTC"},
+    )
+    assert status == 200, body
+    definition_id = body["job_definition_id"]
+    folder = staging(srv) / definition_id
+    try:
+        assert (folder / "daily.ipynb").is_file()
+        for uri in ("../secret-for-edit/secret.ipynb", str(secret), "edit-link.ipynb"):
+            status, reply = srv.request(
+                "PATCH", f"/scheduler/job_definitions/{definition_id}", {"input_uri": uri}
+            )
+            assert status == 400, (uri, reply)
+            refused(reply, "input_uri", "inside the server's root directory", uri)
+        status, reply = srv.request(
+            "PATCH",
+            f"/scheduler/job_definitions/{definition_id}",
+            {"output_formats": ["../../../x"]},
+        )
+        assert status == 400, reply
+        assert "DAILY-ORIGINAL" in (folder / "daily.ipynb").read_text(encoding="utf-8")
+        assert "SECRET-EDIT-91c" not in staged_texts(srv)
+    finally:
+        status, reply = srv.request("DELETE", f"/scheduler/job_definitions/{definition_id}")
+    assert status == 204, reply
+    assert not folder.exists()
+    assert sorted(p.name for p in secret_dir.iterdir()) == ["secret.ipynb", "unrelated.txt"]
