@@ -47,6 +47,7 @@ class DefinitionsMixin:
     """Mixed into CondorScheduler (which provides db_session, worker, links...)."""
 
     root_dir: str
+    staging_path: str
     worker: Any
     links: Any
 
@@ -89,7 +90,7 @@ class DefinitionsMixin:
         try:
             staged = self.get_staging_paths(describe)["input"]
             self._make_folder(definition_id)
-            shutil.copyfile(source, staged)
+            paths.copy_confined(self.root_dir, source, staged)
             created = await self.worker.call(
                 tasks.create_schedule,
                 self.overrides,
@@ -140,7 +141,7 @@ class DefinitionsMixin:
             if changed:
                 staged = self.get_staging_paths(current)["input"]
                 if source is not None:
-                    shutil.copyfile(source, staged)
+                    paths.copy_confined(self.root_dir, source, staged)
                 await self.worker.call(
                     tasks.update_schedule,
                     self.overrides,
@@ -191,7 +192,8 @@ class DefinitionsMixin:
         attributes.update(model.dict(exclude_none=True))
         staged = self.get_staging_paths(definition)["input"]  # confined to its folder
         attributes["input_uri"] = definition.input_filename
-        return str(await self._create_job(CreateJob(**attributes), staged))
+        folder = paths.staging_folder(self.staging_path, definition_id)
+        return str(await self._create_job(CreateJob(**attributes), staged, folder))
 
     async def list_job_definitions(self, query: Any) -> Any:
         """The rows, with ``active`` as the schedd says (a pause from the CLI shows too)."""

@@ -20,6 +20,8 @@ side effects, so they can be tested on generated hostile strings.
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 from collections.abc import Iterable
 
 from jupyter_scheduler.utils import create_output_filename
@@ -125,6 +127,30 @@ def resolve_input(root_dir: str, input_uri: object, field: str = "input_uri") ->
             hint=INPUT_HINT,
         )
     return real
+
+
+def copy_confined(base: str, source: str, dest: str) -> None:
+    """Copy ``source`` (checked to lie in ``base``) to ``dest``, checking again on the open
+    file: a file swapped for a symbolic link after the check is refused, not followed."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise PathRefused(
+            f"input_uri: could not open {source!r:.300} without following a link"
+            f" ({exc.strerror}); it changed since it was checked",
+            hint=INPUT_HINT,
+        ) from None
+    with os.fdopen(fd, "rb") as src:
+        opened = f"/proc/self/fd/{fd}"
+        where = os.readlink(opened) if os.path.islink(opened) else source
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or not inside(base, where):
+            raise PathRefused(
+                f"input_uri: expected a notebook file inside {os.path.realpath(base)};"
+                f" {source!r:.300} is now {where!r:.300}",
+                hint=INPUT_HINT,
+            )
+        with open(dest, "wb") as out:
+            shutil.copyfileobj(src, out)
 
 
 def output_formats(formats: Iterable[object] | None) -> list[str]:

@@ -162,10 +162,11 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
 
     async def create_job(self, model: CreateJob) -> str:
         """A job from a notebook in the server's root_dir."""
-        return await self._create_job(model, self._check_input(model.input_uri))
+        return await self._create_job(model, self._check_input(model.input_uri), self.root_dir)
 
-    async def _create_job(self, model: CreateJob, source: str) -> str:
-        """Stage ``source``, submit, then one database commit for the row and its link."""
+    async def _create_job(self, model: CreateJob, source: str, base: str) -> str:
+        """Stage ``source`` (a file in ``base``), submit, then one database commit for the
+        row and its link."""
         options = self._options(
             model.runtime_environment_name, model.runtime_environment_parameters, model.name
         )
@@ -175,7 +176,7 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
         staged = self._staging(job_id, model.input_filename, now, model.output_formats)
         self._make_folder(job_id)
         try:
-            shutil.copyfile(source, staged["input"])
+            paths.copy_confined(base, source, staged["input"])
             submitted = await self.worker.call(
                 tasks.submit, self.overrides, staged["input"], dict(model.parameters or {}), options
             )

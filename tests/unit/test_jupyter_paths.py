@@ -170,3 +170,18 @@ def test_download_targets_through_a_link_out_are_refused(tree: dict[str, Path]) 
     assert paths.download_target(root, os.path.join(root, "jobs", "x")).endswith("x")
     with pytest.raises(paths.PathRefused, match="symbolic link"):
         paths.download_target(root, os.path.join(root, "sub", "escape", "x"))
+
+
+def test_the_copy_checks_the_opened_file_again(tree: dict[str, Path], tmp_path: Path) -> None:
+    """A notebook swapped for a link (or reached through one) after the check: nothing
+    is read; the checked file itself is copied."""
+    root, dest = str(tree["root"]), tmp_path / "staged.ipynb"
+    for swapped, why in (
+        ("link-out.ipynb", "without following a link"),
+        ("sub/escape/secret.ipynb", "is now"),
+    ):
+        with pytest.raises(paths.PathRefused, match=why):
+            paths.copy_confined(root, os.path.join(root, swapped), str(dest))
+        assert not dest.exists()
+    paths.copy_confined(root, os.path.join(root, "nb.ipynb"), str(dest))
+    assert dest.read_text(encoding="utf-8") == "{}"
