@@ -45,8 +45,8 @@ def _configuration(settings: Settings) -> Check:
         return Check(
             "configuration", FAIL,
             f"{where}; HTCondor configuration {choice.path} ({choice.why}) does not exist",
-            "point CONDOR_CONFIG (or the condor_config setting) at your access point's "
-            "condor_config; for the personal pool: condor_nb pool start",
+            "condor_nb pool start   (personal pool), or point CONDOR_CONFIG (or the "
+            "condor_config setting) at your access point's existing condor_config",
         )  # fmt: skip
     return Check("configuration", OK, f"{where}; HTCondor configuration: {choice.describe()}")
 
