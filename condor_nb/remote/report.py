@@ -10,7 +10,8 @@ condor_nb, Python >= 3.9.
 
 Live progress: with an I/O proxy (``+WantIOProxy = true`` in the submit description sets
 _CONDOR_CHIRP_CONFIG) and condor_chirp found (PATH, next to $_CONDOR_BIN, or HTCondor's
-libexec), the job attribute CondorNbProgress is set to e.g. "cell 12 of 40" with an
+libexec; without it, as in most container images, the Chirp protocol is spoken here
+over a socket), the job attribute CondorNbProgress is set to e.g. "cell 12 of 40" with an
 immediate ``condor_chirp set_job_attr`` (the shadow writes it to the schedd's job ad at
 once), at most once every 10 s: the first cell start after a quiet 10 s is sent right
 away, later ones are coalesced and the latest is sent when the 10 s are up. Never
@@ -60,6 +61,29 @@ def find_chirp() -> str | None:
     return next((p for p in places if os.access(p, os.X_OK)), None)
 
 
+def chirp_escape(text: str) -> str:
+    """A word of the Chirp protocol: backslash before backslash, space, tab, CR, LF."""
+    return re.sub(r"([\\ \t\r\n])", r"\\\1", text)
+
+
+def chirp_set_job_attr(name: str, expr: str, timeout: float = 10.0) -> int:
+    """``set_job_attr`` spoken directly to the starter's Chirp proxy (no condor_chirp
+    needed: container images rarely have it). The proxy's address and cookie are in
+    $_CONDOR_CHIRP_CONFIG ("host port cookie"). Returns the server's code (0: done)."""
+    with open(os.environ["_CONDOR_CHIRP_CONFIG"], encoding="utf-8") as fh:
+        host, port, cookie = fh.read().split()[:3]
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        reader = sock.makefile("rb")
+
+        def command(line: str) -> int:
+            sock.sendall(line.encode() + b"\n")
+            return int(reader.readline(1024).strip() or b"-127")
+
+        if command(f"cookie {cookie}") != 0:
+            return -1
+        return command(f"set_job_attr {chirp_escape(name)} {chirp_escape(expr)}")
+
+
 class Chirp:
     """Best-effort live progress through condor_chirp; a silent no-op outside HTCondor.
 
@@ -68,7 +92,10 @@ class Chirp:
     """
 
     def __init__(self, every: float = CHIRP_EVERY_S) -> None:
-        self.exe = find_chirp() if os.environ.get("_CONDOR_CHIRP_CONFIG") else None
+        config = os.environ.get("_CONDOR_CHIRP_CONFIG")
+        # condor_chirp when present, else the protocol spoken here ("socket").
+        self.exe = (find_chirp() or "socket") if config and os.path.isfile(config) else None
+        self.thread: threading.Thread | None = None
         self.every = every
         self.last = time.monotonic() - every
         self.sent: str | None = None
@@ -92,7 +119,9 @@ class Chirp:
                 self._arm()
 
     def _due(self) -> bool:
-        busy = self.proc is not None and self.proc.poll() is None
+        busy = (self.proc is not None and self.proc.poll() is None) or (
+            self.thread is not None and self.thread.is_alive()
+        )
         return not busy and time.monotonic() - self.last >= self.every
 
     def _arm(self) -> None:
@@ -117,12 +146,23 @@ class Chirp:
             return
         self.last, self.sent = time.monotonic(), text
         # A ClassAd string literal: JSON's escaping of quotes and backslashes matches.
+        if self.exe == "socket":
+            args = (PROGRESS_ATTR, json.dumps(text))
+            self.thread = threading.Thread(target=self._socket_send, args=args, daemon=True)
+            self.thread.start()
+            return
         cmd = [self.exe, "set_job_attr", PROGRESS_ATTR, json.dumps(text)]
         devnull = subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(cmd, stdin=devnull, stdout=devnull, stderr=devnull)
         except OSError:
             self.exe = None
+
+    def _socket_send(self, name: str, expr: str) -> None:
+        try:
+            chirp_set_job_attr(name, expr)
+        except (OSError, ValueError):
+            self.exe = None  # no proxy after all: stop trying
 
 
 @functools.lru_cache(maxsize=None)  # noqa: UP033 (Python 3.8+ on the worker)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -69,3 +70,39 @@ def test_each_cell_start_shows_in_the_job_ad_q_status_and_wait(cnb: Any) -> None
         assert f"RUNNING (cell {n} of 3)" in err, err
     # At most one update per 10 s: three cells of 12 s gave three values, not more.
     assert len(seen) <= 1 + (3 * CELL_S) // 10, seen
+
+
+def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
+    """Container images rarely have condor_chirp: the worker then speaks Chirp itself."""
+    job_dir = cnb.workdir / "raw"
+    job_dir.mkdir()
+    shutil.copy(remote.REPORT_PATH, job_dir / "condor_nb_report.py")
+    script = job_dir / "job.py"
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import importlib.util, time\n"
+        "spec = importlib.util.spec_from_file_location('r', 'condor_nb_report.py')\n"
+        "m = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(m)\n"
+        "print('rc', m.chirp_set_job_attr('CondorNbProgress', '\"cell 1 of 2 (socket)\"'))\n"
+        "time.sleep(30)\n"
+    )
+    script.chmod(0o755)
+    client = schedd.client_for(cnb.settings())
+    cluster, _ = client.submit({
+        "executable": str(script), "transfer_input_files": str(job_dir / "condor_nb_report.py"),
+        "output": "out", "error": "err", "should_transfer_files": "YES",
+        "MY.WantIOProxy": "true", "request_memory": "64", "request_disk": "1024",
+        "initialdir": str(job_dir), "MY.CondorNbTestChirp": "true",
+    })  # fmt: skip
+    value = None
+    try:
+        for _ in range(1200):  # a bound on polling, not a timing
+            ads = client.query(f"ClusterId == {cluster}", ["JobStatus", remote.PROGRESS_ATTR])
+            value = ads[0].get(remote.PROGRESS_ATTR) if ads else None
+            if value or not ads or ads[0].get("JobStatus") in (3, 4):
+                break
+            time.sleep(0.5)
+    finally:
+        client.act("remove", f"ClusterId == {cluster}", "condor_nb test finished")
+    assert value == "cell 1 of 2 (socket)"

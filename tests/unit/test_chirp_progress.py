@@ -42,6 +42,7 @@ def test_updates_are_immediate_then_coalesced(
     fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(fake.parent))
+    (tmp_path / ".chirp.config").write_text("127.0.0.1 1 cookie\n")
     monkeypatch.setenv("_CONDOR_CHIRP_CONFIG", str(tmp_path / ".chirp.config"))
     chirp = _report().Chirp(every=0.5)
 
