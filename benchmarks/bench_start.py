@@ -2,9 +2,10 @@
 
 condor_submit asks the schedd for a negotiation cycle after submitting (reschedule);
 the bindings' ``Schedd.submit()`` does not, so condor_nb sends ``Schedd.reschedule()``
-itself. On HTCondor's default NEGOTIATOR_INTERVAL (60 s) a missing reschedule shows
-as tens of seconds here; on the personal pool (2 s cycles) both sides start within
-a cycle or two.
+itself (a 23.9 schedd also reschedules by itself on new jobs: docs/developers.md).
+On HTCondor's default settings the start then depends on NEGOTIATOR_CYCLE_DELAY
+(20 s between cycles), so run enough pairs there; on the personal pool (2 s cycles)
+both sides start within a cycle or two.
 
 Pairs are interleaved (condor_nb, then condor_submit), each timed from the start of
 the submission to the first poll that sees JobStatus == 2; both jobs are removed

@@ -3,9 +3,10 @@
 ``htcondor2.Schedd.submit()`` sends no reschedule. The pool's own cycles are 2 s
 apart here, so the time to start cannot show it; what is checked is that the real
 schedd accepted exactly one RESCHEDULE per submission (the bindings raise when the
-command is not delivered), whether one job or a sweep of several procs. The
-difference in time to start is measured by benchmarks/bench_start.py on a pool with
-HTCondor's default NEGOTIATOR_INTERVAL.
+command is not delivered), whether one job or a sweep of several procs. (A 23.9
+schedd also reschedules by itself on new jobs, measured with D_FULLDEBUG: see
+docs/developers.md; this keeps condor_nb's behaviour that of condor_submit on any
+schedd.) Time to start is measured by benchmarks/bench_start.py.
 """
 
 from __future__ import annotations
