@@ -24,6 +24,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_dask
     import bench_jupyter
     import bench_load
+    import bench_start
     import bench_submit
     import bench_sweep
     import bench_wrapper
@@ -35,6 +36,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "submit-shared": lambda: [bench_submit.submit_one(5 if quick else 25, shared=True)],
         "q": lambda: bench_cli.q_big_queue(10_000, 2 if quick else 5),
         "e2e": lambda: [bench_submit.end_to_end(reps)],
+        "start": lambda: bench_start.start_latency(2 if quick else 5),
         "sweep": lambda: bench_sweep.sweep_submit(1 if quick else 3),
         "cache": lambda: bench_sweep.cache_hit(5 if quick else 20),
         "wrapper": lambda: [_wrapper_row(bench_wrapper.run(reps))],

@@ -33,20 +33,22 @@ class Check:
 
 
 def _configuration(settings: Settings) -> Check:
-    from condor_nb import schedd
+    from condor_nb import condor_config, schedd
     from condor_nb.settings import config_file_path
 
-    config = schedd.condor_config_for(settings)
-    if config and not os.path.isfile(config):
+    where = f"profile {settings.profile!r}, settings file {config_file_path()}"
+    try:
+        choice = condor_config.choose(settings, set_by_us=schedd._set_by_us)
+    except CondorNbError as exc:
+        return Check("configuration", FAIL, f"{where}; {exc.message}", exc.hint or "")
+    if not os.path.isfile(choice.path):
         return Check(
-            "configuration", FAIL, f"HTCondor client configuration {config} does not exist",
-            "condor_nb pool start   (personal pool), or export CONDOR_CONFIG=/path/to/config",
+            "configuration", FAIL,
+            f"{where}; HTCondor configuration {choice.path} ({choice.why}) does not exist",
+            "condor_nb pool start   (personal pool), or point CONDOR_CONFIG (or the "
+            "condor_config setting) at your access point's existing condor_config",
         )  # fmt: skip
-    where = config or "HTCondor's default search (no CONDOR_CONFIG)"
-    return Check(
-        "configuration", OK, f"profile {settings.profile!r}, settings file {config_file_path()}, "
-        f"HTCondor client configuration {where}",
-    )  # fmt: skip
+    return Check("configuration", OK, f"{where}; HTCondor configuration: {choice.describe()}")
 
 
 def _schedd(settings: Settings) -> Check:

@@ -9,6 +9,7 @@ Note for the Jupyter side: these calls hold the GIL; run them in a worker proces
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from condor_nb.errors import (
 from condor_nb.settings import Settings
 
 Action = Literal["hold", "release", "remove"]
+log = logging.getLogger(__name__)
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 _RETRIEVE_FACTOR = 30  # 30 min with the default schedd_timeout
 
@@ -59,16 +61,12 @@ class ScheddClient(Protocol):
 
 
 def condor_config_for(settings: Settings) -> str | None:
-    """Which client configuration to use: explicit > CONDOR_CONFIG > the personal pool."""
-    if settings.condor_config:
-        return settings.condor_config
+    """Which client configuration to use, found as HTCondor finds it (condor_config.py)."""
     # `import htcondor2` sets CONDOR_CONFIG=/dev/null when it finds no configuration,
     # and configure_bindings sets it for the bindings: neither is the user's choice.
-    if os.environ.get("CONDOR_CONFIG") not in (None, "", os.devnull, _set_by_us):
-        return os.environ["CONDOR_CONFIG"]
-    from condor_nb import pool
+    from condor_nb import condor_config
 
-    return pool.client_config()
+    return condor_config.choose(settings, set_by_us=_set_by_us).path
 
 
 _configured: str | None = None  # what the bindings were last configured with
@@ -257,7 +255,25 @@ class HTCondorSchedd:
                     hint="the job was removed; check the input files and submit again",
                 ) from exc
             raise
+        self.reschedule()
         return cluster, int(result.num_procs())
+
+    def reschedule(self) -> bool:
+        """Ask the schedd for a negotiation cycle now, as condor_submit does after a submission.
+
+        ``Schedd.submit()`` of the bindings does not: on HTCondor's default
+        NEGOTIATOR_INTERVAL (60 s) new jobs would wait for the next cycle. Best effort:
+        the jobs are already queued, so a failure is logged and never fails the submit.
+        """
+        try:
+            self._schedd.reschedule()
+        except Exception as exc:
+            log.warning(
+                "reschedule on schedd %s failed (jobs wait for the next cycle): %s", self.name, exc
+            )
+            return False
+        log.debug("asked schedd %s to reschedule", self.name)
+        return True
 
     def _remove_quietly(self, cluster: int, reason: str) -> None:
         # If even this fails, the next sync removes the abandoned job (tracking.py).

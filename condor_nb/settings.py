@@ -232,4 +232,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if not values.get("image"):  # default: the image this notebook server runs in (issue 5)
         values["image"] = env.get("APPTAINER_CONTAINER") or env.get("SINGULARITY_CONTAINER")
     profile_tables = profiles if isinstance(profiles, Mapping) else {}
-    return Settings(**values, extra={"profiles": dict(profile_tables)})
+    # A profile named anywhere (not the default) decides the pool: see condor_config.py.
+    extra = {"profiles": dict(profile_tables), "profile_given": bool(profile)}
+    return Settings(**values, extra=extra)

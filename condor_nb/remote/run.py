@@ -335,7 +335,7 @@ def make_engine(job: dict[str, Any]) -> type:
                 if log:
                     say(f"executing {progress} (notebook cell {cell_index})")
                 if STATE.chirp:
-                    STATE.chirp.update(progress)
+                    STATE.chirp.update(f"cell {STATE.code_done + 1} of {STATE.code_total}")
 
         def cell_complete(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
             super().cell_complete(cell, cell_index, **kw)
