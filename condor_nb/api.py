@@ -257,13 +257,15 @@ def _still_good(hit: JobRecord, settings: Settings) -> Job | None:
 
 
 def _stage_common(job: NotebookJob, files: JobFiles) -> None:
-    """The inputs every proc shares: a snapshot of the notebook and the wrapper."""
+    """The inputs every proc shares: a snapshot of the notebook, the wrapper, the executor."""
+    from condor_nb import executor
     from condor_nb.remote import WRAPPER_FILES
 
     files.in_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.notebook, files.notebook)
     for name, source in WRAPPER_FILES.items():
         shutil.copyfile(source, files.in_dir / name)
+    executor.stage(files.in_dir)
 
 
 def _stage_secrets(job: NotebookJob, files: JobFiles) -> None:

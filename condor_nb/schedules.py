@@ -139,6 +139,7 @@ def _description(
 
 
 def _stage(spec: Any, job_dir: Path, keep_runs: int, archive: Path | None) -> None:
+    from condor_nb import executor
     from condor_nb.remote import WRAPPER_FILES
     from condor_nb.render import job_config, worker_notebook_name
 
@@ -150,6 +151,7 @@ def _stage(spec: Any, job_dir: Path, keep_runs: int, archive: Path | None) -> No
         shutil.copyfile(spec.notebook, in_dir / name)
     for worker_name, source in WRAPPER_FILES.items():
         shutil.copyfile(source, in_dir / worker_name)
+    executor.stage(in_dir)
     shutil.copyfile(Path(__file__).with_name("schedules_worker.py"), in_dir / CRON_SCRIPT)
     if archive is not None and archive.is_file():
         shutil.copyfile(archive, in_dir / ARCHIVE)

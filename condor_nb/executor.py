@@ -1,0 +1,251 @@
+"""The executor condor_nb brings to the job: papermill, nbclient, nbformat, nbconvert.
+
+Many images (OSPool's among them) have Python and ipykernel but not papermill. So every
+job ships one zip, ``condor_nb_executor.zip``, that the wrapper puts on ``sys.path``
+(zipimport) when the worker's own papermill is missing or broken. It holds the four
+packages and the pure-Python distributions they need that ipykernel does not already
+bring (ipykernel brings jupyter_client, jupyter_core, traitlets, pyzmq, tornado,
+pygments via IPython...), copied from this host's installed distributions (their
+``RECORD`` file lists). Nothing is downloaded, at build time or on the worker.
+
+Left out, because they are compiled: extension modules (``.so``) of distributions that
+have a pure-Python fallback (PyYAML, MarkupSafe, charset-normalizer), and jsonschema
+(>= 4.18 needs the compiled rpds-py): nbformat validates with fastjsonschema, its
+default, and a small stand-in (:data:`JSONSCHEMA_FALLBACK`) answers nbformat's
+``import jsonschema``; it sits at the end of ``sys.path``, so a worker's real jsonschema
+wins. What was shipped and what was left out is in the zip's ``condor_nb_executor.json``.
+
+The zip is built once per set of versions (condor_nb's and every shipped
+distribution's) into the user's cache folder (``$XDG_CACHE_HOME/condor_nb/executor``,
+``CONDOR_NB_EXECUTOR_CACHE`` overrides), and hard-linked (or copied) into each job's
+``in/``. Building takes about a second; a submit that finds it costs a metadata scan.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from condor_nb import __version__
+from condor_nb.errors import CondorNbError
+from condor_nb.remote import EXECUTOR_NAME
+
+#: What the wrapper needs; the shipped set is their closure minus ipykernel's.
+ROOTS = ("papermill", "nbclient", "nbformat", "nbconvert")
+BROUGHT_BY = "ipykernel"
+#: Worker Pythons the requirement markers are evaluated for (a dependency needed on any).
+PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+#: Compiled, with no pure-Python fallback: replaced (jsonschema) or never imported.
+REPLACED = {"jsonschema": "compiled rpds-py; fastjsonschema validates, a stand-in is shipped"}
+COMPILED = (".so", ".pyd", ".dll", ".dylib")
+SKIPPED = (".pyc", ".pyo", ".pyi", "py.typed")
+DIST_INFO_KEPT = ("/METADATA", "/entry_points.txt", "/top_level.txt")
+FALLBACK_DIR = "condor_nb_fallback"  # inside the zip; the wrapper appends it to sys.path
+SHARE_DIR = "condor_nb_share"  # share/jupyter files (templates): extracted on the worker
+JSONSCHEMA_FALLBACK = Path(__file__).with_name("remote") / "jsonschema_fallback.py"
+MANIFEST = "condor_nb_executor.json"
+FORMAT = 1  # bump when the zip's layout changes
+
+
+class ExecutorError(CondorNbError):
+    """The executor zip cannot be built from this host's installed packages."""
+
+
+@dataclass
+class Plan:
+    """Which distributions go into the zip, and which were left out (and why)."""
+
+    shipped: dict[str, str] = field(default_factory=dict)  # name -> version
+    left_out: dict[str, str] = field(default_factory=dict)  # name -> reason
+
+    @property
+    def key(self) -> str:
+        text = json.dumps([FORMAT, __version__, sys.version, sorted(self.shipped.items())])
+        text += JSONSCHEMA_FALLBACK.read_text(encoding="utf-8")
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _needed(requirement: str, extras: frozenset[str]) -> tuple[str, frozenset[str]] | None:
+    """(distribution, its extras) if some worker Python needs this requirement line of a
+    distribution installed with ``extras``; None if none does (e.g. a test extra)."""
+    from packaging.requirements import Requirement
+
+    req = Requirement(requirement)
+    wanted = (req.name, frozenset(req.extras))
+    if req.marker is None:
+        return wanted
+    for python in PYTHONS:
+        for extra in ("", *extras):
+            env = {"python_version": python, "extra": extra, "sys_platform": "linux"}
+            env.update(platform_system="Linux", os_name="posix", implementation_name="cpython")
+            if req.marker.evaluate(env):
+                return wanted
+    return None
+
+
+def _closure(roots: tuple[str, ...], stop: set[str], plan: Plan | None = None) -> set[str]:
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [(root, frozenset[str]()) for root in roots]
+    while todo:
+        raw, extras = todo.pop()
+        name = _norm(raw)
+        if (name, extras) in seen or name in stop:
+            continue
+        if name in REPLACED and plan is not None:
+            plan.left_out[name] = REPLACED[name]
+            continue
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            if plan is not None:
+                plan.left_out[name] = "not installed on the submit host"
+            continue
+        seen.add((name, extras))
+        todo.extend(dep for line in requires if (dep := _needed(line, extras)))
+    return {name for name, _ in seen}
+
+
+def plan() -> Plan:
+    """The distributions to ship: the closure of ROOTS, less ipykernel's closure."""
+    brought = _closure((BROUGHT_BY,), set())
+    result = Plan()
+    for name in sorted(_closure(ROOTS, brought, result)):
+        result.shipped[name] = metadata.version(name)
+    missing = [r for r in ROOTS if _norm(r) not in result.shipped]
+    if missing:
+        raise ExecutorError(
+            f"cannot build the executor: {', '.join(missing)} not installed on this host",
+            hint="install condor_nb with its dependencies (pip install condor_nb)",
+        )
+    return result
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("CONDOR_NB_EXECUTOR_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "condor_nb" / "executor"
+
+
+def _files(name: str) -> tuple[list[tuple[Path, str]], int]:
+    """(source, name in the zip) of a distribution's files, and how many compiled ones
+    were left out. Scripts and data outside site-packages and bytecode are skipped."""
+    dist = metadata.distribution(name)
+    out: list[tuple[Path, str]] = []
+    compiled = 0
+    for entry in dist.files or []:
+        rel = entry.as_posix()
+        if "/share/jupyter/nbconvert/" in rel:  # nbconvert's templates, outside site-packages
+            rel = SHARE_DIR + "/" + rel.split("/share/jupyter/", 1)[1]
+        if rel.startswith("..") or "__pycache__" in rel or rel.endswith(SKIPPED):
+            continue
+        if ".dist-info/" in rel and not rel.endswith(DIST_INFO_KEPT):
+            continue
+        if rel.endswith(COMPILED):
+            compiled += 1
+            continue
+        source = Path(str(dist.locate_file(entry)))
+        if source.is_file():
+            out.append((source, rel))
+    return out, compiled
+
+
+def build(target: Path, the_plan: Plan) -> None:
+    """Write the zip atomically (a temporary file renamed into place)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    left_out = dict(the_plan.left_out)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".building-", suffix=".zip")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for name in the_plan.shipped:
+                files, compiled = _files(name)
+                if not any(rel.endswith(".py") for _, rel in files):
+                    left_out[name] = "compiled only"
+                    continue
+                if compiled:
+                    left_out[f"{name} (extension modules)"] = "pure-Python fallback used"
+                for source, rel in files:
+                    zf.write(source, rel)
+                    if rel.endswith(".py"):
+                        _add_bytecode(zf, source, rel)
+            zf.write(JSONSCHEMA_FALLBACK, f"{FALLBACK_DIR}/jsonschema/__init__.py")
+            zf.writestr(f"{FALLBACK_DIR}/jsonschema/exceptions.py", "from . import *  # noqa\n")
+            info = {
+                "format": FORMAT,
+                "condor_nb": __version__,
+                "key": the_plan.key,
+                "shipped": the_plan.shipped,
+                "left_out": left_out,
+            }
+            zf.writestr(MANIFEST, json.dumps(info, indent=1, sort_keys=True))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _add_bytecode(zf: zipfile.ZipFile, source: Path, rel: str) -> None:
+    """This Python's bytecode for a module, unchecked-hash (extraction resets mtimes):
+    a worker running the same Python release as this host skips compiling."""
+    import importlib.util
+    import py_compile
+
+    cached = importlib.util.cache_from_source(rel)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.pyc")
+        try:
+            py_compile.compile(
+                str(source),
+                cfile=out,
+                dfile=rel,
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+        except py_compile.PyCompileError:
+            return  # source for another Python (a vendored backport): compiled there
+        zf.write(out, cached)
+
+
+@functools.lru_cache(maxsize=1)
+def archive() -> Path:
+    """The executor zip for the installed versions, built on first use (once per process
+    this only scans metadata)."""
+    the_plan = plan()
+    target = cache_dir() / the_plan.key / EXECUTOR_NAME
+    if not target.is_file():
+        try:
+            build(target, the_plan)
+        except OSError as exc:
+            raise ExecutorError(
+                f"cannot build the executor zip in {target.parent}: {exc}",
+                hint="set CONDOR_NB_EXECUTOR_CACHE to a writable folder",
+            ) from None
+    return target
+
+
+def stage(in_dir: Path) -> Path:
+    """Put the executor zip into a job's ``in/`` folder (a hard link when possible)."""
+    source, target = archive(), in_dir / EXECUTOR_NAME
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return target
