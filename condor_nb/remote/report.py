@@ -36,6 +36,8 @@ MAX_OUTPUT_CHARS = 20000
 PROGRESS_ATTR = "CondorNbProgress"
 CHIRP_EVERY_S = 5.0
 CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"
+#: condor_nb.record() for workers without condor_nb (run.py's enable_recording writes it).
+RECORD_HELPER = os.path.join(".condor_nb_stub", "condor_nb", "__init__.py")
 
 
 class Chirp:
@@ -102,14 +104,36 @@ def _packages_distributions() -> dict[str, list[str]]:
     return dict(getattr(metadata, "packages_distributions", dict)())
 
 
+def is_stdlib(module: str) -> bool:
+    """Part of this Python's standard library? (sys.stdlib_module_names is 3.10+; before,
+    a module found under the stdlib folder, outside site-packages.)"""
+    if module in sys.builtin_module_names:
+        return True
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is not None:
+        return module in names
+    import importlib.util
+    import sysconfig
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    where = (spec and (spec.origin or next(iter(spec.submodule_search_locations or []), ""))) or ""
+    roots = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    inside = any(where.startswith(os.path.join(root, "")) for root in roots)
+    return inside and "site-packages" not in where and "dist-packages" not in where
+
+
 def module_versions(modules: list[str]) -> dict[str, Any]:
     """module -> {"distributions": {name: version}, "version"}, or {"stdlib": true}.
 
     Looked up in the wrapper's Python (sys.executable), the kernel's unless the notebook
-    asked for another kernel; a module next to the notebook is flagged "local_file".
+    asked for another kernel; a module next to the notebook is flagged "local_file", and
+    condor_nb, when only the record() helper shipped with the job provides it, "helper".
     """
 
-    stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+    stdlib = {m for m in modules if is_stdlib(m)}
     others = [m for m in modules if m not in stdlib]
     mapping: dict[str, list[str]] = {}
     if others:  # packages_distributions is 3.10+; on 3.9 a module is looked up by its name
@@ -121,6 +145,8 @@ def module_versions(modules: list[str]) -> dict[str, Any]:
         out[mod] = {"distributions": versions, "version": next(iter(versions.values()), None)}
         if os.path.exists(f"{mod}.py") or os.path.isdir(mod):
             out[mod]["local_file"] = True
+        if mod == "condor_nb" and not versions and os.path.isfile(RECORD_HELPER):
+            out[mod]["helper"] = "condor_nb.record() shipped with the job"
     return out
 
 

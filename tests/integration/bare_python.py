@@ -103,6 +103,9 @@ def ensure(root: Path) -> tuple[str, str]:
         argv = [f"{BARE}/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         kernel = {"argv": argv, "display_name": "Python 3 (bare)", "language": "python"}
         (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+        # Bytecode, as Debian's py3compile makes it for an installed package: jobs (another
+        # user) could not write it, and would recompile ipykernel at every start.
+        _chroot(root, f"{BARE}.partial/bin/python", "-m", "compileall", "-q", f"{BARE}.partial")
         _publish(root, partial, BARE)
     if not (root / NO_IPYKERNEL.lstrip("/") / "bin/python").exists():
         _publish(root, _venv(root, NO_IPYKERNEL), NO_IPYKERNEL)
