@@ -1,0 +1,67 @@
+"""The executor zip: what goes in, what stays out, built once per set of versions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from condor_nb import executor
+from condor_nb.remote import EXECUTOR_NAME
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CONDOR_NB_EXECUTOR_CACHE", str(tmp_path / "cache"))
+    executor.archive.cache_clear()
+    yield tmp_path / "cache"
+    executor.archive.cache_clear()
+
+
+def test_plan_ships_the_four_and_leaves_what_ipykernel_brings() -> None:
+    plan = executor.plan()
+    for name in executor.ROOTS:
+        assert name in plan.shipped
+    brought = executor._closure((executor.BROUGHT_BY,), set())
+    assert {"jupyter-client", "traitlets", "pyzmq", "tornado"} <= brought
+    assert not brought & set(plan.shipped)
+    assert "tinycss2" in plan.shipped  # through nbconvert's bleach[css]: extras followed
+    assert "jsonschema" not in plan.shipped and "rpds-py" not in plan.shipped
+    assert "jsonschema" in plan.left_out
+
+
+def test_zip_is_built_once_pure_python_and_importable(cache: Path, tmp_path: Path) -> None:
+    first = executor.archive()
+    assert first.parent.parent == cache and first.name == EXECUTOR_NAME
+    stamp = first.stat().st_mtime_ns
+    executor.archive.cache_clear()
+    assert executor.archive() == first and first.stat().st_mtime_ns == stamp  # not rebuilt
+    with zipfile.ZipFile(first) as zf:
+        names = zf.namelist()
+        info = json.loads(zf.read(executor.MANIFEST))
+    assert not [n for n in names if n.endswith(executor.COMPILED)]
+    assert "papermill/__init__.py" in names and "nbformat/v4/nbformat.v4.schema.json" in names
+    assert any(n.startswith("papermill-") and n.endswith("/METADATA") for n in names)
+    assert f"{executor.FALLBACK_DIR}/jsonschema/__init__.py" in names
+    assert any(n.startswith(f"{executor.SHARE_DIR}/nbconvert/templates/lab/") for n in names)
+    assert info["shipped"]["papermill"] and "jsonschema" in info["left_out"]
+    (tmp_path / "in").mkdir()
+    staged = executor.stage(tmp_path / "in")
+    assert staged.read_bytes() == first.read_bytes()
+    # The jsonschema stand-in validates with fastjsonschema, references included.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1] + '/condor_nb_fallback');"
+        "import jsonschema, nbformat.v4 as v4; assert jsonschema.__file__.startswith(sys.argv[1]);"
+        "v4.new_code_cell('x = 1'); import nbformat;"
+        "bad = nbformat.from_dict({'nbformat': 4, 'nbformat_minor': 5, 'metadata': {},"
+        " 'cells': [{'cell_type': 'code', 'source': '', 'metadata': {}, 'id': 'a'}]});"
+        "nbformat.validate(bad)"
+    )
+    out = tmp_path / "x"
+    zipfile.ZipFile(first).extractall(out)
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "ValidationError" in proc.stderr, proc.stderr
