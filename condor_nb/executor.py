@@ -18,7 +18,8 @@ wins. What was shipped and what was left out is in the zip's ``condor_nb_executo
 The zip is built once per set of versions (condor_nb's and every shipped
 distribution's) into the user's cache folder (``$XDG_CACHE_HOME/condor_nb/executor``,
 ``CONDOR_NB_EXECUTOR_CACHE`` overrides), and hard-linked (or copied) into each job's
-``in/``. Building takes about a second; a submit that finds it costs a metadata scan.
+``in/``. Building takes a few seconds, once; a submit finds it by the versions of
+condor_nb and of the four packages (a pointer file next to it).
 """
 
 from __future__ import annotations
@@ -223,20 +224,44 @@ def _add_bytecode(zf: zipfile.ZipFile, source: Path, rel: str) -> None:
         zf.write(out, cached)
 
 
+def _quick_key() -> str:
+    """condor_nb's and the four packages' versions: cheap to read at every submit."""
+    try:
+        versions = [metadata.version(name) for name in ROOTS]
+    except metadata.PackageNotFoundError:
+        versions = []  # plan() says what is missing
+    text = json.dumps([FORMAT, __version__, sys.version, versions])
+    text += JSONSCHEMA_FALLBACK.read_text(encoding="utf-8")
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=1)
 def archive() -> Path:
-    """The executor zip for the installed versions, built on first use (once per process
-    this only scans metadata)."""
+    """The executor zip for the installed versions, built on first use.
+
+    Found again by condor_nb's and the four packages' versions (a pointer file), so a
+    submit does not rescan every dependency; the zip itself is named by the full set.
+    """
+    pointer = cache_dir() / f"for-{_quick_key()}.txt"
+    try:
+        found = Path(pointer.read_text(encoding="utf-8").strip())
+        if found.is_file():
+            return found
+    except OSError:
+        pass
     the_plan = plan()
     target = cache_dir() / the_plan.key / EXECUTOR_NAME
-    if not target.is_file():
-        try:
+    try:
+        if not target.is_file():
             build(target, the_plan)
-        except OSError as exc:
-            raise ExecutorError(
-                f"cannot build the executor zip in {target.parent}: {exc}",
-                hint="set CONDOR_NB_EXECUTOR_CACHE to a writable folder",
-            ) from None
+        tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}")
+        tmp.write_text(str(target), encoding="utf-8")
+        os.replace(tmp, pointer)
+    except OSError as exc:
+        raise ExecutorError(
+            f"cannot build the executor zip in {target.parent}: {exc}",
+            hint="set CONDOR_NB_EXECUTOR_CACHE to a writable folder",
+        ) from None
     return target
 
 
