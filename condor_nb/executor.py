@@ -18,8 +18,10 @@ wins. What was shipped and what was left out is in the zip's ``condor_nb_executo
 The zip is built once per set of versions (condor_nb's and every shipped
 distribution's) into the user's cache folder (``$XDG_CACHE_HOME/condor_nb/executor``,
 ``CONDOR_NB_EXECUTOR_CACHE`` overrides), and hard-linked (or copied) into each job's
-``in/``. Building takes a few seconds, once; a submit finds it by the versions of
-condor_nb and of the four packages (a pointer file next to it).
+``in/``. No bytecode: it would serve only workers running this very Python release,
+and doubles the size; a worker compiles what it imports (measured in
+benchmarks/bench_executor.py). Building takes about a second, once; a submit finds it
+by the versions of condor_nb and of the four packages (a pointer file next to it).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from pathlib import Path
 from condor_nb import __version__
 from condor_nb.errors import CondorNbError
 from condor_nb.remote import EXECUTOR_NAME
+from condor_nb.settings import Settings
 
 #: What the wrapper needs; the shipped set is their closure minus ipykernel's.
 ROOTS = ("papermill", "nbclient", "nbformat", "nbconvert")
@@ -55,7 +57,7 @@ FALLBACK_DIR = "condor_nb_fallback"  # inside the zip; the wrapper appends it to
 SHARE_DIR = "condor_nb_share"  # share/jupyter files (templates): extracted on the worker
 JSONSCHEMA_FALLBACK = Path(__file__).with_name("remote") / "jsonschema_fallback.py"
 MANIFEST = "condor_nb_executor.json"
-FORMAT = 1  # bump when the zip's layout changes
+FORMAT = 2  # bump when the zip's layout changes
 
 
 class ExecutorError(CondorNbError):
@@ -71,7 +73,7 @@ class Plan:
 
     @property
     def key(self) -> str:
-        text = json.dumps([FORMAT, __version__, sys.version, sorted(self.shipped.items())])
+        text = json.dumps([FORMAT, __version__, sorted(self.shipped.items())])
         text += JSONSCHEMA_FALLBACK.read_text(encoding="utf-8")
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -183,8 +185,6 @@ def build(target: Path, the_plan: Plan) -> None:
                     left_out[f"{name} (extension modules)"] = "pure-Python fallback used"
                 for source, rel in files:
                     zf.write(source, rel)
-                    if rel.endswith(".py"):
-                        _add_bytecode(zf, source, rel)
             zf.write(JSONSCHEMA_FALLBACK, f"{FALLBACK_DIR}/jsonschema/__init__.py")
             zf.writestr(f"{FALLBACK_DIR}/jsonschema/exceptions.py", "from . import *  # noqa\n")
             info = {
@@ -202,35 +202,13 @@ def build(target: Path, the_plan: Plan) -> None:
             os.unlink(tmp)
 
 
-def _add_bytecode(zf: zipfile.ZipFile, source: Path, rel: str) -> None:
-    """This Python's bytecode for a module, unchecked-hash (extraction resets mtimes):
-    a worker running the same Python release as this host skips compiling."""
-    import importlib.util
-    import py_compile
-
-    cached = importlib.util.cache_from_source(rel)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out.pyc")
-        try:
-            py_compile.compile(
-                str(source),
-                cfile=out,
-                dfile=rel,
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-        except py_compile.PyCompileError:
-            return  # source for another Python (a vendored backport): compiled there
-        zf.write(out, cached)
-
-
 def _quick_key() -> str:
     """condor_nb's and the four packages' versions: cheap to read at every submit."""
     try:
         versions = [metadata.version(name) for name in ROOTS]
     except metadata.PackageNotFoundError:
         versions = []  # plan() says what is missing
-    text = json.dumps([FORMAT, __version__, sys.version, versions])
+    text = json.dumps([FORMAT, __version__, versions])
     text += JSONSCHEMA_FALLBACK.read_text(encoding="utf-8")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -263,6 +241,23 @@ def archive() -> Path:
             hint="set CONDOR_NB_EXECUTOR_CACHE to a writable folder",
         ) from None
     return target
+
+
+def wanted(settings: Settings, image: str | None, *, procs: int) -> bool:
+    """Whether a submission of ``procs`` jobs ships the zip (setting ``ship_executor``).
+
+    ``auto``: a single job always does (a few MB); a sweep, whose every proc spools its
+    own copy on the access point, does unless the newest finished job in the same image
+    ran the worker's own papermill. ``always`` / ``never`` decide outright.
+    """
+    if settings.ship_executor in ("always", "never"):
+        return settings.ship_executor == "always"
+    if procs <= 1:
+        return True
+    from condor_nb.parity import last_worker_manifest
+
+    last = last_worker_manifest(settings, image)
+    return last is None or (last[1].get("executor") or {}).get("source") != "worker"
 
 
 def stage(in_dir: Path) -> Path:

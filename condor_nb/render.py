@@ -53,6 +53,7 @@ class JobFiles:
     job_dir: Path
     notebook_name: str
     index: int | None = None
+    executor: bool = True  # ship condor_nb_executor.zip (see condor_nb.executor.wanted)
 
     @property
     def in_dir(self) -> Path:
@@ -86,7 +87,8 @@ class JobFiles:
     @property
     def wrapper_files(self) -> list[Path]:
         """The worker wrapper's files and the executor zip, as staged under their worker names."""
-        return [self.in_dir / name for name in (*WRAPPER_FILES, EXECUTOR_NAME)]
+        names = [*WRAPPER_FILES, EXECUTOR_NAME] if self.executor else list(WRAPPER_FILES)
+        return [self.in_dir / name for name in names]
 
 
 def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str, object]:

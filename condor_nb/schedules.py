@@ -100,9 +100,11 @@ def _description(
     spec: Any, schedule_id: str, cron: str, keep_runs: int, settings: Settings, job_dir: Path
 ) -> dict[str, str]:
     from condor_nb import templates
+    from condor_nb.executor import wanted
     from condor_nb.render import JobFiles, render, worker_notebook_name
 
-    files = JobFiles(job_dir, worker_notebook_name(spec.notebook))
+    ship = wanted(settings, spec.image, procs=1)
+    files = JobFiles(job_dir, worker_notebook_name(spec.notebook), executor=ship)
     try:
         desc = render(
             spec,

@@ -65,3 +65,28 @@ def test_zip_is_built_once_pure_python_and_importable(cache: Path, tmp_path: Pat
     zipfile.ZipFile(first).extractall(out)
     proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True)
     assert proc.returncode == 1 and "ValidationError" in proc.stderr, proc.stderr
+
+
+def test_ship_executor_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from condor_nb import parity
+    from condor_nb.errors import ConfigError
+    from condor_nb.render import JobFiles
+    from condor_nb.settings import load_settings
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "CONDOR_NB_HOME": str(tmp_path / "h")}
+    auto = load_settings(env)
+    assert auto.ship_executor == "auto" and executor.wanted(auto, None, procs=1)
+    never = load_settings({**env, "CONDOR_NB_SHIP_EXECUTOR": "Never"})
+    assert not executor.wanted(never, None, procs=1)
+    with pytest.raises(ConfigError) as info:
+        load_settings({**env, "CONDOR_NB_SHIP_EXECUTOR": "sometimes"})
+    assert "expected auto or always or never, got 'sometimes'" in str(info.value)
+    # A sweep ships unless the last worker in that image ran its own papermill.
+    assert executor.wanted(auto, "/img", procs=100)  # nothing known yet
+    seen = {"executor": {"source": "worker", "papermill": "2.7.0"}}
+    monkeypatch.setattr(parity, "last_worker_manifest", lambda settings, image: ("j1", seen))
+    assert not executor.wanted(auto, "/img", procs=100) and executor.wanted(auto, "/img", procs=1)
+    assert executor.wanted(load_settings({**env, "CONDOR_NB_SHIP_EXECUTOR": "always"}), "/img",
+                           procs=100)  # fmt: skip
+    files = JobFiles(tmp_path, "n.ipynb", executor=False)
+    assert EXECUTOR_NAME not in [p.name for p in files.wrapper_files]
