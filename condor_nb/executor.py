@@ -46,6 +46,9 @@ from condor_nb.settings import Settings
 #: What the wrapper needs; the shipped set is their closure minus ipykernel's.
 ROOTS = ("papermill", "nbclient", "nbformat", "nbconvert")
 BROUGHT_BY = "ipykernel"
+#: In this host's ipykernel closure, yet only conditionally in others' (IPython's
+#: ``typing_extensions; python_version < "3.12"``): shipped when needed.
+NOT_ASSUMED = ("typing-extensions",)
 #: Worker Pythons the requirement markers are evaluated for (a dependency needed on any).
 PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 #: Compiled, with no pure-Python fallback: replaced (jsonschema) or never imported.
@@ -70,37 +73,48 @@ class Plan:
 
     shipped: dict[str, str] = field(default_factory=dict)  # name -> version
     left_out: dict[str, str] = field(default_factory=dict)  # name -> reason
+    #: what the shipped packages need from the worker's (ipykernel's) distributions:
+    #: name -> ["nbclient wants >=5.4.0", ...]; the worker checks the lower bounds
+    needs: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
         text = json.dumps([FORMAT, __version__, sorted(self.shipped.items())])
-        text += JSONSCHEMA_FALLBACK.read_text(encoding="utf-8")
+        text += _builder_source()
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _builder_source() -> str:
+    """This module and the stand-in: a change to either makes a new zip (development)."""
+    return Path(__file__).read_text(encoding="utf-8") + JSONSCHEMA_FALLBACK.read_text("utf-8")
 
 
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _needed(requirement: str, extras: frozenset[str]) -> tuple[str, frozenset[str]] | None:
-    """(distribution, its extras) if some worker Python needs this requirement line of a
-    distribution installed with ``extras``; None if none does (e.g. a test extra)."""
+def _needed(
+    requirement: str, extras: frozenset[str], every: bool = False
+) -> tuple[str, frozenset[str]] | None:
+    """(distribution, its extras) if some worker Python (``every``: each one) needs this
+    requirement line of a distribution installed with ``extras``; else None."""
     from packaging.requirements import Requirement
 
     req = Requirement(requirement)
     wanted = (req.name, frozenset(req.extras))
     if req.marker is None:
         return wanted
+    hits = []
     for python in PYTHONS:
-        for extra in ("", *extras):
-            env = {"python_version": python, "extra": extra, "sys_platform": "linux"}
-            env.update(platform_system="Linux", os_name="posix", implementation_name="cpython")
-            if req.marker.evaluate(env):
-                return wanted
-    return None
+        env = {"python_version": python, "sys_platform": "linux", "platform_system": "Linux"}
+        env.update(os_name="posix", implementation_name="cpython")
+        hits.append(any(req.marker.evaluate({**env, "extra": e}) for e in ("", *extras)))
+    return wanted if (all(hits) if every else any(hits)) else None
 
 
-def _closure(roots: tuple[str, ...], stop: set[str], plan: Plan | None = None) -> set[str]:
+def _closure(
+    roots: tuple[str, ...], stop: set[str], plan: Plan | None = None, every: bool = False
+) -> set[str]:
     seen: set[tuple[str, frozenset[str]]] = set()
     todo = [(root, frozenset[str]()) for root in roots]
     while todo:
@@ -118,16 +132,28 @@ def _closure(roots: tuple[str, ...], stop: set[str], plan: Plan | None = None) -
                 plan.left_out[name] = "not installed on the submit host"
             continue
         seen.add((name, extras))
-        todo.extend(dep for line in requires if (dep := _needed(line, extras)))
+        todo.extend(dep for line in requires if (dep := _needed(line, extras, every)))
     return {name for name, _ in seen}
 
 
 def plan() -> Plan:
-    """The distributions to ship: the closure of ROOTS, less ipykernel's closure."""
-    brought = _closure((BROUGHT_BY,), set())
+    """The distributions to ship: the closure of ROOTS, less what every ipykernel brings
+    (its closure over requirements without markers: ``typing_extensions; python_version
+    < "3.12"`` may be missing on a worker, so it is shipped when needed)."""
+    from packaging.requirements import Requirement
+
+    brought = _closure((BROUGHT_BY,), set(), every=True) - set(NOT_ASSUMED)
     result = Plan()
     for name in sorted(_closure(ROOTS, brought, result)):
         result.shipped[name] = metadata.version(name)
+    for name in result.shipped:
+        for line in metadata.requires(name) or []:
+            if _needed(line, frozenset()) is None:
+                continue
+            req = Requirement(line)
+            if _norm(req.name) in brought and str(req.specifier):
+                wanted = f"{name} {result.shipped[name]} wants {req.specifier}"
+                result.needs.setdefault(_norm(req.name), []).append(wanted)
     missing = [r for r in ROOTS if _norm(r) not in result.shipped]
     if missing:
         raise ExecutorError(
@@ -193,6 +219,7 @@ def build(target: Path, the_plan: Plan) -> None:
                 "key": the_plan.key,
                 "shipped": the_plan.shipped,
                 "left_out": left_out,
+                "needs": the_plan.needs,
             }
             zf.writestr(MANIFEST, json.dumps(info, indent=1, sort_keys=True))
         os.chmod(tmp, 0o644)
@@ -208,8 +235,7 @@ def _quick_key() -> str:
         versions = [metadata.version(name) for name in ROOTS]
     except metadata.PackageNotFoundError:
         versions = []  # plan() says what is missing
-    text = json.dumps([FORMAT, __version__, versions])
-    text += JSONSCHEMA_FALLBACK.read_text(encoding="utf-8")
+    text = json.dumps([FORMAT, __version__, versions]) + _builder_source()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

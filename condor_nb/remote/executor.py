@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import platform
 import sys
@@ -25,6 +26,7 @@ EXECUTOR_ZIP = "condor_nb_executor.zip"
 PACKAGES = ("papermill", "nbclient", "nbformat", "nbconvert")
 FALLBACK_DIR = "condor_nb_fallback"
 SHARE_DIR = "condor_nb_share"
+MANIFEST = "condor_nb_executor.json"  # in the zip: what was shipped, left out, needed
 EXTRACT_TO = ".condor_nb_executor"  # hidden: HTCondor does not bring folders back
 IMAGE_HINT = (
     "use an image with ipykernel (any image a Jupyter server runs in, e.g. "
@@ -55,6 +57,37 @@ def _version(name: str) -> str | None:
         return metadata.version(name)
     except Exception:
         return None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """'5.4.0rc1' -> (5, 4, 0): enough to compare lower bounds without packaging."""
+    parts = []
+    for piece in version.split("."):
+        digits = "".join(c for c in piece[: len(piece) - len(piece.lstrip("0123456789"))])
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def too_old(where: str) -> list[str]:
+    """The worker's distributions older than a shipped package's lower bound (``>=``)."""
+    try:
+        with open(os.path.join(where, MANIFEST), encoding="utf-8") as f:
+            needs = json.load(f).get("needs") or {}
+    except (OSError, ValueError):
+        return []
+    out = []
+    for name, wants in sorted(needs.items()):
+        have = _version(name)
+        if have is None:
+            continue
+        for want in wants:
+            for clause in want.rpartition(" wants ")[2].split(","):
+                clause = clause.strip()
+                if clause.startswith(">=") and _release(have) < _release(clause[2:]):
+                    out.append(f"{name} {have} on the worker: {want}")
+    return out
 
 
 def _use_shipped(path: str) -> str:
@@ -99,6 +132,11 @@ def choose(directory: str = ".") -> dict[str, Any]:
         error = f"{reason} and {EXECUTOR_ZIP} was not shipped with the job: {IMAGE_HINT}"
         return {"source": None, "error": error}
     where = _use_shipped(path)
+    info: dict[str, Any] = {"source": "shipped", "reason": reason, "path": where}
+    old = too_old(where)
+    if old:  # it may still work; if it does not, the error will make sense with this
+        info["warnings"] = old
+        sys.stderr.write(f"condor_nb: WARNING {'; '.join(old)}\n")
     papermill = importlib.import_module("papermill")
-    version = getattr(papermill, "__version__", None) or _version("papermill")
-    return {"source": "shipped", "papermill": version, "reason": reason, "path": where}
+    info["papermill"] = getattr(papermill, "__version__", None) or _version("papermill")
+    return info

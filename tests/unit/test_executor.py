@@ -26,9 +26,11 @@ def test_plan_ships_the_four_and_leaves_what_ipykernel_brings() -> None:
     plan = executor.plan()
     for name in executor.ROOTS:
         assert name in plan.shipped
-    brought = executor._closure((executor.BROUGHT_BY,), set())
-    assert {"jupyter-client", "traitlets", "pyzmq", "tornado"} <= brought
-    assert not brought & set(plan.shipped)
+    brought = executor._closure((executor.BROUGHT_BY,), set(), every=True)
+    assert {"jupyter-client", "traitlets", "pyzmq", "tornado", "pygments"} <= brought
+    assert brought & set(plan.shipped) == set(executor.NOT_ASSUMED) & set(plan.shipped)
+    assert "typing-extensions" in plan.shipped  # bs4 needs it; not every ipykernel brings it
+    assert any(want.startswith("nbclient ") for want in plan.needs["jupyter-client"])
     assert "tinycss2" in plan.shipped  # through nbconvert's bleach[css]: extras followed
     assert "jsonschema" not in plan.shipped and "rpds-py" not in plan.shipped
     assert "jsonschema" in plan.left_out
@@ -90,3 +92,21 @@ def test_ship_executor_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                            procs=100)  # fmt: skip
     files = JobFiles(tmp_path, "n.ipynb", executor=False)
     assert EXECUTOR_NAME not in [p.name for p in files.wrapper_files]
+
+
+def test_worker_side_warns_of_distributions_older_than_the_shipped_ones_want(
+    tmp_path: Path,
+) -> None:
+    from importlib import metadata
+
+    from condor_nb.remote import executor as worker
+
+    have = metadata.version("traitlets")
+    needs = {"traitlets": ["nbclient 9 wants >=999.1", f"nbformat 9 wants !=5.0.*,>={have}"],
+             "no-such-dist": ["x 1 wants >=1"]}  # fmt: skip
+    (tmp_path / worker.MANIFEST).write_text(json.dumps({"needs": needs}))
+    assert worker.too_old(str(tmp_path)) == [
+        f"traitlets {have} on the worker: nbclient 9 wants >=999.1"
+    ]
+    assert worker._release("5.4.0rc1") == (5, 4, 0) < worker._release("5.13")
+    assert worker.too_old(str(tmp_path / "missing")) == []
