@@ -77,6 +77,19 @@ class Plan:
     #: name -> ["nbclient wants >=5.4.0", ...]; the worker checks the lower bounds
     needs: dict[str, list[str]] = field(default_factory=dict)
 
+    def min_python(self) -> tuple[str, str]:
+        """The oldest worker Python every shipped distribution supports (Requires-Python
+        lower bounds), and which distribution sets it."""
+        best: tuple[int, ...] = (3, 9)
+        why = "condor_nb's wrapper"
+        for name, version in self.shipped.items():
+            spec = (metadata.metadata(name).get_all("Requires-Python") or [""])[0]
+            for clause in spec.split(","):
+                clause = clause.strip()
+                if clause.startswith(">=") and _release(clause[2:]) > best:
+                    best, why = _release(clause[2:]), f"{name} {version} requires {clause}"
+        return ".".join(map(str, best)), why
+
     @property
     def key(self) -> str:
         text = json.dumps([FORMAT, __version__, sorted(self.shipped.items())])
@@ -87,6 +100,10 @@ class Plan:
 def _builder_source() -> str:
     """This module and the stand-in: a change to either makes a new zip (development)."""
     return Path(__file__).read_text(encoding="utf-8") + JSONSCHEMA_FALLBACK.read_text("utf-8")
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0])[:3])
 
 
 def _norm(name: str) -> str:
@@ -220,6 +237,7 @@ def build(target: Path, the_plan: Plan) -> None:
                 "shipped": the_plan.shipped,
                 "left_out": left_out,
                 "needs": the_plan.needs,
+                "min_python": the_plan.min_python(),
             }
             zf.writestr(MANIFEST, json.dumps(info, indent=1, sort_keys=True))
         os.chmod(tmp, 0o644)

@@ -70,13 +70,23 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _zip_manifest(where: str) -> dict[str, Any]:
+    """condor_nb_executor.json, from the zip or from the folder it was extracted to."""
+    try:
+        if zipfile.is_zipfile(where):
+            with zipfile.ZipFile(where) as zf:
+                data = json.loads(zf.read(MANIFEST))
+        else:
+            with open(os.path.join(where, MANIFEST), encoding="utf-8") as f:
+                data = json.load(f)
+    except (OSError, ValueError, KeyError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def too_old(where: str) -> list[str]:
     """The worker's distributions older than a shipped package's lower bound (``>=``)."""
-    try:
-        with open(os.path.join(where, MANIFEST), encoding="utf-8") as f:
-            needs = json.load(f).get("needs") or {}
-    except (OSError, ValueError):
-        return []
+    needs = _zip_manifest(where).get("needs") or {}
     out = []
     for name, wants in sorted(needs.items()):
         have = _version(name)
@@ -130,6 +140,15 @@ def choose(directory: str = ".") -> dict[str, Any]:
     path = os.path.abspath(os.path.join(directory, EXECUTOR_ZIP))
     if not os.path.isfile(path):
         error = f"{reason} and {EXECUTOR_ZIP} was not shipped with the job: {IMAGE_HINT}"
+        return {"source": None, "error": error}
+    least, because = _zip_manifest(path).get("min_python") or ("3.9", "")
+    if _release(platform.python_version()) < _release(least):
+        error = (
+            f"{reason}, and the executor condor_nb shipped needs Python >= {least} "
+            f"({because}); this worker's {python}: use an image with papermill, nbclient, "
+            f"nbformat and nbconvert, or one whose Python is >= {least} (or submit from a "
+            "condor_nb whose installed papermill & co. support older Pythons)"
+        )
         return {"source": None, "error": error}
     where = _use_shipped(path)
     info: dict[str, Any] = {"source": "shipped", "reason": reason, "path": where}

@@ -110,3 +110,22 @@ def test_worker_side_warns_of_distributions_older_than_the_shipped_ones_want(
     ]
     assert worker._release("5.4.0rc1") == (5, 4, 0) < worker._release("5.13")
     assert worker.too_old(str(tmp_path / "missing")) == []
+
+
+def test_worker_too_old_for_the_shipped_executor_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from condor_nb.remote import executor as worker
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(worker, "PACKAGES", ("no_such_package_here",))  # force the zip
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("JUPYTER_PATH", "")
+    with zipfile.ZipFile(tmp_path / EXECUTOR_NAME, "w") as zf:
+        zf.writestr(worker.MANIFEST, json.dumps({"min_python": ["99.1", "x 1 requires >=99.1"]}))
+    info = worker.choose(str(tmp_path))
+    assert info["source"] is None and not (tmp_path / worker.EXTRACT_TO).exists()
+    assert (
+        "the worker has no no_such_package_here, and the executor condor_nb shipped needs "
+        "Python >= 99.1 (x 1 requires >=99.1); this worker's Python 3." in info["error"]
+    )
