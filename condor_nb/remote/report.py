@@ -38,6 +38,9 @@ CHIRP_EVERY_S = 5.0
 CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"
 #: condor_nb.record() for workers without condor_nb (run.py's enable_recording writes it).
 RECORD_HELPER = os.path.join(".condor_nb_stub", "condor_nb", "__init__.py")
+#: Where condor_nb_executor.py extracts the shipped papermill & co.: on the wrapper's
+#: sys.path only, never the kernel's, so the notebook's imports are looked up without it.
+SHIPPED_DIR = ".condor_nb_executor"
 
 
 class Chirp:
@@ -96,6 +99,16 @@ def imported_modules(nb: Any) -> list[str]:
     return sorted(found)
 
 
+def _uncached_version(name: str) -> str | None:
+    """dist_version without its cache (the cache holds what the wrapper itself sees)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
 @functools.lru_cache(maxsize=1)
 def _packages_distributions() -> dict[str, list[str]]:
     """Module -> distributions; scanning every installed package is slow, so once."""
@@ -133,15 +146,28 @@ def module_versions(modules: list[str]) -> dict[str, Any]:
     condor_nb, when only the record() helper shipped with the job provides it, "helper".
     """
 
+    saved = sys.path[:]
+    sys.path[:] = [p for p in saved if SHIPPED_DIR not in p.split(os.sep)]
+    try:
+        return _module_versions(modules, shipped=len(sys.path) != len(saved))
+    finally:
+        sys.path[:] = saved
+
+
+def _module_versions(modules: list[str], shipped: bool) -> dict[str, Any]:
+    from importlib import metadata
+
     stdlib = {m for m in modules if is_stdlib(m)}
     others = [m for m in modules if m not in stdlib]
     mapping: dict[str, list[str]] = {}
     if others:  # packages_distributions is 3.10+; on 3.9 a module is looked up by its name
-        mapping = _packages_distributions()
+        getter = getattr(metadata, "packages_distributions", dict)
+        mapping = dict(getter()) if shipped else _packages_distributions()
+    lookup = _uncached_version if shipped else dist_version
     out: dict[str, Any] = {m: {"stdlib": True} for m in modules if m in stdlib}
     for mod in others:
         dists = dict.fromkeys(mapping.get(mod) or [mod])
-        versions = {d: v for d in dists if (v := dist_version(d)) is not None}
+        versions = {d: v for d in dists if (v := lookup(d)) is not None}
         out[mod] = {"distributions": versions, "version": next(iter(versions.values()), None)}
         if os.path.exists(f"{mod}.py") or os.path.isdir(mod):
             out[mod]["local_file"] = True

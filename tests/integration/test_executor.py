@@ -50,6 +50,8 @@ def test_bare_worker_runs_the_shipped_executor_and_no_ipykernel_fails(
     cells = [
         "import sys, json\nimport condor_nb\nprint('worker', sys.version_info[:2], x)",
         "condor_nb.record('answer', x * 2)",
+        "try:\n    import yaml  # in the shipped zip, not in the kernel\nexcept ImportError:\n"
+        "    yaml = None\nprint('yaml', yaml)",
     ]
     nb = cnb.notebook("bare.ipynb", cells, params="x = 1")
     ok_id = _submit(cnb, nb, bare, "-p", "x", "21")
@@ -61,6 +63,7 @@ def test_bare_worker_runs_the_shipped_executor_and_no_ipykernel_fails(
     out = cnb.workdir / "ok"
     executed = next(out.glob("*.ipynb"))
     assert "worker (3, 13) 21" in "".join(cell_outputs(executed))
+    assert "yaml None" in "".join(cell_outputs(executed))  # the kernel never sees the zip
     report = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "jp-Notebook" in report and "worker (3, 13) 21" in report  # nbconvert's, not the stub
     job_dir = cnb.settings().jobs_dir / ok_id
@@ -81,7 +84,10 @@ def test_bare_worker_runs_the_shipped_executor_and_no_ipykernel_fails(
     assert f"python version: here {platform.python_version()}, on the worker 3.13" in text
     assert "papermill: here installed" in text and "shipped by condor_nb" in text
     assert "package ipykernel: here " in text  # the image's own, older ipykernel
-    assert "not recorded" not in text and "not installed" not in text
+    from importlib import metadata as md
+
+    assert f"import yaml: here {md.version('pyyaml')}, on the worker not installed" in text
+    assert "not recorded" not in text and text.count("not installed") == 1
     assert "import sys" not in text and "import json" not in text  # standard library
     assert "import condor_nb" not in text  # the shipped record helper worked
 
