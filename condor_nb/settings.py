@@ -44,6 +44,8 @@ class Settings:
     disk: str = "1GB"
     gpus: int = 0
     worker_python: str = "python3"
+    # Bring papermill & co. with each job (condor_nb.executor): auto, always or never.
+    ship_executor: str = "auto"
     spool_timeout: int = 600
     poll_interval: float = 2.0
     # Longest wait for one schedd call (all its retries included): then exit 5.
@@ -69,6 +71,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
 _INT_FIELDS = {"cpus", "gpus", "spool_timeout"}
 _FLOAT_FIELDS = {"poll_interval", "schedd_timeout"}
 _BOOL_FIELDS = {"shared_filesystem"}
+_CHOICE_FIELDS = {"ship_executor": ("auto", "always", "never")}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -161,10 +164,16 @@ def _convert(name: str, value: Any, source: str) -> Any:
             return number
         if name in _BOOL_FIELDS:
             return _to_bool(value)
+        if name in _CHOICE_FIELDS and str(value).strip().lower() not in _CHOICE_FIELDS[name]:
+            raise ValueError("not one of the choices")
+        if name in _CHOICE_FIELDS:
+            return str(value).strip().lower()
     except (TypeError, ValueError) as exc:
         expected = (
             "an absolute path"
             if name == "home"
+            else " or ".join(_CHOICE_FIELDS[name])
+            if name in _CHOICE_FIELDS
             else "true or false"
             if name in _BOOL_FIELDS
             else "a whole number"

@@ -18,11 +18,16 @@ REPORT_PATH = Path(__file__).with_name("report.py")
 REPORT_NAME = "condor_nb_report.py"
 RECORDING_PATH = Path(__file__).parents[1] / "recording.py"
 RECORDING_NAME = "condor_nb_recording.py"
+EXECUTOR_MODULE_PATH = Path(__file__).with_name("executor.py")
+EXECUTOR_MODULE_NAME = "condor_nb_executor.py"
 WRAPPER_FILES = {
     WRAPPER_NAME: WRAPPER_PATH,
     REPORT_NAME: REPORT_PATH,
     RECORDING_NAME: RECORDING_PATH,
+    EXECUTOR_MODULE_NAME: EXECUTOR_MODULE_PATH,
 }
+#: The executor (papermill & co.) shipped with every job; see condor_nb.executor.
+EXECUTOR_NAME = "condor_nb_executor.zip"
 VALUES_JSON = "_condor_nb_values.json"
 JOB_JSON = "condor_nb_job.json"
 
@@ -53,6 +58,7 @@ EXIT_CODES = {
 OUTCOME_BY_EXIT_CODE = {code: outcome for outcome, code in EXIT_CODES.items()}
 
 __all__ = [
+    "EXECUTOR_NAME",
     "EXIT_CODES",
     "FILES_JSON",
     "JOB_JSON",

@@ -45,6 +45,11 @@ PROGRESS_ATTR = "CondorNbProgress"
 CHIRP_EVERY_S = 10.0  # at most one job-ad update per job per this many seconds
 CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"  # Debian, Ubuntu, RHEL packages
 CHIRP_OTHER_PLACES = ("/usr/lib/condor/libexec/condor_chirp",)  # tarball-style layouts
+#: condor_nb.record() for workers without condor_nb (run.py's enable_recording writes it).
+RECORD_HELPER = os.path.join(".condor_nb_stub", "condor_nb", "__init__.py")
+#: Where condor_nb_executor.py extracts the shipped papermill & co.: on the wrapper's
+#: sys.path only, never the kernel's, so the notebook's imports are looked up without it.
+SHIPPED_DIR = ".condor_nb_executor"
 
 
 def find_chirp() -> str | None:
@@ -195,6 +200,16 @@ def imported_modules(nb: Any) -> list[str]:
     return sorted(found)
 
 
+def _uncached_version(name: str) -> str | None:
+    """dist_version without its cache (the cache holds what the wrapper itself sees)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
 @functools.lru_cache(maxsize=1)
 def _packages_distributions() -> dict[str, list[str]]:
     """Module -> distributions; scanning every installed package is slow, so once."""
@@ -203,25 +218,62 @@ def _packages_distributions() -> dict[str, list[str]]:
     return dict(getattr(metadata, "packages_distributions", dict)())
 
 
+def is_stdlib(module: str) -> bool:
+    """Part of this Python's standard library? (sys.stdlib_module_names is 3.10+; before,
+    a module found under the stdlib folder, outside site-packages.)"""
+    if module in sys.builtin_module_names:
+        return True
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is not None:
+        return module in names
+    import importlib.util
+    import sysconfig
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    where = (spec and (spec.origin or next(iter(spec.submodule_search_locations or []), ""))) or ""
+    roots = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    inside = any(where.startswith(os.path.join(root, "")) for root in roots)
+    return inside and "site-packages" not in where and "dist-packages" not in where
+
+
 def module_versions(modules: list[str]) -> dict[str, Any]:
     """module -> {"distributions": {name: version}, "version"}, or {"stdlib": true}.
 
     Looked up in the wrapper's Python (sys.executable), the kernel's unless the notebook
-    asked for another kernel; a module next to the notebook is flagged "local_file".
+    asked for another kernel; a module next to the notebook is flagged "local_file", and
+    condor_nb, when only the record() helper shipped with the job provides it, "helper".
     """
 
-    stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+    saved = sys.path[:]
+    sys.path[:] = [p for p in saved if SHIPPED_DIR not in p.split(os.sep)]
+    try:
+        return _module_versions(modules, shipped=len(sys.path) != len(saved))
+    finally:
+        sys.path[:] = saved
+
+
+def _module_versions(modules: list[str], shipped: bool) -> dict[str, Any]:
+    from importlib import metadata
+
+    stdlib = {m for m in modules if is_stdlib(m)}
     others = [m for m in modules if m not in stdlib]
     mapping: dict[str, list[str]] = {}
     if others:  # packages_distributions is 3.10+; on 3.9 a module is looked up by its name
-        mapping = _packages_distributions()
+        getter = getattr(metadata, "packages_distributions", dict)
+        mapping = dict(getter()) if shipped else _packages_distributions()
+    lookup = _uncached_version if shipped else dist_version
     out: dict[str, Any] = {m: {"stdlib": True} for m in modules if m in stdlib}
     for mod in others:
         dists = dict.fromkeys(mapping.get(mod) or [mod])
-        versions = {d: v for d in dists if (v := dist_version(d)) is not None}
+        versions = {d: v for d in dists if (v := lookup(d)) is not None}
         out[mod] = {"distributions": versions, "version": next(iter(versions.values()), None)}
         if os.path.exists(f"{mod}.py") or os.path.isdir(mod):
             out[mod]["local_file"] = True
+        if mod == "condor_nb" and not versions and os.path.isfile(RECORD_HELPER):
+            out[mod]["helper"] = "condor_nb.record() shipped with the job"
     return out
 
 

@@ -29,6 +29,7 @@ REPORT_HTML = "_condor_nb_report.html"
 RESULT_JSON = "_condor_nb_result.json"
 MANIFEST_JSON = "_condor_nb_manifest.json"
 REPORT_MODULE = "condor_nb_report.py"  # shipped next to this file; see load_report()
+EXECUTOR_MODULE = "condor_nb_executor.py"  # the worker's papermill or the shipped one
 EXIT_CODES = {"completed": 0, "cell_error": 3, "kernel_died": 4, "cell_timeout": 5}
 EXIT_CODES.update(input_error=6, internal_error=7, interrupted=8, wall_time=9)
 VALUES_JSON = "_condor_nb_values.json"  # what condor_nb.record() writes (see recording.py)
@@ -37,7 +38,7 @@ SECRET_MARK = "[secret]"
 MIN_REDACTED = 4  # shorter secrets cannot be told apart from ordinary text
 RECORDING_MODULE = "condor_nb_recording.py"  # condor_nb.record() for workers without condor_nb
 FALLBACK_KERNEL = "python3"
-NEEDS = "use an image (or a Python) with papermill, nbconvert and ipykernel installed"
+NEEDS = "use an image (or a Python) with ipykernel installed (condor_nb brings papermill)"
 SHUTDOWN_WAIT_S = 2.0  # graceful kernel shutdown budget (jupyter_client's default: 5 s)
 KERNEL_DIED = (
     "The kernel died while running this cell. Most likely it ran out of memory (ask for "
@@ -78,6 +79,7 @@ class State:
         self.chirp: Any = None  # its progress reporter
         self.finalizing = False
         self.secret_forms: list[str] = []  # see load_secrets()
+        self.executor: dict[str, Any] = {}  # which papermill runs: see choose_executor()
 
 
 def utc_now() -> str:
@@ -233,19 +235,32 @@ def message_notebook(text: str) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
 
 
-def load_report() -> Any:
+def load_report(source: str = "report.py", shipped: str = REPORT_MODULE) -> Any:
     """condor_nb_report.py next to this file (report.py in the source tree), loaded by path."""
     import importlib.util
 
     here = os.path.abspath(__file__)
-    name = "report.py" if os.path.basename(here) == "run.py" else REPORT_MODULE
+    name = source if os.path.basename(here) == "run.py" else shipped
     path = os.path.join(os.path.dirname(here), name)
-    spec = importlib.util.spec_from_file_location("condor_nb_report", path)
+    spec = importlib.util.spec_from_file_location(shipped[:-3], path)
     if spec is None or spec.loader is None or not os.path.isfile(path):
         raise ImportError(f"{path} is missing: ship it with {os.path.basename(here)}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def choose_executor() -> None:
+    """The worker's own papermill, or the one shipped with the job (condor_nb_executor.py)."""
+    try:
+        module = load_report("executor.py", EXECUTOR_MODULE)
+    except ImportError:  # not shipped: the worker's papermill or bust
+        STATE.executor = {"source": "worker"}
+        return
+    STATE.executor = module.choose()
+    if STATE.executor.get("error"):
+        raise InputError(STATE.executor["error"])
+    say(f"executor: the {STATE.executor['source']} papermill {STATE.executor.get('papermill')}")
 
 
 # --------------------------------------------------------------------------------- execution
@@ -471,6 +486,8 @@ def build_result(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[
 def write_manifest(nb: Any, finished: bool) -> None:
     if not STATE.manifest:
         STATE.manifest = STATE.report.start_manifest(nb, STATE.job["job_id"])
+    if STATE.executor:
+        STATE.manifest["executor"] = STATE.executor
     if finished:
         STATE.manifest = STATE.report.finish_manifest(STATE.manifest, nb, STATE.kernel)
     write_json(MANIFEST_JSON, STATE.manifest)
@@ -668,6 +685,7 @@ def run() -> int:
         load_secrets()
         start_wall_clock(STATE.job)
         attempt("enable condor_nb.record()", enable_recording)
+        choose_executor()
         STATE.input_nb = load_notebook(STATE.job["notebook"])
         STATE.code_total = sum(c.cell_type == "code" for c in STATE.input_nb.cells)
         attempt("write the manifest", write_manifest, STATE.input_nb, False)
