@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from condor_nb import auth_refused, site_hints
 from condor_nb.deadline import ChildError, DeadlineExceeded, call_with_deadline
 from condor_nb.errors import (
     ConfigError,
@@ -149,7 +150,7 @@ class HTCondorSchedd:
                 if not ads:
                     raise ScheddUnavailableError(
                         f"the collector at {where} knows no schedd",
-                        hint="is the pool running? `condor_nb pool status`",
+                        hint=site_hints.schedd_not_listed(where),
                     )
                 ad = ads[0]
         except ScheddUnavailableError:
@@ -157,8 +158,7 @@ class HTCondorSchedd:
         except Exception as exc:
             raise ScheddUnavailableError(
                 f"cannot reach the schedd through the collector at {where}: {exc}",
-                hint="check the pool with `condor_nb pool status` (personal pool) "
-                "or `condor_nb doctor`; for the personal pool run `condor_nb pool start`",
+                hint=site_hints.collector_unreachable(where),
             ) from exc
         if ad is None:
             raise ScheddUnavailableError(f"no schedd named {self._settings.schedd!r} at {where}")
@@ -198,6 +198,8 @@ class HTCondorSchedd:
             except ScheddUnavailableError:
                 raise
             except Exception as exc:
+                if auth_refused.is_refusal(exc):  # not transient: say so now
+                    raise auth_refused.refused(self._settings, what, self.name, str(exc)) from None
                 if delay is None or time.monotonic() + delay >= deadline:
                     raise ScheddUnavailableError(
                         f"{what} failed on schedd {self.name}: {exc}",
@@ -319,6 +321,7 @@ class HTCondorSchedd:
         except ScheddUnavailableError:
             raise
         except Exception as exc:
+            self._raise_if_refused(action, exc)
             raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
         return int(result.get("TotalSuccess", 0)) if result is not None else 0
 
@@ -336,7 +339,21 @@ class HTCondorSchedd:
         except ScheddUnavailableError:
             raise
         except Exception as exc:
+            self._raise_if_refused(f"editing {attribute}", exc)
             raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
+
+    def _raise_if_refused(self, what: str, exc: Exception) -> None:
+        """A CredentialsError if ``exc`` was the schedd refusing our credential. The
+        bindings' act() says only "Error when performing action": a WRITE handshake
+        (bounded) tells a refused token from any other failure."""
+        reason = str(exc) if auth_refused.is_refusal(exc) else None
+        if reason is None:
+            ping = self._htcondor.ping
+            reason = auth_refused.write_refused(
+                lambda level: self._bounded("ping", lambda: ping(self._ad, level), 20)
+            )
+        if reason is not None:
+            raise auth_refused.refused(self._settings, what, self.name, reason) from None
 
     def _reconnecting(self, call: Callable[[], Any]) -> Any:
         """A call that never reached the schedd (it restarted: new address, stale
