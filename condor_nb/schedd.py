@@ -9,6 +9,7 @@ Note for the Jupyter side: these calls hold the GIL; run them in a worker proces
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import sys
@@ -189,10 +190,13 @@ class HTCondorSchedd:
         """Idempotent reads survive a schedd restart: retry with backoff, then explain.
 
         Every try, and all of them together, stay within ``budget`` seconds
-        (``schedd_timeout`` unless given)."""
+        (``schedd_timeout`` unless given). Failed tries are retried for up to
+        ``schedd_timeout``: a restarting access point's schedd takes 15-20 s to answer
+        again (and to advertise its new address), longer than the backoff steps alone."""
         limit = self._settings.schedd_timeout if budget is None else budget
         deadline = time.monotonic() + limit
-        for delay in (*_RETRY_DELAYS, None):
+        retry_until = time.monotonic() + min(limit, self._settings.schedd_timeout)
+        for attempt in itertools.count():
             try:
                 return self._bounded(what, call, limit, deadline)
             except ScheddUnavailableError:
@@ -200,7 +204,8 @@ class HTCondorSchedd:
             except Exception as exc:
                 if auth_refused.is_refusal(exc):  # not transient: say so now
                     raise auth_refused.refused(self._settings, what, self.name, str(exc)) from None
-                if delay is None or time.monotonic() + delay >= deadline:
+                delay = _RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)]
+                if time.monotonic() + delay >= min(deadline, retry_until):
                     raise ScheddUnavailableError(
                         f"{what} failed on schedd {self.name}: {exc}",
                         hint="the schedd may be restarting or unreachable; try again shortly",
