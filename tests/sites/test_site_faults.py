@@ -72,12 +72,29 @@ class Client:
             assert time.monotonic() < end, f"{job_id} never {state}: {proc.stdout}{proc.stderr}"
             time.sleep(2)
 
-    def finish(self, job_id: str) -> Path:
+    def start_wait(self, job_id: str) -> subprocess.Popen[str]:
+        """``condor_nb wait JOB -o out-JOB`` in the background (see :meth:`finish`)."""
+        out = self.home / f"out-{job_id}"
+        return self.site.client_popen(
+            [sys.executable, "-m", "condor_nb", "wait", job_id, "--timeout", "200", "-o", str(out)],
+            env=self.env, cwd=self.home, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def finish(self, job_id: str, waiting: subprocess.Popen[str] | None = None) -> Path:
         """Wait for the job (bounded), fetch it; the executed notebook, complete."""
         out = self.home / f"out-{job_id}"
-        proc, _ = self.run("wait", job_id, "--timeout", "200", "-o", str(out), timeout=HANG)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert "COMPLETED" in proc.stdout
+        if waiting is None:
+            proc, _ = self.run("wait", job_id, "--timeout", "200", "-o", str(out), timeout=HANG)
+            code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+        else:
+            try:
+                stdout, stderr = waiting.communicate(timeout=HANG)
+            finally:
+                waiting.kill()
+            code = waiting.returncode
+        assert code == 0, stdout + stderr
+        assert "COMPLETED" in stdout
         executed = next(out.rglob("*.ipynb"))
         text = "".join(
             "".join(o.get("text", ""))
@@ -152,10 +169,13 @@ def _clear(proc: subprocess.CompletedProcess[str], code: int, *words: str) -> No
 
 def test_schedd_restart_mid_job_loses_nothing(site: Site, client: Client) -> None:
     """condor_restart -schedd on the access point while the notebook runs: the new
-    shadow reconnects to the running starter (the job lease), the job is not rerun,
-    condor_nb follows through and the fetched outputs are complete."""
+    shadow reconnects to the running starter (the job lease), the job is not rerun; a
+    `wait` begun before the restart follows through (it used to exit 5 when a poll fell
+    in the restart), and the fetched outputs are complete."""
     job_id, cluster = client.submit("restart", 30)
-    client.wait_state(job_id, "RUNNING")
+    client.wait_state(job_id, "cell 2 of 3")  # the notebook itself runs (not only its job)
+    waiting = client.start_wait(job_id)  # a `wait` already polling when the schedd goes
+    time.sleep(2)
     restarted = time.time()
     site.run("ap", ["condor_restart", "-schedd"])
     proc, took = client.run("q")
@@ -166,7 +186,7 @@ def test_schedd_restart_mid_job_loses_nothing(site: Site, client: Client) -> Non
         assert "schedd" in proc.stderr
     proc, _ = client.run("q")
     assert proc.returncode == 0 and job_id in proc.stdout, proc.stdout + proc.stderr
-    out = client.finish(job_id)
+    out = client.finish(job_id, waiting)
     # One run, begun before the restart: the job was reconnected, not rerun.
     result = json.loads(next(out.rglob("result.json")).read_text(encoding="utf-8"))
     started = datetime.fromisoformat(result["started_at"]).timestamp()
