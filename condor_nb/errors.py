@@ -45,6 +45,8 @@ class ScheddUnavailableError(CondorNbError):
     """The collector or schedd cannot be reached (or refused us)."""
 
     exit_code = 5
+    #: The collector answered but listed no schedd (one restarting re-advertises).
+    unlisted = False
 
 
 class SubmitError(CondorNbError):

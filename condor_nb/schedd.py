@@ -30,6 +30,8 @@ from condor_nb.settings import Settings
 Action = Literal["hold", "release", "remove"]
 log = logging.getLogger(__name__)
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+#: How long a collector that lists no schedd is asked again (a schedd restarting).
+_UNLISTED_WAIT = 30.0
 _RETRIEVE_FACTOR = 30  # 30 min with the default schedd_timeout
 
 
@@ -125,11 +127,19 @@ class HTCondorSchedd:
 
     def _locate(self) -> Any:
         """Find the schedd; a failed first try is retried (after a daemon restart the
-        client's cached security session is stale and only the next call renews it)."""
+        client's cached security session is stale and only the next call renews it).
+        A collector that answers but lists no schedd is asked again for up to
+        _UNLISTED_WAIT s: a restarting schedd withdraws its ad and advertises anew."""
+        unlisted_until = time.monotonic() + _UNLISTED_WAIT
         for delay in (0.2, 1.0, None):
             try:
                 return self._locate_once()
-            except ScheddUnavailableError:
+            except ScheddUnavailableError as exc:
+                if exc.unlisted:
+                    while time.monotonic() + 2.0 < unlisted_until:
+                        time.sleep(2.0)
+                        with contextlib.suppress(ScheddUnavailableError):
+                            return self._locate_once()
                 if delay is None:
                     raise
                 time.sleep(delay)
@@ -149,10 +159,12 @@ class HTCondorSchedd:
             else:
                 ads = collector.locateAll(h.DaemonType.Schedd)
                 if not ads:
-                    raise ScheddUnavailableError(
+                    unlisted = ScheddUnavailableError(
                         f"the collector at {where} knows no schedd",
                         hint=site_hints.schedd_not_listed(where),
                     )
+                    unlisted.unlisted = True
+                    raise unlisted
                 ad = ads[0]
         except ScheddUnavailableError:
             raise
