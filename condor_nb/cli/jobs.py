@@ -301,7 +301,9 @@ def fetch(job_id: str, output: str | None, overwrite: bool) -> None:
 
 def _say_skipped(fetched: Any) -> None:
     for name, kind in sorted(fetched.skipped.items()):
-        click.echo(f"not brought back from the worker: {name!r} (a {kind})", err=True)
+        click.echo(
+            f"not brought back from the worker: {printable(repr(name))} (a {kind})", err=True
+        )
 
 
 def _act(job_ids: tuple[str, ...], action: str, **kwargs: bool) -> None:
@@ -330,7 +332,8 @@ def rm(job_ids: tuple[str, ...], force: bool) -> None:
         try:
             _act((job_id,), "remove", force=force)
         except SpecError as exc:  # the others are still removed; this one is kept
-            click.echo(f"{job_id}: kept: {exc}", err=True)
+            shown = display.error_text(exc.message, exc.hint)
+            click.echo(f"{printable(job_id)}: kept: {shown}", err=True)
             refused = exc
     if refused is not None:
         sys.exit(refused.exit_code)
