@@ -366,10 +366,10 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
             settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
         )
         _stage(job, files, job_id)
+        client = schedd.client_for(settings)  # finding the schedd can fail or time out
     except BaseException:
         shutil.rmtree(files.job_dir, ignore_errors=True)
         raise
-    client = schedd.client_for(settings)
     now = time.time()
     record = JobRecord(
         id=job_id, name=job.name, notebook=str(job.notebook), profile=job.profile,

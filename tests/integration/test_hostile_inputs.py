@@ -166,7 +166,7 @@ def test_inputs_that_gave_tracebacks(cnb: Cnb, tmp_path: Path) -> None:
 
 
 # -- a hung schedd, on a throwaway copy of the pool in a network namespace of its own --
-NETNS = "condor_nb_test_hung"
+NETNS = f"condor_nb_test_hung{os.getpid()}"  # two runs at once do not collide
 
 
 def _in_ns(
@@ -248,6 +248,81 @@ def test_a_hung_schedd_gives_exit_5_not_a_hang(throwaway_pool: dict[str, str]) -
     assert _in_ns(*cnb, "q", env=env).returncode == 0  # and it recovers
 
 
+def test_a_hung_schedd_or_collector_cannot_hold_a_submission(
+    throwaway_pool: dict[str, str],
+) -> None:
+    """Submit, a sweep and a schedule with the schedd stopped, then with the collector
+    stopped: each ends at the bound with exit 5, and leaves no staging folder and no job.
+    The same for a submission from a process whose security session is already open
+    (a Jupyter worker, a notebook): it used to wait for ever."""
+    env = throwaway_pool
+    cnb = [sys.executable, "-m", "condor_nb"]
+    home = Path(env["CONDOR_NB_HOME"])
+    notebook = str(Path(__file__).parents[2] / "examples" / "hello.ipynb")
+    assert _in_ns(*cnb, "q", env=env).returncode == 0
+    bounded = {**env, "CONDOR_NB_SCHEDD_TIMEOUT": "3"}
+    submissions = (
+        ("submit", notebook),
+        ("sweep", "run", notebook, "--grid", "repeat=1,2"),
+        ("schedule", "create", notebook, "--cron", "0 0 1 1 *"),
+    )
+    for daemon, said in (("condor_schedd", "did not answer within 3 s"),
+                         ("condor_collector", "did not answer within 3 s")):  # fmt: skip
+        pid = _daemon_pid(daemon)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for args in submissions:
+                proc = _in_ns(*cnb, *args, env=bounded, timeout=120)
+                assert proc.returncode == 5, (daemon, args, proc.stdout + proc.stderr)
+                assert said in proc.stderr and "CONDOR_NB_SCHEDD_TIMEOUT" in proc.stderr
+                left = sorted(p.name for p in (home / "jobs").glob("*"))
+                assert left == [], (daemon, args, left)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    pid = _daemon_pid("condor_schedd")
+    opened = _in_ns(sys.executable, "-c", _SUBMIT_WHILE_STOPPED, str(pid), notebook, env=bounded)
+    assert opened.stdout.strip().endswith("ScheddUnavailableError: did not answer"), (
+        opened.stdout + opened.stderr
+    )
+    assert sorted(p.name for p in (home / "jobs").glob("*")) == []
+    queue = _in_ns(sys.executable, "-c", _WHOLE_QUEUE, env=env)
+    assert queue.returncode == 0 and queue.stdout.strip() == "[]", queue.stdout + queue.stderr
+
+
+_WHOLE_QUEUE = """
+from condor_nb import schedd
+from condor_nb.settings import load_settings
+print([ad["ClusterId"] for ad in schedd.client_for(load_settings()).query("true", ["ClusterId"])])
+"""
+
+
+def _daemon_pid(name: str) -> int:
+    for pid in _ns_pids():
+        if Path(f"/proc/{pid}/comm").read_text().strip() == name[:15]:  # comm: 15 chars
+            return pid
+    raise AssertionError(f"no {name} in the throwaway pool")
+
+
+_SUBMIT_WHILE_STOPPED = """
+import os, signal, sys
+import condor_nb
+from condor_nb import schedd
+from condor_nb.errors import ScheddUnavailableError
+from condor_nb.settings import load_settings
+client = schedd.client_for(load_settings())
+client._schedd.query("true", ["ClusterId"])  # opens the session in this process
+pid = int(sys.argv[1])
+os.kill(pid, signal.SIGSTOP)
+try:
+    condor_nb.submit(sys.argv[2])
+    print("answered")
+except ScheddUnavailableError as exc:
+    print("ScheddUnavailableError: did not answer" if "did not answer" in str(exc) else exc)
+finally:
+    os.kill(pid, signal.SIGCONT)
+"""
+
+
 _HISTORY_WHILE_STOPPED = """
 import os, signal, sys
 from condor_nb import schedd
@@ -265,3 +340,28 @@ except ScheddUnavailableError as exc:
 finally:
     os.kill(pid, signal.SIGCONT)
 """
+
+
+def test_schedule_names_and_error_messages_are_shown_escaped(cnb: Cnb) -> None:
+    """A schedule's hostile name in create/list/pause output, and user text inside
+    error messages (a missing notebook's path, a bad cron field), reach the terminal
+    escaped: no raw control, bidi or separator character."""
+    nb = cnb.notebook("yearly.ipynb", ["print(1)"])
+    made = cnb.run("schedule", "create", str(nb), "--cron", "0 0 1 1 *", "--name", HOSTILE_NAME)
+    assert made.returncode == 0, made.stdout + made.stderr
+    schedule_id = made.stdout.split()[2]
+    try:
+        for args in (("schedule", "list"), ("schedule", "pause", schedule_id)):
+            shown = cnb.run(*args, check=True).stdout
+            assert "evil\\u202egpj.exe" in shown and "\\u2028fake line" in shown, shown
+            assert not RAW.search(shown), repr(shown)
+    finally:
+        cnb.run("schedule", "delete", schedule_id)
+    for args in (
+        ("submit", "no\u202efile\x1b[2J\u2028x.ipynb"),
+        ("schedule", "check", "0 0 \u202e1\x1b 1 *"),
+        ("fetch", "deadbeef", "-o", "x\u2029y"),
+    ):
+        err = cnb.run(*args)
+        assert err.returncode != 0 and err.stderr.startswith("error: "), err.stderr
+        assert not RAW.search(err.stderr), repr(err.stderr)
