@@ -365,3 +365,23 @@ def test_schedule_names_and_error_messages_are_shown_escaped(cnb: Cnb) -> None:
         err = cnb.run(*args)
         assert err.returncode != 0 and err.stderr.startswith("error: "), err.stderr
         assert not RAW.search(err.stderr), repr(err.stderr)
+
+
+def test_a_failed_sweep_or_schedule_submission_leaves_nothing_staged(cnb: Cnb) -> None:
+    """A submission that fails after staging (here: the schedd it names is not in the
+    pool) removes the staging folder of a single job, a sweep and a schedule alike."""
+    nb = cnb.notebook("staged.ipynb", ["print(n)"], params="n = 1")
+    home = cnb.workdir / "failing-home"
+    env = {**os.environ, **cnb.env, "CONDOR_NB_HOME": str(home), "CONDOR_NB_SCHEDD": "no-such"}
+    for args in (
+        ("submit", str(nb)),
+        ("sweep", "run", str(nb), "--grid", "n=1,2"),
+        ("schedule", "create", str(nb), "--cron", "0 0 1 1 *"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "condor_nb", *args], cwd=cnb.workdir, env=env,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 5 and "no-such" in proc.stderr, proc.stdout + proc.stderr
+        left = sorted(p.name for p in (home / "jobs").glob("*"))
+        assert left == [], (args, left)
