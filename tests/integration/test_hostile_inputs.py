@@ -385,3 +385,39 @@ def test_a_failed_sweep_or_schedule_submission_leaves_nothing_staged(cnb: Cnb) -
         assert proc.returncode == 5 and "no-such" in proc.stderr, proc.stdout + proc.stderr
         left = sorted(p.name for p in (home / "jobs").glob("*"))
         assert left == [], (args, left)
+
+
+def test_rm_keeps_outputs_brought_back_but_never_fetched(cnb: Cnb) -> None:
+    """Outputs retrieved into the staging folder (here by `logs`) but never fetched count
+    as unfetched: rm refuses without --force; rm --force removes the job and keeps the
+    staging copy, which fetch still copies."""
+    import condor_nb
+    from condor_nb.status import JobState
+
+    nb = cnb.notebook("kept.ipynb", ["print('kept output', 6 * 7)"])
+    job_id = _submitted_id(cnb.run("submit", str(nb), "--no-cache", check=True).stdout)
+    assert "COMPLETED" in cnb.run("wait", job_id, "--no-fetch", check=True).stdout
+    assert "kept output 42" in cnb.run("logs", job_id, check=True).stdout  # retrieves
+    out_dir = Path(condor_nb.get(job_id).record.job_dir) / "out"
+    staged = sorted(p.name for p in out_dir.rglob("*"))
+    assert "_condor_nb_output.ipynb" in staged, staged
+
+    refused = cnb.run("rm", job_id)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "staging folder" in refused.stderr and "never fetched" in refused.stderr
+    assert condor_nb.get(job_id).status().state is JobState.COMPLETED
+
+    assert _in_queue(cnb, job_id)
+    assert cnb.run("rm", "--force", job_id).returncode == 0
+    assert not _in_queue(cnb, job_id)  # removed from the schedd's queue
+    assert sorted(p.name for p in out_dir.rglob("*")) == staged  # the staging copy stays
+    fetched = cnb.run("fetch", job_id, "-o", "got")
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert (cnb.workdir / "got" / "kept.ipynb").is_file()
+
+
+def _in_queue(cnb: Cnb, job_id: str) -> bool:
+    from condor_nb import schedd
+
+    client = schedd.client_for(cnb.settings())
+    return bool(client.query(f'CondorNbId == "{job_id}"', ["ClusterId"]))
