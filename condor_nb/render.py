@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb import __version__, quoting
-from condor_nb.remote import EXECUTOR_NAME, JOB_JSON, WRAPPER_FILES, WRAPPER_NAME
+from condor_nb.remote import EXECUTOR_NAME, JOB_JSON, POST_NAME, WRAPPER_FILES, WRAPPER_NAME
 from condor_nb.settings import Settings
 from condor_nb.spec import NotebookJob
 from condor_nb.templates import Template
@@ -172,6 +172,9 @@ def render(
         "executable": "/usr/bin/env",
         "transfer_executable": "false",
         "arguments": f"{python} {WRAPPER_NAME}",
+        # After the job, before the output transfer: no special file can hang it.
+        "MY.PostCmd": '"/usr/bin/env"',
+        "MY.PostArguments": f'"{python} {POST_NAME}"',
         "initialdir": quoting.transfer_path(str(files.out_dir)),
         "should_transfer_files": "YES",
         "when_to_transfer_output": "ON_EXIT",

@@ -20,11 +20,15 @@ RECORDING_PATH = Path(__file__).parents[1] / "recording.py"
 RECORDING_NAME = "condor_nb_recording.py"
 EXECUTOR_MODULE_PATH = Path(__file__).with_name("executor.py")
 EXECUTOR_MODULE_NAME = "condor_nb_executor.py"
+#: Run by the starter after the job, before the output transfer (the job's PostCmd).
+POST_PATH = Path(__file__).with_name("post.py")
+POST_NAME = "condor_nb_post.py"
 WRAPPER_FILES = {
     WRAPPER_NAME: WRAPPER_PATH,
     REPORT_NAME: REPORT_PATH,
     RECORDING_NAME: RECORDING_PATH,
     EXECUTOR_MODULE_NAME: EXECUTOR_MODULE_PATH,
+    POST_NAME: POST_PATH,
 }
 #: The executor (papermill & co.) shipped with every job; see condor_nb.executor.
 EXECUTOR_NAME = "condor_nb_executor.zip"

@@ -6,6 +6,7 @@ the worker with the real reason. (Property tests: tests/unit/test_hostile_inputs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -421,3 +422,45 @@ def _in_queue(cnb: Cnb, job_id: str) -> bool:
 
     client = schedd.client_for(cnb.settings())
     return bool(client.query(f'CondorNbId == "{job_id}"', ["ClusterId"]))
+
+
+KILL_WRAPPER_AFTER_FIFO = r"""
+import os, signal
+os.mkfifo("gaps_late.fifo")
+pid = os.getpid()
+while pid > 1:  # the wrapper is an ancestor of the kernel: SIGKILL it (no clean-up)
+    with open(f"/proc/{pid}/stat") as f:
+        pid = int(f.read().rsplit(")", 1)[1].split()[1])
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        if b"condor_nb_run.py" in f.read():
+            os.kill(pid, signal.SIGKILL)
+            break
+"""
+
+
+def test_a_fifo_left_by_a_killed_wrapper_cannot_hang_the_job(cnb: Cnb) -> None:
+    """The notebook makes a FIFO, then SIGKILLs the wrapper, so the wrapper never sets
+    the FIFO apart. The starter's PostCmd removes it before the output transfer: the
+    job ends (FAILED: its wrapper died) and its slot is freed. If it ever hangs, the
+    FIFO is opened for writing so the shared pool's starter is never left blocked."""
+    from condor_nb.pool import pool_paths
+
+    nb = cnb.notebook("killer.ipynb", [KILL_WRAPPER_AFTER_FIFO])
+    job_id = _submitted_id(cnb.run("submit", str(nb), "--no-cache", check=True).stdout)
+    execute = pool_paths().base / "root" / "var" / "lib" / "condor" / "execute"
+    try:
+        done = cnb.run("wait", job_id, "--no-fetch", "--timeout", "240", timeout=300)
+        assert "timed out" not in done.stderr, done.stdout + done.stderr
+        assert "FAILED" in done.stdout, done.stdout + done.stderr
+        assert not _in_queue_running(cnb, job_id)  # not RUNNING/TransferringOutput: slot free
+    finally:
+        for fifo in execute.glob("*/gaps_late.fifo"):  # unblock a starter stuck on it
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def _in_queue_running(cnb: Cnb, job_id: str) -> bool:
+    from condor_nb import schedd
+
+    client = schedd.client_for(cnb.settings())
+    return bool(client.query(f'CondorNbId == "{job_id}" && JobStatus == 2', ["ClusterId"]))

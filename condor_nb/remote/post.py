@@ -1,0 +1,41 @@
+"""Run by HTCondor's starter after the job has exited, before it transfers the outputs
+(the job's ``PostCmd``), in the job's scratch directory. Standard library only.
+
+The starter transfers every new file of the scratch directory and opens each one to
+read it: a FIFO blocks that open for ever (the job stays in TransferringOutput and
+holds its slot; a periodic hold does not end it: measured, the shadow asks to hold
+every minute and the blocked starter never answers). The wrapper sets special files
+apart itself, but not when it was killed (SIGKILL, out of memory) nor for one a
+process the notebook started made after the wrapper's check. This last step removes
+every entry that is neither a regular file nor a folder: FIFOs, sockets, devices,
+symbolic links (never followed). They hold no data a transfer could bring back.
+"""
+
+import os
+import stat
+import sys
+
+
+def remove_special_files(root: str = ".") -> list:
+    removed = []
+    for folder, dirs, files in os.walk(root):  # links to folders are listed, not followed
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+                continue
+            try:
+                os.unlink(path)
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
+
+
+if __name__ == "__main__":
+    for path in remove_special_files():
+        print("condor_nb: removed special file before the output transfer:", path)
+    sys.exit(0)
