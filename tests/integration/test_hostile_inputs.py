@@ -412,9 +412,10 @@ def test_rm_keeps_outputs_brought_back_but_never_fetched(cnb: Cnb) -> None:
     assert cnb.run("rm", "--force", job_id).returncode == 0
     assert not _in_queue(cnb, job_id)  # removed from the schedd's queue
     assert sorted(p.name for p in out_dir.rglob("*")) == staged  # the staging copy stays
-    fetched = cnb.run("fetch", job_id, "-o", "got")
+    fetched = cnb.run("fetch", job_id, "-o", "got\u202ex\u2028y")  # the paths shown: escaped
     assert fetched.returncode == 0, fetched.stdout + fetched.stderr
-    assert (cnb.workdir / "got" / "kept.ipynb").is_file()
+    assert "got\\u202ex\\u2028y" in fetched.stdout and not RAW.search(fetched.stdout)
+    assert (cnb.workdir / "got\u202ex\u2028y" / "kept.ipynb").is_file()
 
 
 def _in_queue(cnb: Cnb, job_id: str) -> bool:
