@@ -1,6 +1,6 @@
 """The job's PostCmd (condor_nb/remote/post.py): whatever the notebook left in its
-folder, only regular files and folders stay, with their content; nothing outside is
-touched (links are removed, never followed)."""
+folder, only regular files, folders and links to a regular file inside it stay, with
+their content; nothing outside is touched (other links are removed, never followed)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from condor_nb.remote.post import remove_special_files
 
-KINDS = ("file", "folder", "fifo", "socket", "link_out", "link_dir", "dangling")
+KINDS = ("file", "folder", "fifo", "socket", "link_in", "link_out", "link_dir", "dangling")
 _NAME = st.text(alphabet="abcXYZ019._- ", min_size=1, max_size=8).filter(
     lambda n: n not in (".", "..")
 )
@@ -32,7 +32,8 @@ def test_only_regular_files_and_folders_stay(
     outside.mkdir()
     (outside / "target.txt").write_text("outside")
     (scratch / "sub").mkdir()
-    kept: dict[str, str] = {}
+    (scratch / "inside.txt").write_text("inside")
+    kept: dict[str, str] = {"inside.txt": "inside"}
     sockets = []
     for number, (kind, name, nested) in enumerate(entries):
         path = (scratch / "sub" if nested else scratch) / f"{name}{number}"
@@ -48,6 +49,9 @@ def test_only_regular_files_and_folders_stay(
                 sock = socket.socket(socket.AF_UNIX)
                 sock.bind(str(path))
                 sockets.append(sock)
+        elif kind == "link_in":  # kept: the transfer brings the file's content back
+            path.symlink_to(scratch / "inside.txt")
+            kept[str(path.relative_to(scratch))] = "inside"
         elif kind == "link_out":
             path.symlink_to(outside / "target.txt")
         elif kind == "link_dir":
@@ -63,7 +67,9 @@ def test_only_regular_files_and_folders_stay(
         for sock in sockets:
             sock.close()
     for path in scratch.rglob("*"):
-        assert not path.is_symlink() and (path.is_file() or path.is_dir()), path
+        assert path.is_file() or path.is_dir(), path
+        if path.is_symlink():
+            assert path.resolve().parent == scratch.resolve(), path
     stayed = {str(p.relative_to(scratch)): p.read_text() for p in scratch.rglob("*") if p.is_file()}
     assert stayed == kept
     assert (outside / "target.txt").read_text() == "outside" and len(list(outside.iterdir())) == 1
