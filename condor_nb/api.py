@@ -166,6 +166,8 @@ class Job:
         self._record = self._registry().get(self.id) or self._record
         if self._record.sweep_id is None:  # a sweep's procs share in/ (Sweep.retrieve)
             files.secrets.unlink(missing_ok=True)
+        # The worker's placeholder that overwrote the spooled secrets (never a value).
+        (files.out_dir / files.secrets.name).unlink(missing_ok=True)
         return info
 
     def fetch(self, dest: str | os.PathLike[str] | None = None) -> FetchedFiles:

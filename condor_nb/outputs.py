@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.errors import FetchError
-from condor_nb.remote import MANIFEST_JSON, OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON
+from condor_nb.remote import (
+    MANIFEST_JSON,
+    OUTPUT_NOTEBOOK,
+    REPORT_HTML,
+    RESULT_JSON,
+    SECRETS_JSON,
+)
 from condor_nb.render import EVENT_LOG, STDERR, STDOUT
 
 
@@ -78,6 +84,8 @@ def copy_outputs(out_dir: Path, dest: Path, stem: str) -> FetchedFiles:
         dest.mkdir(parents=True, exist_ok=True)
         for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
             if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.name == SECRETS_JSON:  # the worker's placeholder for the secrets
                 continue
             name = names.get(entry.name, entry.name)
             written.append(_copy_one(Path(entry.path), dest, name))

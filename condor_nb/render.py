@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb import __version__, quoting
-from condor_nb.remote import JOB_JSON, WRAPPER_FILES, WRAPPER_NAME
+from condor_nb.remote import JOB_JSON, SECRETS_JSON, WRAPPER_FILES, WRAPPER_NAME
 from condor_nb.settings import Settings
 from condor_nb.spec import NotebookJob
 from condor_nb.templates import Template
 
 STDOUT, STDERR, EVENT_LOG = "condor_nb.out", "condor_nb.err", "condor_nb.log"
-SECRETS_JSON = "condor_nb_secrets.json"
 # Parameters are stored in the job ad (for rebuilding the registry) up to this size.
 _MAX_PARAMS_IN_AD = 8192
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+@=:-]")

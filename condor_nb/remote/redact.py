@@ -1,0 +1,184 @@
+"""Secret redaction for the worker wrapper, shipped next to it as ``condor_nb_redact.py``.
+
+Pure functions: a :class:`Redactor` is built from the ``--secret`` values and turns
+every form in which one of them can be written into ``[secret]``:
+
+- in a structure (the notebook, the result, the manifest, the recorded values) before it
+  is serialised: every string and every key, at any depth, so every kind of output
+  (stream text, every mime type of execute_result/display_data, metadata, widget state,
+  error ename/evalue/traceback) is covered; consecutive stream outputs of one name are
+  merged first so that a secret printed in two pieces is still found;
+- in any text afterwards (the logs, the HTML, the JSON files as written), whatever the
+  encoding: as is, as Python's ``repr``/``ascii`` show it, JSON-escaped (with and
+  without ``\\uXXXX`` escapes), HTML-escaped (html.escape and markupsafe styles), and a
+  multi-line secret split into JSON strings line by line as nbformat writes it.
+
+A secret shorter than :data:`MIN_REDACTED` characters is not redacted (it cannot be told
+apart from ordinary text). Standard library only, Python >= 3.9, never condor_nb.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MARK = "[secret]"
+MIN_REDACTED = 4  # shorter secrets cannot be told apart from ordinary text
+LONG_LINE = 16  # a line of a multi-line secret this long is redacted on its own too
+_JSON_SEP = r'",\s*"'  # between two strings of a JSON list (nbformat's line-split text)
+# Characters JSON, HTML and the redaction patterns never need escaped, to build a mark
+# that cannot recreate a secret (see Redactor.text).
+_FALLBACK_CHARS = "".join(chr(c) for c in range(0x2580, 0x25A0)) + "".join(
+    chr(c) for c in range(0x4E00, 0x4F00)
+)
+
+
+def _json_inner(text: str, ascii_only: bool) -> str:
+    return json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+
+
+def _html_forms(text: str) -> set[str]:
+    markupsafe = (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+    return {html.escape(text), html.escape(text, quote=False), markupsafe}
+
+
+def _repr_forms(value: str) -> set[str]:
+    """The inside of repr()/ascii() of the value, with either quote character."""
+    forms = set()
+    for shown in (repr, ascii):
+        quoted = shown(value)
+        inner = quoted[1:-1]
+        forms.add(inner)
+        if quoted[0] == '"':  # the value has a ' and no "
+            forms.add(inner.replace("'", "\\'"))
+        else:
+            forms.add(inner.replace("\\'", "'").replace('"', '\\"'))
+    forms.add(repr(value.encode("utf-8", "surrogatepass"))[2:-1])
+    return {f for f in forms if f}
+
+
+def written_forms(value: str) -> set[str]:
+    """Every literal form in which ``value`` can appear in written text."""
+    bases = {value, *_repr_forms(value)}
+    stripped = value.strip()
+    if len(stripped) >= MIN_REDACTED:
+        bases.add(stripped)
+    lines = value.splitlines()
+    if len(lines) > 1:
+        bases.update(line for line in lines if len(line.strip()) >= max(LONG_LINE, MIN_REDACTED))
+    forms: set[str] = set()
+    for base in bases:
+        escaped = {base, _json_inner(base, True), _json_inner(base, False)}
+        forms.update(escaped)
+        for form in escaped:
+            forms.update(_html_forms(form))
+    return {f for f in forms if len(f) >= MIN_REDACTED}
+
+
+def line_split_patterns(value: str) -> list[str]:
+    """Regular expressions for a multi-line value written as a JSON list of its lines."""
+    lines = value.splitlines(keepends=True)
+    if len(lines) < 2:
+        return []
+    return [
+        _JSON_SEP.join(re.escape(_json_inner(line, ascii_only)) for line in lines)
+        for ascii_only in (True, False)
+    ]
+
+
+class Redactor:
+    """Redacts the given secrets (those of at least MIN_REDACTED characters)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        values = sorted({s for s in secrets if len(s) >= MIN_REDACTED}, key=len, reverse=True)
+        literals: set[str] = set()
+        patterns: list[str] = []
+        self.probes: set[str] = set()  # cheap substring checks before any regex runs
+        for value in values:
+            literals |= written_forms(value)
+            patterns += line_split_patterns(value)
+            first = value.splitlines(keepends=True)[0]
+            if patterns:
+                self.probes.update(_json_inner(first, a) for a in (True, False))
+        self.probes |= literals
+        alternatives = patterns + [re.escape(f) for f in sorted(literals, key=len, reverse=True)]
+        self.pattern = re.compile("|".join(alternatives)) if alternatives else None
+        used = set("".join(literals)) | set('",\\') | {c for c in _FALLBACK_CHARS if c.isspace()}
+        self.fallback = next(c for c in _FALLBACK_CHARS if c not in used) * 8
+
+    def __bool__(self) -> bool:
+        return self.pattern is not None
+
+    def found(self, text: str) -> bool:
+        """Whether ``text`` holds a form of a secret."""
+        if self.pattern is None or not any(p in text for p in self.probes):
+            return False
+        return self.pattern.search(text) is not None
+
+    def text(self, text: str) -> str:
+        """Every form of every secret in ``text`` replaced by ``[secret]``.
+
+        Should the mark and what surrounds it form a secret again (a secret made of the
+        mark's own characters), a mark of characters no secret form holds is used.
+        """
+        if not self.found(text):
+            return text
+        assert self.pattern is not None
+        out = self.pattern.sub(MARK, text)
+        return self.pattern.sub(self.fallback, text) if self.found(out) else out
+
+    def bytes(self, data: bytes) -> bytes:
+        """Same, for the bytes of a file (UTF-8; undecodable bytes are kept as they are)."""
+        text = data.decode("utf-8", "surrogateescape")
+        redacted = self.text(text)
+        return data if redacted == text else redacted.encode("utf-8", "surrogateescape")
+
+    def value(self, obj: Any) -> Any:
+        """A redacted copy of a JSON-like structure: every string and key, at any depth.
+
+        Dicts become plain dicts and tuples lists (nbformat.from_dict makes a notebook
+        node again); a notebook's consecutive stream outputs of one name are merged.
+        """
+        if isinstance(obj, str):
+            return self.text(obj)
+        if isinstance(obj, dict):
+            if isinstance(obj.get("outputs"), list):
+                obj = dict(obj, outputs=merge_streams(obj["outputs"]))
+            return {
+                self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in obj.items()
+            }
+        if isinstance(obj, (list, tuple)):
+            return [self.value(item) for item in obj]
+        return obj
+
+
+def merge_streams(outputs: list[Any]) -> list[Any]:
+    """Consecutive stream outputs of one name as one output (copies; the input is kept)."""
+    merged: list[Any] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            isinstance(output, dict)
+            and isinstance(previous, dict)
+            and output.get("output_type") == previous.get("output_type") == "stream"
+            and output.get("name") == previous.get("name")
+        ):
+            merged[-1] = dict(
+                previous, text=_joined(previous.get("text")) + _joined(output.get("text"))
+            )
+        else:
+            merged.append(output)
+    return merged
+
+
+def _joined(text: Any) -> str:
+    return "".join(text) if isinstance(text, list) else str(text or "")
