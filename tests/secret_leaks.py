@@ -3,6 +3,7 @@
 Independent of condor_nb's own redaction code (so a bug there is not mirrored here):
 the raw text, the JSON- and HTML-decoded text, every string of a JSON document, the
 Python repr/ascii forms, and a multi-line secret's lines as nbformat splits them.
+Also the notebook that shows its secrets in every way it can (CELLS).
 """
 
 from __future__ import annotations
@@ -12,6 +13,35 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# Secrets in the forms that leaked before: a multi-line file secret (nbformat stores stream
+# text line by line), a quote with non-ASCII letters (JSON-escaped, not ASCII-escaped),
+# & and < (HTML-escaped).
+PEM = "\n".join(
+    ["-----BEGIN PRIVATE KEY-----"]
+    + [f"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDx{i}q7ZLm3Hn+Y/wfA" for i in range(5)]
+    + ["-----END PRIVATE KEY-----"]
+)
+QUOTED = 'p4ss"w\u00f6rd\U0001f511'  # a quote, a non-ASCII letter, a non-BMP one
+MARKUP = "tok&en<b>x</b>'9"
+SECRETS = {"PEM_KEY": PEM, "QUOTED": QUOTED, "MARKUP": MARKUP}  # name -> value
+
+CELLS = [
+    "import os, sys, json, time\nfrom IPython.display import display, HTML, JSON, Markdown\n"
+    "S = {k: os.environ[k] for k in ('PEM_KEY', 'QUOTED', 'MARKUP')}\n"
+    "print('lengths', sorted(len(v) for v in S.values()))",
+    "for v in S.values():\n    print('printed:', v)\n    print(repr(v), ascii(v))\n"
+    "    print(v, file=sys.stderr)",
+    # in two pieces, flushed apart: two stream messages
+    "v = S['QUOTED']\nprint(v[:4], end='', flush=True)\ntime.sleep(0.3)\nprint(v[4:])",
+    "display(HTML('<p>' + S['MARKUP'] + '</p>'), JSON({'k': S['QUOTED'], S['MARKUP']: 1}))\n"
+    "display(Markdown('`' + S['PEM_KEY'] + '`'), metadata={'alt': S['QUOTED']})\n"
+    "display({'text/plain': S['PEM_KEY'], 'application/vnd.custom+json': {'v': S['MARKUP']}},"
+    " raw=True)",
+    "import condor_nb\ncondor_nb.record('token', S['QUOTED'])\ncondor_nb.record('n', 1)\n"
+    "S['MARKUP']",
+    "raise ValueError(S['QUOTED'] + ' ' + S['MARKUP'] + '\\n' + S['PEM_KEY'])",
+]
 
 
 def _strings(obj: Any) -> Iterator[str]:

@@ -15,39 +15,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from secret_leaks import scan
+from secret_leaks import CELLS, SECRETS, scan
 
 import condor_nb.remote as remote
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("ipykernel") is None, reason="needs ipykernel for a python3 kernel"
 )
-
-PEM = "\n".join(
-    ["-----BEGIN PRIVATE KEY-----"]
-    + [f"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDx{i}q7ZLm3Hn+Y/wfA" for i in range(5)]
-    + ["-----END PRIVATE KEY-----"]
-)
-QUOTED = 'p4ss"w\u00f6rd\U0001f511'  # a quote, a non-ASCII letter, a non-BMP one
-MARKUP = "tok&en<b>x</b>'9"
-SECRETS = {"PEM_KEY": PEM, "QUOTED": QUOTED, "MARKUP": MARKUP}
-
-CELLS = [
-    "import os, sys, json, time\nfrom IPython.display import display, HTML, JSON, Markdown\n"
-    "S = {k: os.environ[k] for k in ('PEM_KEY', 'QUOTED', 'MARKUP')}\n"
-    "print('lengths', sorted(len(v) for v in S.values()))",
-    "for v in S.values():\n    print('printed:', v)\n    print(repr(v), ascii(v))\n"
-    "    print(v, file=sys.stderr)",
-    # in two pieces, flushed apart: two stream messages
-    "v = S['QUOTED']\nprint(v[:4], end='', flush=True)\ntime.sleep(0.3)\nprint(v[4:])",
-    "display(HTML('<p>' + S['MARKUP'] + '</p>'), JSON({'k': S['QUOTED'], S['MARKUP']: 1}))\n"
-    "display(Markdown('`' + S['PEM_KEY'] + '`'), metadata={'alt': S['QUOTED']})\n"
-    "display({'text/plain': S['PEM_KEY'], 'application/vnd.custom+json': {'v': S['MARKUP']}},"
-    " raw=True)",
-    "import condor_nb\ncondor_nb.record('token', S['QUOTED'])\ncondor_nb.record('n', 1)\n"
-    "S['MARKUP']",
-    "raise ValueError(S['QUOTED'] + ' ' + S['MARKUP'] + '\\n' + S['PEM_KEY'])",
-]
 
 
 def stage(scratch: Path, job_ad: str | None = None) -> Path:
