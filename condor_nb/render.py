@@ -163,6 +163,10 @@ def render(
         shared.append(files.secrets)
     inputs = [quoting.transfer_path(str(p)) for p in shared]
     inputs.insert(len(files.wrapper_files), quoting.transfer_path(str(files.job_json)))
+    if job.secrets:  # encrypted in transit whatever the pool's default (spool and worker)
+        secret_inputs = {"encrypt_input_files": quoting.transfer_path(str(files.secrets))}
+    else:
+        secret_inputs = {}
     python = quoting.plain_value(settings.worker_python, what="worker_python")
     ours: dict[str, str] = {
         "CONDOR_NB_JOB_ID": job_id,
@@ -180,6 +184,7 @@ def render(
         "request_memory": str(job.resources.memory_mib),
         "request_disk": str(job.resources.disk_mib * 1024),
         **_limits(job),
+        **secret_inputs,
     }
     if job.resources.gpus:
         ours["request_gpus"] = str(job.resources.gpus)

@@ -17,6 +17,15 @@ from secret_leaks import CELLS, PEM, SECRETS, scan
 
 from .conftest import Cnb
 
+# Sleeps on the job's first start (its ad says NumJobStarts = 0 then, measured on 23.9),
+# so that the test can evict it while it runs.
+PAUSE_ON_FIRST_START = (
+    "import os, re, time\n"
+    "ad = open(os.environ['_CONDOR_JOB_AD']).read()\n"
+    "starts = int(re.search(r'^NumJobStarts = (\\d+)', ad, re.M).group(1))\n"
+    "time.sleep(120 if starts == 0 else 0)"
+)
+
 
 def spool_dir(ad: dict[str, Any]) -> Path | None:
     """The job's spool directory in the personal pool's root (None: another pool)."""
@@ -49,7 +58,7 @@ def test_secrets_leave_no_trace_in_outputs_nor_in_the_spool(
     (cnb.workdir / "key.pem").write_text(PEM + "\n", encoding="utf-8")
     monkeypatch.setenv("QUOTED", SECRETS["QUOTED"])
     monkeypatch.setenv("MARKUP", SECRETS["MARKUP"])
-    nb = cnb.notebook("leaky.ipynb", CELLS)
+    nb = cnb.notebook("leaky.ipynb", [PAUSE_ON_FIRST_START, *CELLS])
     proc = cnb.run(
         "submit", str(nb), "--secret", "PEM_KEY=key.pem", "--secret", "QUOTED",
         "--secret", "MARKUP", "--retries", "1",
@@ -58,14 +67,27 @@ def test_secrets_leave_no_trace_in_outputs_nor_in_the_spool(
     job_id = proc.stdout.split()[1]
     secrets = list(SECRETS.values())
 
-    spool = spool_dir(schedd_ads(job_id))
+    ad = schedd_ads(job_id)  # encrypted in transit, whatever the pool's default
+    assert "condor_nb_secrets.json" in ad.get("EncryptInputFiles", ""), ad
+    spool = spool_dir(ad)
     if spool is not None:  # while the job needs them, the secrets are in its spool directory
-        spooled = json.loads((spool / "condor_nb_secrets.json").read_text(encoding="utf-8"))
-        assert spooled == SECRETS
+        assert json.loads((spool / "condor_nb_secrets.json").read_text()) == SECRETS
 
-    # Completed (both runs failed on purpose), not yet retrieved: the spool holds the outputs.
+    # Evicted while running (a hold stops it; SIGTERM, the wrapper exits 8): nothing comes
+    # back over the spooled secrets, and the restart after the release has them.
+    wait_for(schedd_ads, job_id, lambda a: a.get("NumJobStarts", 0) >= 1 or finished(a))
+    assert cnb.run("hold", job_id).returncode == 0
+    ad = wait_for(schedd_ads, job_id, lambda a: a["JobStatus"] == 5 and "RemoteHost" not in a)
+    assert ad["JobStatus"] == 5 and ad["HoldReasonCode"] == 1, ad
+    if spool is not None:
+        assert json.loads((spool / "condor_nb_secrets.json").read_text()) == SECRETS
+    assert cnb.run("release", job_id).returncode == 0
+
+    # Then a cell error, retried once (--retries 1): the retry had its secrets too. Completed,
+    # not yet retrieved: the spool holds the outputs, and a placeholder for the secrets.
     ad = wait_for(schedd_ads, job_id, finished)
     assert ad["JobStatus"] == 4 and ad.get("NumJobCompletions") == 2, ad
+    assert ad["NumJobStarts"] >= 3, ad
     if spool is not None:
         files = sorted(p for p in spool.rglob("*") if p.is_file())
         print("spool after the final run:", [p.name for p in files])
