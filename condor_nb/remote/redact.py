@@ -81,6 +81,8 @@ def written_forms(value: str) -> set[str]:
         forms.update(escaped)
         for form in escaped:
             forms.update(_html_forms(form))
+        for form in _html_forms(base):  # HTML in a JSON file (a text/html output)
+            forms.update({_json_inner(form, True), _json_inner(form, False)})
     return {f for f in forms if len(f) >= MIN_REDACTED}
 
 
@@ -135,6 +137,27 @@ class Redactor:
         assert self.pattern is not None
         out = self.pattern.sub(MARK, text)
         return self.pattern.sub(self.fallback, text) if self.found(out) else out
+
+    def json_text(self, text: str) -> str:
+        """:meth:`text` for a JSON document, which stays valid JSON.
+
+        A form can match across an escape sequence of the JSON text without the decoded
+        string holding the secret (a secret "u0080" and the escape \\u0080); replacing it
+        would break the document. Then every string is redacted decoded instead.
+        """
+        clean = self.text(text)
+        if clean == text:
+            return text
+        try:
+            json.loads(clean)
+            return clean
+        except ValueError:
+            pass
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return clean  # it was no JSON to begin with
+        return json.dumps(self.value(document), indent=1, ensure_ascii=False) + "\n"
 
     def bytes(self, data: bytes) -> bytes:
         """Same, for the bytes of a file (UTF-8; undecodable bytes are kept as they are)."""

@@ -144,7 +144,9 @@ def load_secrets() -> None:
 
 
 def write_atomic(path: str, text: str) -> None:
-    text = redact(text)
+    if STATE.redactor:  # the last guard; structures were redacted before (see redacted())
+        is_json = path.endswith((".json", ".ipynb"))
+        text = STATE.redactor.json_text(text) if is_json else STATE.redactor.text(text)
     with open(f".{path}.tmp", "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(f".{path}.tmp", path)

@@ -136,15 +136,15 @@ def test_a_notebook_redacted_before_serialising_holds_no_form_of_the_secret(secr
 @PROPERTY
 @given(secret=st.one_of(SECRET, MULTILINE), before=AROUND)
 def test_a_notebook_written_first_is_redacted_in_its_text(secret: str, before: str) -> None:
-    """The text guard alone (what papermill or a library wrote) on nbformat's line-split
-    JSON: no form left, still valid JSON."""
+    """The text guard alone on nbformat's line-split JSON (and on plain JSON, with and
+    without \\uXXXX escapes): no form left, still valid JSON."""
     nb = notebook_with(before + secret)
     redactor = Redactor([secret])
     for text in (nbformat.writes(nb), json.dumps(nb), json.dumps(nb, ensure_ascii=False)):
-        clean = redactor.text(text)
-        assert_gone(secret, clean)
+        clean = redactor.json_text(text)
+        # Checked on the strings: a secret such as "null" or "1234" is JSON syntax there.
         for s in strings(json.loads(clean)):
-            assert secret not in s
+            assert_gone(secret, s)
 
 
 @PROPERTY
@@ -158,6 +158,16 @@ def test_several_secrets_and_the_bytes_of_a_log(secrets: list[str], data: st.Dat
     text = clean.decode("utf-8", "replace")
     for secret in secrets:
         assert secret not in text
+
+
+def test_a_secret_that_looks_like_an_escape_leaves_the_json_valid() -> None:
+    """Found by hypothesis: "0000" after "\\x80" matched across the escape \\u0080."""
+    for secret, before in (("0000", "\x80"), ("u0080", "\x80"), ("n\\u00e9", "\n")):
+        redactor = Redactor([secret])
+        text = json.dumps({"k": [before + secret, before]}, indent=1)
+        clean = json.loads(redactor.json_text(text))
+        assert all(secret not in s for s in strings(clean)) and MARK in clean["k"][0]
+        assert clean["k"][1] == before
 
 
 def test_the_mark_cannot_recreate_a_secret_made_of_its_own_characters() -> None:
