@@ -36,6 +36,22 @@ _FALLBACK_CHARS = "".join(chr(c) for c in range(0x2580, 0x25A0)) + "".join(
 )
 
 
+# Keys of the formats themselves (nbformat 4, the result file, the manifest): never
+# redacted, so that a secret such as "outp" or "code" cannot break the notebook's schema or
+# condor_nb's reading of the result. MIME types (text/plain...) are kept likewise.
+FORMAT_KEYS = frozenset(
+    """cells metadata nbformat nbformat_minor id cell_type source attachments outputs
+    execution_count output_type name text data ename evalue traceback transient
+    kernelspec language_info display_name language papermill tags widgets state
+    outcome exit_code failed_cell failed_cell_source error started_at finished_at
+    duration_s cells_total cells_executed papermill_version python job_id value
+    complete version implementation executable platform hostname packages imports
+    versions_from kernel requested fallback language_version distributions stdlib
+    local_file""".split()  # noqa: SIM905
+)
+_MIME = re.compile(r"[\w.+-]+/[\w.+-]+")
+
+
 def _json_inner(text: str, ascii_only: bool) -> str:
     return json.dumps(text, ensure_ascii=ascii_only)[1:-1]
 
@@ -165,8 +181,15 @@ class Redactor:
         redacted = self.text(text)
         return data if redacted == text else redacted.encode("utf-8", "surrogateescape")
 
+    def key(self, key: Any) -> Any:
+        """A dict key redacted, unless it belongs to the format (FORMAT_KEYS, MIME types)."""
+        if not isinstance(key, str) or key in FORMAT_KEYS or _MIME.fullmatch(key):
+            return key
+        return self.text(key)
+
     def value(self, obj: Any) -> Any:
-        """A redacted copy of a JSON-like structure: every string and key, at any depth.
+        """A redacted copy of a JSON-like structure: every string and key, at any depth
+        (but the format's own keys).
 
         Dicts become plain dicts and tuples lists (nbformat.from_dict makes a notebook
         node again); a notebook's consecutive stream outputs of one name are merged.
@@ -176,9 +199,7 @@ class Redactor:
         if isinstance(obj, dict):
             if isinstance(obj.get("outputs"), list):
                 obj = dict(obj, outputs=merge_streams(obj["outputs"]))
-            return {
-                self.text(k) if isinstance(k, str) else k: self.value(v) for k, v in obj.items()
-            }
+            return {self.key(k): self.value(v) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
             return [self.value(item) for item in obj]
         return obj

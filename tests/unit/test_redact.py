@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 import nbformat
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from condor_nb.remote.redact import MARK, MIN_REDACTED, Redactor
+from condor_nb.remote.redact import FORMAT_KEYS, MARK, MIN_REDACTED, Redactor
+
+MIME = re.compile(r"[\w.+-]+/[\w.+-]+")
 
 # Every code point except lone surrogates (a secret file is UTF-8 text).
 CHARS = st.characters(blacklist_categories=("Cs",))
@@ -116,9 +119,22 @@ def test_every_encoding_of_a_secret_in_text_is_redacted(
         assert secret not in decoded, name
 
 
+def part_of_the_format(secret: str) -> bool:
+    """A secret that the notebook format itself holds ("outp", 'out"', "text") cannot be
+    told apart from it, like a secret shorter than MIN_REDACTED."""
+    background = nbformat.writes(notebook_with("\x00" * MIN_REDACTED))
+    if any(secret in key for key in FORMAT_KEYS) or MIME.fullmatch(secret):
+        return True  # as a key (the test uses it as one), it is kept
+    return any(
+        form in background
+        for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1])
+    )
+
+
 @PROPERTY
 @given(secret=st.one_of(SECRET, MULTILINE))
 def test_a_notebook_redacted_before_serialising_holds_no_form_of_the_secret(secret: str) -> None:
+    assume(not part_of_the_format(secret))
     nb = notebook_with(secret)
     redactor = Redactor([secret])
     clean = redactor.value(nb)
@@ -152,9 +168,9 @@ def test_a_notebook_written_first_is_redacted_in_its_text(secret: str, before: s
 def test_several_secrets_and_the_bytes_of_a_log(secrets: list[str], data: st.DataObject) -> None:
     redactor = Redactor(secrets)
     pieces = data.draw(st.lists(st.sampled_from(secrets) | AROUND, max_size=8))
-    log = "\n".join(pieces).encode("utf-8") + b"\xff\xfe not utf-8"
+    log = "\n".join(pieces).encode("utf-8") + b"\xff\xfe"  # no secret holds these
     clean = redactor.bytes(log)
-    assert clean.endswith(b"\xff\xfe not utf-8")  # undecodable bytes kept as they were
+    assert clean.endswith(b"\xff\xfe")  # undecodable bytes kept as they were
     text = clean.decode("utf-8", "replace")
     for secret in secrets:
         assert secret not in text
