@@ -82,8 +82,8 @@ def _repr_forms(value: str) -> set[str]:
     return {f for f in forms if f}
 
 
-def written_forms(value: str) -> set[str]:
-    """Every literal form in which ``value`` can appear in written text."""
+def _bases(value: str) -> set[str]:
+    """The value, as repr/ascii show it, stripped, and the long lines of a multi-line one."""
     bases = {value, *_repr_forms(value)}
     stripped = value.strip()
     if len(stripped) >= MIN_REDACTED:
@@ -91,15 +91,34 @@ def written_forms(value: str) -> set[str]:
     lines = value.splitlines()
     if len(lines) > 1:
         bases.update(line for line in lines if len(line.strip()) >= max(LONG_LINE, MIN_REDACTED))
-    forms: set[str] = set()
-    for base in bases:
-        escaped = {base, _json_inner(base, True), _json_inner(base, False)}
-        forms.update(escaped)
-        for form in escaped:
-            forms.update(_html_forms(form))
-        for form in _html_forms(base):  # HTML in a JSON file (a text/html output)
-            forms.update({_json_inner(form, True), _json_inner(form, False)})
+    return bases
+
+
+def _escaped_forms(base: str) -> set[str]:
+    """``base`` as is, JSON-escaped, HTML-escaped, and both ways round."""
+    escaped = {base, _json_inner(base, True), _json_inner(base, False)}
+    forms = set(escaped)
+    for form in escaped:
+        forms.update(_html_forms(form))
+    for form in _html_forms(base):  # HTML in a JSON file (a text/html output)
+        forms.update({_json_inner(form, True), _json_inner(form, False)})
     return {f for f in forms if len(f) >= MIN_REDACTED}
+
+
+def written_forms(value: str) -> set[str]:
+    """Every literal form in which ``value`` can appear in written text."""
+    return {form for base in _bases(value) for form in _escaped_forms(base)}
+
+
+_SAFE_RUN = re.compile(r"[A-Za-z0-9 !#$%()*+,\-./:;=?@\[\]^_`{|}~]+")
+
+
+def _probes(base: str) -> set[str]:
+    """Substrings every written form of ``base`` holds: its longest run of characters that
+    no escaping changes (one fast substring search instead of one per form), or else the
+    forms themselves."""
+    run = max(_SAFE_RUN.findall(base), key=len, default="")
+    return {run} if len(run) >= MIN_REDACTED else _escaped_forms(base)
 
 
 def line_split_patterns(value: str) -> list[str]:
@@ -122,12 +141,16 @@ class Redactor:
         patterns: list[str] = []
         self.probes: set[str] = set()  # cheap substring checks before any regex runs
         for value in values:
-            literals |= written_forms(value)
-            patterns += line_split_patterns(value)
-            first = value.splitlines(keepends=True)[0]
-            if patterns:
-                self.probes.update(_json_inner(first, a) for a in (True, False))
-        self.probes |= literals
+            for base in _bases(value):
+                literals |= _escaped_forms(base)
+                self.probes |= _probes(base)
+            split = line_split_patterns(value)
+            if split:  # every match holds the first line's forms
+                patterns += split
+                first = value.splitlines(keepends=True)[0]
+                run = max(_SAFE_RUN.findall(first), key=len, default="")
+                short = {_json_inner(first, True), _json_inner(first, False)}
+                self.probes |= {run} if len(run) >= MIN_REDACTED else short
         alternatives = patterns + [re.escape(f) for f in sorted(literals, key=len, reverse=True)]
         self.pattern = re.compile("|".join(alternatives)) if alternatives else None
         used = set("".join(literals)) | set('",\\') | {c for c in _FALLBACK_CHARS if c.isspace()}
