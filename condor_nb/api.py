@@ -167,14 +167,21 @@ class Job:
         if self._record.sweep_id is None:  # a sweep's procs share in/ (Sweep.retrieve)
             files.secrets.unlink(missing_ok=True)
         # The worker's placeholder that overwrote the spooled secrets (never a value).
-        (files.out_dir / files.secrets.name).unlink(missing_ok=True)
+        if outputs.is_secrets_placeholder(files.out_dir / files.secrets.name):
+            (files.out_dir / files.secrets.name).unlink()
         return info
 
-    def fetch(self, dest: str | os.PathLike[str] | None = None) -> FetchedFiles:
-        """Copy the executed notebook, HTML report, logs and result into ``dest``.
+    def fetch(
+        self, dest: str | os.PathLike[str] | None = None, *, overwrite: bool = False
+    ) -> FetchedFiles:
+        """Copy the executed notebook, HTML report, logs, result and the notebook's own
+        files into ``dest`` (layout: docs/users.md, "Where outputs land").
 
-        Default destination: ``./<notebook name>-<job id>/``.
+        Default destination: ``./<notebook name>-<job id>/``. Files already there with
+        other content are never replaced unless ``overwrite=True`` (FetchError otherwise,
+        and nothing is written).
         """
+        check_dest(dest)
         info = self.status()
         if info.state in (JobState.COMPLETED, JobState.FAILED):
             self._retrieve()
@@ -188,7 +195,7 @@ class Job:
 
         stem = Path(self.notebook).stem
         target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
-        fetched = outputs.copy_outputs(files.out_dir, target.absolute(), stem)
+        fetched = outputs.copy_outputs(files.out_dir, target.absolute(), stem, overwrite=overwrite)
         self._registry().update(self.id, fetched_to=str(fetched.directory))
         return fetched
 
@@ -233,7 +240,25 @@ class Job:
         while self.status().reason == "uploading inputs" and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    def remove(self) -> None:
+    def outputs_at_risk(self, *, refresh: bool = True) -> bool:
+        """Finished, and its outputs are still only on the schedd: removing would delete them."""
+        state = self.status().state if refresh else self._record.job_state
+        finished = state in (JobState.COMPLETED, JobState.FAILED)
+        return finished and bool(self._record.spooled) and not self._record.retrieved_at
+
+    def remove(self, *, force: bool = False) -> None:
+        """Remove the job from the queue.
+
+        A finished job whose outputs were never brought back is refused (SpecError)
+        unless ``force=True``: removing it would delete them on the schedd.
+        """
+        if not force and self.outputs_at_risk():
+            raise SpecError(
+                f"job {self.id} has finished ({self._record.state}) and its outputs were never "
+                "fetched: removing it would delete them on the schedd; nothing was removed",
+                hint=f"fetch them first (`condor_nb fetch {self.id}`, Job.fetch()), or delete them "
+                f"with the job: `condor_nb rm --force {self.id}` (Job.remove(force=True))",
+            )
         self._act("remove", f"removed by condor_nb user (job {self.id})")
         if self._record.sweep_id is None:
             self._files.secrets.unlink(missing_ok=True)  # kept only for a non-spooled job
@@ -246,6 +271,15 @@ class Job:
         # Never release the "spooling input" hold: the job would start without inputs.
         extra = f" && HoldReasonCode =!= {HOLD_CODE_SPOOLING_INPUT}"
         self._act("release", f"released by condor_nb user (job {self.id})", extra)
+
+
+def check_dest(dest: str | os.PathLike[str] | None) -> None:
+    """An empty destination is a mistake (an unset variable), not "this folder"."""
+    if dest is not None and not os.fspath(dest).strip():
+        raise SpecError(
+            f"the destination folder is empty ({os.fspath(dest)!r})",
+            hint="give a folder (`-o .` for the current one), or leave it out for ./NOTEBOOK-ID/",
+        )
 
 
 def _still_good(hit: JobRecord, settings: Settings) -> Job | None:

@@ -1,16 +1,21 @@
 """Cron expressions -> HTCondor's ``cron_*`` submit commands (pure: no I/O).
 
-HTCondor evaluates a job's cron fields against the *execute machine's* clock
-(its local time). condor_nb accepts the five classic fields, ``MIN HOUR DOM MON
-DOW``, each ``*``, a number, a range ``a-b``, a list ``a,b`` or a step ``*/n``
-(``a-b/n``), plus the nicknames ``@hourly``, ``@daily``, ``@weekly``,
-``@monthly``. A time zone other than UTC is refused: HTCondor has none to apply.
+condor_nb accepts the five classic fields, ``MIN HOUR DOM MON DOW``, each ``*``, a
+number, a range ``a-b``, a list ``a,b`` or a step ``*/n`` (``a-b/n``), in ASCII digits,
+plus the nicknames ``@hourly``, ``@daily``, ``@weekly``, ``@monthly``. They mean what
+HTCondor's schedd makes of them (:mod:`condor_nb.schedules_cron_match`: a step keeps
+the multiples of n, ``*/7`` in the day of month is 7,14,21,28). An expression no date
+can satisfy (``0 0 31 2 *``) is refused here: HTCondor's schedd would search for its
+next run without end, and answer nobody meanwhile. The schedd computes run times by
+its own clock, taken to be UTC: a time zone other than UTC is refused.
 """
 
 from __future__ import annotations
 
-import re
+import calendar
+import time
 
+from condor_nb import schedules_cron_match as match
 from condor_nb.errors import SpecError
 
 FIELDS = (
@@ -28,19 +33,26 @@ NICKNAMES = {
     "@monthly": "0 0 1 * *",
 }
 UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "universal", "zulu"})
-_ITEM = re.compile(r"^(\*|\d+(?:-\d+)?)(?:/(\d+))?$")
+_ITEM = match.ITEM  # ASCII digits only: int() would read "٣" as 3, HTCondor refuses it
 _HINT = 'give five fields "MIN HOUR DAY MONTH WEEKDAY", e.g. "*/15 * * * *" or "0 6 * * 1-5"'
 
 
 def _check_item(item: str, name: str, low: int, high: int, expr: str) -> None:
-    match = _ITEM.match(item)
-    if not match:
+    if not item.isascii():
+        odd = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in dict.fromkeys(item) if not c.isascii())
+        raise SpecError(
+            f"cron {name} field: expected ASCII digits 0-9 with * - / and ,; got {item!r} "
+            f"in {expr!r}, which has {odd}",
+            hint="retype the field with the digits 0-9 (HTCondor reads no other digits)",
+        )
+    found = _ITEM.match(item)
+    if not found:
         raise SpecError(
             f"cron {name} field: expected *, a number, a range a-b, a list or a step */n; "
             f"got {item!r} in {expr!r}",
             hint=_HINT,
         )
-    base, step = match.group(1), match.group(2)
+    base, step = found.group(1), found.group(2)
     numbers = [] if base == "*" else [int(x) for x in base.split("-")]
     for number in numbers:
         if not low <= number <= high:
@@ -52,6 +64,11 @@ def _check_item(item: str, name: str, low: int, high: int, expr: str) -> None:
         raise SpecError(f"cron {name} field: range {base} runs backwards in {expr!r}", hint=_HINT)
     if step is not None and int(step) == 0:
         raise SpecError(f"cron {name} field: a step of 0 never fires ({expr!r})", hint=_HINT)
+    if step is not None and int(step) > high:  # HTCondor's atoi() wraps big ones (2**32: 0)
+        raise SpecError(
+            f"cron {name} field: expected a step from 1 to {high}; got {step} in {expr!r}",
+            hint=_HINT,
+        )
 
 
 def normalize(expr: str) -> str:
@@ -67,7 +84,52 @@ def normalize(expr: str) -> str:
     for part, (name, _, low, high) in zip(parts, FIELDS, strict=True):
         for item in part.split(","):
             _check_item(item, name, low, high, expr)
+    _check_fires(parts, expr)
     return " ".join(parts)
+
+
+_MONTHS = ("", *calendar.month_name[1:])
+
+
+def _names(words: list[str], last: str = "or") -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def _check_fires(parts: list[str], expr: str) -> None:
+    """Refuse a schedule HTCondor's schedd could never fire: it would search for its
+    next run without end (a busy schedd answers no one), or hold the job."""
+    lists = match.expand_all(parts)
+    for part, values, (name, _, low, high) in zip(parts[:4], lists, FIELDS, strict=False):
+        if not values:
+            raise SpecError(
+                f"cron {name} field: {part!r} selects no {name} in {expr!r}: HTCondor keeps, "
+                f"of a number, a range or *, only the multiples of the step /n, and there are none "
+                f"in {low}-{high}",
+                hint="use a step with multiples in the range, or list the values (a,b,c)",
+            )
+    if parts[4] not in ("*", "*/1") and "*" in parts[4]:
+        raise SpecError(
+            f"cron day of week field: {parts[4]!r} in {expr!r}: HTCondor ignores a * in the "
+            "day of week, step or not (*/2 would fire every day, 1,* only on Mondays)",
+            hint="list the days instead, e.g. 0,2,4,6 (0 and 7 are Sunday)",
+        )
+    if match.schedd_next_run(parts, int(time.time())) is not None:
+        return
+    days = list(lists[match.DOM])
+    months = list(lists[match.MONTH])
+    longest = {m: calendar.monthrange(2024, m)[1] for m in months}  # 2024: a leap year
+    why = f"no date matches within {match.SEARCH_YEARS} years"
+    if all(d > longest[m] for d in days for m in months):
+        said = (
+            f"day {days[0]}" if len(days) == 1 else "days " + _names([str(d) for d in days], "and")
+        )
+        verb = "never occurs" if len(days) == 1 else "never occur"
+        why = f"{said} {verb} in {_names([_MONTHS[m] for m in months])}"
+    raise SpecError(
+        f"cron expression {expr!r} can never fire: {why}",
+        hint="pick days that exist in those months (February has 28 days, 29 in leap "
+        "years; April, June, September and November 30), or add months",
+    )
 
 
 def check_timezone(timezone: str | None) -> None:
@@ -93,44 +155,26 @@ def submit_commands(expr: str) -> dict[str, str]:
     return out
 
 
-def _values(field: str, low: int, high: int) -> frozenset[int]:
-    out: set[int] = set()
-    for item in field.split(","):
-        match = _ITEM.match(item)
-        if match is None:  # pragma: no cover - normalize() has checked every item
-            raise SpecError(f"cron field {field!r} is not valid")
-        base, step = match.group(1), int(match.group(2) or 1)
-        first, last = (
-            (low, high) if base == "*" else (int(base.split("-")[0]), int(base.split("-")[-1]))
-        )
-        out.update(range(first, last + 1, step))
-    return frozenset(out)
-
-
 def fire_times(expr: str, after: float, until: float, limit: int = 10_000) -> list[float]:
     """The times (UTC epoch seconds) in ``(after, until]`` at which ``expr`` fires.
 
-    Day of month and day of week combine as in HTCondor and Vixie cron: when both
-    are restricted a day matches either, else both. At most ``limit`` times (the
+    HTCondor's meaning (:mod:`condor_nb.schedules_cron_match`): a step keeps the
+    multiples of it; when the day of month is every day, restricted days of the week
+    pick those weekdays, else a day matches either field. At most ``limit`` times (the
     earliest); days that cannot match are skipped whole, so long spans are cheap.
     """
     from datetime import UTC, datetime, timedelta
 
-    parts = normalize(expr).split()
-    minutes, hours, doms, months, dows = (
-        _values(part, low, high) for part, (_, _, low, high) in zip(parts, FIELDS, strict=True)
-    )
-    dows = frozenset(d % 7 for d in dows)  # 7 is Sunday too
-    either = parts[2] != "*" and parts[4] != "*"
+    lists = match.expand_all(normalize(expr).split())
+    minutes, hours = lists[match.MINUTE], lists[match.HOUR]
     start = datetime.fromtimestamp(after, UTC).replace(second=0, microsecond=0)
     day = start.replace(hour=0, minute=0)
     end = datetime.fromtimestamp(until, UTC)
     out: list[float] = []
     while day <= end and len(out) < limit:
-        dom_ok, dow_ok = day.day in doms, (day.weekday() + 1) % 7 in dows
-        if day.month in months and ((dom_ok or dow_ok) if either else (dom_ok and dow_ok)):
-            for hour in sorted(hours):
-                for minute in sorted(minutes):
+        if match.matches_day(lists, day.year, day.month, day.day):
+            for hour in hours:
+                for minute in minutes:
                     t = day.replace(hour=hour, minute=minute).timestamp()
                     if after < t <= until:
                         out.append(t)

@@ -35,6 +35,7 @@ OUTPUTS = {
     "_condor_nb_report.html": "report.html",
     "_condor_nb_result.json": "result.json",
     "_condor_nb_manifest.json": "manifest.json",
+    "_condor_nb_files.json": "files.json",
 }
 OUTCOMES = {0: "completed", 3: "cell_error", 4: "kernel_died", 5: "cell_timeout"}
 OUTCOMES.update({6: "input_error", 7: "internal_error", 8: "interrupted"})

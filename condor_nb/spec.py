@@ -78,6 +78,11 @@ def _input_files(files: Iterable[str | os.PathLike[str]], notebook_name: str) ->
     seen: dict[str, Path] = {}
     reserved = {*_RESERVED_INPUTS, notebook_name}
     for raw in files:
+        if not os.fspath(raw).strip():
+            raise SpecError(
+                f"an input file path is empty ({os.fspath(raw)!r})",
+                hint="name the file or folder to send (`.` sends the current folder)",
+            )
         path = Path(raw).expanduser().absolute()
         if not path.exists():
             raise SpecError(

@@ -130,14 +130,20 @@ class Sweep:
             # Kept in in/ only for a sweep that was not spooled: its procs read them there.
             JobFiles(Path(self.record.job_dir), "").secrets.unlink(missing_ok=True)
 
-    def fetch(self, dest: str | os.PathLike[str] | None = None) -> Path:
-        """Copy every retrieved proc's outputs into ``dest/INDEX-JOBID/``; returns ``dest``."""
+    def fetch(self, dest: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> Path:
+        """Copy every retrieved proc's outputs into ``dest/INDEX-JOBID/``; returns ``dest``.
+
+        Existing files with other content are never replaced unless ``overwrite=True``.
+        """
+        from condor_nb.api import check_dest
+
+        check_dest(dest)
         self.retrieve()
         stem = Path(self.record.notebook).stem
         target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
         for index, job in self.members():
             if job.record.retrieved_at:
-                job.fetch(target / f"{index:04d}-{job.id}")
+                job.fetch(target / f"{index:04d}-{job.id}", overwrite=overwrite)
         return target.absolute()
 
     def results(self, *, as_dataframe: bool | None = None, retrieve: bool = True) -> Any:
@@ -153,7 +159,20 @@ class Sweep:
         client.act(action, f'CondorNbSweep == "{self.id}"', reason)
         self.status()
 
-    def remove(self) -> None:
+    def remove(self, *, force: bool = False) -> None:
+        """Remove every proc; refused (SpecError) while finished procs' outputs were never
+        brought back, unless ``force=True`` (removing would delete them on the schedd)."""
+        if not force:
+            self.status()  # one query refreshes every proc's record
+            at_risk = [job.id for job in self.jobs() if job.outputs_at_risk(refresh=False)]
+            if at_risk:
+                raise SpecError(
+                    f"sweep {self.id}: {len(at_risk)} finished job(s) have outputs that were "
+                    f"never fetched ({', '.join(at_risk[:5])}): removing would delete them; "
+                    "nothing was removed",
+                    hint=f"fetch them first (`condor_nb fetch {self.id}`), or delete them with "
+                    f"the sweep: `condor_nb rm --force {self.id}`",
+                )
         self._act("remove", f"removed by condor_nb user (sweep {self.id})")
 
     def hold(self) -> None:

@@ -12,6 +12,17 @@ import click
 from condor_nb.cli import display
 from condor_nb.status import JobState, StatusInfo
 
+
+def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """An empty path (often an unset shell variable) is an error, never "this folder"."""
+    values = value if isinstance(value, tuple) else (value,)
+    if any(v is not None and not str(v).strip() for v in values):
+        raise click.BadParameter(
+            "an empty path was given; name a folder or file (`.` for the current folder)"
+        )
+    return value
+
+
 _RESOURCE_OPTIONS = [
     click.option("--cpus", help="CPU cores (default 1)."),
     click.option("--memory", help="Memory, e.g. 4GB or 512MiB (HTCondor units; default 1GB)."),
@@ -23,7 +34,8 @@ _RESOURCE_OPTIONS = [
     click.option("--kernel", help="Kernel to run the notebook with on the worker."),
     click.option("--cell-timeout", type=float, help="Seconds a single cell may run."),
     click.option(
-        "--files", "files", multiple=True, type=click.Path(), help="Extra input file or folder."
+        "--files", "files", multiple=True, type=click.Path(), callback=not_empty,
+        help="Extra input file or folder.",
     ),
     click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
                  help="A parameter (typed by the notebook's parameters cell)."),
@@ -82,7 +94,8 @@ def _build_spec(notebook: str, **opts: Any) -> Any:
 @click.argument("notebook", type=click.Path())
 @_resource_options
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the job, then fetch its outputs.")
-@click.option("-o", "--output", type=click.Path(), help="With --wait: where to fetch outputs.")
+@click.option("-o", "--output", type=click.Path(), callback=not_empty,
+              help="With --wait: where to fetch outputs.")  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Run again even if an identical run exists.")
 @click.option("--check-env", is_flag=True, help="Warn if the last worker in this image differed.")
 def submit(
@@ -121,6 +134,7 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
         if fetched.report:
             click.echo(f"HTML report:       {fetched.report}")
         click.echo(f"all outputs:       {fetched.directory}")
+        _say_skipped(fetched)
     if info.state is not JobState.COMPLETED:
         click.echo(f"job {job.id} {info.state.value}: {info.reason or ''}", err=True)
         sys.exit(1)
@@ -231,7 +245,8 @@ def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch:
 @click.command()
 @click.argument("job_id")
 @click.option("--timeout", type=float, help="Give up after this many seconds (exit 124).")
-@click.option("-o", "--output", type=click.Path(), help="Fetch outputs here when done.")
+@click.option("-o", "--output", type=click.Path(), callback=not_empty,
+              help="Fetch outputs here when done.")  # fmt: skip
 @click.option("--no-fetch", is_flag=True, help="Do not copy outputs when done.")
 def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool) -> None:
     """Wait for JOB_ID (a job or a sweep) to finish (or be held), then fetch its outputs."""
@@ -263,22 +278,30 @@ def logs(job_id: str, follow: bool) -> None:
 
 @click.command()
 @click.argument("job_id")
-@click.option("-o", "--output", type=click.Path(), help="Destination folder.")
-def fetch(job_id: str, output: str | None) -> None:
-    """Copy JOB_ID's executed notebook, HTML report, logs and result (a sweep: every proc)."""
+@click.option("-o", "--output", type=click.Path(), callback=not_empty, help="Destination folder.")
+@click.option("--overwrite", is_flag=True, help="Replace files already in the destination.")
+def fetch(job_id: str, output: str | None, overwrite: bool) -> None:
+    """Copy JOB_ID's executed notebook, HTML report, logs, result and the notebook's own
+    files (a sweep: every proc). Never replaces existing files without --overwrite."""
     job = _find(job_id)
     if _is_sweep(job):
-        click.echo(str(job.fetch(output)))
+        click.echo(str(job.fetch(output, overwrite=overwrite)))
         return
-    fetched = job.fetch(output)
+    fetched = job.fetch(output, overwrite=overwrite)
     for path in fetched.files:
         click.echo(str(path))
+    _say_skipped(fetched)
 
 
-def _act(job_ids: tuple[str, ...], action: str) -> None:
+def _say_skipped(fetched: Any) -> None:
+    for name, kind in sorted(fetched.skipped.items()):
+        click.echo(f"not brought back from the worker: {name!r} (a {kind})", err=True)
+
+
+def _act(job_ids: tuple[str, ...], action: str, **kwargs: bool) -> None:
     for job_id in job_ids:
         job = _find(job_id)
-        getattr(job, action)()
+        getattr(job, action)(**kwargs)
         if _is_sweep(job):
             click.echo(f"{job.id}: {job.status()}")
         else:
@@ -287,9 +310,24 @@ def _act(job_ids: tuple[str, ...], action: str) -> None:
 
 @click.command()
 @click.argument("job_ids", nargs=-1, required=True)
-def rm(job_ids: tuple[str, ...]) -> None:
-    """Remove jobs from the queue."""
-    _act(job_ids, "remove")
+@click.option("--force", is_flag=True, help="Also when finished outputs were never fetched.")
+def rm(job_ids: tuple[str, ...], force: bool) -> None:
+    """Remove jobs from the queue.
+
+    A finished job whose outputs were never fetched is kept (removing it would delete
+    them on the schedd): fetch it first, or pass --force.
+    """
+    from condor_nb.errors import SpecError
+
+    refused: SpecError | None = None
+    for job_id in job_ids:
+        try:
+            _act((job_id,), "remove", force=force)
+        except SpecError as exc:  # the others are still removed; this one is kept
+            click.echo(f"{job_id}: kept: {exc}", err=True)
+            refused = exc
+    if refused is not None:
+        sys.exit(refused.exit_code)
 
 
 @click.command()

@@ -93,10 +93,19 @@ def status() -> None:
 @pool.command()
 def env() -> None:
     """Print `export` lines for a shell: eval "$(condor_nb pool env)"."""
+    import os
+
     from condor_nb import pool as personal
+    from condor_nb.pool.tools import tools_dir
 
     for key, value in personal.client_env().items():
-        click.echo(f"export {key}={shlex.quote(value)}")
+        if key != "PATH":
+            click.echo(f"export {key}={shlex.quote(value)}")
+    # `python` and `condor_nb` are this environment's; HTCondor's tools are the host's
+    # own when it has them, else the pool's (last on PATH).
+    here = shlex.quote(os.path.dirname(os.path.abspath(sys.executable)))
+    tools = shlex.quote(str(tools_dir(personal.pool_paths())))
+    click.echo(f'export PATH={here}:"$PATH":{tools}')
 
 
 @pool.command("add-user")

@@ -50,6 +50,28 @@ def schedule() -> None:
 
 
 @schedule.command()
+@click.argument("cron")
+@click.option("-n", "--count", type=int, default=5, show_default=True, help="How many runs.")
+def check(cron: str, count: int) -> None:
+    """Say whether CRON is accepted, and when it runs next (UTC); nothing is submitted."""
+    from condor_nb import schedules_cron
+    from condor_nb.schedules_cron_match import SEARCH_YEARS, schedd_next_run
+
+    expr = schedules_cron.normalize(cron)
+    now = time.time()
+    times = schedules_cron.fire_times(expr, now, now + (SEARCH_YEARS + 1) * 366 * 86400, count)
+    click.echo(f"[{expr}] can be scheduled; its next runs:")
+    for t in times:
+        click.echo(f"  {_when(t)}")
+    planned = schedd_next_run(expr.split(), int(now))
+    if times and planned != times[0]:
+        click.echo(
+            f"note: HTCondor's schedd will plan the next run for {_when(planned)} instead "
+            "(its quirk with weekday-only schedules: see docs/users.md)"
+        )
+
+
+@schedule.command()
 @click.argument("notebook", type=click.Path())
 @click.option("--cron", required=True, help='Five cron fields in UTC, e.g. "0 6 * * 1-5".')
 @_PARAM

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from condor_nb.cli.jobs import _parameters, _resource_options, _wait_sweep
+from condor_nb.cli.jobs import _parameters, _resource_options, _wait_sweep, not_empty
 
 
 class _DefaultToRun(click.Group):
@@ -50,7 +50,8 @@ def sweep() -> None:
 @_resource_options
 @click.option("--no-cache", is_flag=True, help="Run every set again, even those already run.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the sweep, then fetch outputs.")
-@click.option("-o", "--output", type=click.Path(), help="With --wait: where to fetch outputs.")
+@click.option("-o", "--output", type=click.Path(), callback=not_empty,
+              help="With --wait: where to fetch outputs.")  # fmt: skip
 def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None,
         no_cache: bool, wait_: bool, output: str | None, **opts: Any) -> None:  # fmt: skip
     """Submit NOTEBOOK once per parameter set (prints the sweep id)."""

@@ -117,8 +117,13 @@ MASTER_BACKOFF_CONSTANT = 1
 """
 
 
-def render_client_config(port: int, token_dir: Path) -> str:
-    """What a client outside the root needs: the collector, IDTOKENS and its token."""
+#: Where the root's schedd writes its address and its history (Debian's SPOOL).
+SCHEDD_ADDRESS_IN_ROOT = "var/spool/condor/.schedd_address"
+HISTORY_IN_ROOT = "var/spool/condor/history"
+
+
+def render_client_config(port: int, token_dir: Path, root: Path) -> str:
+    """What a client outside the root needs: the collector, the schedd, IDTOKENS, its token."""
     return f"""\
 # Written by condor_nb.pool: a client of the personal pool, as of a remote access point.
 COLLECTOR_HOST = 127.0.0.1:{port}
@@ -126,6 +131,13 @@ SEC_CLIENT_AUTHENTICATION_METHODS = IDTOKENS
 # A non-root client reads SEC_TOKEN_DIRECTORY, a root client SEC_TOKEN_SYSTEM_DIRECTORY.
 SEC_TOKEN_DIRECTORY = {token_dir}
 SEC_TOKEN_SYSTEM_DIRECTORY = {token_dir}
+# "The local schedd" (condor_q, htcondor2.Schedd() with no argument) is the root's: its
+# address file, rewritten by the schedd at every start. A root client reads the SUPER
+# file, which must name the ordinary address too (the super port admits local root only).
+SCHEDD_ADDRESS_FILE = {root / SCHEDD_ADDRESS_IN_ROOT}
+SCHEDD_SUPER_ADDRESS_FILE = $(SCHEDD_ADDRESS_FILE)
+# condor_history reads the schedd's history file, as it does on an access point.
+HISTORY = {root / HISTORY_IN_ROOT}
 """
 
 

@@ -15,6 +15,7 @@ from condor_nb.pool import mounts as mount_table
 from condor_nb.pool.build import ensure_built, ensure_job_user, is_built
 from condor_nb.pool.config import (
     JOB_USER,
+    SCHEDD_ADDRESS_IN_ROOT,
     PoolSettings,
     render_client_config,
     render_pool_config,
@@ -24,6 +25,7 @@ from condor_nb.pool.config import (
 from condor_nb.pool.paths import PoolPaths, pool_lock, pool_paths
 from condor_nb.pool.procs import port_is_free, port_owner, root_processes
 from condor_nb.pool.runtime import RuntimeState, load_runtime, save_runtime
+from condor_nb.pool.tools import tools_dir, write_tools
 
 Progress = Callable[[str], None]
 
@@ -64,15 +66,34 @@ def require_root() -> None:
 
 
 def client_env_for(paths: PoolPaths, port: int) -> dict[str, str]:
-    """Environment for a client process; _CONDOR_* also override any stray settings."""
+    """Environment for a client process; _CONDOR_* also override any stray settings.
+
+    PATH ends with the wrappers of the pool's own HTCondor tools, so a host that has
+    HTCondor installed keeps using its own.
+    """
     token_dir = str(paths.token_dir)
+    address_file = str(paths.root / SCHEDD_ADDRESS_IN_ROOT)
+    path = os.environ.get("PATH", "")
+    tools = str(tools_dir(paths))
+    if tools not in path.split(os.pathsep):
+        path = f"{path}{os.pathsep}{tools}" if path else tools
     return {
         "CONDOR_CONFIG": str(paths.client_config),
         "_CONDOR_COLLECTOR_HOST": f"127.0.0.1:{port}",
         "_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS": "IDTOKENS",
         "_CONDOR_SEC_TOKEN_DIRECTORY": token_dir,
         "_CONDOR_SEC_TOKEN_SYSTEM_DIRECTORY": token_dir,
+        "_CONDOR_SCHEDD_ADDRESS_FILE": address_file,
+        "_CONDOR_SCHEDD_SUPER_ADDRESS_FILE": address_file,
+        "PATH": path,
     }
+
+
+def _write_client(paths: PoolPaths, port: int) -> None:
+    """The client configuration and the tools' wrappers, as of this root and port."""
+    config = render_client_config(port, paths.token_dir, paths.root)
+    write_if_changed(paths.client_config, config)
+    write_tools(paths)
 
 
 def _info(
@@ -172,7 +193,7 @@ def start(
         if is_built(paths) and state is not None and _is_current(paths, state, settings):
             _mount_extras(paths, state, extras, shared)
             daemons.wait_ready(paths, timeout)
-            write_if_changed(paths.client_config, render_client_config(state.port, paths.token_dir))
+            _write_client(paths, state.port)
             save_runtime(paths, state)
             return _info(paths, state, built=False, started=False, began=began)
         return _cold_start(paths, settings, (extras, shared), timeout, report, began)
@@ -213,7 +234,7 @@ def _cold_start(
         daemons.wait_ready(paths, timeout)
         state.uid_domain = daemons.uid_domain(paths)
         daemons.mint_token(paths, state.uid_domain)
-        write_if_changed(paths.client_config, render_client_config(settings.port, paths.token_dir))
+        _write_client(paths, settings.port)
     except BaseException as exc:
         try:
             _stop_locked(paths)  # a failed start leaves no daemons and no mounts behind

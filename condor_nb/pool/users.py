@@ -79,5 +79,5 @@ def add_user(name: str) -> PoolUser:
         tokens.chmod(0o700)
         write_if_changed(tokens / "pool", token.strip() + "\n", mode=0o600)
         config = folder / "condor_config"
-        write_if_changed(config, render_client_config(state.port, tokens))
+        write_if_changed(config, render_client_config(state.port, tokens, paths.root))
     return PoolUser(name=name, identity=identity, condor_config=config)

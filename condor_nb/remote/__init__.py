@@ -39,6 +39,10 @@ REPORT_HTML = "_condor_nb_report.html"
 RESULT_JSON = "_condor_nb_result.json"
 MANIFEST_JSON = "_condor_nb_manifest.json"
 OUTPUT_FILES = (OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON, MANIFEST_JSON)
+#: What the wrapper set apart: {"kept": {kept name: the notebook's name}, "skipped": [...]}.
+#: A notebook file with a name condor_nb uses comes back renamed KEPT_PREFIX<n>.<name>.
+FILES_JSON = "_condor_nb_files.json"
+KEPT_PREFIX = "_condor_nb_kept."
 
 #: Job attribute the wrapper updates through condor_chirp (needs ``+WantIOProxy = true``).
 PROGRESS_ATTR = "CondorNbProgress"
@@ -58,7 +62,9 @@ OUTCOME_BY_EXIT_CODE = {code: outcome for outcome, code in EXIT_CODES.items()}
 
 __all__ = [
     "EXIT_CODES",
+    "FILES_JSON",
     "JOB_JSON",
+    "KEPT_PREFIX",
     "MANIFEST_JSON",
     "OUTCOME_BY_EXIT_CODE",
     "OUTPUT_FILES",

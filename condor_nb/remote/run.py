@@ -147,9 +147,11 @@ def write_atomic(path: str, text: str) -> None:
     if STATE.redactor:  # the last guard; structures were redacted before (see redacted())
         is_json = path.endswith((".json", ".ipynb"))
         text = STATE.redactor.json_text(text) if is_json else STATE.redactor.text(text)
+    attempt(f"keep the notebook's {path!r} apart", keep_notebook_file, path)
     with open(f".{path}.tmp", "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(f".{path}.tmp", path)
+    remember_own_file(path)
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
@@ -352,6 +354,7 @@ def make_engine(job: dict[str, Any]) -> type:
                 if getattr(nb_man, "timer", None):
                     nb_man.timer.cancel()
                 nb_man.notebook_complete()
+                attempt("keep the notebook's own files", keep_notebook_file, OUTPUT_NOTEBOOK)
             return nb_man.nb
 
     return Engine
@@ -387,6 +390,7 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
             execution_timeout=None if timeout is None else math.ceil(timeout),
         )
     except PapermillExecutionError as exc:  # papermill wrote the notebook with its banner
+        attempt("note the output notebook", remember_own_file, OUTPUT_NOTEBOOK)
         STATE.nb = (
             attempt("read the failed notebook", nbformat.read, OUTPUT_NOTEBOOK, 4) or STATE.nb
         )
@@ -399,6 +403,7 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
         if not isinstance(exc, DeadKernelError) and "kernel died" not in str(exc).lower():
             raise
         return stopped_in_cell("kernel_died", "DeadKernelError", KERNEL_DIED)
+    attempt("note the output notebook", remember_own_file, OUTPUT_NOTEBOOK)  # papermill wrote it
     return "completed", None, None
 
 
@@ -494,13 +499,17 @@ def redact_outputs(nb: Any, error: Any) -> tuple[Any, Any]:
     """The notebook and error with the secrets redacted; the recorded values file too."""
     import nbformat
 
-    if os.path.isfile(VALUES_JSON):
+    if os.path.isfile(VALUES_JSON):  # the notebook's file (condor_nb.record): in place
         with open(VALUES_JSON, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
         try:
-            write_json(VALUES_JSON, json.loads(text))
+            clean = STATE.redactor.json_text(json.dumps(redacted(json.loads(text))))
         except ValueError:
-            write_atomic(VALUES_JSON, text)
+            clean = STATE.redactor.text(text)
+        if clean != text:
+            with open(f".{VALUES_JSON}.tmp", "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(clean)
+            os.replace(f".{VALUES_JSON}.tmp", VALUES_JSON)
     nb = nbformat.from_dict(redacted(nb)) if hasattr(nb, "cells") else redacted(nb)
     return nb, redacted(error)
 
@@ -521,17 +530,16 @@ def redact_std_files() -> None:
                 f.truncate()
 
 
-def job_ad_numbers() -> dict[str, int]:
-    """The integer attributes of the job ad HTCondor gives the job ($_CONDOR_JOB_AD)."""
-    numbers: dict[str, int] = {}
+def job_ad() -> dict[str, str]:
+    """The job ad HTCondor gives the job ($_CONDOR_JOB_AD), values as written."""
+    ad: dict[str, str] = {}
     path = os.environ.get("_CONDOR_JOB_AD", ".job.ad")
     if os.path.isfile(path):
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 name, _, value = line.partition(" = ")
-                if value.strip().lstrip("-").isdigit():
-                    numbers[name.strip()] = int(value)
-    return numbers
+                ad[name.strip()] = value.strip()
+    return ad
 
 
 def final_run(code: int) -> bool:
@@ -545,7 +553,7 @@ def final_run(code: int) -> bool:
         return False
     if code in (EXIT_CODES["completed"], EXIT_CODES["input_error"]):
         return True
-    ad = job_ad_numbers()
+    ad = {k: int(v) for k, v in job_ad().items() if v.lstrip("-").isdigit()}
     return ad.get("NumJobCompletions", 0) + 1 > ad.get("JobMaxRetries", 0)
 
 
@@ -557,9 +565,87 @@ def drop_secrets(code: int) -> None:
     are gone from there when the job finishes instead of when it is retrieved (up to
     days later). The next run of a job that will run again still needs them: kept then.
     """
-    if final_run(code):
+    if not (STATE.had_secrets or SECRETS_JSON in job_ad().get("TransferInput", "")):
+        return  # no secrets (a file of that name is the notebook's)
+    if final_run(code):  # also when they were never read (bad input before): same file
         with open(SECRETS_JSON, "w", encoding="utf-8") as f:
             json.dump({"_condor_nb": SECRETS_GONE}, f)
+
+
+# ------------------------------------------------------- the notebook's files vs condor_nb's
+# The notebook runs in this folder too, and HTCondor brings back every new top-level
+# file. A notebook file with a name condor_nb uses (ours below, or the job's stdout,
+# stderr and event log, which HTCondor writes under those names beside ours) is renamed
+# KEPT_PREFIX<n>.<name> and listed in FILES_JSON, so fetch returns both. Only regular
+# files may be left at the top: a FIFO, socket, device or symbolic link would hang (or
+# flood) the output transfer, so it is moved into SKIPPED_DIR (never transferred) and
+# listed too.
+FILES_JSON = "_condor_nb_files.json"
+KEPT_PREFIX = "_condor_nb_kept."
+SKIPPED_DIR = ".condor_nb_skipped"
+SCHEDD_FILES = ("condor_nb.out", "condor_nb.err", "condor_nb.log")
+OWN_FILES: dict[str, tuple[int, int, int]] = {}  # name -> (inode, mtime, size) as we wrote it
+KEPT: dict[str, str] = {}  # kept name -> the name the notebook gave the file
+SKIPPED: dict[str, str] = {}  # name -> what it is
+
+
+def file_signature(path: str) -> tuple[int, int, int]:
+    st = os.lstat(path)
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def remember_own_file(path: str) -> None:
+    OWN_FILES[path] = file_signature(path)
+
+
+def keep_notebook_file(name: str) -> None:
+    """If the notebook (not we) left a file called ``name``, rename it out of our way."""
+    try:
+        signature = file_signature(name)
+    except OSError:
+        return
+    if OWN_FILES.get(name) == signature:
+        return
+    n = 0
+    while os.path.lexists(f"{KEPT_PREFIX}{n}.{name}"):
+        n += 1
+    kept = f"{KEPT_PREFIX}{n}.{name}"
+    os.rename(name, kept)
+    KEPT[kept] = name
+    say(f"the notebook wrote {name!r}, a name condor_nb uses: it comes back as its own file", True)
+
+
+def special_kind(path: str) -> str | None:
+    """What a top-level entry is, when it must not be transferred back (None: fine)."""
+    import stat
+
+    mode = os.lstat(path).st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        target = os.path.realpath(path)
+        inside = os.path.dirname(target) == os.path.realpath(".")
+        return None if inside and os.path.isfile(target) else "symbolic link"
+    kinds = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"))
+    return next((kind for test, kind in kinds if test(mode)), "device")
+
+
+def tidy_scratch() -> None:
+    secrets = (SECRETS_JSON,) if STATE.had_secrets else ()  # ours was deleted: the notebook's
+    for name in (*SCHEDD_FILES, FILES_JSON, *secrets):  # FILES_JSON: before files_record()
+        keep_notebook_file(name)
+    for entry in sorted(os.listdir(".")):
+        kind = attempt(f"inspect {entry!r}", special_kind, entry)
+        if kind is None:
+            continue
+        os.makedirs(SKIPPED_DIR, exist_ok=True)
+        os.rename(entry, os.path.join(SKIPPED_DIR, entry))
+        SKIPPED[entry] = kind
+        say(f"not bringing back {entry!r}: a {kind}, not a regular file", True)
+
+
+def files_record() -> dict[str, Any]:
+    return {"kept": KEPT, "skipped": [{"name": n, "kind": k} for n, k in sorted(SKIPPED.items())]}
 
 
 def kill_kernel() -> None:
@@ -574,6 +660,7 @@ def kill_kernel() -> None:
 def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: bool = False) -> int:
     """Write the four files, most important first, and return the exit code."""
     STATE.finalizing = True
+    attempt("set the notebook's files apart", tidy_scratch)
     nb = next((n for n in (STATE.nb, STATE.input_nb) if n is not None), None)
     if nb is None:
         nb = message_notebook(f"**condor_nb: {outcome}**: {(error or {}).get('value', '')}")
@@ -587,6 +674,8 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     if kill:
         attempt("stop the kernel", kill_kernel)
     attempt("write the HTML report", write_html, result, nb)
+    attempt("set the notebook's files apart", tidy_scratch)  # what a leftover process made
+    attempt("write the list of the notebook's files", write_json, FILES_JSON, files_record())
     if STATE.chirp:
         STATE.chirp.update(f"{outcome} {STATE.code_done}/{STATE.code_total}", force=True)
     if error and error["traceback"]:
@@ -651,8 +740,7 @@ def hard_exit(code: int) -> None:
         attempt("flush output", stream.flush)
     if STATE.redactor:
         attempt("redact the logs", redact_std_files)
-    if STATE.had_secrets:
-        attempt("drop the secrets from the access point", drop_secrets, code)
+    attempt("drop the secrets from the access point", drop_secrets, code)
     os._exit(code)
 
 

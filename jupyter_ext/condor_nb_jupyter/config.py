@@ -85,7 +85,12 @@ class CondorNbJupyter(Configurable):
 
 
 def terminal_environment(config: CondorNbJupyter) -> dict[str, str]:
-    """What a JupyterLab terminal needs so that `condor_nb` and htcondor2 reach the pool."""
+    """What a JupyterLab terminal needs so that `condor_nb`, htcondor2 and condor_q reach the pool.
+
+    This Python's bin directory goes first on PATH (``python`` and ``condor_nb`` are the
+    server's); on the personal pool, the wrappers of the pool's own HTCondor tools go
+    last (a host with HTCondor installed keeps its own).
+    """
     from condor_nb import schedd
     from condor_nb.settings import load_settings
 
@@ -94,26 +99,72 @@ def terminal_environment(config: CondorNbJupyter) -> dict[str, str]:
     condor_config = schedd.condor_config_for(settings)
     if condor_config and not os.environ.get("CONDOR_CONFIG"):
         env["CONDOR_CONFIG"] = condor_config
+    parts = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p]
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))
-    path = os.environ.get("PATH", "")
-    if bin_dir not in path.split(os.pathsep):
-        env["PATH"] = bin_dir + os.pathsep + path if path else bin_dir
+    if bin_dir not in parts:
+        parts.insert(0, bin_dir)
+    tools = _personal_pool_tools(condor_config)
+    if tools:
+        env[TOOLS_ENV] = tools  # the terminal's start-up file puts it back after /etc/profile
+        if tools not in parts:
+            parts.append(tools)
+    env["PATH"] = os.pathsep.join(parts)
     return env
 
 
-def terminal_shell_command() -> list[str] | None:
-    """A login shell that keeps this Python's bin directory on PATH, or None if not needed.
+#: The folder of the personal pool's HTCondor tools, for terminals (PATH's last entry).
+TOOLS_ENV = "CONDOR_NB_HTCONDOR_TOOLS"
 
-    jupyter_server_terminals starts ``$SHELL -l`` when the server has no tty, and a login
-    shell resets PATH (Debian's /etc/profile), losing the environment `condor_nb` lives in.
+
+def _personal_pool_tools(condor_config: str | None) -> str | None:
+    """The pool's tool wrappers, when the configuration in use is the personal pool's."""
+    from condor_nb.pool import pool_paths
+    from condor_nb.pool.tools import tools_dir
+
+    paths = pool_paths()  # its client configuration, or one of its users' (pool add-user)
+    if condor_config is None or not os.path.abspath(condor_config).startswith(f"{paths.base}/"):
+        return None
+    folder = tools_dir(paths)
+    return str(folder) if folder.is_dir() else None
+
+
+#: Shells whose interactive start-up file condor_nb can wrap (bash: --rcfile; sh: $ENV).
+_WRAPPABLE = ("bash", "sh", "dash")
+
+
+def terminal_shell_command(runtime_dir: str) -> list[str] | None:
+    """A login shell whose PATH starts with this Python's bin directory, or None if not needed.
+
+    jupyter_server_terminals starts ``$SHELL -l`` when the server has no tty. A login shell
+    resets PATH (Debian's /etc/profile), and the user's ~/.bashrc may put another Python
+    first (pyenv's shims, conda's base): `python` would not be the server's. So the
+    interactive shell reads a start-up file of condor_nb's (in ``runtime_dir``) that runs
+    the user's own ~/.bashrc, then puts this bin directory first again.
     """
+    import hashlib
     import shlex
 
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))
     shell = os.environ.get("SHELL") or "/bin/sh"
+    name = os.path.basename(shell)
     if bin_dir in ("/usr/bin", "/bin", "/usr/local/bin") or sys.stdout.isatty():
         return None
-    if os.path.basename(shell) not in ("bash", "sh", "dash", "zsh"):
+    if name not in (*_WRAPPABLE, "zsh"):
         return None
-    keep = f'PATH={shlex.quote(bin_dir)}:"$PATH"; export PATH; exec {shlex.quote(shell)} -i'
-    return [shell, "-l", "-c", keep]
+    first = f'PATH={shlex.quote(bin_dir)}:"$PATH"${{{TOOLS_ENV}:+:${TOOLS_ENV}}}; export PATH'
+    if name == "zsh":  # ZDOTDIR tricks would hide the user's own .zshrc: PATH at start only
+        return [shell, "-l", "-c", f"{first}; exec {shlex.quote(shell)} -i"]
+    # The user's own start-up file: ~/.bashrc for bash, what $ENV named for sh.
+    user_file = '"$HOME/.bashrc"' if name == "bash" else '"${CONDOR_NB_USER_ENV:-}"'
+    user_rc = f"[ -f {user_file} ] && . {user_file}"
+    tag = hashlib.sha256(bin_dir.encode()).hexdigest()[:8]  # one file per server Python
+    rc = os.path.join(runtime_dir, f"condor_nb-terminal-{name}rc-{tag}")
+    os.makedirs(runtime_dir, exist_ok=True)
+    with open(rc, "w", encoding="utf-8") as handle:
+        handle.write(f"# Written by condor_nb_jupyter for terminals.\n{user_rc}\n{first}\n")
+    if name == "bash":
+        start = f"exec {shlex.quote(shell)} --rcfile {shlex.quote(rc)} -i"
+    else:
+        user_env = 'CONDOR_NB_USER_ENV="${ENV:-}"'
+        start = f"{user_env} ENV={shlex.quote(rc)} exec {shlex.quote(shell)} -i"
+    return [shell, "-l", "-c", f"{first}; {start}"]

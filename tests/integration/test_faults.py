@@ -83,9 +83,12 @@ def test_outputs_cannot_escape_the_destination(cnb: Cnb, tmp_path: Path) -> None
     assert job.wait(timeout=240).state is JobState.COMPLETED
     dest = tmp_path / "dest"
     dest.mkdir()
-    # A pre-existing link named like an output must be replaced, never written through.
+    # A pre-existing link named like an output is kept unless overwrite=True, and then
+    # replaced, never written through.
     (dest / "stdout.txt").symlink_to(victim)
-    fetched = job.fetch(dest)
+    with pytest.raises(FetchError, match=r"stdout\.txt"):
+        job.fetch(dest)
+    fetched = job.fetch(dest, overwrite=True)
     assert victim.read_text() == "untouched\n"
     for path in dest.iterdir():
         assert not path.is_symlink() and path.is_file(), path

@@ -138,7 +138,7 @@ def campus_user(pool_env: dict[str, str]) -> Iterator[CampusUser]:
     state = load_runtime(paths)
     assert state is not None
     config = home / ".condor" / "condor_config"
-    config.write_text(render_client_config(state.port, tokens), encoding="utf-8")
+    config.write_text(render_client_config(state.port, tokens, paths.root), encoding="utf-8")
     # condor_nb's own configuration: the block docs/admins.md tells admins to give users.
     (block,) = doc_blocks("condor_nb-config")
     user_config = home / ".config" / "condor_nb" / "config.toml"
