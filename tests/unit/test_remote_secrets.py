@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def stage(scratch: Path, job_ad: str | None = None) -> Path:
+    scratch.mkdir(exist_ok=True)
     for name, source in remote.WRAPPER_FILES.items():
         shutil.copy(source, scratch / name)
     nb = nbformat.v4.new_notebook(
@@ -95,3 +96,30 @@ def test_a_run_that_will_be_retried_keeps_the_spooled_secrets(tmp_path: Path) ->
     assert run(scratch) == remote.EXIT_CODES["input_error"]
     value = json.loads((scratch / remote.RESULT_JSON).read_text())["error"]["value"]
     assert "removed from the access point after the job's final run" in value
+
+
+def test_secrets_never_read_are_still_replaced_and_a_notebook_file_of_that_name_is_kept(
+    tmp_path: Path,
+) -> None:
+    # Bad input before the secrets are read (an unreadable job file): the final exit
+    # still leaves the placeholder over them, since HTCondor delivered them (TransferInput).
+    scratch = stage(tmp_path / "bad", job_ad='TransferInput = "a,condor_nb_secrets.json"\n')
+    (scratch / remote.JOB_JSON).write_text("{not json")
+    assert run(scratch) == remote.EXIT_CODES["input_error"]
+    assert "_condor_nb" in json.loads((scratch / remote.SECRETS_JSON).read_text())
+    # A job without secrets whose notebook writes a file of that name: it is the
+    # notebook's, left as written, and fetch would copy it (not a placeholder).
+    from condor_nb.outputs import is_secrets_placeholder
+
+    scratch = stage(tmp_path / "mine", job_ad='TransferInput = "a,b"\n')
+    (scratch / remote.SECRETS_JSON).unlink()
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("open('condor_nb_secrets.json', 'w').write('{\"a\": 1}')")
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "py", "language": "python"}},
+    )
+    (scratch / "analysis.ipynb").write_text(nbformat.writes(nb))
+    assert run(scratch) == remote.EXIT_CODES["completed"]
+    assert (scratch / remote.SECRETS_JSON).read_text() == '{"a": 1}'
+    assert not is_secrets_placeholder(scratch / remote.SECRETS_JSON)
