@@ -22,8 +22,10 @@ from common import Row, ensure_pool
 def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_cli
     import bench_dask
+    import bench_executor
     import bench_jupyter
     import bench_load
+    import bench_start
     import bench_submit
     import bench_sweep
     import bench_wrapper
@@ -35,9 +37,11 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "submit-shared": lambda: [bench_submit.submit_one(5 if quick else 25, shared=True)],
         "q": lambda: bench_cli.q_big_queue(10_000, 2 if quick else 5),
         "e2e": lambda: [bench_submit.end_to_end(reps)],
+        "start": lambda: bench_start.start_latency(2 if quick else 5),
         "sweep": lambda: bench_sweep.sweep_submit(1 if quick else 3),
         "cache": lambda: bench_sweep.cache_hit(5 if quick else 20),
         "wrapper": lambda: [_wrapper_row(bench_wrapper.run(reps))],
+        "executor": lambda: _executor_rows(bench_executor.run(reps)),
         "dask": lambda: bench_dask.run(3, 1 if quick else 3),
         "jupyter": lambda: bench_jupyter.run(),
         "load": lambda: bench_load.run(),
@@ -52,6 +56,18 @@ def _wrapper_row(rows: list[dict[str, object]]) -> Row:
     note = f"papermill defaults {float(papermill['seconds']):.1f} s" if papermill else ""  # type: ignore[arg-type]
     return {"name": "worker wrapper, 500 trivial cells (vs nbclient)", "condor_nb_s": ours,
             "raw_s": raw, "ratio": ours / raw, "target": "<= 1.5", "note": note}  # fmt: skip
+
+
+def _executor_rows(results: dict[str, dict[str, float]]) -> list[Row]:
+    rows: list[Row] = []
+    for case, r in results.items():
+        note = (f"CPU {r['shipped_cpu_s']:.2f} s vs {r['worker_cpu_s']:.2f} s; "
+                f"zip {r['zip_bytes'] / 1e6:.1f} MB per job")  # fmt: skip
+        rows.append({"name": f"shipped executor vs worker's papermill, {case}",
+                     "condor_nb_s": r["shipped_s"], "raw_s": r["worker_s"],
+                     "ratio": r["shipped_s"] / r["worker_s"], "target": "<= +0.5 s",
+                     "note": note})  # fmt: skip
+    return rows
 
 
 def _fmt(value: float | None, unit: str = "s") -> str:

@@ -293,13 +293,16 @@ def _still_good(hit: JobRecord, settings: Settings) -> Job | None:
 
 
 def _stage_common(job: NotebookJob, files: JobFiles) -> None:
-    """The inputs every proc shares: a snapshot of the notebook and the wrapper."""
+    """The inputs every proc shares: a snapshot of the notebook, the wrapper, the executor."""
+    from condor_nb import executor
     from condor_nb.remote import WRAPPER_FILES
 
     files.in_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.notebook, files.notebook)
     for name, source in WRAPPER_FILES.items():
         shutil.copyfile(source, files.in_dir / name)
+    if files.executor:
+        executor.stage(files.in_dir)
 
 
 def _stage_secrets(job: NotebookJob, files: JobFiles) -> None:
@@ -325,9 +328,11 @@ def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
 def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
     """The job's staging paths and its submit description (no I/O)."""
     from condor_nb import templates
+    from condor_nb.executor import wanted
     from condor_nb.render import JobFiles, render, worker_notebook_name
 
-    files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook))
+    ship = wanted(settings, job.image, procs=1)
+    files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook), executor=ship)
     template = templates.load(job.profile)
     try:
         description = render(job, job_id=job_id, files=files, template=template, settings=settings)
@@ -359,10 +364,14 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
     job_id = new_job_id()
     files, description = prepare(job, settings, job_id)
     # Preflight (issue 5): credentials, image path, submit-side environment manifest.
-    doctor.before_submit(
-        settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
-    )
-    _stage(job, files, job_id)
+    try:  # a failed check or staging leaves no folder behind
+        doctor.before_submit(
+            settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
+        )
+        _stage(job, files, job_id)
+    except BaseException:
+        shutil.rmtree(files.job_dir, ignore_errors=True)
+        raise
     client = schedd.client_for(settings)
     now = time.time()
     record = JobRecord(

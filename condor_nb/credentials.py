@@ -111,8 +111,27 @@ def _audiences(claims: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(a) for a in aud) if isinstance(aud, list) else (str(aud),)
 
 
+_LAST_TIME = 253402300799  # 9999-12-31 23:59:59 UTC: the last time a clock can show
+
+
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A time claim as seconds since the epoch, or None when absent or not a plausible time."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= _LAST_TIME else None
+
+
+def _time_problem(claims: Mapping[str, Any]) -> str | None:
+    """What is wrong with the token's ``exp`` / ``nbf`` claims, if anything."""
+    for name, meaning in (("exp", "expiry"), ("nbf", "start")):
+        value = claims.get(name)
+        if value is not None and _number(value) is None:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            return (
+                f"its '{name}' ({meaning}) claim is {shown}: expected seconds since 1970 "
+                "before the year 10000 (the issuer wrote an impossible time)"
+            )
+    return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -145,6 +164,9 @@ def decode(token: str, *, kind: str, source: str, location: str) -> Credential:
     except jwt.PyJWTError as exc:
         problem = f"cannot decode the token's claims: {exc}"
         return Credential(kind, source, location, fingerprint=mark, problem=problem)
+    time_problem = _time_problem(claims)
+    if time_problem is not None:
+        return Credential(kind, source, location, fingerprint=mark, problem=time_problem)
     wrapped = scitokens.SciToken()  # the scitokens view of the same claims
     wrapped.update_claims(claims)
     return Credential(

@@ -33,20 +33,22 @@ class Check:
 
 
 def _configuration(settings: Settings) -> Check:
-    from condor_nb import schedd
+    from condor_nb import condor_config, schedd
     from condor_nb.settings import config_file_path
 
-    config = schedd.condor_config_for(settings)
-    if config and not os.path.isfile(config):
+    where = f"profile {settings.profile!r}, settings file {config_file_path()}"
+    try:
+        choice = condor_config.choose(settings, set_by_us=schedd._set_by_us)
+    except CondorNbError as exc:
+        return Check("configuration", FAIL, f"{where}; {exc.message}", exc.hint or "")
+    if not os.path.isfile(choice.path):
         return Check(
-            "configuration", FAIL, f"HTCondor client configuration {config} does not exist",
-            "condor_nb pool start   (personal pool), or export CONDOR_CONFIG=/path/to/config",
+            "configuration", FAIL,
+            f"{where}; HTCondor configuration {choice.path} ({choice.why}) does not exist",
+            "condor_nb pool start   (personal pool), or point CONDOR_CONFIG (or the "
+            "condor_config setting) at your access point's existing condor_config",
         )  # fmt: skip
-    where = config or "HTCondor's default search (no CONDOR_CONFIG)"
-    return Check(
-        "configuration", OK, f"profile {settings.profile!r}, settings file {config_file_path()}, "
-        f"HTCondor client configuration {where}",
-    )  # fmt: skip
+    return Check("configuration", OK, f"{where}; HTCondor configuration: {choice.describe()}")
 
 
 def _schedd(settings: Settings) -> Check:
@@ -140,20 +142,25 @@ def _probe_folder(settings: Settings) -> str:
     return tempfile.mkdtemp(prefix="probe_", dir=probes)
 
 
+PROBE = "worker probe"
+PROBE_CODE = "import ipykernel, jupyter_client"
+
+
 def _probe(settings: Settings, timeout: float) -> Check:
-    """A tiny job: can the worker's Python (in the image) import papermill?"""
+    """A tiny job: can the worker's Python (in the image) import ipykernel? (condor_nb ships
+    papermill with every job; a kernel needs ipykernel and jupyter_client on the worker.)"""
     from condor_nb import schedd, templates
     from condor_nb.status import FAILURE_CLASSES, NOT_SHARED_HOLD_CODES
 
     fix = (
-        "use an image with papermill, nbconvert and ipykernel (--image /cvmfs/...), or point "
-        "worker_python at a Python that has them (CONDOR_NB_WORKER_PYTHON)"
+        "use an image with ipykernel (--image /cvmfs/..., any image a Jupyter server runs in), "
+        "or point worker_python at a Python that has it (CONDOR_NB_WORKER_PYTHON)"
     )
     description = dict(templates.load(settings.profile).commands)
     description.update(
         executable="/usr/bin/env",
         transfer_executable="false",
-        arguments=f"\"{settings.worker_python} -c 'import papermill'\"",  # new syntax
+        arguments=f"\"{settings.worker_python} -c '{PROBE_CODE}'\"",  # new syntax
         should_transfer_files="YES",
         initialdir=_probe_folder(settings),
         request_cpus="1",
@@ -183,22 +190,20 @@ def _probe(settings: Settings, timeout: float) -> Check:
     finally:
         client.act("remove", f"ClusterId == {cluster}", "condor_nb doctor probe done")
     if ad.get("JobStatus") == 4 and ad.get("ExitCode") == 0:
-        return Check(
-            "papermill probe", OK, f"job {cluster}: {settings.worker_python} imports papermill"
-        )
+        return Check(PROBE, OK, f"job {cluster}: {settings.worker_python} imports ipykernel")
     if ad.get("JobStatus") == 4:
-        command = f"{settings.worker_python} -c 'import papermill'"
+        command = f"{settings.worker_python} -c '{PROBE_CODE}'"
         detail = f"job {cluster}: `{command}` exited {ad.get('ExitCode')}"
-        return Check("papermill probe", FAIL, detail, fix)
+        return Check(PROBE, FAIL, detail, fix)
     held = ad.get("JobStatus") == 5
     if held and settings.shared_filesystem and ad.get("HoldReasonCode") in NOT_SHARED_HOLD_CODES:
         detail = f"job {cluster} held: {FAILURE_CLASSES['not_shared']}: {ad.get('HoldReason')}"
-        return Check("papermill probe", FAIL, detail, f"put condor_nb's home ({settings.home}) "
+        return Check(PROBE, FAIL, detail, f"put condor_nb's home ({settings.home}) "
                      "on the filesystem the access point shares (CONDOR_NB_HOME=...), or set "
                      "shared_filesystem = false")  # fmt: skip
     if held:
-        return Check("papermill probe", FAIL, f"job {cluster} held: {ad.get('HoldReason')}", fix)
-    return Check("papermill probe", WARN, f"job {cluster} did not finish in {timeout:.0f} s",
+        return Check(PROBE, FAIL, f"job {cluster} held: {ad.get('HoldReason')}", fix)
+    return Check(PROBE, WARN, f"job {cluster} did not finish in {timeout:.0f} s",
                  "condor_nb doctor --probe --timeout 600   (the pool may be busy)")  # fmt: skip
 
 
@@ -217,9 +222,9 @@ def run_checks(settings: Settings, *, probe: bool = False, timeout: float = 120.
     if probe and reach.status == OK:
         checks.append(_probe(settings, timeout))
     elif probe:
-        checks.append(Check("papermill probe", SKIP, "the schedd is not reachable"))
+        checks.append(Check(PROBE, SKIP, "the schedd is not reachable"))
     else:
-        checks.append(Check("papermill probe", SKIP, "not run", "condor_nb doctor --probe"))
+        checks.append(Check(PROBE, SKIP, "not run", "condor_nb doctor --probe"))
     return checks
 
 

@@ -13,6 +13,7 @@ import ast
 import hashlib
 import json
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,10 +62,30 @@ class NotebookInfo:
 # --- reading ----------------------------------------------------------------------
 
 
-def read_text_file(path: Path, what: str) -> str:
-    """Read a user's UTF-8 file; every failure is a SpecError naming ``what`` it is."""
+# A notebook (or parameters file) larger than this is not something to send as a job
+# input; and /dev/zero or a FIFO must not be read forever.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+def read_text_file(path: Path, what: str, *, limit: int = MAX_FILE_BYTES) -> str:
+    """Read a user's UTF-8 file (at most ``limit`` bytes); every failure is a SpecError."""
     try:
-        return path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a device, FIFO or socket
+            raise SpecError(
+                f"expected {what} {path} to be a regular file; got a special file "
+                "(device, pipe or socket)",
+                hint="save the content to a file and give its path",
+            )
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise SpecError(
+                f"{what} {path}: expected at most {limit // (1024 * 1024)} MiB; it is larger",
+                hint="is it the right file? clear large outputs (Jupyter: Edit > Clear "
+                "Outputs of All Cells) and send data with --file",
+            )
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(
             f"{what} not found: {path}",

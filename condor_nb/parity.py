@@ -129,6 +129,8 @@ def _import_version(entry: Mapping[str, Any] | None) -> str:
         return str(entry["version"])
     if entry.get("local_file"):
         return "a local file"
+    if entry.get("helper"):
+        return str(entry["helper"])
     return "not installed"
 
 
@@ -147,10 +149,14 @@ def compare(submit: Mapping[str, Any], worker: Mapping[str, Any]) -> list[Differ
         a, b = s_pk.get(name), w_pk.get(name)
         if a != b and name in w_pk:
             diffs.append(Difference(f"package {name}", a or "not installed", b or "not installed"))
+    diffs.extend(_executor_difference(s_pk, worker))
     s_im, w_im = submit.get("imports") or {}, worker.get("imports") or {}
-    for module in sorted(set(s_im) | set(w_im)):
-        a, b = _import_version(s_im.get(module)), _import_version(w_im.get(module))
-        if a != b and module in w_im:
+    for module in sorted(set(s_im) & set(w_im)):  # one side not recorded: nothing to compare
+        s_entry, w_entry = s_im[module], w_im[module]
+        if w_entry.get("helper") and module == "condor_nb":
+            continue  # the notebook's condor_nb.record() worked through the shipped helper
+        a, b = _import_version(s_entry), _import_version(w_entry)
+        if a != b:
             diffs.append(Difference(f"import {module}", a, b))
     s_k, w_k = submit.get("kernel") or {}, worker.get("kernel") or {}
     if w_k.get("fallback") or (
@@ -158,6 +164,19 @@ def compare(submit: Mapping[str, Any], worker: Mapping[str, Any]) -> list[Differ
     ):
         diffs.append(Difference("kernel", str(s_k.get("requested")), str(w_k.get("name"))))
     return diffs
+
+
+def _executor_difference(
+    submit_packages: Mapping[str, Any], worker: Mapping[str, Any]
+) -> list[Difference]:
+    """The worker ran the papermill condor_nb shipped with the job (it has none of its own)."""
+    executor = worker.get("executor") or {}
+    if executor.get("source") != "shipped":
+        return []
+    here = f"installed {submit_packages.get('papermill') or '(version unknown)'}"
+    why = f" ({executor['reason']})" if executor.get("reason") else ""
+    there = f"{executor.get('papermill') or '?'} shipped by condor_nb{why}"
+    return [Difference("papermill", here, there)]
 
 
 @dataclass(frozen=True)

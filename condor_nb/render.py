@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb import __version__, quoting
-from condor_nb.remote import JOB_JSON, SECRETS_JSON, WRAPPER_FILES, WRAPPER_NAME
+from condor_nb.remote import EXECUTOR_NAME, JOB_JSON, SECRETS_JSON, WRAPPER_FILES, WRAPPER_NAME
 from condor_nb.settings import Settings
 from condor_nb.spec import NotebookJob
 from condor_nb.templates import Template
@@ -52,6 +52,7 @@ class JobFiles:
     job_dir: Path
     notebook_name: str
     index: int | None = None
+    executor: bool = True  # ship condor_nb_executor.zip (see condor_nb.executor.wanted)
 
     @property
     def in_dir(self) -> Path:
@@ -84,8 +85,9 @@ class JobFiles:
 
     @property
     def wrapper_files(self) -> list[Path]:
-        """The worker wrapper's files, as staged under their worker names."""
-        return [self.in_dir / name for name in WRAPPER_FILES]
+        """The worker wrapper's files and the executor zip, as staged under their worker names."""
+        names = [*WRAPPER_FILES, EXECUTOR_NAME] if self.executor else list(WRAPPER_FILES)
+        return [self.in_dir / name for name in names]
 
 
 def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str, object]:

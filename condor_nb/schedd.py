@@ -9,12 +9,14 @@ Note for the Jupyter side: these calls hold the GIL; run them in a worker proces
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from condor_nb.deadline import ChildError, DeadlineExceeded, call_with_deadline
 from condor_nb.errors import (
     ConfigError,
     CredentialsError,
@@ -24,7 +26,9 @@ from condor_nb.errors import (
 from condor_nb.settings import Settings
 
 Action = Literal["hold", "release", "remove"]
+log = logging.getLogger(__name__)
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+_RETRIEVE_FACTOR = 30  # 30 min with the default schedd_timeout
 
 
 class ScheddClient(Protocol):
@@ -57,16 +61,12 @@ class ScheddClient(Protocol):
 
 
 def condor_config_for(settings: Settings) -> str | None:
-    """Which client configuration to use: explicit > CONDOR_CONFIG > the personal pool."""
-    if settings.condor_config:
-        return settings.condor_config
+    """Which client configuration to use, found as HTCondor finds it (condor_config.py)."""
     # `import htcondor2` sets CONDOR_CONFIG=/dev/null when it finds no configuration,
     # and configure_bindings sets it for the bindings: neither is the user's choice.
-    if os.environ.get("CONDOR_CONFIG") not in (None, "", os.devnull, _set_by_us):
-        return os.environ["CONDOR_CONFIG"]
-    from condor_nb import pool
+    from condor_nb import condor_config
 
-    return pool.client_config()
+    return condor_config.choose(settings, set_by_us=_set_by_us).path
 
 
 _configured: str | None = None  # what the bindings were last configured with
@@ -166,13 +166,39 @@ class HTCondorSchedd:
         self._ad = ad
         return h.Schedd(ad)
 
-    def _retrying(self, what: str, call: Callable[[], Any]) -> Any:
-        """Idempotent reads survive a schedd restart: retry with backoff, then explain."""
+    def _bounded(
+        self, what: str, call: Callable[[], Any], limit: float | None = None, end: float = 0.0
+    ) -> Any:
+        """``call()`` with a time bound (see :mod:`condor_nb.deadline`): a schedd that does
+        not answer in ``limit`` seconds (``schedd_timeout``), or by the monotonic time
+        ``end`` if given, is an error (exit 5), not a hang."""
+        limit = self._settings.schedd_timeout if limit is None else limit
+        seconds = end - time.monotonic() if end else limit
+        try:
+            return call_with_deadline(call, max(seconds, 0.1))
+        except DeadlineExceeded:
+            raise ScheddUnavailableError(
+                f"{what}: the schedd {self.name} did not answer within {limit:g} s",
+                hint="it may be overloaded, hung or cut off; try again later "
+                "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+            ) from None
+        except ChildError as exc:
+            raise RuntimeError(str(exc)) from None
+
+    def _retrying(self, what: str, call: Callable[[], Any], budget: float | None = None) -> Any:
+        """Idempotent reads survive a schedd restart: retry with backoff, then explain.
+
+        Every try, and all of them together, stay within ``budget`` seconds
+        (``schedd_timeout`` unless given)."""
+        limit = self._settings.schedd_timeout if budget is None else budget
+        deadline = time.monotonic() + limit
         for delay in (*_RETRY_DELAYS, None):
             try:
-                return call()
+                return self._bounded(what, call, limit, deadline)
+            except ScheddUnavailableError:
+                raise
             except Exception as exc:
-                if delay is None:
+                if delay is None or time.monotonic() + delay >= deadline:
                     raise ScheddUnavailableError(
                         f"{what} failed on schedd {self.name}: {exc}",
                         hint="the schedd may be restarting or unreachable; try again shortly",
@@ -229,7 +255,25 @@ class HTCondorSchedd:
                     hint="the job was removed; check the input files and submit again",
                 ) from exc
             raise
+        self.reschedule()
         return cluster, int(result.num_procs())
+
+    def reschedule(self) -> bool:
+        """Ask the schedd for a negotiation cycle now, as condor_submit does after a submission.
+
+        ``Schedd.submit()`` of the bindings does not: on HTCondor's default
+        NEGOTIATOR_INTERVAL (60 s) new jobs would wait for the next cycle. Best effort:
+        the jobs are already queued, so a failure is logged and never fails the submit.
+        """
+        try:
+            self._schedd.reschedule()
+        except Exception as exc:
+            log.warning(
+                "reschedule on schedd %s failed (jobs wait for the next cycle): %s", self.name, exc
+            )
+            return False
+        log.debug("asked schedd %s to reschedule", self.name)
+        return True
 
     def _remove_quietly(self, cluster: int, reason: str) -> None:
         # If even this fails, the next sync removes the abandoned job (tracking.py).
@@ -267,7 +311,13 @@ class HTCondorSchedd:
         }[action]
         try:
             # A plain string reason is silently dropped by the v2 bindings: pass (text, code).
-            result = self._reconnecting(lambda: self._schedd.act(kind, constraint, (reason, 0)))
+            result = self._reconnecting(
+                lambda: self._bounded(
+                    action, lambda: self._schedd.act(kind, constraint, (reason, 0))
+                )
+            )
+        except ScheddUnavailableError:
+            raise
         except Exception as exc:
             raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
         return int(result.get("TotalSuccess", 0)) if result is not None else 0
@@ -275,7 +325,16 @@ class HTCondorSchedd:
     def edit(self, constraint: str, attribute: str, value: str) -> int:
         """Set ``attribute`` to the ClassAd expression ``value`` in the matching jobs."""
         try:
-            return int(self._reconnecting(lambda: self._schedd.edit(constraint, attribute, value)))
+            return int(
+                self._reconnecting(
+                    lambda: self._bounded(
+                        f"editing {attribute}",
+                        lambda: self._schedd.edit(constraint, attribute, value),
+                    )
+                )
+            )
+        except ScheddUnavailableError:
+            raise
         except Exception as exc:
             raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
 
@@ -293,7 +352,9 @@ class HTCondorSchedd:
             return call()
 
     def retrieve(self, constraint: str) -> None:
-        self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint))
+        # Outputs can be large: a transfer gets _RETRIEVE_FACTOR times the usual bound.
+        budget = self._settings.schedd_timeout * _RETRIEVE_FACTOR
+        self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint), budget)
 
     def whoami(self) -> str | None:
         """The user the schedd maps our credential to (the Owner of our jobs), or None.

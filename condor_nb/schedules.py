@@ -100,9 +100,11 @@ def _description(
     spec: Any, schedule_id: str, cron: str, keep_runs: int, settings: Settings, job_dir: Path
 ) -> dict[str, str]:
     from condor_nb import templates
+    from condor_nb.executor import wanted
     from condor_nb.render import JobFiles, render, worker_notebook_name
 
-    files = JobFiles(job_dir, worker_notebook_name(spec.notebook))
+    ship = wanted(settings, spec.image, procs=1)
+    files = JobFiles(job_dir, worker_notebook_name(spec.notebook), executor=ship)
     try:
         desc = render(
             spec,
@@ -139,6 +141,7 @@ def _description(
 
 
 def _stage(spec: Any, job_dir: Path, keep_runs: int, archive: Path | None) -> None:
+    from condor_nb import executor
     from condor_nb.remote import WRAPPER_FILES
     from condor_nb.render import job_config, worker_notebook_name
 
@@ -150,6 +153,7 @@ def _stage(spec: Any, job_dir: Path, keep_runs: int, archive: Path | None) -> No
         shutil.copyfile(spec.notebook, in_dir / name)
     for worker_name, source in WRAPPER_FILES.items():
         shutil.copyfile(source, in_dir / worker_name)
+    executor.stage(in_dir)
     shutil.copyfile(Path(__file__).with_name("schedules_worker.py"), in_dir / CRON_SCRIPT)
     if archive is not None and archive.is_file():
         shutil.copyfile(archive, in_dir / ARCHIVE)

@@ -8,6 +8,7 @@ packaged defaults. Reading settings never changes the process (no side effects).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,10 +18,13 @@ from typing import Any
 from condor_nb.errors import ConfigError
 
 _ENV_PREFIX = "CONDOR_NB_"
+_MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def _data_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = os.environ.get("XDG_DATA_HOME") or ""
+    if not os.path.isabs(base):  # the XDG rule: a relative XDG_DATA_HOME is ignored
+        base = str(Path.home() / ".local" / "share")
     return Path(base) / "condor_nb"
 
 
@@ -40,8 +44,12 @@ class Settings:
     disk: str = "1GB"
     gpus: int = 0
     worker_python: str = "python3"
+    # Bring papermill & co. with each job (condor_nb.executor): auto, always or never.
+    ship_executor: str = "auto"
     spool_timeout: int = 600
     poll_interval: float = 2.0
+    # Longest wait for one schedd call (all its retries included): then exit 5.
+    schedd_timeout: float = 60.0
     # The access point sees this host's files at the same paths (campus NFS/home):
     # submit without spooling; the shadow reads inputs and writes outputs in place.
     shared_filesystem: bool = False
@@ -61,8 +69,9 @@ class Settings:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
 _INT_FIELDS = {"cpus", "gpus", "spool_timeout"}
-_FLOAT_FIELDS = {"poll_interval"}
+_FLOAT_FIELDS = {"poll_interval", "schedd_timeout"}
 _BOOL_FIELDS = {"shared_filesystem"}
+_CHOICE_FIELDS = {"ship_executor": ("auto", "always", "never")}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -91,12 +100,50 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data = fh.read(_MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the configuration file {path}: {exc.strerror}",
+            hint="check its permissions, or move it away to use the defaults",
+        ) from None
+    if len(data) > _MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"configuration file {path}: expected at most {_MAX_CONFIG_BYTES // 1024} KiB "
+            "of settings; it is larger",
+            hint="is CONDOR_NB_CONFIG pointing at the right file?",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"configuration file {path}: expected UTF-8 text (TOML); "
+            f"got an invalid byte at offset {exc.start}",
+            hint="save the file as UTF-8, or move it away to use the defaults",
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"configuration file {path} is not valid TOML: {exc}",
             hint="fix the line named above, or move the file away to use the defaults",
         ) from exc
+
+
+def _home(value: Any, source: str) -> Path:
+    """An absolute folder: a relative one would move with the current directory."""
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError("not a path")
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # "~nosuchuser/x"
+        path = Path(value)
+    if not path.is_absolute():
+        raise ConfigError(
+            f"setting 'home' from {source}: expected an absolute path; got {str(value)!r}",
+            hint=f"use a full path such as {Path.cwd() / path} (the registry and staging "
+            "folders must not change with the current directory)",
+        )
+    return path
 
 
 def _convert(name: str, value: Any, source: str) -> Any:
@@ -105,22 +152,33 @@ def _convert(name: str, value: Any, source: str) -> Any:
         return None
     try:
         if name == "home":
-            return Path(str(value)).expanduser()
+            return _home(value, source)
         if name in _INT_FIELDS:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError("not a whole number")
             return int(value)
         if name in _FLOAT_FIELDS:
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number) or number <= 0:
+                raise ValueError("not a positive number")
+            return number
         if name in _BOOL_FIELDS:
             return _to_bool(value)
+        if name in _CHOICE_FIELDS and str(value).strip().lower() not in _CHOICE_FIELDS[name]:
+            raise ValueError("not one of the choices")
+        if name in _CHOICE_FIELDS:
+            return str(value).strip().lower()
     except (TypeError, ValueError) as exc:
         expected = (
-            "true or false"
+            "an absolute path"
+            if name == "home"
+            else " or ".join(_CHOICE_FIELDS[name])
+            if name in _CHOICE_FIELDS
+            else "true or false"
             if name in _BOOL_FIELDS
             else "a whole number"
             if name in _INT_FIELDS
-            else "a number"
+            else "a positive number"
         )
         raise ConfigError(
             f"setting '{name}' from {source}: expected {expected}, got {value!r}",
@@ -129,7 +187,12 @@ def _convert(name: str, value: Any, source: str) -> Any:
     return str(value) if not isinstance(value, str) else value
 
 
-def _from_table(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+def _from_table(table: Any, source: str) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        raise ConfigError(
+            f"{source}: expected a table of settings; got {type(table).__name__} {table!r:.60}",
+            hint="write it as a [section] with `name = value` lines, e.g. [profiles.campus]",
+        )
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key == "profiles":
@@ -166,6 +229,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     profile = given.get("profile") or env_values.get("profile") or values.get("profile")
     profiles = raw.get("profiles", {})
+    if not isinstance(profiles, Mapping):
+        raise ConfigError(
+            f"{path}: 'profiles' must be a table of named profiles; got {profiles!r:.60}",
+            hint="write each profile as [profiles.NAME] followed by its settings",
+        )
     if profile and isinstance(profiles, Mapping) and profile in profiles:
         values.update(_from_table(profiles[profile], f"{path} [profiles.{profile}]"))
     values.update(env_values)
@@ -173,4 +241,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if not values.get("image"):  # default: the image this notebook server runs in (issue 5)
         values["image"] = env.get("APPTAINER_CONTAINER") or env.get("SINGULARITY_CONTAINER")
     profile_tables = profiles if isinstance(profiles, Mapping) else {}
-    return Settings(**values, extra={"profiles": dict(profile_tables)})
+    # A profile named anywhere (not the default) decides the pool: see condor_config.py.
+    extra = {"profiles": dict(profile_tables), "profile_given": bool(profile)}
+    return Settings(**values, extra=extra)

@@ -17,6 +17,7 @@ from typing import Any
 from condor_nb import quoting
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
+from condor_nb.units import show_value
 
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _MAX_NAME = 256
@@ -164,26 +165,42 @@ _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_duration(value: float | str, *, field: str) -> float:
     """Seconds from 90, "90s", "30m", "2h", "1d" or "1h30m"."""
-    if isinstance(value, bool):
-        raise SpecError(f"{field}: expected a duration such as 30m or 2h; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SpecError(f"{field}: expected a duration such as 30m or 2h; got {show_value(value)}")
     if isinstance(value, int | float):
-        seconds = float(value)
+        seconds = float(value) if abs(value) < 1e300 else (math.inf if value > 0 else -math.inf)
     else:
         text = value.strip().replace(" ", "")
         parts = _DURATION.findall(text)
         if not text or "".join(n + u for n, u in parts).lower() != text.lower():
             raise SpecError(
-                f"{field}: expected a duration such as 90, 30m, 2h or 1h30m; got {value!r}",
+                f"{field}: expected a duration such as 90, 30m, 2h or 1h30m; "
+                f"got {show_value(value)}",
                 hint="units: s, m, h, d; a bare number is seconds",
             )
         seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
     if not math.isfinite(seconds) or seconds <= 0:
-        raise SpecError(f"{field}: expected a positive duration; got {value!r}")
+        raise SpecError(f"{field}: expected a positive, finite duration; got {show_value(value)}")
     return seconds
 
 
+# HTCondor keeps AllowedExecuteDuration in a 32-bit int and the worker's alarm()
+# takes at most 2**31 - 1 s: a year is far beyond any real slot and well within both.
+MAX_WALL_TIME = 366 * 86400
+
+
 def _wall_time(value: float | str | None) -> float | None:
-    return None if value is None else parse_duration(value, field="wall time")
+    """Whole seconds (rounded up), at most :data:`MAX_WALL_TIME`: stored exactly as given."""
+    if value is None:
+        return None
+    seconds = parse_duration(value, field="wall time")
+    if seconds > MAX_WALL_TIME:
+        raise SpecError(
+            f"wall time: expected at most 366 days ({MAX_WALL_TIME} s); got {show_value(value)}",
+            hint="give a duration such as 2h or 7d; no slot runs a job longer than that",
+        )
+    # round() first: "0.1h" is 360.00000000000006 s in floating point, and means 360 s.
+    return float(max(1, math.ceil(round(seconds, 6))))
 
 
 def _retries(value: int | str | None) -> int:
@@ -231,8 +248,38 @@ def parse_secrets(
                 f"secret {name}: expected a readable file; got {str(path)!r}",
                 hint="check the path and its permissions",
             )
+        _secret_file_text(name, path)  # checked now; read again (and kept) only when staged
         pairs.append((name, f"file:{path}"))
     return tuple(pairs)
+
+
+_MAX_SECRET_BYTES = 1024 * 1024
+
+
+def _secret_file_text(name: str, path: Path) -> str:
+    """A secret file's text: UTF-8, at most 1 MiB; every failure a SpecError."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(_MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(
+            f"secret {name}: cannot read {str(path)!r}: {exc.strerror}",
+            hint="check the path and its permissions",
+        ) from None
+    if len(data) > _MAX_SECRET_BYTES:
+        raise SpecError(
+            f"secret {name}: expected a file of at most 1 MiB; {str(path)!r} is larger",
+            hint="a secret is a token or a password; send data files with --file",
+        )
+    try:
+        return data.decode("utf-8").rstrip("\n")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"secret {name}: expected UTF-8 text in {str(path)!r}; "
+            f"got an invalid byte at offset {exc.start}",
+            hint="the secret becomes an environment variable (text): save it as UTF-8, "
+            "or base64-encode binary data and decode it in the notebook",
+        ) from None
 
 
 def read_secret(source: str) -> str:
@@ -242,7 +289,7 @@ def read_secret(source: str) -> str:
         if where not in os.environ:
             raise SpecError(f"secret: the environment variable {where} is no longer set")
         return os.environ[where]
-    return Path(where).read_text(encoding="utf-8").rstrip("\n")
+    return _secret_file_text(Path(where).name, Path(where))
 
 
 def notebook_job(

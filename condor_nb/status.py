@@ -42,7 +42,7 @@ FAILURE_CLASSES: dict[str, str] = {
     "cell_error": "a cell raised an error",
     "kernel_died": "the kernel died (most often: out of memory; ask for more with --memory)",
     "cell_timeout": "a cell ran longer than the per-cell timeout",
-    "input_error": "the notebook or its parameters could not be read on the worker",
+    "input_error": "the notebook, its parameters or the worker's Python could not be used",
     "internal_error": "the condor_nb wrapper failed on the worker (a bug: please report it)",
     "interrupted": "the job was stopped while running (evicted, removed or over its time limit)",
     "out_of_memory": "the job used more memory than it requested; ask for more with --memory",

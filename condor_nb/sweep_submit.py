@@ -122,7 +122,11 @@ def submit_sweep(
     registry = registry_for(settings)
     digests = result_cache.input_digests(base)
     sweep_id = SWEEP_PREFIX + new_job_id()
-    files = JobFiles(settings.jobs_dir / sweep_id, worker_notebook_name(base.notebook))
+    from condor_nb.executor import wanted
+
+    ship = wanted(settings, base.image, procs=len(sets))
+    name = worker_notebook_name(base.notebook)
+    files = JobFiles(settings.jobs_dir / sweep_id, name, executor=ship)
     members: list[tuple[int, str]] = []
     pending: list[tuple[SweepEntry, NotebookJob, str]] = []
     for index, job in enumerate(jobs):

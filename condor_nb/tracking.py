@@ -48,7 +48,7 @@ def owner(settings: Settings) -> str | None:
         if not _OWNER.match(settings.owner):
             raise ConfigError(f"owner: expected a user name; got {settings.owner!r}")
         return settings.owner
-    if settings.profile == "personal" and not settings.condor_config:
+    if _personal_pool(settings):
         from condor_nb import pool
 
         return pool.owner()
@@ -67,14 +67,27 @@ def owner(settings: Settings) -> str | None:
 _discovered_owners: dict[tuple[str | None, str | None, str | None], str] = {}
 
 
+def _personal_pool(settings: Settings) -> bool:
+    """Do we talk to the personal pool (whose Owner is known without asking)?"""
+    from condor_nb import condor_config
+
+    if settings.condor_config:
+        return False
+    try:
+        return condor_config.choose(settings, set_by_us=schedd._set_by_us).is_personal_pool
+    except CondorNbError:
+        return False
+
+
 def mine(constraint: str, settings: Settings) -> str:
-    """``constraint`` limited to our Owner, when known.
+    """``constraint`` limited to our jobs: :func:`base_constraint`, the one rule.
 
     Job ids are only unique per submitter: on a shared schedd another user's job
-    can carry an id a user types, and must never be shown or adopted as theirs.
+    can carry an id a user types, and must never be shown or adopted as theirs; nor
+    may a job of the same Owner submitted from another condor_nb home, whose
+    outputs belong to that home's staging folders.
     """
-    who = owner(settings)
-    return f'({constraint}) && Owner == "{who}"' if who else constraint
+    return f"({constraint}) && {base_constraint(settings)}"
 
 
 def base_constraint(settings: Settings) -> str:

@@ -33,6 +33,7 @@ def _lifetime(expires_at: float | None) -> str:
 def status(wall_time: float | None) -> None:
     """Show the credential that will be used (exit 4 if it cannot submit)."""
     from condor_nb import credentials, credentials_policy
+    from condor_nb.cli.display import printable as p
     from condor_nb.settings import load_settings
 
     report = credentials.discover(load_settings())
@@ -43,23 +44,23 @@ def status(wall_time: float | None) -> None:
         click.echo("no token found")
     for cred in report.credentials:
         mark = "*" if cred is report.selected else " "
-        click.echo(f"{mark} {cred.kind} from {cred.source}: {cred.location}")
+        click.echo(f"{mark} {cred.kind} from {cred.source}: {p(cred.location)}")
         if cred.problem:
-            click.echo(f"    unusable:  {cred.problem}")
+            click.echo(f"    unusable:  {p(cred.problem)}")
             continue
-        click.echo(f"    for:       {cred.subject or '?'}   issuer: {cred.issuer or '?'}")
+        click.echo(f"    for:       {p(cred.subject or '?')}   issuer: {p(cred.issuer or '?')}")
         click.echo(f"    valid:     {_lifetime(cred.expires_at)}")
-        click.echo(f"    scopes:    {' '.join(cred.scopes) or '(none: unrestricted)'}")
+        click.echo(f"    scopes:    {p(' '.join(cred.scopes)) or '(none: unrestricted)'}")
         if cred.audiences:
-            click.echo(f"    audience:  {' '.join(cred.audiences)}")
+            click.echo(f"    audience:  {p(' '.join(cred.audiences))}")
         click.echo(f"    fingerprint: {cred.fingerprint}")
     if report.selected is not None:
         click.echo("(* = the credential HTCondor will present)")
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {p(note)}", err=True)
     for text in verdict.warnings:
-        click.echo(f"warning: {text}", err=True)
+        click.echo(f"warning: {p(text)}", err=True)
     if verdict.errors:
-        click.echo("error: " + "; ".join(verdict.errors), err=True)
-        click.echo(f"  fix: {verdict.fix}", err=True)
+        click.echo("error: " + p("; ".join(verdict.errors)), err=True)
+        click.echo(f"  fix: {p(verdict.fix or '')}", err=True)
         sys.exit(4)

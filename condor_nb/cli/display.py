@@ -7,12 +7,34 @@ from collections.abc import Sequence
 
 from condor_nb.registry import JobRecord
 
-_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
 
 
 def printable(text: str) -> str:
-    """Show control characters escaped so a hostile name cannot break the table."""
-    return text if text.isprintable() else text.translate(_CONTROL)
+    """``text`` with every character a terminal would act on shown escaped.
+
+    Control characters (C0, DEL, C1: ESC sequences, carriage returns), format
+    characters (bidirectional overrides such as U+202E, zero-width marks), line and
+    paragraph separators (U+2028/2029) and other non-printing characters become
+    ``\\xNN`` / ``\\uNNNN`` text, so a hostile job name or token claim cannot
+    rewrite the screen, fake a line, or reverse what follows it.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else _escaped(c) for c in text)
 
 
 def ago(ts: float | None, now: float) -> str:
@@ -40,8 +62,11 @@ def _clip(cell: str, width: int) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
-    """Left-aligned columns; long cells are clipped with an ellipsis."""
-    columns = [[_clip(c, max_width) for c in column] for column in zip(*rows, strict=True)]
+    """Left-aligned columns; long cells are clipped with an ellipsis; every cell is
+    shown :func:`printable` (a sweep's parameter values, a dask session's name...)."""
+    columns = [
+        [_clip(printable(c), max_width) for c in column] for column in zip(*rows, strict=True)
+    ]
     if not columns:
         columns = [[] for _ in headers]
     widths = [

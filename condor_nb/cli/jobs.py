@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from condor_nb.cli import display
+from condor_nb.cli.display import printable
 from condor_nb.status import JobState, StatusInfo
 
 
@@ -112,10 +113,11 @@ def submit(
             click.echo(line, err=True)
     job = submit_job(spec, settings, cache=not no_cache)
     if job.from_cache:
-        click.echo(f"from the cache: {job.id} ({job.name}) already ran this notebook with these "
-                   f"inputs; it is {job.record.state} (--no-cache runs it again)")  # fmt: skip
+        click.echo(f"from the cache: {job.id} ({printable(job.name)}) already ran this "
+                   f"notebook with these inputs; it is {job.record.state} "
+                   "(--no-cache runs it again)")  # fmt: skip
     else:
-        click.echo(f"submitted {job.id} ({job.name}) as HTCondor job {job.condor_id} "
+        click.echo(f"submitted {job.id} ({printable(job.name)}) as HTCondor job {job.condor_id} "
                    f"on {job.record.schedd}")  # fmt: skip
     if wait_:
         _wait_and_fetch(job, output)
@@ -136,7 +138,7 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
         click.echo(f"all outputs:       {fetched.directory}")
         _say_skipped(fetched)
     if info.state is not JobState.COMPLETED:
-        click.echo(f"job {job.id} {info.state.value}: {info.reason or ''}", err=True)
+        click.echo(f"job {job.id} {info.state.value}: {printable(info.reason or '')}", err=True)
         sys.exit(1)
 
 
@@ -147,7 +149,9 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
 
     def show(info: StatusInfo) -> None:
         elapsed = int(time.monotonic() - start)
-        line = f"{job.id} {info.state.value}" + (f" ({info.reason})" if info.reason else "")
+        line = f"{job.id} {info.state.value}" + (
+            f" ({printable(info.reason)})" if info.reason else ""
+        )
         if tty:
             click.echo(f"\r\033[K[{elapsed:4d}s] {line}", err=True, nl=False)
         elif line != last[0]:
@@ -157,7 +161,9 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
     info: StatusInfo = job.wait(timeout=timeout, progress=show)
     if tty:
         click.echo("", err=True)
-    click.echo(f"{job.id} {info.state.value}" + (f": {info.reason}" if info.reason else ""))
+    click.echo(
+        f"{job.id} {info.state.value}" + (f": {printable(info.reason)}" if info.reason else "")
+    )
     return info
 
 

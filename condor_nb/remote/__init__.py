@@ -22,12 +22,17 @@ REDACT_PATH = Path(__file__).with_name("redact.py")
 REDACT_NAME = "condor_nb_redact.py"
 RECORDING_PATH = Path(__file__).parents[1] / "recording.py"
 RECORDING_NAME = "condor_nb_recording.py"
+EXECUTOR_MODULE_PATH = Path(__file__).with_name("executor.py")
+EXECUTOR_MODULE_NAME = "condor_nb_executor.py"
 WRAPPER_FILES = {
     WRAPPER_NAME: WRAPPER_PATH,
     REPORT_NAME: REPORT_PATH,
     REDACT_NAME: REDACT_PATH,
     RECORDING_NAME: RECORDING_PATH,
+    EXECUTOR_MODULE_NAME: EXECUTOR_MODULE_PATH,
 }
+#: The executor (papermill & co.) shipped with every job; see condor_nb.executor.
+EXECUTOR_NAME = "condor_nb_executor.zip"
 VALUES_JSON = "_condor_nb_values.json"
 #: The --secret values (staged 0600); on the worker, replaced by a placeholder at the
 #: final exit so that the spooled copy on the access point is overwritten.
@@ -61,6 +66,7 @@ EXIT_CODES = {
 OUTCOME_BY_EXIT_CODE = {code: outcome for outcome, code in EXIT_CODES.items()}
 
 __all__ = [
+    "EXECUTOR_NAME",
     "EXIT_CODES",
     "FILES_JSON",
     "JOB_JSON",

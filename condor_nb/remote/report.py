@@ -9,9 +9,16 @@ Same rules as run.py: standard library (+ nbformat/nbconvert/papermill, lazily),
 condor_nb, Python >= 3.9.
 
 Live progress: with an I/O proxy (``+WantIOProxy = true`` in the submit description sets
-_CONDOR_CHIRP_CONFIG) and condor_chirp on PATH or in /usr/libexec/condor, the job
-attribute CondorNbProgress is set to e.g. "cell 12/40" with ``condor_chirp
-set_job_attr_delayed`` at most every 5 s, in a child process that is never waited for.
+_CONDOR_CHIRP_CONFIG) and condor_chirp found (PATH, next to $_CONDOR_BIN, or HTCondor's
+libexec; without it, as in most container images, the Chirp protocol is spoken here
+over a socket), the job attribute CondorNbProgress is set to e.g. "cell 12 of 40" with an
+immediate ``condor_chirp set_job_attr`` (the shadow writes it to the schedd's job ad at
+once), at most once every 10 s: the first cell start after a quiet 10 s is sent right
+away, later ones are coalesced and the latest is sent when the 10 s are up. Never
+``set_job_attr_delayed``: HTCondor drops delayed updates whose name does not match
+CHIRP_DELAYED_UPDATE_PREFIX (``Chirp*``) and sends the others only with the starter's
+periodic update (STARTER_UPDATE_INTERVAL, 300 s by default). The condor_chirp child
+process is never waited for. See docs/developers.md, "Live progress".
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -34,34 +42,132 @@ PACKAGES = ("papermill", "nbclient", "ipykernel", "nbformat", "nbconvert", "jupy
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_OUTPUT_CHARS = 20000
 PROGRESS_ATTR = "CondorNbProgress"
-CHIRP_EVERY_S = 5.0
-CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"
+CHIRP_EVERY_S = 10.0  # at most one job-ad update per job per this many seconds
+CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"  # Debian, Ubuntu, RHEL packages
+CHIRP_OTHER_PLACES = ("/usr/lib/condor/libexec/condor_chirp",)  # tarball-style layouts
+#: condor_nb.record() for workers without condor_nb (run.py's enable_recording writes it).
+RECORD_HELPER = os.path.join(".condor_nb_stub", "condor_nb", "__init__.py")
+#: Where condor_nb_executor.py extracts the shipped papermill & co.: on the wrapper's
+#: sys.path only, never the kernel's, so the notebook's imports are looked up without it.
+SHIPPED_DIR = ".condor_nb_executor"
+
+
+def find_chirp() -> str | None:
+    """condor_chirp on the worker. The starter puts neither it nor libexec on PATH, but
+    sets _CONDOR_BIN (e.g. /usr/bin), whose sibling libexec/condor holds it."""
+    found = shutil.which("condor_chirp")
+    if found:
+        return found
+    places = [CHIRP_LIBEXEC, *CHIRP_OTHER_PLACES]
+    bin_dir = os.environ.get("_CONDOR_BIN")
+    if bin_dir:
+        prefix = os.path.dirname(os.path.normpath(bin_dir))
+        places.insert(0, os.path.join(prefix, "libexec", "condor", "condor_chirp"))
+    return next((p for p in places if os.access(p, os.X_OK)), None)
+
+
+def chirp_escape(text: str) -> str:
+    """A word of the Chirp protocol: backslash before backslash, space, tab, CR, LF."""
+    return re.sub(r"([\\ \t\r\n])", r"\\\1", text)
+
+
+def chirp_set_job_attr(name: str, expr: str, timeout: float = 10.0) -> int:
+    """``set_job_attr`` spoken directly to the starter's Chirp proxy (no condor_chirp
+    needed: container images rarely have it). The proxy's address and cookie are in
+    $_CONDOR_CHIRP_CONFIG ("host port cookie"). Returns the server's code (0: done)."""
+    with open(os.environ["_CONDOR_CHIRP_CONFIG"], encoding="utf-8") as fh:
+        host, port, cookie = fh.read().split()[:3]
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        reader = sock.makefile("rb")
+
+        def command(line: str) -> int:
+            sock.sendall(line.encode() + b"\n")
+            return int(reader.readline(1024).strip() or b"-127")
+
+        if command(f"cookie {cookie}") != 0:
+            return -1
+        return command(f"set_job_attr {chirp_escape(name)} {chirp_escape(expr)}")
 
 
 class Chirp:
-    """Best-effort live progress through condor_chirp; a silent no-op outside HTCondor."""
+    """Best-effort live progress through condor_chirp; a silent no-op outside HTCondor.
 
-    def __init__(self) -> None:
-        found = shutil.which("condor_chirp") or (
-            CHIRP_LIBEXEC if os.access(CHIRP_LIBEXEC, os.X_OK) else None
-        )
-        self.exe = found if os.environ.get("_CONDOR_CHIRP_CONFIG") else None
-        self.last = -CHIRP_EVERY_S
+    At most one update every ``every`` seconds; what comes sooner is kept and the
+    latest value is sent when the time is up (a timer thread), unchanged values never.
+    """
+
+    def __init__(self, every: float = CHIRP_EVERY_S) -> None:
+        config = os.environ.get("_CONDOR_CHIRP_CONFIG")
+        # condor_chirp when present, else the protocol spoken here ("socket").
+        self.exe = (find_chirp() or "socket") if config and os.path.isfile(config) else None
+        self.thread: threading.Thread | None = None
+        self.every = every
+        self.last = time.monotonic() - every
+        self.sent: str | None = None
+        self.pending: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
 
     def update(self, text: str, force: bool = False) -> None:
-        """Set the attribute unless the last update is under 5 s old or still running."""
-        busy = self.proc is not None and self.proc.poll() is None
-        due = not busy and time.monotonic() - self.last >= CHIRP_EVERY_S
-        if not self.exe or not (force or due):
+        """Publish ``text`` now if allowed, else when allowed. ``force``: the job is
+        ending; send now if allowed, else not at all (its status says the rest)."""
+        if not self.exe:
             return
-        self.last = time.monotonic()
-        cmd = [self.exe, "set_job_attr_delayed", PROGRESS_ATTR, json.dumps(text)]
+        with self.lock:
+            self.pending = text
+            if self._due():
+                self._send()
+            elif force:
+                self.pending = None
+            elif self.timer is None:
+                self._arm()
+
+    def _due(self) -> bool:
+        busy = (self.proc is not None and self.proc.poll() is None) or (
+            self.thread is not None and self.thread.is_alive()
+        )
+        return not busy and time.monotonic() - self.last >= self.every
+
+    def _arm(self) -> None:
+        wait = max(0.2, self.last + self.every - time.monotonic())
+        self.timer = threading.Timer(wait, self._flush)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _flush(self) -> None:
+        with self.lock:
+            self.timer = None
+            if self.pending is None:
+                return
+            if self._due():
+                self._send()
+            else:
+                self._arm()  # the last condor_chirp still runs: try again shortly
+
+    def _send(self) -> None:
+        text, self.pending = self.pending, None
+        if text is None or text == self.sent or not self.exe:
+            return
+        self.last, self.sent = time.monotonic(), text
+        # A ClassAd string literal: JSON's escaping of quotes and backslashes matches.
+        if self.exe == "socket":
+            args = (PROGRESS_ATTR, json.dumps(text))
+            self.thread = threading.Thread(target=self._socket_send, args=args, daemon=True)
+            self.thread.start()
+            return
+        cmd = [self.exe, "set_job_attr", PROGRESS_ATTR, json.dumps(text)]
         devnull = subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(cmd, stdin=devnull, stdout=devnull, stderr=devnull)
         except OSError:
             self.exe = None
+
+    def _socket_send(self, name: str, expr: str) -> None:
+        try:
+            chirp_set_job_attr(name, expr)
+        except (OSError, ValueError):
+            self.exe = None  # no proxy after all: stop trying
 
 
 @functools.lru_cache(maxsize=None)  # noqa: UP033 (Python 3.8+ on the worker)
@@ -94,6 +200,16 @@ def imported_modules(nb: Any) -> list[str]:
     return sorted(found)
 
 
+def _uncached_version(name: str) -> str | None:
+    """dist_version without its cache (the cache holds what the wrapper itself sees)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
 @functools.lru_cache(maxsize=1)
 def _packages_distributions() -> dict[str, list[str]]:
     """Module -> distributions; scanning every installed package is slow, so once."""
@@ -102,25 +218,62 @@ def _packages_distributions() -> dict[str, list[str]]:
     return dict(getattr(metadata, "packages_distributions", dict)())
 
 
+def is_stdlib(module: str) -> bool:
+    """Part of this Python's standard library? (sys.stdlib_module_names is 3.10+; before,
+    a module found under the stdlib folder, outside site-packages.)"""
+    if module in sys.builtin_module_names:
+        return True
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is not None:
+        return module in names
+    import importlib.util
+    import sysconfig
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    where = (spec and (spec.origin or next(iter(spec.submodule_search_locations or []), ""))) or ""
+    roots = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    inside = any(where.startswith(os.path.join(root, "")) for root in roots)
+    return inside and "site-packages" not in where and "dist-packages" not in where
+
+
 def module_versions(modules: list[str]) -> dict[str, Any]:
     """module -> {"distributions": {name: version}, "version"}, or {"stdlib": true}.
 
     Looked up in the wrapper's Python (sys.executable), the kernel's unless the notebook
-    asked for another kernel; a module next to the notebook is flagged "local_file".
+    asked for another kernel; a module next to the notebook is flagged "local_file", and
+    condor_nb, when only the record() helper shipped with the job provides it, "helper".
     """
 
-    stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+    saved = sys.path[:]
+    sys.path[:] = [p for p in saved if SHIPPED_DIR not in p.split(os.sep)]
+    try:
+        return _module_versions(modules, shipped=len(sys.path) != len(saved))
+    finally:
+        sys.path[:] = saved
+
+
+def _module_versions(modules: list[str], shipped: bool) -> dict[str, Any]:
+    from importlib import metadata
+
+    stdlib = {m for m in modules if is_stdlib(m)}
     others = [m for m in modules if m not in stdlib]
     mapping: dict[str, list[str]] = {}
     if others:  # packages_distributions is 3.10+; on 3.9 a module is looked up by its name
-        mapping = _packages_distributions()
+        getter = getattr(metadata, "packages_distributions", dict)
+        mapping = dict(getter()) if shipped else _packages_distributions()
+    lookup = _uncached_version if shipped else dist_version
     out: dict[str, Any] = {m: {"stdlib": True} for m in modules if m in stdlib}
     for mod in others:
         dists = dict.fromkeys(mapping.get(mod) or [mod])
-        versions = {d: v for d in dists if (v := dist_version(d)) is not None}
+        versions = {d: v for d in dists if (v := lookup(d)) is not None}
         out[mod] = {"distributions": versions, "version": next(iter(versions.values()), None)}
         if os.path.exists(f"{mod}.py") or os.path.isdir(mod):
             out[mod]["local_file"] = True
+        if mod == "condor_nb" and not versions and os.path.isfile(RECORD_HELPER):
+            out[mod]["helper"] = "condor_nb.record() shipped with the job"
     return out
 
 

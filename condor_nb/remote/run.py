@@ -30,6 +30,7 @@ RESULT_JSON = "_condor_nb_result.json"
 MANIFEST_JSON = "_condor_nb_manifest.json"
 REPORT_MODULE = "condor_nb_report.py"  # shipped next to this file; see load_report()
 REDACT_MODULE = "condor_nb_redact.py"  # the same, for load_secrets()
+EXECUTOR_MODULE = "condor_nb_executor.py"  # the worker's papermill or the shipped one
 EXIT_CODES = {"completed": 0, "cell_error": 3, "kernel_died": 4, "cell_timeout": 5}
 EXIT_CODES.update(input_error=6, internal_error=7, interrupted=8, wall_time=9)
 VALUES_JSON = "_condor_nb_values.json"  # what condor_nb.record() writes (see recording.py)
@@ -37,7 +38,7 @@ SECRETS_JSON = "condor_nb_secrets.json"  # --secret values: read, deleted, never
 SECRETS_GONE = "removed from the access point after the job's final run"  # see drop_secrets()
 RECORDING_MODULE = "condor_nb_recording.py"  # condor_nb.record() for workers without condor_nb
 FALLBACK_KERNEL = "python3"
-NEEDS = "use an image (or a Python) with papermill, nbconvert and ipykernel installed"
+NEEDS = "use an image (or a Python) with ipykernel installed (condor_nb brings papermill)"
 SHUTDOWN_WAIT_S = 2.0  # graceful kernel shutdown budget (jupyter_client's default: 5 s)
 KERNEL_DIED = (
     "The kernel died while running this cell. Most likely it ran out of memory (ask for "
@@ -79,6 +80,7 @@ class State:
         self.finalizing = False
         self.redactor: Any = None  # condor_nb_redact.Redactor of the secrets; see load_secrets()
         self.had_secrets = False
+        self.executor: dict[str, Any] = {}  # which papermill runs: see choose_executor()
 
 
 def utc_now() -> str:
@@ -132,7 +134,7 @@ def load_secrets() -> None:
         raise InputError(f"{SECRETS_JSON}: the secrets were {SECRETS_GONE}; submit the job again")
     STATE.had_secrets = True
     try:
-        module = load_report(REDACT_MODULE, "redact.py")
+        module = load_report("redact.py", REDACT_MODULE)
     except Exception as exc:  # never run a notebook whose secrets cannot be redacted
         raise InputError(f"cannot redact the secrets: {exc}") from None
     for name, value in secrets.items():
@@ -194,8 +196,8 @@ def load_job(path: str = JOB_JSON) -> dict[str, Any]:
             names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise InputError(f"{path}: '{key}' must be {names}, got {value!r:.200}")
     for key in ("cell_timeout", "wall_time"):
-        if job[key] is not None and job[key] <= 0:
-            raise InputError(f"{path}: '{key}' must be a number of seconds > 0, or null")
+        if job[key] is not None and not 0 < job[key] < 2**31:  # alarm() takes a C int
+            raise InputError(f"{path}: '{key}' must be a number of seconds in (0, 2**31), or null")
     job["job_id"] = str(job["job_id"])
     return job
 
@@ -230,7 +232,7 @@ def message_notebook(text: str) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
 
 
-def load_report(shipped: str = REPORT_MODULE, source: str = "report.py") -> Any:
+def load_report(source: str = "report.py", shipped: str = REPORT_MODULE) -> Any:
     """condor_nb_report.py next to this file (report.py in the source tree), loaded by path."""
     import importlib.util
 
@@ -245,12 +247,27 @@ def load_report(shipped: str = REPORT_MODULE, source: str = "report.py") -> Any:
     return module
 
 
+def choose_executor() -> None:
+    """The worker's own papermill, or the one shipped with the job (condor_nb_executor.py)."""
+    try:
+        module = load_report("executor.py", EXECUTOR_MODULE)
+    except ImportError:  # not shipped: the worker's papermill or bust
+        STATE.executor = {"source": "worker"}
+        return
+    STATE.executor = module.choose()
+    if STATE.executor.get("error"):
+        raise InputError(STATE.executor["error"])
+    say(f"executor: the {STATE.executor['source']} papermill {STATE.executor.get('papermill')}")
+
+
 # --------------------------------------------------------------------------------- execution
 def resolve_kernel(job: dict[str, Any], nb: Any) -> str:
     from jupyter_client.kernelspec import KernelSpecManager
 
     wanted = job["kernel"] or nb.metadata.get("kernelspec", {}).get("name") or FALLBACK_KERNEL
     specs = sorted(KernelSpecManager().find_kernel_specs())
+    if job["kernel"] and wanted not in specs:  # asked for by name: never another one
+        raise InputError(f"the kernel {wanted!r} asked for is not on this worker (found {specs})")
     used = wanted if wanted in specs else FALLBACK_KERNEL
     STATE.kernel = {"requested": wanted, "name": used, "fallback": used != wanted}
     if used not in specs:
@@ -330,7 +347,7 @@ def make_engine(job: dict[str, Any]) -> type:
                 if log:
                     say(f"executing {progress} (notebook cell {cell_index})")
                 if STATE.chirp:
-                    STATE.chirp.update(progress)
+                    STATE.chirp.update(f"cell {STATE.code_done + 1} of {STATE.code_total}")
 
         def cell_complete(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
             super().cell_complete(cell, cell_index, **kw)
@@ -377,7 +394,7 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
     say(f"running {job['notebook']} with kernel {kernel!r} (papermill {papermill.__version__})")
     try:
         papermill.execute_notebook(
-            job["notebook"].replace("{", "{{").replace("}", "}}"),  # papermill formats paths
+            papermill_path(job["notebook"]),
             OUTPUT_NOTEBOOK,
             parameters=job["parameters"],
             engine_name="condor_nb",
@@ -405,6 +422,12 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
         return stopped_in_cell("kernel_died", "DeadKernelError", KERNEL_DIED)
     attempt("note the output notebook", remember_own_file, OUTPUT_NOTEBOOK)  # papermill wrote it
     return "completed", None, None
+
+
+def papermill_path(name: str) -> str:
+    """The notebook's path as papermill must get it: "./" first (it reads a path
+    starting with "-" from stdin) and braces doubled (it formats paths)."""
+    return os.path.join(".", name).replace("{", "{{").replace("}", "}}")
 
 
 def failed_index(nb: Any) -> int | None:
@@ -481,6 +504,8 @@ def build_result(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[
 def write_manifest(nb: Any, finished: bool) -> None:
     if not STATE.manifest:
         STATE.manifest = STATE.report.start_manifest(nb, STATE.job["job_id"])
+    if STATE.executor:
+        STATE.manifest["executor"] = STATE.executor
     if finished:
         STATE.manifest = STATE.report.finish_manifest(STATE.manifest, nb, STATE.kernel)
     write_json(MANIFEST_JSON, STATE.manifest)
@@ -762,6 +787,7 @@ def run() -> int:
         load_secrets()
         start_wall_clock(STATE.job)
         attempt("enable condor_nb.record()", enable_recording)
+        choose_executor()
         STATE.input_nb = load_notebook(STATE.job["notebook"])
         STATE.code_total = sum(c.cell_type == "code" for c in STATE.input_nb.cells)
         attempt("write the manifest", write_manifest, STATE.input_nb, False)

@@ -24,7 +24,7 @@ from jupyter_scheduler.models import (
 )
 from jupyter_scheduler.orm import Job, JobDefinition
 
-from condor_nb_jupyter import tasks
+from condor_nb_jupyter import paths, tasks
 from condor_nb_jupyter.errors import BadRequest
 
 SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
@@ -47,6 +47,7 @@ class DefinitionsMixin:
     """Mixed into CondorScheduler (which provides db_session, worker, links...)."""
 
     root_dir: str
+    staging_path: str
     worker: Any
     links: Any
 
@@ -63,6 +64,9 @@ class DefinitionsMixin:
     delete_job: Any
     _options: Any
     _check_input: Any
+    _create_job: Any
+    _make_folder: Any
+    _remove_folder: Any
 
     async def create_job_definition(self, model: CreateJobDefinition) -> str:
         source = self._check_input(model.input_uri)
@@ -70,8 +74,8 @@ class DefinitionsMixin:
             model.runtime_environment_name, model.runtime_environment_parameters, model.name
         )
         _check_schedule(model.schedule, model.timezone)
-        if not model.output_formats:
-            model.output_formats = []
+        model.output_formats = paths.output_formats(model.output_formats)
+        model.input_filename = paths.safe_name(model.input_filename)
         if not model.schedule:
             raise BadRequest(
                 "schedule: expected a cron expression such as '0 6 * * *'; got none",
@@ -85,8 +89,8 @@ class DefinitionsMixin:
             definition_id = definition.job_definition_id
         try:
             staged = self.get_staging_paths(describe)["input"]
-            os.makedirs(os.path.dirname(staged), exist_ok=True)
-            shutil.copyfile(source, staged)
+            self._make_folder(definition_id)
+            paths.copy_confined(self.root_dir, source, staged)
             created = await self.worker.call(
                 tasks.create_schedule,
                 self.overrides,
@@ -103,7 +107,7 @@ class DefinitionsMixin:
         return str(definition_id)
 
     def _drop_definition_row(self, definition_id: str, describe: DescribeJobDefinition) -> None:
-        shutil.rmtree(os.path.dirname(self.get_staging_paths(describe)["input"]), True)
+        self._remove_folder(definition_id)
         with self.db_session() as session:
             session.query(JobDefinition).filter(
                 JobDefinition.job_definition_id == definition_id
@@ -122,6 +126,9 @@ class DefinitionsMixin:
 
     async def update_job_definition(self, definition_id: str, model: UpdateJobDefinition) -> None:
         _check_schedule(model.schedule, model.timezone)
+        if model.output_formats is not None:
+            model.output_formats = paths.output_formats(model.output_formats)
+        source = self._check_input(model.input_uri) if model.input_uri else None
         current = self._definition(definition_id)
         schedule_id = self.links.schedule_of(definition_id)
         updates = model.dict(exclude_none=True, exclude={"input_uri", "url"})
@@ -133,8 +140,8 @@ class DefinitionsMixin:
             )
             if changed:
                 staged = self.get_staging_paths(current)["input"]
-                if model.input_uri:
-                    shutil.copyfile(self._check_input(model.input_uri), staged)
+                if source is not None:
+                    paths.copy_confined(self.root_dir, source, staged)
                 await self.worker.call(
                     tasks.update_schedule,
                     self.overrides,
@@ -183,8 +190,10 @@ class DefinitionsMixin:
         definition = self._definition(definition_id)
         attributes = definition.dict(exclude={"schedule", "timezone"}, exclude_none=True)
         attributes.update(model.dict(exclude_none=True))
-        attributes["input_uri"] = self.get_staging_paths(definition)["input"]
-        return str(await self.create_job(CreateJob(**attributes)))
+        staged = self.get_staging_paths(definition)["input"]  # confined to its folder
+        attributes["input_uri"] = definition.input_filename
+        folder = paths.staging_folder(self.staging_path, definition_id)
+        return str(await self._create_job(CreateJob(**attributes), staged, folder))
 
     async def list_job_definitions(self, query: Any) -> Any:
         """The rows, with ``active`` as the schedd says (a pause from the CLI shows too)."""
@@ -274,14 +283,13 @@ class DefinitionsMixin:
             definition_id, run["run_id"], status, run.get("reason"),
             (run["started"], run["finished"]), with_outputs=True,
         )  # fmt: skip
-        paths = self.get_staging_paths(describe)
-        folder = os.path.dirname(paths["input"])
-        os.makedirs(folder, exist_ok=True)
-        shutil.copyfile(self.get_staging_paths(definition)["input"], paths["input"])
+        staged = self.get_staging_paths(describe)
+        folder = self._make_folder(describe.job_id)
+        shutil.copyfile(self.get_staging_paths(definition)["input"], staged["input"])
         files = run.get("files") or {}
         for fmt, kept in (("ipynb", "output.ipynb"), ("html", "report.html")):
-            if fmt in paths and kept in files:
-                shutil.copyfile(files[kept], paths[fmt])
+            if fmt in staged and kept in files:
+                shutil.copyfile(files[kept], staged[fmt])
         for kept in ("stdout.txt", "stderr.txt", "result.json"):
             if kept in files:
                 shutil.copyfile(files[kept], os.path.join(folder, kept))

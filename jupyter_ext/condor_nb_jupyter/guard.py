@@ -13,6 +13,7 @@ from typing import Any
 
 from jupyter_scheduler import handlers as js
 from jupyter_scheduler.exceptions import IdempotencyTokenError, InputUriError
+from jupyter_scheduler.models import CreateJob, CreateJobDefinition
 from jupyter_scheduler.pydantic_v1 import ValidationError
 from sqlalchemy.exc import NoResultFound
 from tornado import web
@@ -57,10 +58,40 @@ def client_error(exc: BaseException | None) -> tuple[int, dict[str, Any]] | None
     return None
 
 
+#: Fields jupyter-scheduler's own validator reads without checking they are there:
+#: missing or not text, its model raises KeyError (a 500) instead of a validation error.
+_TEXT_FIELDS = ("input_uri", "input_filename")
+_EXAMPLE = (
+    'send e.g. {"input_uri": "analysis.ipynb", "name": "nightly",'
+    ' "runtime_environment_name": "<a name from GET /scheduler/runtime_environments>"}'
+)
+
+
+def check_create_body(model: Any, body: dict[str, Any]) -> None:
+    """A create request's required fields are there, and its path fields are text."""
+    required = [name for name, f in model.__fields__.items() if f.required]
+    missing = [name for name in required if body.get(name) is None]
+    if missing:
+        given = ", ".join(sorted(body)) or "none"
+        raise BadRequest(
+            f"request body: expected the fields {', '.join(required)};"
+            f" missing {', '.join(missing)} (fields given: {given:.200})",
+            hint=_EXAMPLE,
+        )
+    for name in _TEXT_FIELDS:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(
+                f"{name}: expected text (a path); got {type(value).__name__} {value!r:.80}",
+                hint=_EXAMPLE,
+            )
+
+
 class GuardMixin:
-    """Maps the cause of a 500 to a 4xx; rejects non-object JSON bodies up front."""
+    """Maps the cause of a 500 to a 4xx; rejects malformed JSON bodies up front."""
 
     request: Any
+    create_model: Any = None
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -80,11 +111,20 @@ class GuardMixin:
         body = super().get_json_body()  # type: ignore[misc]
         if self.request.method in ("POST", "PATCH") and not isinstance(body, dict):
             raise web.HTTPError(400, "expected a JSON object as the request body")
+        if self.request.method == "POST" and self.create_model is not None:
+            check_create_body(self.create_model, body)
         return body
 
 
+_CREATE_MODELS: dict[type, Any] = {
+    js.JobHandler: CreateJob,
+    js.JobDefinitionHandler: CreateJobDefinition,
+}
+
+
 def _guarded(base: type) -> type:
-    return type(f"Guarded{base.__name__}", (GuardMixin, base), {})
+    extra = {"create_model": _CREATE_MODELS.get(base)}
+    return type(f"Guarded{base.__name__}", (GuardMixin, base), extra)
 
 
 GUARDED = {

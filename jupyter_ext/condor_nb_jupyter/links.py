@@ -2,7 +2,8 @@
 
 A table of our own in jupyter-scheduler's database: a job row -> a condor_nb job id
 (or, for a run of a schedule, the schedule id and run id); a job definition row ->
-a condor_nb schedule id.
+a condor_nb schedule id. And the staging folders this backend made: the only
+folders it ever deletes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ class DefinitionLink(Base):  # type: ignore[misc]
     __tablename__ = "condor_nb_definition_links"
     job_definition_id = Column(String(36), primary_key=True)
     schedule_id = Column(String(64), nullable=False, index=True)
+
+
+class CreatedFolder(Base):  # type: ignore[misc]
+    """A staging folder this backend made (so it may delete it, and nothing else)."""
+
+    __tablename__ = "condor_nb_created_folders"
+    path = Column(String(4096), primary_key=True)
 
 
 class Links:
@@ -94,4 +102,18 @@ class Links:
             s.query(DefinitionLink).filter(
                 DefinitionLink.job_definition_id == job_definition_id
             ).delete()
+            s.commit()
+
+    def add_folder(self, path: str) -> None:
+        with self._session() as s:
+            s.merge(CreatedFolder(path=path))
+            s.commit()
+
+    def made_folder(self, path: str) -> bool:
+        with self._session() as s:
+            return s.get(CreatedFolder, path) is not None
+
+    def drop_folder(self, path: str) -> None:
+        with self._session() as s:
+            s.query(CreatedFolder).filter(CreatedFolder.path == path).delete()
             s.commit()

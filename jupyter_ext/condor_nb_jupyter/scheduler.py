@@ -15,10 +15,10 @@ import shutil
 import uuid
 from typing import Any
 
-from jupyter_scheduler.exceptions import InputUriError
 from jupyter_scheduler.models import (
     CreateJob,
     DescribeJob,
+    DescribeJobDefinition,
     ListJobsQuery,
     ListJobsResponse,
     Status,
@@ -26,10 +26,10 @@ from jupyter_scheduler.models import (
 )
 from jupyter_scheduler.orm import Job
 from jupyter_scheduler.scheduler import Scheduler
-from jupyter_scheduler.utils import create_output_filename, get_utc_timestamp
+from jupyter_scheduler.utils import get_utc_timestamp
 from traitlets import Type as TType
 
-from condor_nb_jupyter import environments, tasks
+from condor_nb_jupyter import environments, paths, tasks
 from condor_nb_jupyter.config import CondorNbJupyter
 from condor_nb_jupyter.definitions import DefinitionsMixin
 from condor_nb_jupyter.errors import BadRequest
@@ -105,48 +105,83 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
         return options
 
     def _stage_map(self, model: DescribeJob) -> dict[str, str]:
-        paths = self.get_staging_paths(model)
-        where = {"dir": os.path.dirname(paths["input"])}
-        where.update({fmt: paths[fmt] for fmt in ("ipynb", "html") if fmt in paths})
+        staged = self.get_staging_paths(model)
+        where = {"dir": paths.staging_folder(self.staging_path, model.job_id)}
+        where.update({fmt: staged[fmt] for fmt in ("ipynb", "html") if fmt in staged})
         return where
 
-    def _check_input(self, input_uri: str) -> str:
-        path = input_uri if os.path.isabs(input_uri) else os.path.join(self.root_dir, input_uri)
-        if not os.path.isfile(path):
-            raise InputUriError(input_uri)
-        return path
+    # -- paths: read from root_dir, write and delete in the staging area --------
+    def _check_input(self, input_uri: object) -> str:
+        """The real path of a request's input notebook, inside the server's root_dir."""
+        return paths.resolve_input(self.root_dir, input_uri)
 
-    # -- jobs ------------------------------------------------------------------
+    def get_staging_paths(self, model: DescribeJob | DescribeJobDefinition) -> dict[str, str]:
+        """jupyter-scheduler's staging paths, each confined to the model's own folder."""
+        folder_id = model.job_id if isinstance(model, DescribeJob) else model.job_definition_id
+        return paths.staging_paths(
+            self.staging_path,
+            folder_id,
+            model.input_filename,
+            model.create_time,
+            model.output_formats,
+        )
+
     def _staging(
         self, job_id: str, input_filename: str, create_time: int, output_formats: list[str] | None
     ) -> dict[str, str]:
-        """jupyter-scheduler's staging paths (Scheduler.get_staging_paths), without a model."""
-        folder = os.path.join(self.staging_path, job_id)
-        paths = {
-            fmt: os.path.join(folder, create_output_filename(input_filename, create_time, fmt))
-            for fmt in output_formats or []
-        }
-        paths["input"] = os.path.join(folder, input_filename)
-        return paths
+        """:meth:`get_staging_paths` without a model."""
+        return paths.staging_paths(
+            self.staging_path, job_id, input_filename, create_time, output_formats
+        )
+
+    def _make_folder(self, folder_id: str) -> str:
+        """Make a job's (or definition's) staging folder, and record that we made it."""
+        folder = paths.staging_folder(self.staging_path, folder_id)
+        os.makedirs(self.staging_path, exist_ok=True)
+        os.mkdir(folder)  # never an existing folder: that one is not ours to fill or delete
+        self.links.add_folder(folder)
+        return folder
+
+    def _remove_folder(self, folder_id: str) -> None:
+        """Delete a staging folder only if we made it and it is still a plain folder there."""
+        try:
+            folder = paths.staging_folder(self.staging_path, folder_id)
+        except paths.PathRefused:
+            return
+        if not self.links.made_folder(folder):
+            if os.path.exists(folder):
+                self.log.info("condor_nb: kept %s (not made by condor_nb)", folder)
+            return
+        if paths.removable(self.staging_path, folder):
+            shutil.rmtree(folder, ignore_errors=True)
+        elif os.path.lexists(folder):
+            self.log.warning("condor_nb: kept %s (no longer a folder in the staging area)", folder)
+        self.links.drop_folder(folder)
+
+    # -- jobs ------------------------------------------------------------------
 
     async def create_job(self, model: CreateJob) -> str:
-        """Stage, submit, then one database commit for the row and its link."""
-        source = self._check_input(model.input_uri)
+        """A job from a notebook in the server's root_dir."""
+        return await self._create_job(model, self._check_input(model.input_uri), self.root_dir)
+
+    async def _create_job(self, model: CreateJob, source: str, base: str) -> str:
+        """Stage ``source`` (a file in ``base``), submit, then one database commit for the
+        row and its link."""
         options = self._options(
             model.runtime_environment_name, model.runtime_environment_parameters, model.name
         )
-        if not model.output_formats:
-            model.output_formats = []
+        model.output_formats = paths.output_formats(model.output_formats)
+        model.input_filename = paths.safe_name(model.input_filename)
         job_id, now = str(uuid.uuid4()), get_utc_timestamp()
-        paths = self._staging(job_id, model.input_filename, now, model.output_formats)
+        staged = self._staging(job_id, model.input_filename, now, model.output_formats)
+        self._make_folder(job_id)
         try:
-            os.makedirs(os.path.dirname(paths["input"]), exist_ok=True)
-            shutil.copyfile(source, paths["input"])
+            paths.copy_confined(base, source, staged["input"])
             submitted = await self.worker.call(
-                tasks.submit, self.overrides, paths["input"], dict(model.parameters or {}), options
+                tasks.submit, self.overrides, staged["input"], dict(model.parameters or {}), options
             )
         except BaseException:
-            shutil.rmtree(os.path.dirname(paths["input"]), ignore_errors=True)
+            self._remove_folder(job_id)
             raise
         fields = model.dict(exclude_none=True, exclude={"input_uri"})
         with self.db_session() as session:
@@ -157,9 +192,8 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
             session.commit()
         return job_id
 
-    def _drop_row(self, job_id: str, describe: DescribeJob) -> None:
-        staging = os.path.dirname(self.get_staging_paths(describe)["input"])
-        shutil.rmtree(staging, ignore_errors=True)
+    def _drop_row(self, job_id: str) -> None:
+        self._remove_folder(job_id)
         with self.db_session() as session:
             session.query(Job).filter(Job.job_id == job_id).delete()
             session.commit()
@@ -188,10 +222,13 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
             return
         stage = {}
         for cid, r in rows.items():
-            paths = self._staging(r.job_id, r.input_filename, r.create_time, r.output_formats)
+            try:
+                where = self._staging(r.job_id, r.input_filename, r.create_time, r.output_formats)
+            except paths.PathRefused:
+                continue  # a row written before names were checked: its state, no files
             stage[cid] = {
-                "dir": os.path.dirname(paths["input"]),
-                **{f: paths[f] for f in ("ipynb", "html") if f in paths},
+                "dir": paths.staging_folder(self.staging_path, r.job_id),
+                **{f: where[f] for f in ("ipynb", "html") if f in where},
             }
         fresh = await self.worker.call(tasks.refresh, self.overrides, list(rows), stage)
         changes = {}
@@ -252,8 +289,8 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
             session.commit()
 
     async def delete_job(self, job_id: str) -> None:
-        describe = super().get_job(job_id, False)
+        super().get_job(job_id, False)  # 404 when unknown
         link = self.links.job(job_id)
         if link is not None and link.condor_nb_id:
             await self.worker.call(tasks.forget, self.overrides, link.condor_nb_id)
-        self._drop_row(job_id, describe)
+        self._drop_row(job_id)

@@ -14,12 +14,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 pytestmark = pytest.mark.pool
 
 
-def test_healthy_pool_with_papermill_probe(cnb: Any) -> None:
+def test_healthy_pool_with_worker_probe(cnb: Any) -> None:
     proc = cnb.run("doctor", "--probe", "--timeout", "240")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("configuration", "schedd", "authentication", "token", "profile", "image"):
         assert f"[  ok] {name}" in proc.stdout
-    assert "papermill probe" in proc.stdout and "imports papermill" in proc.stdout
+    assert "worker probe" in proc.stdout and "imports ipykernel" in proc.stdout
 
 
 def test_missing_client_configuration_says_how_to_fix(cnb: Any) -> None:

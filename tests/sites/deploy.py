@@ -38,6 +38,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from condor_nb.pool import mounts
 from condor_nb.pool.paths import pool_paths
@@ -203,19 +204,9 @@ class Site:
         """``args`` on the notebook host: its network namespace, and a private mount
         namespace in which /etc is an overlay holding the site's client configuration.
         """
-        etc = self.client_dir
-        mount = (
-            f"mount -t overlay cnbsite_etc -o lowerdir=/etc,upperdir={etc}/etc-upper,"
-            f"workdir={etc}/etc-work /etc"
-        )
-        command = [
-            "ip", "netns", "exec", self.client_netns,
-            "unshare", "--mount", "--propagation", "private", "--uts", "sh", "-c",
-            f'{mount} && hostname nb.{DOMAIN} && exec "$@"', "sh", *args,
-        ]  # fmt: skip
         result = subprocess.run(
-            command, env=self.client_env(env), cwd=cwd, capture_output=True, text=True,
-            timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+            self.client_command(args), env=self.client_env(env), cwd=cwd, capture_output=True,
+            text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         if check and result.returncode != 0:
             raise SiteError(
@@ -223,6 +214,35 @@ class Site:
                 f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
             )
         return result
+
+    def client_command(self, args: Sequence[str]) -> list[str]:
+        """The command line that runs ``args`` on the notebook host (see client_run)."""
+        etc = self.client_dir
+        mount = (
+            f"mount -t overlay cnbsite_etc -o lowerdir=/etc,upperdir={etc}/etc-upper,"
+            f"workdir={etc}/etc-work /etc"
+        )
+        return [
+            "ip", "netns", "exec", self.client_netns,
+            "unshare", "--mount", "--propagation", "private", "--uts", "sh", "-c",
+            f'{mount} && hostname nb.{DOMAIN} && exec "$@"', "sh", *args,
+        ]  # fmt: skip
+
+    def client_popen(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        **popen: Any,
+    ) -> subprocess.Popen[Any]:
+        """A long-running process on the notebook host (a Jupyter server, a dask client).
+
+        The caller stops it; ``start_new_session=True`` lets it kill the whole group.
+        """
+        return subprocess.Popen(
+            self.client_command(args), env=self.client_env(env), cwd=cwd, **popen
+        )
 
     def client_python(self, code: str, **kw: object) -> subprocess.CompletedProcess[str]:
         import sys
@@ -314,6 +334,9 @@ class Site:
             removed += EP2_REMOVED
         self.run(h.name, ["dpkg", "--purge", *removed], timeout=300)
         if h.name != "cm":
+            # The personal pool's root (the lower layer) may have its own USER, from
+            # `pool add-user`, with another uid: the site's accounts are its own.
+            self.run(h.name, ["sh", "-c", f"! id -u {USER} > /dev/null 2>&1 || userdel -rf {USER}"])
             self.run(h.name, ["useradd", "--uid", str(USER_UID), "--create-home",
                               "--shell", "/bin/bash", USER])  # fmt: skip
 

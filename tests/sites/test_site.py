@@ -188,11 +188,6 @@ def test_daemons_run_htcondors_default_timings(site: Site) -> None:
         assert site.run(host, ["dpkg-query", "-W", "minicondor"], check=False).returncode != 0
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="condor_nb falls back to its personal pool when CONDOR_CONFIG is unset instead "
-    "of reading /etc/condor/condor_config (configuration discovery is being fixed)",
-)
 def test_condor_nb_submit_from_the_notebook_host(site: Site, tmp_path: Path) -> None:
     profiles = tmp_path / "profiles"
     profiles.mkdir()

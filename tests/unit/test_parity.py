@@ -75,3 +75,43 @@ def test_submit_manifest_matches_the_worker_shape(tmp_path: Path) -> None:
     assert m["imports"]["json"] == {"stdlib": True}
     assert m["imports"]["click"]["version"]
     assert set(manifest()) - {"hostname"} <= set(m)
+
+
+def test_shipped_papermill_helper_and_unrecorded_modules() -> None:
+    worker = manifest(py="3.13.5")
+    worker["executor"] = {"source": "shipped", "papermill": "2.7.0", "reason": "no papermill"}
+    worker["imports"]["condor_nb"] = {"distributions": {}, "version": None, "helper": "h"}
+    worker["imports"]["only_here"] = {"distributions": {}, "version": None}
+    submit = manifest()
+    submit["imports"]["condor_nb"] = {"distributions": {"condor-nb": "0.1"}, "version": "0.1"}
+    text = [str(d) for d in parity.compare(submit, worker)]
+    assert text == [
+        "python version: here 3.11.7, on the worker 3.13.5",
+        "papermill: here installed 2.7.0, on the worker 2.7.0 shipped by condor_nb (no papermill)",
+    ]
+    worker["executor"] = {"source": "worker", "papermill": "2.7.0"}
+    assert [d.what for d in parity.compare(submit, worker)] == ["python version"]
+
+
+def test_stdlib_is_recognised_without_stdlib_module_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.9 has no sys.stdlib_module_names: the module's location decides."""
+    import sys
+
+    from condor_nb.remote import report
+
+    monkeypatch.delattr(sys, "stdlib_module_names")
+    versions = report.module_versions(["json", "asyncio", "sys", "click", "no_such_module_x"])
+    assert versions["json"] == versions["asyncio"] == versions["sys"] == {"stdlib": True}
+    assert versions["click"]["version"] and versions["no_such_module_x"]["version"] is None
+
+
+def test_record_helper_counts_as_condor_nb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from condor_nb.remote import report
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(report, "dist_version", lambda name: None)  # a worker without it
+    assert "helper" not in report.module_versions(["condor_nb"])["condor_nb"]
+    helper = tmp_path / report.RECORD_HELPER
+    helper.parent.mkdir(parents=True)
+    helper.write_text("")
+    assert report.module_versions(["condor_nb"])["condor_nb"]["helper"]

@@ -69,7 +69,7 @@ CLASSIFY_CASES = [
         exited(5), F, "cell_timeout", 5, ("per-cell timeout",), id="exit 5 cell timeout"
     ),
     pytest.param(
-        exited(6), F, "input_error", 6, ("parameters could not be read",),
+        exited(6), F, "input_error", 6, ("the worker's Python could not be used",),
         id="exit 6 input error",
     ),
     pytest.param(

@@ -16,9 +16,16 @@ def _settings(**kwargs: object) -> Settings:
                     condor_config="/etc/condor/condor_config", **kwargs)  # type: ignore[arg-type]  # fmt: skip
 
 
-def test_lookups_by_id_are_limited_to_the_owner() -> None:
-    constraint = tracking.mine(tracking.id_constraint(["ab12cd34"]), _settings(owner="alice"))
-    assert constraint == '(CondorNbId == "ab12cd34") && Owner == "alice"'
+_HOME = 'substr(CondorNbJobDir, 0, 36) == "/home/jovyan/.local/share/condor_nb/"'
+_OURS = f"CondorNbId isnt undefined && {_HOME}"
+
+
+def test_lookups_by_id_are_limited_to_the_owner_and_this_home() -> None:
+    """One rule for `q` and for a lookup by id: our Owner, submitted from this home."""
+    settings = _settings(owner="alice")
+    constraint = tracking.mine(tracking.id_constraint(["ab12cd34"]), settings)
+    assert constraint == f'(CondorNbId == "ab12cd34") && {_OURS} && Owner == "alice"'
+    assert constraint.endswith(tracking.base_constraint(settings))
 
 
 class _Schedd:
@@ -39,7 +46,8 @@ def fresh_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_owner_is_asked_of_the_schedd_once(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _Schedd("alice")
     monkeypatch.setattr(schedd, "client_for", lambda settings: fake)
-    assert tracking.mine("ClusterId == 3", _settings()) == '(ClusterId == 3) && Owner == "alice"'
+    expected = f'(ClusterId == 3) && {_OURS} && Owner == "alice"'
+    assert tracking.mine("ClusterId == 3", _settings()) == expected
     assert tracking.owner(_settings()) == "alice"
     assert fake.asked == 1
 
@@ -52,7 +60,7 @@ def test_an_unreachable_schedd_leaves_the_owner_unknown_for_now(
         raise ScheddUnavailableError("cannot reach the schedd")
 
     monkeypatch.setattr(schedd, "client_for", unreachable)
-    assert tracking.mine("ClusterId == 3", _settings()) == "ClusterId == 3"
+    assert tracking.mine("ClusterId == 3", _settings()) == f"(ClusterId == 3) && {_OURS}"
     fake = _Schedd("bob")
     monkeypatch.setattr(schedd, "client_for", lambda settings: fake)
     assert tracking.owner(_settings()) == "bob"  # asked again once it answers

@@ -1,0 +1,32 @@
+"""The Jupyter job lists show a running notebook's progress ("cell N of M").
+
+Through the real server's REST API: jupyter-scheduler's job (status_message, what
+the JobsList UI shows) and condor_nb's own job list (reason), while the job runs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from conftest import Server
+
+
+def test_running_job_shows_its_cell_in_both_job_lists(server: Server) -> None:
+    server.notebook("slow.ipynb", ["import time\ntime.sleep(12)"] * 2)
+    job_id = server.create_job("slow.ipynb", name="progress")
+    messages: set[str] = set()
+    reasons: set[str] = set()
+    body: Any = None
+    for _ in range(600):  # a bound on polling (1 s apart), not a timing
+        status, body = server.request("GET", f"/scheduler/jobs/{job_id}")
+        assert status == 200, body
+        messages.add(str(body.get("status_message")))
+        _, jobs = server.request("GET", "/condor_nb/jobs")
+        reasons |= {str(j.get("reason")) for j in jobs["jobs"]}
+        if body["status"] in ("COMPLETED", "FAILED", "STOPPED"):
+            break
+        time.sleep(1)
+    assert body["status"] == "COMPLETED", body
+    assert messages & {"cell 1 of 2", "cell 2 of 2"}, messages
+    assert reasons & {"cell 1 of 2", "cell 2 of 2"}, reasons

@@ -1,0 +1,131 @@
+"""The executor zip: what goes in, what stays out, built once per set of versions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from condor_nb import executor
+from condor_nb.remote import EXECUTOR_NAME
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CONDOR_NB_EXECUTOR_CACHE", str(tmp_path / "cache"))
+    executor.archive.cache_clear()
+    yield tmp_path / "cache"
+    executor.archive.cache_clear()
+
+
+def test_plan_ships_the_four_and_leaves_what_ipykernel_brings() -> None:
+    plan = executor.plan()
+    for name in executor.ROOTS:
+        assert name in plan.shipped
+    brought = executor._closure((executor.BROUGHT_BY,), set(), every=True)
+    assert {"jupyter-client", "traitlets", "pyzmq", "tornado", "pygments"} <= brought
+    assert brought & set(plan.shipped) == set(executor.NOT_ASSUMED) & set(plan.shipped)
+    assert "typing-extensions" in plan.shipped  # bs4 needs it; not every ipykernel brings it
+    assert any(want.startswith("nbclient ") for want in plan.needs["jupyter-client"])
+    assert "tinycss2" in plan.shipped  # through nbconvert's bleach[css]: extras followed
+    assert "jsonschema" not in plan.shipped and "rpds-py" not in plan.shipped
+    assert "jsonschema" in plan.left_out
+
+
+def test_zip_is_built_once_pure_python_and_importable(cache: Path, tmp_path: Path) -> None:
+    first = executor.archive()
+    assert first.parent.parent == cache and first.name == EXECUTOR_NAME
+    stamp = first.stat().st_mtime_ns
+    executor.archive.cache_clear()
+    assert executor.archive() == first and first.stat().st_mtime_ns == stamp  # not rebuilt
+    with zipfile.ZipFile(first) as zf:
+        names = zf.namelist()
+        info = json.loads(zf.read(executor.MANIFEST))
+    assert not [n for n in names if n.endswith(executor.COMPILED)]
+    assert "papermill/__init__.py" in names and "nbformat/v4/nbformat.v4.schema.json" in names
+    assert any(n.startswith("papermill-") and n.endswith("/METADATA") for n in names)
+    assert f"{executor.FALLBACK_DIR}/jsonschema/__init__.py" in names
+    assert any(n.startswith(f"{executor.SHARE_DIR}/nbconvert/templates/lab/") for n in names)
+    assert info["shipped"]["papermill"] and "jsonschema" in info["left_out"]
+    (tmp_path / "in").mkdir()
+    staged = executor.stage(tmp_path / "in")
+    assert staged.read_bytes() == first.read_bytes()
+    # The jsonschema stand-in validates with fastjsonschema, references included.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1] + '/condor_nb_fallback');"
+        "import jsonschema, nbformat.v4 as v4; assert jsonschema.__file__.startswith(sys.argv[1]);"
+        "v4.new_code_cell('x = 1'); import nbformat;"
+        "bad = nbformat.from_dict({'nbformat': 4, 'nbformat_minor': 5, 'metadata': {},"
+        " 'cells': [{'cell_type': 'code', 'source': '', 'metadata': {}, 'id': 'a'}]});"
+        "nbformat.validate(bad)"
+    )
+    out = tmp_path / "x"
+    zipfile.ZipFile(first).extractall(out)
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "ValidationError" in proc.stderr, proc.stderr
+
+
+def test_ship_executor_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from condor_nb import parity
+    from condor_nb.errors import ConfigError
+    from condor_nb.render import JobFiles
+    from condor_nb.settings import load_settings
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "CONDOR_NB_HOME": str(tmp_path / "h")}
+    auto = load_settings(env)
+    assert auto.ship_executor == "auto" and executor.wanted(auto, None, procs=1)
+    never = load_settings({**env, "CONDOR_NB_SHIP_EXECUTOR": "Never"})
+    assert not executor.wanted(never, None, procs=1)
+    with pytest.raises(ConfigError) as info:
+        load_settings({**env, "CONDOR_NB_SHIP_EXECUTOR": "sometimes"})
+    assert "expected auto or always or never, got 'sometimes'" in str(info.value)
+    # A sweep ships unless the last worker in that image ran its own papermill.
+    assert executor.wanted(auto, "/img", procs=100)  # nothing known yet
+    seen = {"executor": {"source": "worker", "papermill": "2.7.0"}}
+    monkeypatch.setattr(parity, "last_worker_manifest", lambda settings, image: ("j1", seen))
+    assert not executor.wanted(auto, "/img", procs=100) and executor.wanted(auto, "/img", procs=1)
+    assert executor.wanted(load_settings({**env, "CONDOR_NB_SHIP_EXECUTOR": "always"}), "/img",
+                           procs=100)  # fmt: skip
+    files = JobFiles(tmp_path, "n.ipynb", executor=False)
+    assert EXECUTOR_NAME not in [p.name for p in files.wrapper_files]
+
+
+def test_worker_side_warns_of_distributions_older_than_the_shipped_ones_want(
+    tmp_path: Path,
+) -> None:
+    from importlib import metadata
+
+    from condor_nb.remote import executor as worker
+
+    have = metadata.version("traitlets")
+    needs = {"traitlets": ["nbclient 9 wants >=999.1", f"nbformat 9 wants !=5.0.*,>={have}"],
+             "no-such-dist": ["x 1 wants >=1"]}  # fmt: skip
+    (tmp_path / worker.MANIFEST).write_text(json.dumps({"needs": needs}))
+    assert worker.too_old(str(tmp_path)) == [
+        f"traitlets {have} on the worker: nbclient 9 wants >=999.1"
+    ]
+    assert worker._release("5.4.0rc1") == (5, 4, 0) < worker._release("5.13")
+    assert worker.too_old(str(tmp_path / "missing")) == []
+
+
+def test_worker_too_old_for_the_shipped_executor_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from condor_nb.remote import executor as worker
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(worker, "PACKAGES", ("no_such_package_here",))  # force the zip
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("JUPYTER_PATH", "")
+    with zipfile.ZipFile(tmp_path / EXECUTOR_NAME, "w") as zf:
+        zf.writestr(worker.MANIFEST, json.dumps({"min_python": ["99.1", "x 1 requires >=99.1"]}))
+    info = worker.choose(str(tmp_path))
+    assert info["source"] is None and not (tmp_path / worker.EXTRACT_TO).exists()
+    assert (
+        "the worker has no no_such_package_here, and the executor condor_nb shipped needs "
+        "Python >= 99.1 (x 1 requires >=99.1); this worker's Python 3." in info["error"]
+    )
