@@ -247,6 +247,10 @@ def test_jupyter_job_completes_is_followed_and_downloads(site: Site, launched: L
     status, detail = jupyter.request("GET", f"/condor_nb/jobs/{condor['id']}")
     assert status == 200 and detail["state"] == "COMPLETED", detail
     # The server found the site's configuration by HTCondor's search, and the schedd.
+    # Its profiles name the default the runtime environments offer first.
+    _, envs = jupyter.request("GET", "/scheduler/runtime_environments")
+    status, profiles = jupyter.request("GET", "/condor_nb/profiles")
+    assert status == 200 and profiles["default_profile"] == envs[0]["metadata"]["profile"], profiles
     status, server = jupyter.request("GET", "/condor_nb/status")
     assert status == 200 and server["reachable"], server
     assert server["condor_config"] == "/etc/condor/condor_config", server
@@ -321,3 +325,43 @@ def test_schedule_fires_on_the_site_and_its_run_is_listed(site: Site, launched: 
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     live = schedd_ads(site, f'CondorNbScheduleId == "{launched.schedule}" && JobStatus != 3', [])
     assert not live, live
+
+
+def test_jupyter_rest_actions_hold_release_remove_a_job_on_the_site(
+    site: Site, launched: Launched
+) -> None:
+    jupyter = launched.jupyter
+    _, envs = jupyter.request("GET", "/scheduler/runtime_environments")
+    status, body = jupyter.request("POST", "/scheduler/jobs", {
+        "input_uri": "greet.ipynb", "runtime_environment_name": envs[0]["name"],
+        "name": "to be removed", "parameters": {"greeting": "never"},
+        "output_formats": ["ipynb"],
+    })  # fmt: skip
+    assert status == 200, body
+    job_id = str(body["job_id"])
+    # The scheduler submits in the background: wait until condor_nb's API lists the job.
+    condor: list[Any] = []
+    deadline = time.monotonic() + 120
+    while not condor and time.monotonic() < deadline:
+        _, listed = jupyter.request("GET", "/condor_nb/jobs")
+        condor = [j for j in listed["jobs"] if f"/{job_id}/" in j["notebook"]]
+        time.sleep(0 if condor else 2)
+    assert len(condor) == 1, listed
+    cid = condor[0]["id"]
+    actions = f"/condor_nb/jobs/{cid}/actions"
+    where = f'CondorNbId == "{cid}"'
+
+    def job_status() -> set[str | None]:
+        return {ad["JobStatus"] for ad in schedd_ads(site, where, ["JobStatus", "Owner"])}
+
+    status, held = jupyter.request("POST", actions, {"action": "hold"})
+    assert status == 200 and held["state"] == "HELD", held
+    assert job_status() == {"5"}  # the schedd holds it
+    status, released = jupyter.request("POST", actions, {"action": "release"})
+    assert status == 200 and released["state"] != "HELD", released
+    assert job_status() <= {"1", "2"}, job_status()
+    status, removed = jupyter.request("POST", actions, {"action": "remove"})
+    assert status == 200 and removed["state"] == "REMOVED", removed
+    assert job_status() <= {"3"}, job_status()  # removed (or already out of the queue)
+    status, detail = jupyter.request("GET", f"/condor_nb/jobs/{cid}")
+    assert status == 200 and detail["state"] == "REMOVED", detail
