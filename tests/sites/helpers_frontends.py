@@ -36,6 +36,8 @@ NOTEBOOK: dict[str, Any] = {
         {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None,
          "outputs": [],
          "source": "import socket\nprint(f'{greeting} x{n} from {socket.gethostname()}')"},
+        {"cell_type": "code", "id": "c2", "metadata": {}, "execution_count": None,
+         "outputs": [], "source": "if n == 0:\n    raise ValueError('n must not be zero')"},
     ],
 }  # fmt: skip
 

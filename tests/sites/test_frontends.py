@@ -34,6 +34,7 @@ class Launched:
     jupyter: Jupyter
     cli_job: str
     cli_condor: str
+    failing_job: str
     api_job: str
     sweep: str
     sweep_cluster: str
@@ -73,6 +74,7 @@ def launched(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         # job with a parameter, a sweep of three procs and a schedule; the API a job.
         procs = [
             user.start("submit", "greet.ipynb", "-p", "greeting", "from-cli"),
+            user.start("submit", "greet.ipynb", "-p", "n", "0", "--name", "failing"),
             user.start("sweep", "greet.ipynb", "--grid", "n=1,2,3", "-p", "greeting", "swept"),
             user.start("schedule", "create", "greet.ipynb", "--cron", "* * * * *",
                        "-p", "greeting", "cron", "--name", "every-minute"),
@@ -85,7 +87,8 @@ def launched(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
             ),
         ]  # fmt: skip
         jupyter.start()
-        sub, swp, sch, api_out = (finish(p) for p in procs)
+        sub, bad, swp, sch, api_out = (finish(p) for p in procs)
+        failing = _match(r"submitted (\w+) ", bad)[1]
         job = _match(r"submitted (\w+) .* as HTCondor job (\d+\.\d+)", sub)
         sweep = _match(r"sweep (\w+): 3 parameter sets; 3 submitted as HTCondor cluster (\d+)",
                        swp)  # fmt: skip
@@ -101,7 +104,8 @@ def launched(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         })  # fmt: skip
         assert status == 200, body
         launched = Launched(
-            user=user, jupyter=jupyter, cli_job=job[1], cli_condor=job[2], api_job=api["id"],
+            user=user, jupyter=jupyter, cli_job=job[1], cli_condor=job[2], failing_job=failing,
+            api_job=api["id"],
             sweep=sweep[1], sweep_cluster=sweep[2], api_sweep=api["sweep"], schedule=schedule[1],
             schedule_condor=schedule[2], jupyter_job=str(body["job_id"]), started=started,
         )  # fmt: skip
@@ -176,6 +180,24 @@ def test_cli_follows_and_fetches_and_api_follows_the_cli_job(launched: Launched)
     assert seen["state"] == "COMPLETED", seen
     assert "from-cli" in _printed(Path(seen["nb"]).read_text(encoding="utf-8"))
     assert Path(seen["html"]).is_file()
+
+
+def test_a_failing_notebook_is_failed_with_its_reason_and_its_outputs(launched: Launched) -> None:
+    user = launched.user
+    waited = user.cli("wait", launched.failing_job, "-o", "failed-out", timeout=600)
+    assert waited.returncode == 1, waited.stdout + waited.stderr
+    assert f"{launched.failing_job} FAILED" in waited.stdout, waited.stdout
+    assert "n must not be zero" in waited.stdout + waited.stderr, waited.stdout + waited.stderr
+    # The partial notebook comes back, with the cells before the failure run.
+    executed = next((user.base / "failed-out").rglob("greet*.ipynb"))
+    text = executed.read_text(encoding="utf-8")
+    assert "hello x0 from ep" in _printed(text) and "n must not be zero" in text
+    seen = user.python(
+        "import json, condor_nb\n"
+        f"r = condor_nb.get({launched.failing_job!r}).result()\n"
+        "print(json.dumps(r))"
+    )
+    assert seen["outcome"] != "completed" and seen["failed_cell"] is not None, seen
 
 
 def test_api_submitted_job_is_followed_by_api_and_cli(launched: Launched) -> None:
