@@ -248,6 +248,11 @@ def test_sweep_completes_and_results_and_fetch_work(launched: Launched) -> None:
     printed = " ".join(_printed(p.read_text(encoding="utf-8")) for p in notebooks)
     for n in (1, 2, 3):
         assert f"swept x{n} from ep" in printed, printed
+    # The Jupyter server, sharing the user's condor_nb home, lists the CLI's sweep.
+    status, listed = launched.jupyter.request("GET", "/condor_nb/jobs")
+    assert status == 200, listed
+    procs = [j for j in listed["jobs"] if j["sweep_id"] == launched.sweep]
+    assert sorted(j["state"] for j in procs) == ["COMPLETED"] * 3, procs
     # The API's sweep, followed by the CLI: waited for, fetched, tabled.
     waited = user.cli("wait", launched.api_sweep, "-o", "api-sweep-out", timeout=600)
     assert waited.returncode == 0, waited.stdout + waited.stderr
@@ -343,6 +348,14 @@ def test_schedule_fires_on_the_site_and_its_run_is_listed(site: Site, launched: 
         "print(json.dumps({'state': s.state, 'cron': s.cron, 'started': s.runs_started}))"
     )
     assert current["cron"] == "* * * * *" and current["started"] >= 1, current
+    # The Jupyter server follows the CLI's schedule and its runs through its REST API.
+    status, shown = launched.jupyter.request("GET", f"/condor_nb/schedules/{launched.schedule}")
+    assert status == 200 and shown["cron"] == "* * * * *", shown
+    status, listed = launched.jupyter.request(
+        "GET", f"/condor_nb/schedules/{launched.schedule}/runs"
+    )
+    assert status == 200, listed
+    assert run_id in {r["run_id"] for r in listed["runs"] if r["state"] == "COMPLETED"}, listed
     deleted = user.cli("schedule", "delete", launched.schedule)
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     live = schedd_ads(site, f'CondorNbScheduleId == "{launched.schedule}" && JobStatus != 3', [])
