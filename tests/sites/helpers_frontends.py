@@ -35,7 +35,8 @@ NOTEBOOK: dict[str, Any] = {
          "execution_count": None, "outputs": [], "source": 'greeting = "hello"\nn = 1'},
         {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None,
          "outputs": [],
-         "source": "import socket\nprint(f'{greeting} x{n} from {socket.gethostname()}')"},
+         "source": "import socket, condor_nb\ncondor_nb.record('square', n * n)\n"
+                   "print(f'{greeting} x{n} from {socket.gethostname()}')"},
         {"cell_type": "code", "id": "c2", "metadata": {}, "execution_count": None,
          "outputs": [], "source": "if n == 0:\n    raise ValueError('n must not be zero')"},
     ],

@@ -239,6 +239,8 @@ def test_sweep_completes_and_results_and_fetch_work(launched: Launched) -> None:
     rows = seen["rows"]
     assert sorted(r["n"] for r in rows) == ["1", "2", "3"], rows
     assert {r["state"] for r in rows} == {"COMPLETED"}, rows
+    # condor_nb.record() works on either execute point (condor_nb is not installed there).
+    assert {r["n"]: r["square"] for r in rows} == {"1": "1", "2": "4", "3": "9"}, rows
     table = user.cli("sweep", "results", launched.sweep)
     assert table.returncode == 0, table.stdout + table.stderr
     assert table.stdout.count("COMPLETED") == 3, table.stdout
@@ -258,6 +260,7 @@ def test_sweep_completes_and_results_and_fetch_work(launched: Launched) -> None:
     assert waited.returncode == 0, waited.stdout + waited.stderr
     table = user.cli("sweep", "results", launched.api_sweep)
     assert table.returncode == 0 and table.stdout.count("COMPLETED") == 2, table.stdout
+    assert "SQUARE" in table.stdout and "25" in table.stdout, table.stdout
     notebooks = sorted((user.base / "api-sweep-out").rglob("greet*.ipynb"))
     printed = " ".join(_printed(p.read_text(encoding="utf-8")) for p in notebooks)
     assert "api-swept x4 from ep" in printed and "api-swept x5 from ep" in printed, printed
