@@ -152,6 +152,11 @@ def test_worker_without_papermill_runs_the_shipped_executor(batch: Batch) -> Non
     assert executor["source"] == "shipped"
     assert executor["reason"] == "the worker has no papermill, nbconvert"
     assert executor["papermill"] == metadata.version("papermill")
+    # The shipped packages' dependencies that ep2 has in versions they accept (Debian's,
+    # compiled already) come from ep2: papermill & co. only from the zip.
+    ep2_has = _ep2_versions(batch.site)
+    assert executor["from_worker"]["pyyaml"] == ep2_has["pyyaml"]
+    assert "papermill" not in executor["from_worker"] and "mistune" in executor["from_worker"]
     assert batch.out_json("ep2", "_condor_nb_values.json")["answer"] == 42
     # HTCondor starts jobs without PATH: the wrapper still knows (and records) its Python.
     assert manifest["python"]["executable"] == "/usr/bin/python3"
