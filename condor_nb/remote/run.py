@@ -232,6 +232,24 @@ def message_notebook(text: str) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
 
 
+def own_executable() -> None:
+    """Set sys.executable when Python left it empty: started by name (``env python3``)
+    with no PATH, as HTCondor starts jobs. jupyter_client starts a kernelspec whose argv
+    says ``python`` (pip's ipykernel installs it so) as sys.executable, and the manifest
+    records it: empty, the kernel cannot start and the worker's Python is unknown."""
+    if sys.executable or not os.path.exists("/proc/self/exe"):
+        return
+    real = os.path.realpath("/proc/self/exe")
+    major, minor = sys.version_info[:2]
+    names = (f"python{major}", f"python{major}.{minor}", "python")
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):  # where `env` looks without PATH
+        for name in names:
+            if os.path.realpath(os.path.join(folder, name)) == real:
+                sys.executable = os.path.join(folder, name)
+                return
+    sys.executable = real
+
+
 def load_report(source: str = "report.py", shipped: str = REPORT_MODULE) -> Any:
     """condor_nb_report.py next to this file (report.py in the source tree), loaded by path."""
     import importlib.util
@@ -254,7 +272,11 @@ def choose_executor() -> None:
     except ImportError:  # not shipped: the worker's papermill or bust
         STATE.executor = {"source": "worker"}
         return
+    started = time.monotonic()
     STATE.executor = module.choose()
+    # What setting up the executor cost this job (extracting and importing the shipped
+    # one, or importing the worker's papermill): the shipped executor's overhead.
+    STATE.executor["seconds"] = round(time.monotonic() - started, 3)
     if STATE.executor.get("error"):
         raise InputError(STATE.executor["error"])
     say(f"executor: the {STATE.executor['source']} papermill {STATE.executor.get('papermill')}")
@@ -807,6 +829,7 @@ def main() -> None:
         signal.signal(sig, on_signal)
     code = EXIT_CODES["internal_error"]
     try:
+        own_executable()
         prepare()
         code = run()
     except BaseException:
