@@ -50,7 +50,8 @@ def site() -> Iterator[Site]:
         print(f"\nsite torn down in {time.monotonic() - started:.1f} s")
         left = deployed.leftovers()
         assert not left, f"the site left behind: {left}"
-        added = _mountinfo() - before
+        # Only this site's: other sessions may build their own sites meanwhile.
+        added = {m for m in _mountinfo() - before if m.startswith(f"{deployed.base}/")}
         assert not added, f"mounts left after the site's teardown: {sorted(added)}"
         assert not deployed.base.exists(), f"{deployed.base} was not removed"
 
