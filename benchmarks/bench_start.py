@@ -124,13 +124,15 @@ if __name__ == "__main__":
                         "timings (needs root; see benchmarks/site_start.py)")  # fmt: skip
     parser.add_argument("--phase", choices=["idle", "busy"], default="idle",
                         help="--site: the negotiator's phase at each submission")  # fmt: skip
+    parser.add_argument("--cycle-delay", type=int,
+                        help="--site: NEGOTIATOR_CYCLE_DELAY (default 20)")  # fmt: skip
     parser.add_argument("--pairs", type=int,
                         default=int(os.environ.get("CONDOR_NB_BENCH_PAIRS", "3")))  # fmt: skip
     args = parser.parse_args()
     if args.site:
         from site_start import site_start_latency
 
-        rows = site_start_latency(args.pairs, args.phase)
+        rows = site_start_latency(args.pairs, args.phase, args.cycle_delay)
     else:
         from common import ensure_pool
 
