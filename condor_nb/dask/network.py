@@ -110,11 +110,7 @@ def choose_scheduler_host(endpoints: Sequence[tuple[str, int]]) -> SchedulerHost
 
 def scheduler_host_for(settings: Settings) -> SchedulerHost | None:
     """:func:`choose_scheduler_host` for the pool the settings point at."""
-    value = settings.collector
-    if not value:
-        from condor_nb import schedd
-
-        value = schedd.client_params(settings, ["COLLECTOR_HOST"]).get("COLLECTOR_HOST")
+    value = _collector_value(settings)
     chosen = choose_scheduler_host(collector_endpoints(value))
     if chosen is None:
         log.warning(
@@ -125,16 +121,29 @@ def scheduler_host_for(settings: Settings) -> SchedulerHost | None:
     return chosen
 
 
+def _collector_value(settings: Settings) -> str | None:
+    if settings.collector:
+        return settings.collector
+    from condor_nb import schedd
+
+    return schedd.client_params(settings, ["COLLECTOR_HOST"]).get("COLLECTOR_HOST")
+
+
 def workers_share_this_host(settings: Settings, profile: str) -> bool:
     """Do the workers run on this machine (the personal pool, used as such)?
 
-    Only when the ``personal`` profile is used *and* the client configuration is the
-    personal pool's: on a notebook host whose ``/etc/condor/condor_config`` names a
-    site, the default profile is still ``personal`` but the workers run elsewhere.
+    Only with the ``personal`` profile, and only when the client configuration is the
+    personal pool's (or names a collector on this machine's loopback, as the personal
+    pool's does when CONDOR_CONFIG points at it): on a notebook host whose
+    ``/etc/condor/condor_config`` names a site, the default profile is still
+    ``personal`` but the workers run elsewhere.
     """
     if profile != "personal":
         return False
     from condor_nb import condor_config, schedd
 
-    choice = condor_config.choose(settings, set_by_us=schedd._set_by_us)
-    return choice.is_personal_pool
+    if condor_config.choose(settings, set_by_us=schedd._set_by_us).is_personal_pool:
+        return True
+    endpoints = collector_endpoints(_collector_value(settings))
+    routes = [local_address_towards(host, port) for host, port in endpoints]
+    return bool(routes) and all(r is not None and _is_loopback(r) for r in routes)

@@ -109,8 +109,8 @@ SESSION = """
 import json, socket, sys
 from condor_nb.dask import dask_session
 
-session = dask_session(2, python=sys.executable, cpus=CPUS, memory="512MB", disk="200MB",
-                       dashboard_address=":0", wait=True, timeout=400)
+session = dask_session(2, python=sys.executable, cpus=1, memory="512MB", disk="200MB",
+                       dashboard_address=":0", wait=True, timeout=240)
 print("SESSION", session.id, flush=True)
 with session as (cluster, client):
     hosts = client.run(socket.gethostname)
@@ -128,21 +128,17 @@ with session as (cluster, client):
 """
 
 
-def _ep_cpus(site: Site) -> int:
-    """CPUs of one execute point's slot: asking for all of them puts one worker per node."""
-    shown = site.run("cm", ["condor_status", "-af", "Machine", "Cpus"], timeout=30)
-    cpus = {ln.split()[0]: int(ln.split()[1]) for ln in shown.stdout.splitlines()}
-    assert set(cpus) == {f"{ep}.{DOMAIN}" for ep in EXECUTE_POINTS}, cpus
-    return min(cpus.values())
-
-
 def test_dask_workers_on_the_execute_points_connect_back(
     site: Site, site_python: str, public_interface: str, tmp_path: Path
 ) -> None:
-    cpus = _ep_cpus(site)
+    # What dask alone would advertise on this host: the public interface's address.
+    dask_default = site.client_python(
+        "from distributed.utils import get_ip; print(get_ip())", check=True
+    ).stdout.strip()
+    assert dask_default == public_interface
     proc = site.client_run(
-        [site_python, "-c", SESSION.replace("CPUS", str(cpus))],
-        env=_client_env(tmp_path), cwd=tmp_path, timeout=500,
+        [site_python, "-c", SESSION],
+        env=_client_env(tmp_path), cwd=tmp_path, timeout=400,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     session_line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("SESSION"))
@@ -150,8 +146,8 @@ def test_dask_workers_on_the_execute_points_connect_back(
     # The scheduler listens on the notebook host's address on the pool's network, not on
     # the public interface that holds the default route (dask's own choice) nor loopback.
     assert result["scheduler"].startswith(f"tcp://{SUBNET}.100:"), result["scheduler"]
-    # Each worker ran on an execute point and connected from that node's address on the
-    # site's network (asking for all of a node's CPUs makes the two land on both, mostly).
+    # Each worker ran on an execute point (both on one, or one on each: the negotiator
+    # decides) and connected from that node's address on the site's network.
     addresses = {f"{ep}.{DOMAIN}": site.hosts[ep].address for ep in EXECUTE_POINTS}
     print(f"\nworkers: {result['hosts']}, scheduler {result['scheduler']}")
     assert len(result["hosts"]) == 2 and set(result["hosts"].values()) <= set(addresses)
@@ -196,7 +192,7 @@ def test_workers_that_cannot_connect_back_are_reported(
     routes = [f"{site.hosts[ep].address}/32" for ep in EXECUTE_POINTS]
     for route in routes:  # replies to the execute points vanish: their connects time out
         subprocess.run(["ip", "-n", ns, "route", "add", "blackhole", route], check=True)
-    wait = 150
+    wait = 240
     try:
         proc = site.client_run(
             [site_python, "-c", UNREACHABLE.replace("WAIT", str(wait))],
