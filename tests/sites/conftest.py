@@ -57,6 +57,8 @@ def site() -> Iterator[Site]:
 
 
 def _mountinfo() -> set[str]:
-    """Mount points of this namespace (the pool's own may come and go, so only ours)."""
+    """Mount points of this session's site (the pool's, and other sessions' sites running
+    in parallel, may come and go: only ours)."""
+    ours = f"/condor_nb-site-{os.getpid()}/"
     with open("/proc/self/mountinfo", encoding="utf-8") as table:
-        return {line.split()[4] for line in table if "condor_nb-site-" in line}
+        return {line.split()[4] for line in table if ours in line.split()[4] + "/"}
