@@ -166,6 +166,9 @@ class Job:
         self._record = self._registry().get(self.id) or self._record
         if self._record.sweep_id is None:  # a sweep's procs share in/ (Sweep.retrieve)
             files.secrets.unlink(missing_ok=True)
+        # The worker's placeholder that overwrote the spooled secrets (never a value).
+        if outputs.is_secrets_placeholder(files.out_dir / files.secrets.name):
+            (files.out_dir / files.secrets.name).unlink()
         return info
 
     def fetch(

@@ -96,9 +96,10 @@ def test_constants_in_the_wrapper_match_the_package() -> None:
     report = load_module(remote.REPORT_PATH, "condor_nb_report_under_test")
     assert run.EXIT_CODES == remote.EXIT_CODES
     names = ("JOB_JSON", "OUTPUT_NOTEBOOK", "REPORT_HTML", "RESULT_JSON", "MANIFEST_JSON")
-    names += ("FILES_JSON", "KEPT_PREFIX")
+    names += ("FILES_JSON", "KEPT_PREFIX", "SECRETS_JSON", "VALUES_JSON")
     assert {n: getattr(run, n) for n in names} == {n: getattr(remote, n) for n in names}
     assert run.REPORT_MODULE == remote.REPORT_NAME
+    assert run.REDACT_MODULE == remote.REDACT_NAME
     assert report.PROGRESS_ATTR == remote.PROGRESS_ATTR
 
 
