@@ -116,8 +116,27 @@ def start_latency(pairs: int = 3) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from common import ensure_pool
+    import argparse
 
-    ensure_pool()
-    for r in start_latency(int(os.environ.get("CONDOR_NB_BENCH_PAIRS", "3"))):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", action="store_true",
+                        help="on the site-like pool of tests/sites with HTCondor's default "
+                        "timings (needs root; see benchmarks/site_start.py)")  # fmt: skip
+    parser.add_argument("--phase", choices=["idle", "busy"], default="idle",
+                        help="--site: the negotiator's phase at each submission")  # fmt: skip
+    parser.add_argument("--cycle-delay", type=int,
+                        help="--site: NEGOTIATOR_CYCLE_DELAY (default 20)")  # fmt: skip
+    parser.add_argument("--pairs", type=int,
+                        default=int(os.environ.get("CONDOR_NB_BENCH_PAIRS", "3")))  # fmt: skip
+    args = parser.parse_args()
+    if args.site:
+        from site_start import site_start_latency
+
+        rows = site_start_latency(args.pairs, args.phase, args.cycle_delay)
+    else:
+        from common import ensure_pool
+
+        ensure_pool()
+        rows = start_latency(args.pairs)
+    for r in rows:
         print(r)

@@ -166,6 +166,9 @@ class Job:
         self._record = self._registry().get(self.id) or self._record
         if self._record.sweep_id is None:  # a sweep's procs share in/ (Sweep.retrieve)
             files.secrets.unlink(missing_ok=True)
+        # The worker's placeholder that overwrote the spooled secrets (never a value).
+        if outputs.is_secrets_placeholder(files.out_dir / files.secrets.name):
+            (files.out_dir / files.secrets.name).unlink()
         return info
 
     def fetch(
@@ -238,24 +241,44 @@ class Job:
             time.sleep(0.2)
 
     def outputs_at_risk(self, *, refresh: bool = True) -> bool:
-        """Finished, and its outputs are still only on the schedd: removing would delete them."""
+        """Finished, and its outputs never fetched: still only on the schedd (removing
+        would delete them there), or brought back into the staging folder only (by
+        ``logs``, ``results``, a status refresh) and never copied to the user."""
         state = self.status().state if refresh else self._record.job_state
-        finished = state in (JobState.COMPLETED, JobState.FAILED)
-        return finished and bool(self._record.spooled) and not self._record.retrieved_at
+        if state not in (JobState.COMPLETED, JobState.FAILED) or self._record.fetched_to:
+            return False
+        return bool(self._record.spooled or self._record.retrieved_at)
 
     def remove(self, *, force: bool = False) -> None:
         """Remove the job from the queue.
 
-        A finished job whose outputs were never brought back is refused (SpecError)
-        unless ``force=True``: removing it would delete them on the schedd.
+        A finished job whose outputs were never fetched is refused (SpecError) unless
+        ``force=True``. Removing never deletes the staging folder: outputs already
+        brought back there stay, and ``fetch`` still copies them.
         """
         if not force and self.outputs_at_risk():
-            raise SpecError(
-                f"job {self.id} has finished ({self._record.state}) and its outputs were never "
-                "fetched: removing it would delete them on the schedd; nothing was removed",
-                hint=f"fetch them first (`condor_nb fetch {self.id}`, Job.fetch()), or delete them "
-                f"with the job: `condor_nb rm --force {self.id}` (Job.remove(force=True))",
-            )
+            if self._record.retrieved_at:
+                where = self._files.out_dir
+                what = (
+                    f"its outputs were brought back to the staging folder {where} but never "
+                    "fetched; nothing was removed"
+                )
+                hint = (
+                    f"fetch them (`condor_nb fetch {self.id}`, Job.fetch()), or remove the job "
+                    f"anyway: `condor_nb rm --force {self.id}` (Job.remove(force=True)) keeps "
+                    "that folder, and fetch still works"
+                )
+            else:
+                what = (
+                    "its outputs were never fetched: removing it would delete them on the "
+                    "schedd; nothing was removed"
+                )
+                hint = (
+                    f"fetch them first (`condor_nb fetch {self.id}`, Job.fetch()), or delete "
+                    f"them with the job: `condor_nb rm --force {self.id}` (Job.remove(force=True))"
+                )
+            raise SpecError(f"job {self.id} has finished ({self._record.state}) and {what}",
+                            hint=hint)  # fmt: skip
         self._act("remove", f"removed by condor_nb user (job {self.id})")
         if self._record.sweep_id is None:
             self._files.secrets.unlink(missing_ok=True)  # kept only for a non-spooled job
@@ -366,10 +389,10 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
             settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
         )
         _stage(job, files, job_id)
+        client = schedd.client_for(settings)  # finding the schedd can fail or time out
     except BaseException:
         shutil.rmtree(files.job_dir, ignore_errors=True)
         raise
-    client = schedd.client_for(settings)
     now = time.time()
     record = JobRecord(
         id=job_id, name=job.name, notebook=str(job.notebook), profile=job.profile,

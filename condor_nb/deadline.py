@@ -93,3 +93,93 @@ def call_with_deadline(call: Callable[[], T], seconds: float) -> T:
     if status == "error":
         raise ChildError(*value)
     return value  # type: ignore[no-any-return]
+
+
+class DeadlineExceededAfter(DeadlineExceeded):
+    """Time ran out after the child had reported something (``reported``)."""
+
+    def __init__(self, message: str, reported: list[Any]) -> None:
+        super().__init__(message)
+        self.reported = reported
+
+
+def _frame(value: Any) -> bytes:
+    data = pickle.dumps(value)
+    return len(data).to_bytes(8, "big") + data
+
+
+def call_reporting_with_deadline(
+    call: Callable[[Callable[[Any], None]], T],
+    seconds: float,
+    on_report: Callable[[Any], None],
+    seconds_after_report: float | None = None,
+) -> T:
+    """Like :func:`call_with_deadline` for a call of several steps: ``call(report)``
+    runs in the child, and each ``report(value)`` it makes reaches ``on_report(value)``
+    in this process at once (a submission reports its cluster id before it uploads
+    the inputs, so the parent knows what to clean up whatever happens next). A
+    report gives the call ``seconds_after_report`` more from then on, if given (an
+    upload may take longer than a reply).
+
+    Time-out after a report raises :class:`DeadlineExceededAfter` with the values
+    reported; if ``on_report`` raises, the child is killed and the error propagates.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child never returns
+        os.close(read_fd)
+        try:
+            out = os.fdopen(write_fd, "wb")
+
+            def report(value: Any) -> None:
+                out.write(_frame(("report", value)))
+                out.flush()
+
+            try:
+                payload = _frame(("ok", call(report)))
+            except BaseException as exc:
+                payload = _frame(("error", (type(exc).__name__, str(exc))))
+            out.write(payload)
+            out.flush()
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    deadline = time.monotonic() + seconds
+    reported: list[Any] = []
+    buffer = b""
+    finished: tuple[str, Any] | None = None
+    try:
+        while finished is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeadlineExceededAfter(f"no answer within {seconds:g} s", reported)
+            ready, _, _ = select.select([read_fd], [], [], left)
+            if not ready:
+                continue
+            data = os.read(read_fd, 1 << 20)
+            if not data:
+                raise ChildError("ChildDied", "the process making the call died")
+            buffer += data
+            while len(buffer) >= 8:
+                size = int.from_bytes(buffer[:8], "big")
+                if len(buffer) < 8 + size:
+                    break
+                kind, value = pickle.loads(buffer[8 : 8 + size])
+                buffer = buffer[8 + size :]
+                if kind == "report":
+                    reported.append(value)
+                    if seconds_after_report is not None:
+                        deadline = time.monotonic() + seconds_after_report
+                    on_report(value)
+                else:
+                    finished = (kind, value)
+    finally:
+        os.close(read_fd)
+        if finished is None:  # timed out, the parent's step failed, or Ctrl-C
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    status, value = finished
+    if status == "error":
+        raise ChildError(*value)
+    return value  # type: ignore[no-any-return]

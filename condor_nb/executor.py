@@ -76,6 +76,10 @@ class Plan:
     #: what the shipped packages need from the worker's (ipykernel's) distributions:
     #: name -> ["nbclient wants >=5.4.0", ...]; the worker checks the lower bounds
     needs: dict[str, list[str]] = field(default_factory=dict)
+    #: the version specifiers the shipped distributions put on each shipped dependency
+    #: (markers and extras included: the stricter reading); a worker that has the
+    #: dependency in a version meeting all of them uses its own (already compiled) copy
+    wants: dict[str, list[str]] = field(default_factory=dict)
 
     def min_python(self) -> tuple[str, str]:
         """The oldest worker Python every shipped distribution supports (Requires-Python
@@ -171,6 +175,11 @@ def plan() -> Plan:
             if _norm(req.name) in brought and str(req.specifier):
                 wanted = f"{name} {result.shipped[name]} wants {req.specifier}"
                 result.needs.setdefault(_norm(req.name), []).append(wanted)
+    for name in result.shipped:  # every line, markers too (bleach[css] wants tinycss2...)
+        for line in metadata.requires(name) or []:
+            req = Requirement(line)
+            if _norm(req.name) in result.shipped:
+                result.wants.setdefault(_norm(req.name), []).append(str(req.specifier))
     missing = [r for r in ROOTS if _norm(r) not in result.shipped]
     if missing:
         raise ExecutorError(
@@ -215,6 +224,7 @@ def build(target: Path, the_plan: Plan) -> None:
     """Write the zip atomically (a temporary file renamed into place)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     left_out = dict(the_plan.left_out)
+    optional: dict[str, dict[str, list[str]]] = {}
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".building-", suffix=".zip")
     os.close(fd)
     try:
@@ -228,6 +238,9 @@ def build(target: Path, the_plan: Plan) -> None:
                     left_out[f"{name} (extension modules)"] = "pure-Python fallback used"
                 for source, rel in files:
                     zf.write(source, rel)
+                if _norm(name) not in ROOTS:
+                    tops = {rel.split("/")[0] for _, rel in files if not rel.startswith(SHARE_DIR)}
+                    optional[name] = {"paths": sorted(tops), "wants": the_plan.wants.get(name, [])}
             zf.write(JSONSCHEMA_FALLBACK, f"{FALLBACK_DIR}/jsonschema/__init__.py")
             zf.writestr(f"{FALLBACK_DIR}/jsonschema/exceptions.py", "from . import *  # noqa\n")
             info = {
@@ -237,6 +250,7 @@ def build(target: Path, the_plan: Plan) -> None:
                 "shipped": the_plan.shipped,
                 "left_out": left_out,
                 "needs": the_plan.needs,
+                "optional": optional,
                 "min_python": the_plan.min_python(),
             }
             zf.writestr(MANIFEST, json.dumps(info, indent=1, sort_keys=True))

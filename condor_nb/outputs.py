@@ -31,6 +31,7 @@ from condor_nb.remote import (
     OUTPUT_NOTEBOOK,
     REPORT_HTML,
     RESULT_JSON,
+    SECRETS_JSON,
 )
 from condor_nb.render import EVENT_LOG, STDERR, STDOUT
 
@@ -102,6 +103,18 @@ def read_files_record(out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     return kept, skipped
 
 
+def is_secrets_placeholder(path: Path) -> bool:
+    """Whether ``path`` is the worker's placeholder for the secrets file (never a value):
+    written over the spooled copy at the job's final exit, it comes back with the outputs."""
+    if path.name != SECRETS_JSON:
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.stat().st_size < 200 else None
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and list(data) == ["_condor_nb"]
+
+
 def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and "/" not in name and "\\" not in name and "\0" not in name
 
@@ -116,7 +129,7 @@ def plan_copy(out_dir: Path, stem: str) -> list[tuple[Path, str]]:
     for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
         if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             continue
-        if entry.name == FILES_JSON:
+        if entry.name == FILES_JSON or is_secrets_placeholder(Path(entry.path)):
             continue
         if entry.name in names:
             plan.append((Path(entry.path), names[entry.name]))

@@ -17,13 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb import __version__, quoting
-from condor_nb.remote import EXECUTOR_NAME, JOB_JSON, WRAPPER_FILES, WRAPPER_NAME
+from condor_nb.remote import (
+    EXECUTOR_NAME,
+    JOB_JSON,
+    POST_NAME,
+    SECRETS_JSON,
+    WRAPPER_FILES,
+    WRAPPER_NAME,
+)
 from condor_nb.settings import Settings
 from condor_nb.spec import NotebookJob
 from condor_nb.templates import Template
 
 STDOUT, STDERR, EVENT_LOG = "condor_nb.out", "condor_nb.err", "condor_nb.log"
-SECRETS_JSON = "condor_nb_secrets.json"
 # Parameters are stored in the job ad (for rebuilding the registry) up to this size.
 _MAX_PARAMS_IN_AD = 8192
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+@=:-]")
@@ -166,12 +172,19 @@ def render(
         shared.append(files.secrets)
     inputs = [quoting.transfer_path(str(p)) for p in shared]
     inputs.insert(len(files.wrapper_files), quoting.transfer_path(str(files.job_json)))
+    if job.secrets:  # encrypted in transit whatever the pool's default (spool and worker)
+        secret_inputs = {"encrypt_input_files": quoting.transfer_path(str(files.secrets))}
+    else:
+        secret_inputs = {}
     python = quoting.plain_value(settings.worker_python, what="worker_python")
     ours: dict[str, str] = {
         "CONDOR_NB_JOB_ID": job_id,
         "executable": "/usr/bin/env",
         "transfer_executable": "false",
         "arguments": f"{python} {WRAPPER_NAME}",
+        # After the job, before the output transfer: no special file can hang it.
+        "MY.PostCmd": '"/usr/bin/env"',
+        "MY.PostArguments": f'"{python} {POST_NAME}"',
         "initialdir": quoting.transfer_path(str(files.out_dir)),
         "should_transfer_files": "YES",
         "when_to_transfer_output": "ON_EXIT",
@@ -183,6 +196,7 @@ def render(
         "request_memory": str(job.resources.memory_mib),
         "request_disk": str(job.resources.disk_mib * 1024),
         **_limits(job),
+        **secret_inputs,
     }
     if job.resources.gpus:
         ours["request_gpus"] = str(job.resources.gpus)

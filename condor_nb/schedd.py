@@ -18,7 +18,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from condor_nb import auth_refused, site_hints
-from condor_nb.deadline import ChildError, DeadlineExceeded, call_with_deadline
+from condor_nb.deadline import (
+    ChildError,
+    DeadlineExceeded,
+    call_reporting_with_deadline,
+    call_with_deadline,
+)
 from condor_nb.errors import (
     ConfigError,
     CredentialsError,
@@ -154,10 +159,14 @@ class HTCondorSchedd:
                 if self._settings.collector
                 else (h.Collector())
             )
+            limit = self._settings.schedd_timeout
             if self._settings.schedd:
-                ad = collector.locate(h.DaemonType.Schedd, self._settings.schedd)
+                wanted = self._settings.schedd
+                ad = call_with_deadline(
+                    lambda: collector.locate(h.DaemonType.Schedd, wanted), limit
+                )
             else:
-                ads = collector.locateAll(h.DaemonType.Schedd)
+                ads = call_with_deadline(lambda: collector.locateAll(h.DaemonType.Schedd), limit)
                 if not ads:
                     unlisted = ScheddUnavailableError(
                         f"the collector at {where} knows no schedd",
@@ -168,6 +177,13 @@ class HTCondorSchedd:
                 ad = ads[0]
         except ScheddUnavailableError:
             raise
+        except DeadlineExceeded:
+            raise ScheddUnavailableError(
+                f"finding the schedd: the collector at {where} did not answer within "
+                f"{self._settings.schedd_timeout:g} s",
+                hint="it may be overloaded, hung or cut off; try again later "
+                "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+            ) from None
         except Exception as exc:
             raise ScheddUnavailableError(
                 f"cannot reach the schedd through the collector at {where}: {exc}",
@@ -240,32 +256,75 @@ class HTCondorSchedd:
         files at the same paths (a shared filesystem); nothing is uploaded."""
         h = self._htcondor
         submit = h.Submit(dict(description))
+        limit = self._settings.schedd_timeout
+        cluster: int | None = None
+        spooled = False
 
-        def send() -> Any:
-            items: Iterable[Mapping[str, str]] | None = iter(itemdata) if itemdata else None
-            return self._schedd.submit(submit, spool=spool, itemdata=items)
-
-        try:
-            # A submission that never reached the schedd submitted nothing: safe to resend.
-            result = self._reconnecting(send)
-        except ScheddUnavailableError:
-            raise
-        except Exception as exc:
-            if "AUTHENTICATE" in str(exc):  # issue 5: a credential problem, said plainly
-                raise CredentialsError(
-                    f"the schedd {self.name} did not accept the credential presented: {exc}",
-                    hint="`condor_nb auth status` shows which credential was presented; "
-                    "an unknown issuer, an unmapped subject, another audience or an expired "
-                    "token are the usual causes (ask the access point's admins)",
-                ) from exc
-            raise SubmitError(f"the schedd {self.name} refused the job: {exc}") from exc
-        cluster = int(result.cluster())
-        try:
+        def remember(value: Any) -> None:
+            nonlocal cluster, spooled
+            if value == "spooled":
+                spooled = True
+                return
+            cluster = int(value)
             if on_submitted is not None:
                 on_submitted(cluster)
+
+        def work(report: Callable[[Any], None]) -> tuple[int, bool]:
+            # In a child process with a time bound (condor_nb.deadline): a hung schedd
+            # or a stalled upload cannot hold the caller for ever.
+            items: Iterable[Mapping[str, str]] | None = iter(itemdata) if itemdata else None
+            result = self._schedd.submit(submit, spool=spool, itemdata=items)
+            report(int(result.cluster()))
             if spool:
                 self._schedd.spool(result)
+            report("spooled")
+            try:
+                self._schedd.reschedule()
+                asked = True
+            except Exception:
+                asked = False
+            return int(result.num_procs()), asked
+
+        def send() -> tuple[int, bool]:
+            return call_reporting_with_deadline(
+                work, limit, remember, seconds_after_report=limit * _RETRIEVE_FACTOR
+            )
+
+        try:
+            try:
+                procs, asked = send()
+            except ChildError as exc:
+                # A submission that never reached the schedd submitted nothing: resend once.
+                if cluster is not None or not _not_connected(exc):
+                    raise
+                self._schedd = self._locate()
+                procs, asked = send()
+        except DeadlineExceeded:
+            if spooled and cluster is not None:  # only the reschedule went unanswered
+                log.warning("reschedule on schedd %s got no answer", self.name)
+                return cluster, 1
+            done = "nothing was submitted"
+            if cluster is not None:
+                self._remove_quietly(cluster, "condor_nb: the submission timed out")
+                done = f"job {cluster} was removed"
+            raise ScheddUnavailableError(
+                f"submitting the job: the schedd {self.name} did not answer within {limit:g} s "
+                f"({done})",
+                hint="it may be overloaded, hung or cut off; try again later "
+                "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+            ) from None
         except BaseException as exc:
+            if cluster is None:
+                if not isinstance(exc, ChildError):
+                    raise
+                if "AUTHENTICATE" in str(exc):  # issue 5: a credential problem, said plainly
+                    raise CredentialsError(
+                        f"the schedd {self.name} did not accept the credential presented: {exc}",
+                        hint="`condor_nb auth status` shows which credential was presented; an "
+                        "unknown issuer, an unmapped subject, another audience or an expired "
+                        "token are the usual causes (ask the access point's admins)",
+                    ) from None
+                raise SubmitError(f"the schedd {self.name} refused the job: {exc}") from None
             step = "uploading the inputs" if spool else "recording the job"
             self._remove_quietly(cluster, f"condor_nb: {step} failed: {exc}")
             if isinstance(exc, Exception):
@@ -274,8 +333,12 @@ class HTCondorSchedd:
                     hint="the job was removed; check the input files and submit again",
                 ) from exc
             raise
-        self.reschedule()
-        return cluster, int(result.num_procs())
+        if asked:
+            log.debug("asked schedd %s to reschedule", self.name)
+        else:
+            log.warning("reschedule on schedd %s failed (jobs wait for the next cycle)", self.name)
+        assert cluster is not None
+        return cluster, procs
 
     def reschedule(self) -> bool:
         """Ask the schedd for a negotiation cycle now, as condor_submit does after a submission.

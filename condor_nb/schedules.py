@@ -15,6 +15,7 @@ any time while the schedule keeps going. Shared by the Python API, the CLI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -178,12 +179,24 @@ def _submit(
     desc = _description(spec, schedule_id, cron, keep_runs, settings, job_dir)
     if holds:  # an update carries the pause history over (schedules_missed)
         desc["MY.CondorNbHolds"] = f'"{holds}"'
-    _stage(spec, job_dir, keep_runs, archive)
-    saved = {**request, "cron": cron, "keep_runs": keep_runs}
-    (job_dir / SPEC_FILE).write_text(json.dumps(saved, default=str), encoding="utf-8")
-    client = schedd.client_for(settings)
-    cluster, _ = client.submit(desc)
-    ads = client.query(f"ClusterId == {cluster}", PROJECTION)
+    new_folder = not job_dir.exists()  # an update restages the schedule's own folder
+    cluster: int | None = None
+    try:  # a failed create leaves neither a folder nor a cluster behind
+        _stage(spec, job_dir, keep_runs, archive)
+        saved = {**request, "cron": cron, "keep_runs": keep_runs}
+        (job_dir / SPEC_FILE).write_text(json.dumps(saved, default=str), encoding="utf-8")
+        client = schedd.client_for(settings)
+        cluster, _ = client.submit(desc)
+        ads = client.query(f"ClusterId == {cluster}", PROJECTION)
+    except BaseException:
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                schedd.client_for(settings).act(
+                    "remove", f"ClusterId == {cluster}", f"schedule {schedule_id} not created"
+                )
+        if new_folder:
+            shutil.rmtree(job_dir, ignore_errors=True)
+        raise
     if not ads:
         raise JobNotFoundError(f"schedule {schedule_id} (cluster {cluster}) left the queue at once")
     return from_ad(ads[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -143,17 +144,19 @@ def submit_sweep(
             base, sweep_id=sweep_id, files=files, entries=[e for e, _, _ in pending],
             template=template, settings=settings,
         )  # fmt: skip
-        _stage_common(base, files)
-        if base.secrets:
-            _stage_secrets(base, files)
-        _stage_procs(files, [(e, job) for e, job, _ in pending])
-        (files.job_dir / DESCRIPTION_FILE).write_text(json.dumps(description), encoding="utf-8")
-        try:
+        try:  # every way out after staging starts leads here: nothing staged is left
+            _stage_common(base, files)
+            if base.secrets:
+                _stage_secrets(base, files)
+            _stage_procs(files, [(e, job) for e, job, _ in pending])
+            description_file = files.job_dir / DESCRIPTION_FILE
+            description_file.write_text(json.dumps(description), encoding="utf-8")
             schedd_name = schedd.client_for(settings).name
             records = _records(pending, sweep_id, files, schedd_name)
             _submit(description, itemdata, records, settings)
         except BaseException:
-            files.secrets.unlink(missing_ok=True)
+            # _submit already removed a cluster the schedd made (client.submit does)
+            shutil.rmtree(files.job_dir, ignore_errors=True)
             raise
         if is_spooled(description):
             files.secrets.unlink(missing_ok=True)  # the schedd has them now

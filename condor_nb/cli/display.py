@@ -37,6 +37,20 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else _escaped(c) for c in text)
 
 
+def error_text(message: str, hint: str | None = None) -> str:
+    """An error for the terminal: every part shown :func:`printable`.
+
+    condor_nb's own multi-line messages (a daemon's log tail) keep their line breaks,
+    but each further line is indented, so text from a job name, path or log cannot
+    pass for a line of its own; a hint goes on its own indented line.
+    """
+    lines = [printable(line) for line in message.split("\n")]
+    text = "\n    ".join(lines)
+    if hint:
+        text += "\n  hint: " + "\n    ".join(printable(line) for line in hint.split("\n"))
+    return text
+
+
 def ago(ts: float | None, now: float) -> str:
     if not ts:
         return "-"

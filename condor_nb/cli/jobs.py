@@ -132,10 +132,10 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
     if info.state in (JobState.COMPLETED, JobState.FAILED):
         fetched = job.fetch(output)
         if fetched.notebook:
-            click.echo(f"executed notebook: {fetched.notebook}")
+            click.echo(f"executed notebook: {printable(str(fetched.notebook))}")
         if fetched.report:
-            click.echo(f"HTML report:       {fetched.report}")
-        click.echo(f"all outputs:       {fetched.directory}")
+            click.echo(f"HTML report:       {printable(str(fetched.report))}")
+        click.echo(f"all outputs:       {printable(str(fetched.directory))}")
         _say_skipped(fetched)
     if info.state is not JobState.COMPLETED:
         click.echo(f"job {job.id} {info.state.value}: {printable(info.reason or '')}", err=True)
@@ -243,7 +243,7 @@ def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch:
         click.echo(f"timed out; sweep {sweep.id} is still running", err=True)
         sys.exit(124)
     if fetch:
-        click.echo(f"outputs: {sweep.fetch(output)}")
+        click.echo(f"outputs: {printable(str(sweep.fetch(output)))}")
     if counts.get("COMPLETED", 0) != counts.total:
         sys.exit(1)
 
@@ -291,17 +291,19 @@ def fetch(job_id: str, output: str | None, overwrite: bool) -> None:
     files (a sweep: every proc). Never replaces existing files without --overwrite."""
     job = _find(job_id)
     if _is_sweep(job):
-        click.echo(str(job.fetch(output, overwrite=overwrite)))
+        click.echo(printable(str(job.fetch(output, overwrite=overwrite))))
         return
     fetched = job.fetch(output, overwrite=overwrite)
     for path in fetched.files:
-        click.echo(str(path))
+        click.echo(printable(str(path)))
     _say_skipped(fetched)
 
 
 def _say_skipped(fetched: Any) -> None:
     for name, kind in sorted(fetched.skipped.items()):
-        click.echo(f"not brought back from the worker: {name!r} (a {kind})", err=True)
+        click.echo(
+            f"not brought back from the worker: {printable(repr(name))} (a {kind})", err=True
+        )
 
 
 def _act(job_ids: tuple[str, ...], action: str, **kwargs: bool) -> None:
@@ -330,7 +332,8 @@ def rm(job_ids: tuple[str, ...], force: bool) -> None:
         try:
             _act((job_id,), "remove", force=force)
         except SpecError as exc:  # the others are still removed; this one is kept
-            click.echo(f"{job_id}: kept: {exc}", err=True)
+            shown = display.error_text(exc.message, exc.hint)
+            click.echo(f"{printable(job_id)}: kept: {shown}", err=True)
             refused = exc
     if refused is not None:
         sys.exit(refused.exit_code)

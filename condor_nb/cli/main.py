@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except CondorNbError as exc:
-        click.echo(f"error: {exc}", err=True)
+        from condor_nb.cli.display import error_text
+
+        click.echo(f"error: {error_text(exc.message, exc.hint)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -7,6 +7,13 @@ from typing import Any
 
 import click
 
+from condor_nb.cli.display import printable
+
+
+def _echo(line: str) -> None:
+    """A line that may hold user text (names, reasons, paths): shown escaped."""
+    click.echo(printable(line))
+
 
 def _params(notebook: str, params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     from condor_nb.notebook import inspect_notebook
@@ -23,14 +30,14 @@ def _when(t: float | None) -> str:
 
 
 def _show(s: Any) -> None:
-    click.echo(f"{s.id}  {s.name}  [{s.cron}]  {s.state}  ({s.condor_id})")
-    click.echo(f"  {s.reason or ''}")
-    click.echo(
+    _echo(f"{s.id}  {s.name}  [{s.cron}]  {s.state}  ({s.condor_id})")
+    _echo(f"  {s.reason or ''}")
+    _echo(
         f"  runs started {s.runs_started}, finished {s.runs_finished}, "
         f"last exit code {s.last_exit_code}"
     )
     if s.last_problem:
-        click.echo(f"  problems {s.problems}; last: {s.last_problem}")
+        _echo(f"  problems {s.problems}; last: {s.last_problem}")
 
 
 _PARAM = click.option(
@@ -60,12 +67,12 @@ def check(cron: str, count: int) -> None:
     expr = schedules_cron.normalize(cron)
     now = time.time()
     times = schedules_cron.fire_times(expr, now, now + (SEARCH_YEARS + 1) * 366 * 86400, count)
-    click.echo(f"[{expr}] can be scheduled; its next runs:")
+    _echo(f"[{expr}] can be scheduled; its next runs:")
     for t in times:
-        click.echo(f"  {_when(t)}")
+        _echo(f"  {_when(t)}")
     planned = schedd_next_run(expr.split(), int(now))
     if times and planned != times[0]:
-        click.echo(
+        _echo(
             f"note: HTCondor's schedd will plan the next run for {_when(planned)} instead "
             "(its quirk with weekday-only schedules: see docs/users.md)"
         )
@@ -97,7 +104,7 @@ def create(
     made = schedules.schedule(
         notebook, cron, _params(notebook, params), keep_runs=keep_runs, **opts
     )
-    click.echo(f"created schedule {made.id} as HTCondor job {made.condor_id}")
+    _echo(f"created schedule {made.id} as HTCondor job {made.condor_id}")
     _show(made)
 
 
@@ -108,7 +115,7 @@ def list_() -> None:
 
     found = schedules.list_schedules()
     if not found:
-        click.echo("no schedules")
+        _echo("no schedules")
     for s in found:
         _show(s)
 
@@ -121,7 +128,7 @@ def runs(schedule_id: str) -> None:
 
     found, skipped = schedules.history(schedule_id)
     if not found and not skipped:
-        click.echo("no runs yet")
+        _echo("no runs yet")
     events: list[tuple[float, Any]] = [(r.planned or r.started, r) for r in found]
     events += [(m.planned, m) for m in skipped]
     paused: list[Any] = []  # consecutive firings skipped while paused: one line
@@ -131,14 +138,14 @@ def runs(schedule_id: str) -> None:
                 paused.append(item)
             else:
                 _flush_paused(paused)
-                click.echo(f"{item.run_id}  MISSED  {item.reason}")
+                _echo(f"{item.run_id}  MISSED  {item.reason}")
             continue
         _flush_paused(paused)
         why = f"  {item.reason}" if item.reason else ""
         late = _lateness(item)
-        click.echo(f"{item.run_id}  {item.state}  exit {item.exit_code}{late}{why}")
+        _echo(f"{item.run_id}  {item.state}  exit {item.exit_code}{late}{why}")
         if item.directory:
-            click.echo(f"  files: {item.directory}")
+            _echo(f"  files: {item.directory}")
     _flush_paused(paused)
 
 
@@ -155,7 +162,7 @@ def _flush_paused(paused: list[Any]) -> None:
     first, last = paused[0].run_id, paused[-1].run_id
     span = first if first == last else f"{first}..{last}"
     count = f"{len(paused)} firing{'s' if len(paused) > 1 else ''}"
-    click.echo(f"{span}  SKIPPED  {count} while the schedule was paused")
+    _echo(f"{span}  SKIPPED  {count} while the schedule was paused")
     paused.clear()
 
 
@@ -217,4 +224,4 @@ def delete(schedule_id: str) -> None:
     from condor_nb import schedules
 
     schedules.delete(schedule_id)
-    click.echo(f"deleted schedule {schedule_id}")
+    _echo(f"deleted schedule {schedule_id}")

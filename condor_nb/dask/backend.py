@@ -33,6 +33,7 @@ PROJECTION = (
     *tracking.PROJECTION,
     "CondorNbKind", description.SESSION_ATTR, "CondorNbDaskScheduler", "CondorNbDaskClient",
     description.HEARTBEAT_ATTR, "DaskWorkerName", "RemoteHost", "ServerTime",
+    "LastRemoteHost", "JobCurrentStartDate", "RemoteWallClockTime",
 )  # fmt: skip
 
 

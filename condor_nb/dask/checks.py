@@ -3,6 +3,9 @@
 - :func:`check_contact_address`: workers must reach the scheduler. A scheduler
   that listens on, or advertises, a loopback address is reachable only by workers
   on the same machine: fine for the personal pool, a hang anywhere else.
+- :func:`never_connected`: a worker job that runs but whose worker never connects
+  back is an execute node that cannot open a connection to this host (firewall,
+  wrong address); said as soon as it is clear rather than at the end of a wait.
 - :func:`compare_versions` / :class:`ParityChecker`: a worker whose Python or
   dask/distributed/cloudpickle versions differ from the client's fails in
   confusing ways (pickling errors, protocol errors). A scheduler plugin (the
@@ -24,6 +27,15 @@ from condor_nb.errors import ConfigError
 
 log = logging.getLogger("condor_nb.dask")
 
+#: Seconds a running worker job may take to start its worker and connect (importing
+#: distributed from a cold software area such as CVMFS included) before it is called
+#: unreachable; never more than most of the worker's own death timeout.
+CONNECT_GRACE = 45.0
+#: A worker that cannot reach the scheduler gives up after distributed's connect
+#: timeout (30 s by default) and its job exits with code 1; one whose Python lacks
+#: distributed exits within seconds. A job that ran longer than this and exited
+#: without its worker ever connecting was trying to connect.
+TRIED_TO_CONNECT = 20.0
 #: Packages whose versions must match exactly between the client and the workers.
 PARITY_PACKAGES = ("dask", "distributed", "cloudpickle", "msgpack")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -151,6 +163,8 @@ def explain_missing_workers(
     connected: int,
     scheduler: str,
     python: str,
+    connected_names: set[str] | None = None,
+    tried: float = TRIED_TO_CONNECT,
 ) -> str:
     """Why fewer than ``wanted`` workers are connected, from the session's job ads."""
     by_status: dict[int, list[Mapping[str, Any]]] = {}
@@ -175,6 +189,16 @@ def explain_missing_workers(
             "after its death timeout; see docs/dask.md, 'Networking'."
         )
     exited = [ad for ad in history if int(ad.get("JobStatus") or 0) == 4]
+    unreachable = exited_without_connecting(
+        exited, connected_names=connected_names or set(), grace=tried
+    )
+    for job in unreachable[:5]:
+        lines.append(f"worker job {job.job} ran {job.seconds} s on {job.machine} and exited "
+                     f"without its worker ever connecting to {scheduler}: the execute node could "
+                     "not reach this host (firewall, or an address it cannot route to); see "
+                     "docs/dask.md, 'Networking'.")  # fmt: skip
+    seen = {u.job for u in unreachable}
+    exited = [ad for ad in exited if f"{ad.get('ClusterId')}.{ad.get('ProcId')}" not in seen]
     for ad in exited[:5]:
         code = ad.get("ExitCode")
         lines.append(f"worker job {ad.get('ClusterId')}.{ad.get('ProcId')} exited with code "
@@ -183,3 +207,94 @@ def explain_missing_workers(
                      "image or environment), or it could not reach the scheduler"
                      if code not in (0, None) else ""))  # fmt: skip
     return "\n  ".join(lines)
+
+
+def connect_grace(death_timeout: float) -> float:
+    """How long a running worker may stay unconnected before we say it cannot connect."""
+    return min(CONNECT_GRACE, 0.75 * death_timeout)
+
+
+def _machine(ad: Mapping[str, Any]) -> str:
+    host = str(ad.get("RemoteHost") or ad.get("LastRemoteHost") or "an execute node")
+    return host.rsplit("@", 1)[-1]
+
+
+def _connected(name: str, connected_names: set[str]) -> bool:
+    """Did the worker(s) of the job named ``name`` connect (``processes>1``: name-N)?"""
+    return any(n == name or n.startswith(f"{name}-") for n in connected_names)
+
+
+@dataclass(frozen=True)
+class Unconnected:
+    """A worker job that ran ``seconds`` on ``machine`` without its worker connecting."""
+
+    job: str  # "cluster.proc"
+    machine: str
+    seconds: int
+    exited: bool = False
+
+    def __str__(self) -> str:
+        if self.exited:
+            return f"worker job {self.job} ran {self.seconds} s on {self.machine} and exited"
+        return f"worker job {self.job} has run {self.seconds} s on {self.machine}"
+
+
+def never_connected(
+    queue: list[Mapping[str, Any]], *, connected_names: set[str], now: float, grace: float
+) -> list[Unconnected]:
+    """Running worker jobs older than ``grace`` seconds whose worker never connected."""
+    stuck = []
+    for ad in queue:
+        if int(ad.get("JobStatus") or 0) != 2:
+            continue
+        name = str(ad.get("DaskWorkerName") or ad.get("CondorNbName") or "")
+        if not name or _connected(name, connected_names):
+            continue
+        started = ad.get("EnteredCurrentStatus") or ad.get("JobCurrentStartDate")
+        if started is None:
+            continue
+        seconds = now - float(started)
+        if seconds > grace:
+            job = f"{ad.get('ClusterId')}.{ad.get('ProcId')}"
+            stuck.append(Unconnected(job, _machine(ad), int(seconds)))
+    return stuck
+
+
+def cannot_connect_message(stuck: list[Unconnected], scheduler: str) -> str:
+    """One worker job or more run, but none of their workers reached the scheduler."""
+    listed = "; ".join(str(s) for s in stuck[:5]) + (" ..." if len(stuck) > 5 else "")
+    port = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}").port
+    return (
+        f"dask workers cannot connect back to the scheduler at {scheduler}: {listed}, "
+        "and its dask worker never connected. The execute node cannot open a TCP "
+        f"connection to this host on port {port} (a firewall on this host or between the "
+        "networks, or an address the execute nodes cannot route to)."
+    )
+
+
+CANNOT_CONNECT_HINT = (
+    "this host must accept TCP connections from the execute nodes on the scheduler's "
+    "port (fix it with port=... and ask your admins to open it: docs/admins.md, "
+    "'Dask sessions'); if the address is not one the execute nodes reach, pass "
+    "host='ADDRESS' (an interface on their network) or contact_address='tcp://NAME:PORT' "
+    "(NAT, port forwarding). See docs/dask.md, 'Networking'."
+)
+
+
+def exited_without_connecting(
+    history: list[Mapping[str, Any]],
+    *,
+    connected_names: set[str],
+    grace: float = TRIED_TO_CONNECT,
+) -> list[Unconnected]:
+    """Worker jobs that ran longer than ``grace``, then exited without ever connecting."""
+    gone = []
+    for ad in history:
+        if int(ad.get("JobStatus") or 0) != 4:  # removed jobs did not give up by themselves
+            continue
+        name = str(ad.get("DaskWorkerName") or ad.get("CondorNbName") or "")
+        wall = float(ad.get("RemoteWallClockTime") or 0)
+        if name and wall > grace and not _connected(name, connected_names):
+            gone.append(Unconnected(f"{ad.get('ClusterId')}.{ad.get('ProcId')}", _machine(ad),
+                                    int(wall), exited=True))  # fmt: skip
+    return gone

@@ -9,6 +9,7 @@ worker, and ``wait_for_workers`` that explains what is missing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,16 +24,21 @@ from condor_nb.dask.jobs import Batcher, CondorNbJob
 
 log = logging.getLogger("condor_nb.dask")
 
+#: Longest pause between two looks at the session's jobs while waiting for workers.
+LOOK_INTERVAL = 10.0
+
 
 class _ParityPlugin(SchedulerPlugin):  # type: ignore[misc,unused-ignore]
     name = "condor_nb-parity"
 
-    def __init__(self, checker: checks.ParityChecker) -> None:
+    def __init__(self, checker: checks.ParityChecker, seen: set[str]) -> None:
         self.checker = checker
+        self.seen = seen
 
     def add_worker(self, scheduler: Any, worker: str) -> None:
         state = scheduler.workers.get(worker)
         if state is not None:
+            self.seen.add(str(state.name))
             self.checker.check(str(state.name), worker, state.versions or {})
 
 
@@ -54,6 +60,8 @@ class CondorNbCluster(HTCondorCluster):  # type: ignore[misc,unused-ignore]
         self.worker_jobs = jobs
         self.batcher = Batcher(jobs)
         self.parity = checks.ParityChecker(get_versions(), options.python)
+        #: Names of every worker that ever connected (a worker that left still counts).
+        self.ever_connected: set[str] = set()
         self._heartbeat = Heartbeat(jobs, options.heartbeat_interval)
         super().__init__(
             n_workers=0,
@@ -77,7 +85,8 @@ class CondorNbCluster(HTCondorCluster):  # type: ignore[misc,unused-ignore]
         except BaseException:
             self.close()
             raise
-        self._scheduler.add_plugin(_ParityPlugin(self.parity), name=_ParityPlugin.name)
+        plugin = _ParityPlugin(self.parity, self.ever_connected)
+        self._scheduler.add_plugin(plugin, name=_ParityPlugin.name)
         self._heartbeat.start()
 
     # -- addresses -------------------------------------------------------
@@ -108,12 +117,46 @@ class CondorNbCluster(HTCondorCluster):  # type: ignore[misc,unused-ignore]
         return len(self._scheduler.workers)
 
     def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
-        """Wait for ``n_workers``; on timeout, say why they are missing; then check parity."""
-        try:
-            super().wait_for_workers(n_workers, timeout=timeout)
-        except TimeoutError as exc:
-            raise DaskSessionError(self.explain(n_workers)) from exc
+        """Wait for ``n_workers``; then check parity.
+
+        Raises :class:`DaskSessionError` saying why workers are missing: at once when a
+        worker job runs but its worker cannot connect back (a firewall, a wrong
+        address: waiting longer would not help), else at ``timeout``.
+        """
+        start = time.monotonic()
+        grace = checks.connect_grace(self.worker_jobs.options.death_timeout)
+        interval = min(LOOK_INTERVAL, grace / 3)
+        next_look = start + interval
+        while self.connected_workers() < n_workers:
+            now = time.monotonic()
+            if timeout is not None and now - start >= timeout:
+                raise DaskSessionError(self.explain(n_workers))
+            if now >= next_look:
+                self.raise_if_unreachable(grace)
+                next_look = now + interval
+            time.sleep(0.2)
         self.check_parity()
+
+    def raise_if_unreachable(self, grace: float | None = None) -> None:
+        """Raise if a worker job ran without its worker connecting: one still running
+        after ``grace`` seconds, or one that gave up trying and exited."""
+        if grace is None:
+            grace = checks.connect_grace(self.worker_jobs.options.death_timeout)
+        connected = set(self.ever_connected)
+        queue = self.worker_jobs.queue_ads()
+        stuck = checks.never_connected(
+            queue, connected_names=connected, now=self.worker_jobs.schedd_now(), grace=grace
+        )
+        if len(queue) < len(self.workers):  # a worker job left the queue: gave up?
+            stuck += checks.exited_without_connecting(
+                self.worker_jobs.history_ads(limit=2 * len(self.workers)),
+                connected_names=connected,
+            )
+        if stuck:
+            raise DaskSessionError(
+                checks.cannot_connect_message(stuck, self.contact_address),
+                hint=checks.CANNOT_CONNECT_HINT,
+            )
 
     def explain(self, wanted: int) -> str:
         """Why fewer than ``wanted`` workers are connected (asks the schedd)."""
@@ -124,6 +167,7 @@ class CondorNbCluster(HTCondorCluster):  # type: ignore[misc,unused-ignore]
             connected=self.connected_workers(),
             scheduler=self.contact_address,
             python=self.worker_jobs.options.python,
+            connected_names=set(self.ever_connected),
         )
 
     def check_parity(self) -> None:

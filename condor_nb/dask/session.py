@@ -11,16 +11,21 @@ jobs; ``condor_nb q`` lists them, ``condor_nb dask ls``/``down`` manage sessions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from condor_nb.dask import network
 from condor_nb.dask import options as opts
+from condor_nb.dask.network import SchedulerHost
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from condor_nb.dask.cluster import CondorNbCluster
+
+log = logging.getLogger("condor_nb.dask")
 
 #: The waiting time of ``wait=True``: about what a busy pool takes to start a job.
 DEFAULT_WAIT_TIMEOUT = 300.0
@@ -86,11 +91,23 @@ def scheduler_options(
     port: int,
     contact_address: str | None,
     dashboard_address: str | None,
+    pool_host: Callable[[], SchedulerHost | None] = lambda: None,
 ) -> dict[str, Any]:
-    """The scheduler's network settings (personal pool: loopback unless told otherwise)."""
+    """The scheduler's network settings.
+
+    Personal pool: loopback unless told otherwise. Elsewhere, unless ``host`` or
+    ``contact_address`` is given: the address of the interface that reaches the pool
+    (``pool_host``, see :mod:`condor_nb.dask.network`), not dask's default (the
+    interface of the Internet route), which the execute nodes may not reach.
+    """
     chosen: dict[str, Any] = {"port": port}
     if host is None and local:
         host = "127.0.0.1"  # the personal pool's jobs share this machine's network
+    elif host is None and contact_address is None:
+        found = pool_host()
+        if found is not None:
+            log.info("dask scheduler listens on %s: %s", found.address, found.why)
+            host = found.address
     if host is not None:
         chosen["host"] = host
     if contact_address is not None:
@@ -149,7 +166,7 @@ def dask_session(
         python=python, death_timeout=death_timeout, heartbeat_interval=heartbeat_interval,
         heartbeat_timeout=heartbeat_timeout, lifetime=lifetime,
     )  # fmt: skip
-    local = options.profile == "personal"
+    local = network.workers_share_this_host(cfg, options.profile)
     extra: Mapping[str, Any] = cluster_kwargs
     if lifetime is not None:
         extra = {**extra, "worker_extra_args": [
@@ -161,6 +178,9 @@ def dask_session(
         scheduler_options=scheduler_options(
             local=local, host=host, port=port, contact_address=contact_address,
             dashboard_address=dashboard_address,
+            pool_host=(lambda: None)
+            if "interface" in extra
+            else (lambda: network.scheduler_host_for(cfg)),
         ),
         **extra,
     )  # fmt: skip

@@ -5,7 +5,9 @@ job's scratch directory, with :data:`JOB_JSON` and the input notebook, and run
 ``python3 condor_nb_run.py`` there. ``run.py`` executes the notebook; ``report.py``
 (shipped as ``condor_nb_report.py``) writes the manifest, the HTML and the live progress.
 Without it the job still runs and the result file is complete, but the manifest and the
-HTML stay placeholders. Neither file imports condor_nb, so the constants below are
+HTML stay placeholders. ``redact.py`` (``condor_nb_redact.py``) takes the ``--secret``
+values out of everything the job writes; a job with secrets refuses to run without it.
+None of them file imports condor_nb, so the constants below are
 duplicated in them; a unit test keeps the copies equal. Importing this module is cheap
 (no papermill).
 """
@@ -16,19 +18,29 @@ WRAPPER_PATH = Path(__file__).with_name("run.py")
 WRAPPER_NAME = "condor_nb_run.py"
 REPORT_PATH = Path(__file__).with_name("report.py")
 REPORT_NAME = "condor_nb_report.py"
+REDACT_PATH = Path(__file__).with_name("redact.py")
+REDACT_NAME = "condor_nb_redact.py"
 RECORDING_PATH = Path(__file__).parents[1] / "recording.py"
 RECORDING_NAME = "condor_nb_recording.py"
 EXECUTOR_MODULE_PATH = Path(__file__).with_name("executor.py")
 EXECUTOR_MODULE_NAME = "condor_nb_executor.py"
+#: Run by the starter after the job, before the output transfer (the job's PostCmd).
+POST_PATH = Path(__file__).with_name("post.py")
+POST_NAME = "condor_nb_post.py"
 WRAPPER_FILES = {
     WRAPPER_NAME: WRAPPER_PATH,
     REPORT_NAME: REPORT_PATH,
+    REDACT_NAME: REDACT_PATH,
     RECORDING_NAME: RECORDING_PATH,
     EXECUTOR_MODULE_NAME: EXECUTOR_MODULE_PATH,
+    POST_NAME: POST_PATH,
 }
 #: The executor (papermill & co.) shipped with every job; see condor_nb.executor.
 EXECUTOR_NAME = "condor_nb_executor.zip"
 VALUES_JSON = "_condor_nb_values.json"
+#: The --secret values (staged 0600); on the worker, replaced by a placeholder at the
+#: final exit so that the spooled copy on the access point is overwritten.
+SECRETS_JSON = "condor_nb_secrets.json"
 JOB_JSON = "condor_nb_job.json"
 
 OUTPUT_NOTEBOOK = "_condor_nb_output.ipynb"

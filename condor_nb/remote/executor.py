@@ -100,13 +100,60 @@ def too_old(where: str) -> list[str]:
     return out
 
 
-def _use_shipped(path: str) -> str:
+def _satisfies(have: str, spec: str) -> bool:
+    """Whether the worker's version ``have`` meets a specifier such as ``<4,>=2.0.3``.
+
+    Only plain releases (``6.0.2``, ``8.4.2+local``) are judged; a pre-release, or a
+    clause this does not understand, answers False (the shipped copy is used).
+    """
+    release = have.split("+")[0]
+    if not all(part.isdigit() for part in release.split(".")):
+        return False
+    mine = tuple(int(part) for part in release.split("."))
+    for clause in filter(None, (c.strip() for c in spec.split(","))):
+        op = next((o for o in ("~=", "==", "!=", ">=", "<=", ">", "<") if clause.startswith(o)), "")
+        text = clause[len(op) :].strip()
+        prefix = text.endswith(".*")
+        digits = text[:-2] if prefix else text
+        if not op or not all(p.isdigit() for p in digits.split(".")):
+            return False
+        theirs = tuple(int(p) for p in digits.split("."))
+        width = max(len(mine), len(theirs))
+        a, b = mine + (0,) * (width - len(mine)), theirs + (0,) * (width - len(theirs))
+        if op in ("==", "!=") and prefix:
+            ok = mine[: len(theirs)] == theirs
+            ok = ok if op == "==" else not ok
+        elif op == "~=":
+            ok = len(theirs) > 1 and a >= b and mine[: len(theirs) - 1] == theirs[:-1]
+        else:
+            ok = {"==": a == b, "!=": a != b, ">=": a >= b, "<=": a <= b, ">": a > b,
+                  "<": a < b}[op]  # fmt: skip
+        if not ok:
+            return False
+    return True
+
+
+def from_worker(manifest: dict[str, Any]) -> dict[str, str]:
+    """Shipped dependencies (not papermill & co.) the worker has in a version every shipped
+    package accepts: the worker's own copy, already compiled, is used. Name -> version.
+    Called before the zip goes on sys.path, so that the versions are the worker's."""
+    found = {}
+    for name, entry in sorted((manifest.get("optional") or {}).items()):
+        have = _version(name)
+        if have and all(_satisfies(have, spec) for spec in entry.get("wants") or []):
+            found[name] = have
+    return found
+
+
+def _use_shipped(path: str, skip: tuple[str, ...] = ()) -> str:
     """Extract the zip (nbformat and nbconvert read their schemas and templates as files,
-    which zipimport cannot give them); put it first on sys.path, its jsonschema stand-in
-    last, its share/jupyter on JUPYTER_PATH. Returns the folder."""
+    which zipimport cannot give them), less the top-level ``skip`` names; put it first
+    on sys.path, its jsonschema stand-in last, its share/jupyter on JUPYTER_PATH.
+    Returns the folder."""
     where = os.path.abspath(EXTRACT_TO)
     with zipfile.ZipFile(path) as zf:
-        zf.extractall(where)
+        names = [n for n in zf.namelist() if n.split("/")[0] not in skip]
+        zf.extractall(where, members=names)
     sys.path.insert(0, where)
     sys.path.append(os.path.join(where, FALLBACK_DIR))  # jsonschema, only if the worker has none
     importlib.invalidate_caches()
@@ -150,8 +197,14 @@ def choose(directory: str = ".") -> dict[str, Any]:
             "condor_nb whose installed papermill & co. support older Pythons)"
         )
         return {"source": None, "error": error}
-    where = _use_shipped(path)
+    manifest = _zip_manifest(path)
+    own = from_worker(manifest)
+    optional = manifest.get("optional") or {}
+    skip = tuple(top for name in own for top in optional[name].get("paths") or [])
+    where = _use_shipped(path, skip)
     info: dict[str, Any] = {"source": "shipped", "reason": reason, "path": where}
+    if own:
+        info["from_worker"] = own
     old = too_old(where)
     if old:  # it may still work; if it does not, the error will make sense with this
         info["warnings"] = old

@@ -29,13 +29,13 @@ REPORT_HTML = "_condor_nb_report.html"
 RESULT_JSON = "_condor_nb_result.json"
 MANIFEST_JSON = "_condor_nb_manifest.json"
 REPORT_MODULE = "condor_nb_report.py"  # shipped next to this file; see load_report()
+REDACT_MODULE = "condor_nb_redact.py"  # the same, for load_secrets()
 EXECUTOR_MODULE = "condor_nb_executor.py"  # the worker's papermill or the shipped one
 EXIT_CODES = {"completed": 0, "cell_error": 3, "kernel_died": 4, "cell_timeout": 5}
 EXIT_CODES.update(input_error=6, internal_error=7, interrupted=8, wall_time=9)
 VALUES_JSON = "_condor_nb_values.json"  # what condor_nb.record() writes (see recording.py)
 SECRETS_JSON = "condor_nb_secrets.json"  # --secret values: read, deleted, never written out
-SECRET_MARK = "[secret]"
-MIN_REDACTED = 4  # shorter secrets cannot be told apart from ordinary text
+SECRETS_GONE = "removed from the access point after the job's final run"  # see drop_secrets()
 RECORDING_MODULE = "condor_nb_recording.py"  # condor_nb.record() for workers without condor_nb
 FALLBACK_KERNEL = "python3"
 NEEDS = "use an image (or a Python) with ipykernel installed (condor_nb brings papermill)"
@@ -78,7 +78,8 @@ class State:
         self.report: Any = None  # the condor_nb_report module
         self.chirp: Any = None  # its progress reporter
         self.finalizing = False
-        self.secret_forms: list[str] = []  # see load_secrets()
+        self.redactor: Any = None  # condor_nb_redact.Redactor of the secrets; see load_secrets()
+        self.had_secrets = False
         self.executor: dict[str, Any] = {}  # which papermill runs: see choose_executor()
 
 
@@ -96,10 +97,13 @@ def say(msg: str, err: bool = False) -> None:
 
 
 def redact(text: str) -> str:
-    """Every written form of every secret (raw, JSON- and HTML-escaped) becomes [secret]."""
-    for form in STATE.secret_forms:
-        text = text.replace(form, SECRET_MARK)
-    return text
+    """Every written form of every secret (see condor_nb_redact.py) becomes [secret]."""
+    return STATE.redactor.text(text) if STATE.redactor else text
+
+
+def redacted(obj: Any) -> Any:
+    """A copy of a JSON-like structure (a notebook...) with every secret redacted."""
+    return STATE.redactor.value(obj) if STATE.redactor else obj
 
 
 class RedactingStream:
@@ -115,19 +119,6 @@ class RedactingStream:
         return getattr(self._stream, name)
 
 
-def secret_forms(value: str) -> set[str]:
-    """How a secret can appear in written text: as is, as a Python repr shows it, and
-    each of those escaped for JSON (the notebook file) and for HTML (the report)."""
-    import html
-
-    base = {value, repr(value)[1:-1], repr(value).replace('"', "'")[1:-1]}
-    forms = set(base)
-    for form in base:
-        forms.update({json.dumps(form)[1:-1], html.escape(form), html.escape(form, quote=False)})
-        forms.add(html.escape(json.dumps(form)[1:-1]))
-    return forms
-
-
 def load_secrets() -> None:
     """Secrets become the kernel's environment variables; their file is deleted at once."""
     if not os.path.isfile(SECRETS_JSON):
@@ -139,19 +130,25 @@ def load_secrets() -> None:
         os.remove(SECRETS_JSON)
     if not isinstance(secrets, dict):
         raise InputError(f"{SECRETS_JSON} must map names to values")
-    forms: set[str] = set()
+    if secrets.get("_condor_nb") == SECRETS_GONE:
+        raise InputError(f"{SECRETS_JSON}: the secrets were {SECRETS_GONE}; submit the job again")
+    STATE.had_secrets = True
+    try:
+        module = load_report("redact.py", REDACT_MODULE)
+    except Exception as exc:  # never run a notebook whose secrets cannot be redacted
+        raise InputError(f"cannot redact the secrets: {exc}") from None
     for name, value in secrets.items():
         os.environ[str(name)] = str(value)
-        if len(str(value)) < MIN_REDACTED:
+        if len(str(value)) < module.MIN_REDACTED:
             say(f"WARNING secret {name} is too short to be redacted from the outputs", True)
-            continue
-        forms.update(secret_forms(str(value)))
-    STATE.secret_forms = sorted(forms, key=len, reverse=True)
+    STATE.redactor = module.Redactor(str(value) for value in secrets.values())
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
 
 
 def write_atomic(path: str, text: str) -> None:
-    text = redact(text)
+    if STATE.redactor:  # the last guard; structures were redacted before (see redacted())
+        is_json = path.endswith((".json", ".ipynb"))
+        text = STATE.redactor.json_text(text) if is_json else STATE.redactor.text(text)
     attempt(f"keep the notebook's {path!r} apart", keep_notebook_file, path)
     with open(f".{path}.tmp", "w", encoding="utf-8") as f:
         f.write(text)
@@ -160,7 +157,7 @@ def write_atomic(path: str, text: str) -> None:
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(data, indent=1, default=str) + "\n")
+    write_atomic(path, json.dumps(redacted(data), indent=1, default=str) + "\n")
 
 
 def attempt(what: str, fn: Any, *args: Any) -> Any:
@@ -235,6 +232,24 @@ def message_notebook(text: str) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
 
 
+def own_executable() -> None:
+    """Set sys.executable when Python left it empty: started by name (``env python3``)
+    with no PATH, as HTCondor starts jobs. jupyter_client starts a kernelspec whose argv
+    says ``python`` (pip's ipykernel installs it so) as sys.executable, and the manifest
+    records it: empty, the kernel cannot start and the worker's Python is unknown."""
+    if sys.executable or not os.path.exists("/proc/self/exe"):
+        return
+    real = os.path.realpath("/proc/self/exe")
+    major, minor = sys.version_info[:2]
+    names = (f"python{major}", f"python{major}.{minor}", "python")
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):  # where `env` looks without PATH
+        for name in names:
+            if os.path.realpath(os.path.join(folder, name)) == real:
+                sys.executable = os.path.join(folder, name)
+                return
+    sys.executable = real
+
+
 def load_report(source: str = "report.py", shipped: str = REPORT_MODULE) -> Any:
     """condor_nb_report.py next to this file (report.py in the source tree), loaded by path."""
     import importlib.util
@@ -257,7 +272,11 @@ def choose_executor() -> None:
     except ImportError:  # not shipped: the worker's papermill or bust
         STATE.executor = {"source": "worker"}
         return
+    started = time.monotonic()
     STATE.executor = module.choose()
+    # What setting up the executor cost this job (extracting and importing the shipped
+    # one, or importing the worker's papermill): the shipped executor's overhead.
+    STATE.executor["seconds"] = round(time.monotonic() - started, 3)
     if STATE.executor.get("error"):
         raise InputError(STATE.executor["error"])
     say(f"executor: the {STATE.executor['source']} papermill {STATE.executor.get('papermill')}")
@@ -387,9 +406,11 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.engines import papermill_engines
     from papermill.exceptions import PapermillExecutionError
+    from papermill.iorw import papermill_io
 
     kernel = resolve_kernel(job, nb)
     papermill_engines.register("condor_nb", make_engine(job))
+    papermill_io.register(OUTPUT_NOTEBOOK, RedactedWrite())  # a path prefix, like "s3://"
     streams = (sys.stdout, sys.stderr) if job["log_output"] else (None, None)
     timeout = job["cell_timeout"]
     say(f"running {job['notebook']} with kernel {kernel!r} (papermill {papermill.__version__})")
@@ -455,13 +476,32 @@ def mark_failed_cell(index: int | None, name: str, message: str) -> int | None:
 
 
 # ----------------------------------------------------------------------------------- outputs
+class RedactedWrite:
+    """papermill's I/O handler for the output notebook: its own writes are redacted too."""
+
+    def write(self, buf: str, path: str) -> None:
+        import nbformat
+
+        write_notebook(nbformat.reads(buf, as_version=4))
+
+    def read(self, path: str) -> str:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+    def pretty_path(self, path: str) -> str:
+        return path
+
+    def listdir(self, path: str) -> list[str]:
+        return os.listdir(path)
+
+
 def write_notebook(nb: Any) -> None:
     if hasattr(nb, "cells"):
         import nbformat
 
-        write_atomic(OUTPUT_NOTEBOOK, nbformat.writes(nb))
+        write_atomic(OUTPUT_NOTEBOOK, nbformat.writes(nbformat.from_dict(redacted(nb))))
     else:  # a plain dict: the placeholder or an error message (nbformat may be missing)
-        write_atomic(OUTPUT_NOTEBOOK, json.dumps(nb, indent=1) + "\n")
+        write_atomic(OUTPUT_NOTEBOOK, json.dumps(redacted(nb), indent=1) + "\n")
 
 
 def build_result(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[str, Any]:
@@ -500,6 +540,83 @@ def write_html(result: dict[str, Any], nb: Any) -> None:
         html = attempt("render the report with nbconvert", STATE.report.nbconvert_html, nb)
         if html:
             write_atomic(REPORT_HTML, html)
+
+
+def redact_outputs(nb: Any, error: Any) -> tuple[Any, Any]:
+    """The notebook and error with the secrets redacted; the recorded values file too."""
+    import nbformat
+
+    if os.path.isfile(VALUES_JSON):  # the notebook's file (condor_nb.record): in place
+        with open(VALUES_JSON, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+        try:
+            clean = STATE.redactor.json_text(json.dumps(redacted(json.loads(text))))
+        except ValueError:
+            clean = STATE.redactor.text(text)
+        if clean != text:
+            with open(f".{VALUES_JSON}.tmp", "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(clean)
+            os.replace(f".{VALUES_JSON}.tmp", VALUES_JSON)
+    nb = nbformat.from_dict(redacted(nb)) if hasattr(nb, "cells") else redacted(nb)
+    return nb, redacted(error)
+
+
+def redact_std_files() -> None:
+    """The job's stdout and stderr files (HTCondor's _condor_stdout...), redacted in place:
+    what the kernel or its children wrote to them directly, or a secret written in pieces."""
+    for fd in (1, 2):
+        path = f"/proc/self/fd/{fd}"  # opened afresh: the job's own fd may be write-only
+        if not os.path.isfile(path):  # a pipe or a terminal: written through RedactingStream
+            continue
+        with open(path, "r+b") as f:
+            data = f.read()
+            clean = STATE.redactor.bytes(data)
+            if clean != data:
+                f.seek(0)
+                f.write(clean)
+                f.truncate()
+
+
+def job_ad() -> dict[str, str]:
+    """The job ad HTCondor gives the job ($_CONDOR_JOB_AD), values as written."""
+    ad: dict[str, str] = {}
+    path = os.environ.get("_CONDOR_JOB_AD", ".job.ad")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name, _, value = line.partition(" = ")
+                ad[name.strip()] = value.strip()
+    return ad
+
+
+def final_run(code: int) -> bool:
+    """Whether HTCondor will not run this job again after this exit.
+
+    A success, or bad input (retry_until stops the retries), is final; another failure is
+    final once max_retries (JobMaxRetries) is used up. An eviction or condor_rm (SIGTERM,
+    exit 8) is not: HTCondor transfers nothing back then and may start the job again.
+    """
+    if code == EXIT_CODES["interrupted"]:
+        return False
+    if code in (EXIT_CODES["completed"], EXIT_CODES["input_error"]):
+        return True
+    ad = {k: int(v) for k, v in job_ad().items() if v.lstrip("-").isdigit()}
+    return ad.get("NumJobCompletions", 0) + 1 > ad.get("JobMaxRetries", 0)
+
+
+def drop_secrets(code: int) -> None:
+    """At the final run's exit, a placeholder under the secrets file's name.
+
+    HTCondor transfers new and changed files back at exit, and a spooled job's land in
+    its spool directory on the access point, over the spooled copy of the secrets: they
+    are gone from there when the job finishes instead of when it is retrieved (up to
+    days later). The next run of a job that will run again still needs them: kept then.
+    """
+    if not (STATE.had_secrets or SECRETS_JSON in job_ad().get("TransferInput", "")):
+        return  # no secrets (a file of that name is the notebook's)
+    if final_run(code):  # also when they were never read (bad input before): same file
+        with open(SECRETS_JSON, "w", encoding="utf-8") as f:
+            json.dump({"_condor_nb": SECRETS_GONE}, f)
 
 
 # ------------------------------------------------------- the notebook's files vs condor_nb's
@@ -561,7 +678,8 @@ def special_kind(path: str) -> str | None:
 
 
 def tidy_scratch() -> None:
-    for name in (*SCHEDD_FILES, FILES_JSON):  # FILES_JSON: before files_record() lists KEPT
+    secrets = (SECRETS_JSON,) if STATE.had_secrets else ()  # ours was deleted: the notebook's
+    for name in (*SCHEDD_FILES, FILES_JSON, *secrets):  # FILES_JSON: before files_record()
         keep_notebook_file(name)
     for entry in sorted(os.listdir(".")):
         kind = attempt(f"inspect {entry!r}", special_kind, entry)
@@ -593,6 +711,9 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     nb = next((n for n in (STATE.nb, STATE.input_nb) if n is not None), None)
     if nb is None:
         nb = message_notebook(f"**condor_nb: {outcome}**: {(error or {}).get('value', '')}")
+    if STATE.redactor:  # one redacted copy for the notebook, the result and the report
+        nb, error = attempt("redact the secrets", redact_outputs, nb, error) or (None, None)
+        nb = nb or message_notebook(f"**condor_nb: {outcome}** (outputs withheld: see stderr)")
     attempt("write the output notebook", write_notebook, nb)
     result = build_result(outcome, error, failed, nb)
     attempt("write the result file", write_json, RESULT_JSON, result)
@@ -664,6 +785,9 @@ def hard_exit(code: int) -> None:
     """Exit without interpreter teardown (zmq contexts, stray threads) that could hang."""
     for stream in (sys.stdout, sys.stderr):
         attempt("flush output", stream.flush)
+    if STATE.redactor:
+        attempt("redact the logs", redact_std_files)
+    attempt("drop the secrets from the access point", drop_secrets, code)
     os._exit(code)
 
 
@@ -705,6 +829,7 @@ def main() -> None:
         signal.signal(sig, on_signal)
     code = EXIT_CODES["internal_error"]
     try:
+        own_executable()
         prepare()
         code = run()
     except BaseException:

@@ -116,6 +116,7 @@ class ProfilesHandler(CondorNbHandler):
     @authorized
     async def get(self) -> None:
         from condor_nb import templates
+        from condor_nb.settings import load_settings
 
         cfg = self.settings["condor_nb_config"]
         profiles = [
@@ -123,7 +124,11 @@ class ProfilesHandler(CondorNbHandler):
             for name, (origin, path) in sorted(templates.available().items())
         ]
         images = [i for i in [cfg.image, *cfg.images] if i]
-        self.reply({"profiles": profiles, "images": images, "default_profile": cfg.profile})
+        # The profile jobs really get (traits > CONDOR_NB_PROFILE > config.toml > the
+        # built-in default), the one the runtime environments list first: not only a
+        # trait, which is None unless the server's configuration sets it.
+        default = load_settings(**cfg.overrides()).profile
+        self.reply({"profiles": profiles, "images": images, "default_profile": default})
 
 
 class JobsHandler(CondorNbHandler):

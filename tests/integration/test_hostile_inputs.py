@@ -6,6 +6,7 @@ the worker with the real reason. (Property tests: tests/unit/test_hostile_inputs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -166,7 +167,7 @@ def test_inputs_that_gave_tracebacks(cnb: Cnb, tmp_path: Path) -> None:
 
 
 # -- a hung schedd, on a throwaway copy of the pool in a network namespace of its own --
-NETNS = "condor_nb_test_hung"
+NETNS = f"condor_nb_test_hung{os.getpid()}"  # two runs at once do not collide
 
 
 def _in_ns(
@@ -248,6 +249,81 @@ def test_a_hung_schedd_gives_exit_5_not_a_hang(throwaway_pool: dict[str, str]) -
     assert _in_ns(*cnb, "q", env=env).returncode == 0  # and it recovers
 
 
+def test_a_hung_schedd_or_collector_cannot_hold_a_submission(
+    throwaway_pool: dict[str, str],
+) -> None:
+    """Submit, a sweep and a schedule with the schedd stopped, then with the collector
+    stopped: each ends at the bound with exit 5, and leaves no staging folder and no job.
+    The same for a submission from a process whose security session is already open
+    (a Jupyter worker, a notebook): it used to wait for ever."""
+    env = throwaway_pool
+    cnb = [sys.executable, "-m", "condor_nb"]
+    home = Path(env["CONDOR_NB_HOME"])
+    notebook = str(Path(__file__).parents[2] / "examples" / "hello.ipynb")
+    assert _in_ns(*cnb, "q", env=env).returncode == 0
+    bounded = {**env, "CONDOR_NB_SCHEDD_TIMEOUT": "3"}
+    submissions = (
+        ("submit", notebook),
+        ("sweep", "run", notebook, "--grid", "repeat=1,2"),
+        ("schedule", "create", notebook, "--cron", "0 0 1 1 *"),
+    )
+    for daemon, said in (("condor_schedd", "did not answer within 3 s"),
+                         ("condor_collector", "did not answer within 3 s")):  # fmt: skip
+        pid = _daemon_pid(daemon)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for args in submissions:
+                proc = _in_ns(*cnb, *args, env=bounded, timeout=120)
+                assert proc.returncode == 5, (daemon, args, proc.stdout + proc.stderr)
+                assert said in proc.stderr and "CONDOR_NB_SCHEDD_TIMEOUT" in proc.stderr
+                left = sorted(p.name for p in (home / "jobs").glob("*"))
+                assert left == [], (daemon, args, left)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    pid = _daemon_pid("condor_schedd")
+    opened = _in_ns(sys.executable, "-c", _SUBMIT_WHILE_STOPPED, str(pid), notebook, env=bounded)
+    assert opened.stdout.strip().endswith("ScheddUnavailableError: did not answer"), (
+        opened.stdout + opened.stderr
+    )
+    assert sorted(p.name for p in (home / "jobs").glob("*")) == []
+    queue = _in_ns(sys.executable, "-c", _WHOLE_QUEUE, env=env)
+    assert queue.returncode == 0 and queue.stdout.strip() == "[]", queue.stdout + queue.stderr
+
+
+_WHOLE_QUEUE = """
+from condor_nb import schedd
+from condor_nb.settings import load_settings
+print([ad["ClusterId"] for ad in schedd.client_for(load_settings()).query("true", ["ClusterId"])])
+"""
+
+
+def _daemon_pid(name: str) -> int:
+    for pid in _ns_pids():
+        if Path(f"/proc/{pid}/comm").read_text().strip() == name[:15]:  # comm: 15 chars
+            return pid
+    raise AssertionError(f"no {name} in the throwaway pool")
+
+
+_SUBMIT_WHILE_STOPPED = """
+import os, signal, sys
+import condor_nb
+from condor_nb import schedd
+from condor_nb.errors import ScheddUnavailableError
+from condor_nb.settings import load_settings
+client = schedd.client_for(load_settings())
+client._schedd.query("true", ["ClusterId"])  # opens the session in this process
+pid = int(sys.argv[1])
+os.kill(pid, signal.SIGSTOP)
+try:
+    condor_nb.submit(sys.argv[2])
+    print("answered")
+except ScheddUnavailableError as exc:
+    print("ScheddUnavailableError: did not answer" if "did not answer" in str(exc) else exc)
+finally:
+    os.kill(pid, signal.SIGCONT)
+"""
+
+
 _HISTORY_WHILE_STOPPED = """
 import os, signal, sys
 from condor_nb import schedd
@@ -265,3 +341,127 @@ except ScheddUnavailableError as exc:
 finally:
     os.kill(pid, signal.SIGCONT)
 """
+
+
+def test_schedule_names_and_error_messages_are_shown_escaped(cnb: Cnb) -> None:
+    """A schedule's hostile name in create/list/pause output, and user text inside
+    error messages (a missing notebook's path, a bad cron field), reach the terminal
+    escaped: no raw control, bidi or separator character."""
+    nb = cnb.notebook("yearly.ipynb", ["print(1)"])
+    made = cnb.run("schedule", "create", str(nb), "--cron", "0 0 1 1 *", "--name", HOSTILE_NAME)
+    assert made.returncode == 0, made.stdout + made.stderr
+    schedule_id = made.stdout.split()[2]
+    try:
+        for args in (("schedule", "list"), ("schedule", "pause", schedule_id)):
+            shown = cnb.run(*args, check=True).stdout
+            assert "evil\\u202egpj.exe" in shown and "\\u2028fake line" in shown, shown
+            assert not RAW.search(shown), repr(shown)
+    finally:
+        cnb.run("schedule", "delete", schedule_id)
+    for args in (
+        ("submit", "no\u202efile\x1b[2J\u2028x.ipynb"),
+        ("schedule", "check", "0 0 \u202e1\x1b 1 *"),
+        ("fetch", "deadbeef", "-o", "x\u2029y"),
+    ):
+        err = cnb.run(*args)
+        assert err.returncode != 0 and err.stderr.startswith("error: "), err.stderr
+        assert not RAW.search(err.stderr), repr(err.stderr)
+
+
+def test_a_failed_sweep_or_schedule_submission_leaves_nothing_staged(cnb: Cnb) -> None:
+    """A submission that fails after staging (here: the schedd it names is not in the
+    pool) removes the staging folder of a single job, a sweep and a schedule alike."""
+    nb = cnb.notebook("staged.ipynb", ["print(n)"], params="n = 1")
+    home = cnb.workdir / "failing-home"
+    env = {**os.environ, **cnb.env, "CONDOR_NB_HOME": str(home), "CONDOR_NB_SCHEDD": "no-such"}
+    for args in (
+        ("submit", str(nb)),
+        ("sweep", "run", str(nb), "--grid", "n=1,2"),
+        ("schedule", "create", str(nb), "--cron", "0 0 1 1 *"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "condor_nb", *args], cwd=cnb.workdir, env=env,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 5 and "no-such" in proc.stderr, proc.stdout + proc.stderr
+        left = sorted(p.name for p in (home / "jobs").glob("*"))
+        assert left == [], (args, left)
+
+
+def test_rm_keeps_outputs_brought_back_but_never_fetched(cnb: Cnb) -> None:
+    """Outputs retrieved into the staging folder (here by `logs`) but never fetched count
+    as unfetched: rm refuses without --force; rm --force removes the job and keeps the
+    staging copy, which fetch still copies."""
+    import condor_nb
+    from condor_nb.status import JobState
+
+    nb = cnb.notebook("kept.ipynb", ["print('kept output', 6 * 7)"])
+    job_id = _submitted_id(cnb.run("submit", str(nb), "--no-cache", check=True).stdout)
+    assert "COMPLETED" in cnb.run("wait", job_id, "--no-fetch", check=True).stdout
+    assert "kept output 42" in cnb.run("logs", job_id, check=True).stdout  # retrieves
+    out_dir = Path(condor_nb.get(job_id).record.job_dir) / "out"
+    staged = sorted(p.name for p in out_dir.rglob("*"))
+    assert "_condor_nb_output.ipynb" in staged, staged
+
+    refused = cnb.run("rm", job_id)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "staging folder" in refused.stderr and "never fetched" in refused.stderr
+    assert condor_nb.get(job_id).status().state is JobState.COMPLETED
+
+    assert _in_queue(cnb, job_id)
+    assert cnb.run("rm", "--force", job_id).returncode == 0
+    assert not _in_queue(cnb, job_id)  # removed from the schedd's queue
+    assert sorted(p.name for p in out_dir.rglob("*")) == staged  # the staging copy stays
+    fetched = cnb.run("fetch", job_id, "-o", "got\u202ex\u2028y")  # the paths shown: escaped
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert "got\\u202ex\\u2028y" in fetched.stdout and not RAW.search(fetched.stdout)
+    assert (cnb.workdir / "got\u202ex\u2028y" / "kept.ipynb").is_file()
+
+
+def _in_queue(cnb: Cnb, job_id: str) -> bool:
+    from condor_nb import schedd
+
+    client = schedd.client_for(cnb.settings())
+    return bool(client.query(f'CondorNbId == "{job_id}"', ["ClusterId"]))
+
+
+KILL_WRAPPER_AFTER_FIFO = r"""
+import os, signal
+os.mkfifo("gaps_late.fifo")
+pid = os.getpid()
+while pid > 1:  # the wrapper is an ancestor of the kernel: SIGKILL it (no clean-up)
+    with open(f"/proc/{pid}/stat") as f:
+        pid = int(f.read().rsplit(")", 1)[1].split()[1])
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        if b"condor_nb_run.py" in f.read():
+            os.kill(pid, signal.SIGKILL)
+            break
+"""
+
+
+def test_a_fifo_left_by_a_killed_wrapper_cannot_hang_the_job(cnb: Cnb) -> None:
+    """The notebook makes a FIFO, then SIGKILLs the wrapper, so the wrapper never sets
+    the FIFO apart. The starter's PostCmd removes it before the output transfer: the
+    job ends (FAILED: its wrapper died) and its slot is freed. If it ever hangs, the
+    FIFO is opened for writing so the shared pool's starter is never left blocked."""
+    from condor_nb.pool import pool_paths
+
+    nb = cnb.notebook("killer.ipynb", [KILL_WRAPPER_AFTER_FIFO])
+    job_id = _submitted_id(cnb.run("submit", str(nb), "--no-cache", check=True).stdout)
+    execute = pool_paths().base / "root" / "var" / "lib" / "condor" / "execute"
+    try:
+        done = cnb.run("wait", job_id, "--no-fetch", "--timeout", "240", timeout=300)
+        assert "timed out" not in done.stderr, done.stdout + done.stderr
+        assert "FAILED" in done.stdout, done.stdout + done.stderr
+        assert not _in_queue_running(cnb, job_id)  # not RUNNING/TransferringOutput: slot free
+    finally:
+        for fifo in execute.glob("*/gaps_late.fifo"):  # unblock a starter stuck on it
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def _in_queue_running(cnb: Cnb, job_id: str) -> bool:
+    from condor_nb import schedd
+
+    client = schedd.client_for(cnb.settings())
+    return bool(client.query(f'CondorNbId == "{job_id}" && JobStatus == 2', ["ClusterId"]))

@@ -50,13 +50,15 @@ def site() -> Iterator[Site]:
         print(f"\nsite torn down in {time.monotonic() - started:.1f} s")
         left = deployed.leftovers()
         assert not left, f"the site left behind: {left}"
-        # Only this session's site: other sessions' sites may come and go meanwhile.
+        # Only this session's site: other sessions may run sites of their own meanwhile.
         added = {m for m in _mountinfo() - before if m.startswith(f"{deployed.base}/")}
         assert not added, f"mounts left after the site's teardown: {sorted(added)}"
         assert not deployed.base.exists(), f"{deployed.base} was not removed"
 
 
 def _mountinfo() -> set[str]:
-    """Mount points of this namespace (the pool's own may come and go, so only ours)."""
+    """Mount points of this session's site (the pool's, and other sessions' sites running
+    in parallel, may come and go: only ours)."""
+    ours = f"/condor_nb-site-{os.getpid()}/"
     with open("/proc/self/mountinfo", encoding="utf-8") as table:
-        return {line.split()[4] for line in table if "condor_nb-site-" in line}
+        return {line.split()[4] for line in table if ours in line.split()[4] + "/"}

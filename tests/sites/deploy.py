@@ -63,8 +63,11 @@ ENABLE_KERNEL_TUNING = False
 """
 
 #: What an OSPool glidein advertises (the attributes submit_templates/ospool.sub and
-#: OSPool users' requirements look for). This node has no Apptainer: a job that asks
-#: for a container image would fail here, as on a misconfigured glidein.
+#: OSPool users' requirements look for), and what its startd detects when Apptainer
+#: works: HasContainer and HasSandboxImage, which HTCondor adds to the requirements of
+#: a job with a container_image. This node has no Apptainer: such a job matches here,
+#: and its starter refuses to run it ("singularity does not appear to be configured"),
+#: as on a misconfigured glidein.
 OSPOOL_EP_CONFIG = """\
 OSGVO_OS_STRING = "RHEL 9"
 OSGVO_OS_NAME = "RHEL"
@@ -75,8 +78,11 @@ OSG_GLIDEIN_VERSION = 2024
 GLIDEIN_Site = "CNB_Test_Site"
 GLIDEIN_ResourceName = "CNB_Test_Resource"
 IS_GLIDEIN = True
+HasContainer = True
+HasSandboxImage = True
 STARTD_ATTRS = $(STARTD_ATTRS) OSGVO_OS_STRING OSGVO_OS_NAME OSGVO_OS_VERSION \
-    HAS_SINGULARITY Microarch OSG_GLIDEIN_VERSION GLIDEIN_Site GLIDEIN_ResourceName IS_GLIDEIN
+    HAS_SINGULARITY Microarch OSG_GLIDEIN_VERSION GLIDEIN_Site GLIDEIN_ResourceName IS_GLIDEIN \
+    HasContainer HasSandboxImage
 """
 
 #: Packages ep2 lacks (removed with dpkg in its own upper layer).

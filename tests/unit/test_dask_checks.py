@@ -82,3 +82,46 @@ def test_explain_missing_workers() -> None:
     nothing = checks.explain_missing_workers([], [], wanted=1, connected=0, scheduler="s",
                                              python="p")  # fmt: skip
     assert "No worker job of this session is on the schedd" in nothing
+
+
+def _running(proc: int, name: str, since: int) -> dict[str, object]:
+    return {"ClusterId": 12, "ProcId": proc, "JobStatus": 2, "DaskWorkerName": name,
+            "EnteredCurrentStatus": since, "RemoteHost": "slot1_1@ep1.example.edu"}  # fmt: skip
+
+
+def test_running_workers_that_never_connect_are_named() -> None:
+    queue = [
+        _running(0, "cnb-a-0", 1000),  # 50 s, never connected: the one to report
+        _running(1, "cnb-a-1", 1000),  # connected (processes > 1: name-0)
+        _running(2, "cnb-a-2", 1030),  # 20 s: may still be importing dask
+        {**_running(3, "cnb-a-3", 900), "JobStatus": 1},  # idle: no connection expected
+    ]
+    stuck = checks.never_connected(
+        queue, connected_names={"cnb-a-1-0"}, now=1050, grace=checks.connect_grace(60)
+    )
+    assert [(s.job, s.machine, s.seconds) for s in stuck] == [("12.0", "ep1.example.edu", 50)]
+    message = checks.cannot_connect_message(stuck, "tcp://10.77.0.100:40123")
+    assert "cannot connect back to the scheduler at tcp://10.77.0.100:40123" in message
+    assert "worker job 12.0 has run 50 s on ep1.example.edu" in message
+    assert "port 40123" in message and "firewall" in message
+    assert checks.connect_grace(20) == 15.0
+
+
+def test_exited_after_trying_to_connect_is_explained() -> None:
+    history = [
+        {"ClusterId": 12, "ProcId": 0, "JobStatus": 4, "ExitCode": 1, "RemoteWallClockTime": 64.0,
+         "DaskWorkerName": "cnb-a-0", "LastRemoteHost": "slot1_1@ep2.example.edu"},
+        {"ClusterId": 12, "ProcId": 1, "JobStatus": 4, "ExitCode": 1, "RemoteWallClockTime": 1.0,
+         "DaskWorkerName": "cnb-a-1"},
+    ]  # fmt: skip
+    text = checks.explain_missing_workers(
+        [], history, wanted=2, connected=0, scheduler="tcp://10.77.0.100:1", python="python3",
+        connected_names=set(),
+    )  # fmt: skip
+    assert "worker job 12.0 ran 64 s on ep2.example.edu and exited without its worker" in text
+    assert "worker job 12.1 exited with code 1: most often its Python" in text
+
+    gone = checks.exited_without_connecting(history, connected_names={"cnb-a-1"})
+    assert [str(g) for g in gone] == ["worker job 12.0 ran 64 s on ep2.example.edu and exited"]
+    removed = [{**history[0], "JobStatus": 3}]
+    assert checks.exited_without_connecting(removed, connected_names=set()) == []

@@ -129,3 +129,43 @@ def test_worker_too_old_for_the_shipped_executor_says_so(
         "the worker has no no_such_package_here, and the executor condor_nb shipped needs "
         "Python >= 99.1 (x 1 requires >=99.1); this worker's Python 3." in info["error"]
     )
+
+
+@pytest.mark.parametrize(
+    ("have", "spec", "ok"),
+    [
+        ("6.0.2", "", True),
+        ("3.1.3", "<4,>=2.0.3", True),
+        ("4.0", "<4,>=2.0.3", False),
+        ("2.0.2", "<4,>=2.0.3", False),
+        ("8.4.2+really8.4.1", ">=5.0.2", True),
+        ("5.0.0", "!=5.0.0", False),
+        ("5.0.1", "!=5.0.*", False),
+        ("5.1", "!=5.0.*", True),
+        ("3.2", "~=3.1", True),
+        ("4.0", "~=3.1", False),
+        ("2.1rc1", ">=2.0", False),  # pre-releases are not judged: the shipped copy
+        ("2.1", ">=2.0;weird", False),  # nor clauses it does not understand
+    ],
+)
+def test_worker_side_judges_version_specifiers(have: str, spec: str, ok: bool) -> None:
+    from condor_nb.remote import executor as worker
+
+    assert worker._satisfies(have, spec) is ok
+
+
+def test_shipped_dependencies_the_worker_has_come_from_the_worker() -> None:
+    from importlib import metadata
+
+    from condor_nb.remote import executor as worker
+
+    plan = executor.plan()
+    assert "mistune" in plan.wants and "<4" in plan.wants["mistune"][0]
+    assert "tinycss2" in plan.wants  # bleach[css]: a requirement behind an extra counts
+    have = metadata.version("pyyaml")
+    optional = {
+        "pyyaml": {"paths": ["yaml"], "wants": [f">={have}"]},
+        "jinja2": {"paths": ["jinja2"], "wants": [">=999"]},  # too old here: shipped
+        "no-such-dist": {"paths": ["nope"], "wants": [""]},
+    }
+    assert worker.from_worker({"optional": optional}) == {"pyyaml": have}

@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from unittest import mock
 
+import click
 import jwt
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -233,3 +235,47 @@ def test_every_table_cell_is_shown_escaped() -> None:
     shown = table(("NAME", "VALUE"), [["a\u202eb", "x\x1b[2Jy\u2029z"]])
     assert "a\\u202eb" in shown and "x\\x1b[2Jy\\u2029z" in shown
     assert all(c.isprintable() or c in " \n" for c in shown)
+
+
+@PROPERTY
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(SHOWN)),
+       st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(SHOWN)))  # fmt: skip
+def test_any_string_in_an_error_reaches_the_terminal_escaped(text: str, other: str) -> None:
+    """What cli main() prints for a CondorNbError whose message and hint hold user text:
+    no raw control, bidi or separator character; a line break in that text cannot start
+    a line of its own (every further line is indented)."""
+    from condor_nb.cli.main import main
+
+    @click.command()
+    def boom() -> None:
+        raise SpecError(f"no notebook {text}", hint=f"try {other}")
+
+    with (
+        mock.patch("condor_nb.cli.main.cli", boom),
+        mock.patch("click.echo") as echo,
+        pytest.raises(SystemExit) as ended,
+    ):
+        main([])
+    assert ended.value.code == 2
+    shown = "".join(str(call.args[0]) + "\n" for call in echo.call_args_list)
+    lines = shown.rstrip("\n").split("\n")
+    assert lines[0].startswith("error: no notebook ")
+    assert all(line.startswith("  ") for line in lines[1:])
+    assert all(c.isprintable() or c == " " for line in lines for c in line)
+    assert not set(shown) & (set(SHOWN) - {"\n"})
+
+
+def test_schedule_lines_show_names_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from condor_nb.cli.schedule import _show
+
+    evil = SimpleNamespace(
+        id="s1", name="rep\u202egpj.exe\x1b[2J", cron="0 0 * * *", state="ACTIVE",
+        condor_id="1.0", reason="fake\u2028line", runs_started=0, runs_finished=0,
+        last_exit_code=None, last_problem="p\rq", problems=1,
+    )  # fmt: skip
+    _show(evil)
+    out = capsys.readouterr().out
+    assert "rep\\u202egpj.exe\\x1b[2J" in out and "fake\\u2028line" in out and "p\\rq" in out
+    assert all(c.isprintable() or c in " \n" for c in out)

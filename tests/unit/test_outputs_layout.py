@@ -158,3 +158,46 @@ def test_an_empty_destination_or_input_path_is_an_error(
     with pytest.raises(SpecError, match="empty"):
         notebook_job(nb, settings=settings, files=[empty])
     check_dest(".")  # the current folder, said explicitly
+
+
+# -- properties over the whole class: any notebook file names, any forged record ------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NAMES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=30
+).filter(
+    lambda n: n not in (".", "..") and not n.startswith("_condor_nb") and len(n.encode()) < 200
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_NAMES, max_size=6, unique=True), _JSON | st.fixed_dictionaries({"kept": _JSON}))
+def test_any_notebook_files_and_any_record_fetch_the_real_outputs_and_every_file(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str], record: Any
+) -> None:
+    """Whatever names the notebook's files have (condor_nb's own output names among them)
+    and whatever the files record says: the real notebook, result and stdout come back
+    under their names, each notebook file's content comes back, nothing lands outside."""
+    tmp = tmp_path_factory.mktemp("prop")
+    out = _staging(tmp, record)
+    extra = {n: f"notebook file {i}" for i, n in enumerate(names) if not (out / n).exists()}
+    for name, text in extra.items():
+        (out / name).write_text(text)
+    copy_outputs(out, tmp / "dest", "analysis")
+
+    tree = _tree(tmp / "dest")
+    assert tree["analysis.ipynb"] == "real notebook" and tree["result.json"].startswith("{")
+    assert tree["stdout.txt"] == "real stdout"
+    assert sorted(p.name for p in tmp.iterdir()) == ["dest", "out"]
+    for text in extra.values():
+        assert text in tree.values(), (text, sorted(tree))
