@@ -114,6 +114,46 @@ class Server:
         self.stop()
         self.start()
 
+    def terminal(self, command: str, timeout: float = 240) -> str:
+        """Output of ``command`` typed into a new JupyterLab terminal (terminals API).
+
+        Reads until a marker echoed after the command appears (the output line, not the
+        echo of the command line itself), then closes the terminal.
+        """
+        import asyncio
+        import re
+        import uuid
+
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        status, term = self.request("POST", "/api/terminals", {})
+        assert status == 200, term
+        marker = f"END-{uuid.uuid4().hex[:8]}"
+        printed = re.compile(rf"(?<!echo ){marker}")
+
+        async def run() -> str:
+            url = f"ws://127.0.0.1:{self.port}/terminals/websocket/{term['name']}"
+            headers = {"Authorization": f"token {TOKEN}"}
+            ws = await websocket_connect(HTTPRequest(url, headers=headers))
+            ws.write_message(json.dumps(["stdin", f"{command}; echo {marker}\r"]))
+            seen = ""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and not printed.search(seen):
+                msg = await asyncio.wait_for(ws.read_message(), timeout=timeout)
+                if msg is None:
+                    break
+                kind, *payload = json.loads(msg)
+                if kind == "stdout":
+                    seen += payload[0]
+            ws.close()
+            return seen
+
+        try:
+            return asyncio.run(run())
+        finally:
+            self.request("DELETE", f"/api/terminals/{term['name']}")
+
     def request(
         self,
         method: str,

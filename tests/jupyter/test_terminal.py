@@ -9,18 +9,14 @@ pool (on the personal pool: its own binaries, run from outside its root).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import re
 import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, Server, running_server
+from conftest import Server, running_server
 
 pytestmark = pytest.mark.pool
 
@@ -80,27 +76,6 @@ echo "HISTORY=$h"
 """
 
 
-async def _run_in_terminal(server: Server, name: str, command: str, marker: str) -> str:
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
-    url = f"ws://127.0.0.1:{server.port}/terminals/websocket/{name}"
-    ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {TOKEN}"}))
-    ws.write_message(json.dumps(["stdin", command + "\r"]))
-    seen = ""
-    deadline = time.monotonic() + 240
-    printed = re.compile(rf"(?<!echo ){marker}")  # the output, not the echoed command line
-    while time.monotonic() < deadline and not printed.search(seen):
-        msg = await asyncio.wait_for(ws.read_message(), timeout=240)
-        if msg is None:
-            break
-        kind, *payload = json.loads(msg)
-        if kind == "stdout":
-            seen += payload[0]
-    ws.close()
-    return seen
-
-
 def _values(out: str) -> dict[str, str]:
     values: dict[str, str] = {}
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out).replace("\r", "")
@@ -130,14 +105,7 @@ def user_server(
 def test_a_terminal_works_like_an_access_point_login(user_server: Server) -> None:
     server = user_server
     (server.root / "checks.sh").write_text(CHECKS, encoding="utf-8")
-    status, term = server.request("POST", "/api/terminals", {})
-    assert status == 200, term
-    marker = f"END-{uuid.uuid4().hex[:8]}"
-    try:
-        command = f"cd {server.root} && sh checks.sh; echo {marker}"
-        out = asyncio.run(_run_in_terminal(server, term["name"], command, marker))
-    finally:
-        server.request("DELETE", f"/api/terminals/{term['name']}")
+    out = server.terminal(f"cd {server.root} && sh checks.sh")
     got = _values(out)
     here = os.path.dirname(os.path.abspath(sys.executable))
     assert got.get("PY") == os.path.join(here, "python"), out
