@@ -258,12 +258,12 @@ class HTCondorSchedd:
         submit = h.Submit(dict(description))
         limit = self._settings.schedd_timeout
         cluster: int | None = None
-        spooled = False
+        spooled_procs = 0  # set once the jobs are queued and their inputs uploaded
 
         def remember(value: Any) -> None:
-            nonlocal cluster, spooled
-            if value == "spooled":
-                spooled = True
+            nonlocal cluster, spooled_procs
+            if isinstance(value, tuple):  # ("spooled", number of procs)
+                spooled_procs = int(value[1])
                 return
             cluster = int(value)
             if on_submitted is not None:
@@ -277,7 +277,7 @@ class HTCondorSchedd:
             report(int(result.cluster()))
             if spool:
                 self._schedd.spool(result)
-            report("spooled")
+            report(("spooled", int(result.num_procs())))
             try:
                 self._schedd.reschedule()
                 asked = True
@@ -300,9 +300,9 @@ class HTCondorSchedd:
                 self._schedd = self._locate()
                 procs, asked = send()
         except DeadlineExceeded:
-            if spooled and cluster is not None:  # only the reschedule went unanswered
+            if spooled_procs and cluster is not None:  # only the reschedule went unanswered
                 log.warning("reschedule on schedd %s got no answer", self.name)
-                return cluster, 1
+                return cluster, spooled_procs
             done = "nothing was submitted"
             if cluster is not None:
                 self._remove_quietly(cluster, "condor_nb: the submission timed out")
@@ -339,23 +339,6 @@ class HTCondorSchedd:
             log.warning("reschedule on schedd %s failed (jobs wait for the next cycle)", self.name)
         assert cluster is not None
         return cluster, procs
-
-    def reschedule(self) -> bool:
-        """Ask the schedd for a negotiation cycle now, as condor_submit does after a submission.
-
-        ``Schedd.submit()`` of the bindings does not: on HTCondor's default
-        NEGOTIATOR_INTERVAL (60 s) new jobs would wait for the next cycle. Best effort:
-        the jobs are already queued, so a failure is logged and never fails the submit.
-        """
-        try:
-            self._schedd.reschedule()
-        except Exception as exc:
-            log.warning(
-                "reschedule on schedd %s failed (jobs wait for the next cycle): %s", self.name, exc
-            )
-            return False
-        log.debug("asked schedd %s to reschedule", self.name)
-        return True
 
     def _remove_quietly(self, cluster: int, reason: str) -> None:
         # If even this fails, the next sync removes the abandoned job (tracking.py).
