@@ -67,14 +67,26 @@ def test_hostile_names_and_parameters_give_exactly_the_intended_ad(
 
 def test_submitter_killed_between_submit_and_upload(cnb: Cnb) -> None:
     nb = cnb.notebook("orphan.ipynb", ["print(1)"])
-    # The process dies right after the schedd accepted the job, before spooling.
+    # The submitter dies (with the child that sends the submission: condor_nb.deadline)
+    # right after the schedd accepted the job, before the inputs were uploaded.
     proc = cnb.python(
-        "import os, condor_nb, condor_nb.schedd as s\n"
+        "import os, signal, time, htcondor2, condor_nb, condor_nb.schedd as s\n"
+        "htcondor2.Schedd.spool = lambda self, result: time.sleep(3600)  # never uploads\n"
+        "def children():\n"
+        "    for entry in os.listdir('/proc'):\n"
+        "        try:\n"
+        "            with open(f'/proc/{entry}/stat') as fh:\n"
+        "                if int(fh.read().rsplit(')', 1)[1].split()[1]) == os.getpid():\n"
+        "                    yield int(entry)\n"
+        "        except (ValueError, OSError, IndexError):\n"
+        "            pass\n"
         "real = s.HTCondorSchedd.submit\n"
         "def dying(self, desc, *, spool=True, itemdata=None, on_submitted=None):\n"
         "    def die(cluster):\n"
         "        on_submitted(cluster)\n"
         "        print(cluster, flush=True)\n"
+        "        for pid in children():\n"
+        "            os.kill(pid, signal.SIGKILL)\n"
         "        os._exit(3)\n"
         "    return real(self, desc, spool=spool, itemdata=itemdata, on_submitted=die)\n"
         "s.HTCondorSchedd.submit = dying\n"
