@@ -113,8 +113,20 @@ def test_progress_under_default_timings_reaches_q_status_wait_and_jupyter(
         proc = site.client_run([sys.executable, "-c", get, "/condor_nb/jobs"], env=env)
         return proc.stdout if proc.returncode == 0 else f"ERROR {proc.stderr[-500:]}"
 
+    def jupyter_ready() -> bool:
+        try:
+            json.loads(jupyter_jobs())
+        except ValueError:
+            return False
+        return True
+
     waiter = None
     try:
+        # The server answers before the job starts (its start took > 20 s on a loaded CI).
+        for _ in range(240):  # a bound on polling (~2-4 min), not a timing
+            if jupyter_ready():
+                break
+            time.sleep(0.5)
         with QueueLogWatcher(ap_queue_log(site)) as queue:
             submitted = site.client_run(
                 [sys.executable, "-m", "condor_nb", "submit", str(nb)], env=env, cwd=tmp_path,
@@ -204,6 +216,7 @@ def test_progress_under_default_timings_reaches_q_status_wait_and_jupyter(
         seen = shown[value]
         assert re.search(rf"RUNNING.*{value}", seen["q"][2]), seen["q"][2]
         assert value in seen["status"][2], seen["status"][2]
+        assert seen["jupyter"][2].startswith("{"), seen["jupyter"][2]
         jobs = json.loads(seen["jupyter"][2])["jobs"]
         (row,) = [j for j in jobs if j.get("id") == job_id]
         assert row.get("reason") == value, row
