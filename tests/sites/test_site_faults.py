@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from deploy import DOMAIN, Site, guide_commands
+from integration.conftest import write_notebook
 
 pytestmark = pytest.mark.site
 
@@ -56,7 +57,7 @@ class Client:
     def submit(self, name: str, seconds: float) -> tuple[str, int]:
         """Submit a notebook that sleeps ``seconds`` on ep1: (job id, cluster)."""
         nb = self.home / f"{name}.ipynb"
-        nb.write_text(json.dumps(_notebook(seconds)), encoding="utf-8")
+        write_notebook(nb, _cells(seconds))
         proc, _ = self.run("submit", str(nb), "--profile", "ep1", "--no-cache")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         match = re.search(r"submitted ([0-9a-f]{8}) .* as HTCondor job (\d+)\.", proc.stdout)
@@ -106,24 +107,13 @@ class Client:
         return out
 
 
-def _notebook(seconds: float) -> dict[str, object]:
-    cells = [
+def _cells(seconds: float) -> list[str]:
+    """A notebook that says where it ran, sleeps, and leaves a file of its own."""
+    return [
         "import socket, time; print('on', socket.gethostname())",
         f"time.sleep({seconds})",
         "open('made-by-the-notebook.txt', 'w').write('kept\\n'); print('all cells ran')",
     ]
-    return {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None,
-             "outputs": [], "source": source}
-            for i, source in enumerate(cells)
-        ],
-    }  # fmt: skip
 
 
 @pytest.fixture

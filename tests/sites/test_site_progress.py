@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pytest
 from deploy import Site
+from integration.conftest import write_notebook
 from site_watch import QueueLogWatcher, ap_queue_log
 
 pytestmark = pytest.mark.site
@@ -51,19 +52,7 @@ def _notebook(path: Path) -> None:
     cells = [
         f"import time\nprint('start', repr(time.time()))\ntime.sleep({s})" for s in SHORT + LONG
     ]
-    nb = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None,
-             "outputs": [], "source": src}
-            for i, src in enumerate(cells)
-        ],
-    }  # fmt: skip
-    path.write_text(json.dumps(nb), encoding="utf-8")
+    write_notebook(path, cells)
 
 
 GET = """
