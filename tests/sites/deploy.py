@@ -16,8 +16,8 @@ The hosts: ``cm`` (collector + negotiator), ``ap`` (schedd, the access point),
 ``ep2`` (execute point with Python and ipykernel but without papermill and
 nbconvert). The notebook host ``nb`` is a client only: it has no root of its own,
 it runs the machine's own Python inside a private mount namespace whose ``/etc``
-is an overlay holding ``/etc/condor/condor_config`` and the user's token, so the
-machine's real ``/etc`` is never touched.
+is a read-only overlay adding ``/etc/condor/condor_config`` and the user's token, so
+the machine's real ``/etc`` is never touched.
 
 Configuration comes from docs/admins.md (the ``condor-site-config`` and
 ``site-shell`` blocks): the test is the proof that the guide works. The only other
@@ -223,11 +223,11 @@ class Site:
 
     def client_command(self, args: Sequence[str]) -> list[str]:
         """The command line that runs ``args`` on the notebook host (see client_run)."""
-        etc = self.client_dir
-        mount = (
-            f"mount -t overlay cnbsite_etc -o lowerdir=/etc,upperdir={etc}/etc-upper,"
-            f"workdir={etc}/etc-work /etc"
-        )
+        # Read-only, two lower layers and no upper: many commands run at once on the
+        # notebook host, each mounting its own overlay, and overlayfs fails a mount
+        # whose upper or work directory another mount is using (seen in CI: "wrong fs
+        # type"). Lower layers can be shared freely.
+        mount = f"mount -t overlay cnbsite_etc -o ro,lowerdir={self.client_dir}/etc-upper:/etc /etc"
         return [
             "ip", "netns", "exec", self.client_netns,
             "unshare", "--mount", "--propagation", "private", "--uts", "sh", "-c",
@@ -374,7 +374,6 @@ class Site:
     def _client(self) -> None:
         """The notebook host: /etc/condor/condor_config and the user's token (section 3)."""
         upper = self.client_dir / "etc-upper"
-        (self.client_dir / "etc-work").mkdir(parents=True)
         (upper / "condor").mkdir(parents=True)
         blocks = guide_blocks("condor-site-config")
         (upper / "condor/condor_config").write_text(blocks["notebook-host"], encoding="utf-8")

@@ -79,6 +79,23 @@ def test_client_configuration_is_the_guides_and_the_machine_is_untouched(site: S
     ).read_text(encoding="utf-8", errors="replace")
 
 
+def test_many_commands_at_once_on_the_notebook_host_all_see_its_configuration(
+    site: Site,
+) -> None:
+    # The frontends test starts five condor_nb commands and a Jupyter server at once;
+    # each enters the notebook host on its own. None may fail for another's sake
+    # (forty at once made overlayfs refuse some mounts before the fix).
+    procs = [
+        site.client_popen(["cat", "/etc/condor/condor_config"], stdout=-1, stderr=-1, text=True)
+        for _ in range(40)
+    ]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    failed = [err for p, (_, err) in zip(procs, outputs, strict=True) if p.returncode != 0]
+    assert not failed, failed[:2]
+    expected = guide_blocks("condor-site-config")["notebook-host"]
+    assert all(out == expected for out, _ in outputs)
+
+
 PROBE = """\
 #!/bin/sh
 out=result-$1.txt
