@@ -18,7 +18,8 @@ from common import Row, cli, cli_env, process_time, row
 
 RAW_Q = """
 import sys, time
-from condor_nb import schedd, tracking
+from condor_nb.condor import schedd
+from condor_nb.store import tracking
 from condor_nb.settings import load_settings
 s = load_settings()
 h = schedd.configure_bindings(s)
@@ -50,7 +51,7 @@ def _fill_queue(n: int, home: Path) -> int:
     """n held condor_nb-like jobs of ``home`` in one cluster (no spool: fast)."""
     from common import raw_schedd
 
-    from condor_nb.quoting import encode_attr
+    from condor_nb.submission.quoting import encode_attr
 
     htcondor2, schedd = raw_schedd()
     sub = htcondor2.Submit({
@@ -74,9 +75,9 @@ def _remove_cluster(cluster: int) -> None:
 def q_big_queue(n: int = 10_000, repeats: int = 5) -> list[Row]:
     from common import raw_schedd
 
-    from condor_nb import schedd as cnb_schedd
-    from condor_nb import tracking
+    from condor_nb.condor import schedd as cnb_schedd
     from condor_nb.settings import load_settings
+    from condor_nb.store import tracking
 
     home = Path(tempfile.mkdtemp(prefix="cnb-q-"))
     env = cli_env(home)

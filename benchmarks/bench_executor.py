@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from condor_nb import executor, remote  # noqa: E402
+from condor_nb import worker as remote  # noqa: E402
+from condor_nb.submission import executor  # noqa: E402
 
 TARGET_S = 0.5
 CELLS = ["import json, os", "x = sum(range(1000))", "print(x)", "y = [i * i for i in range(10)]"]

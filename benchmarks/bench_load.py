@@ -69,8 +69,8 @@ def big_home_rows(queued: int = 10_000, history: int = 1_000, repeats: int = 5) 
                 listed = len(srv.call("GET", "/condor_nb/jobs")["jobs"])
                 samples.append(time.perf_counter() - t0)
         jobs = statistics.median(samples)
-        from condor_nb import tracking
         from condor_nb.settings import load_settings
+        from condor_nb.store import tracking
 
         settings = load_settings(home=str(home))
         _, schedd = raw_schedd()

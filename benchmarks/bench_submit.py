@@ -42,7 +42,7 @@ def submit_one(repeats: int = 20, *, shared: bool = False) -> Row:
     import condor_nb
     from condor_nb.api import prepare
     from condor_nb.settings import load_settings
-    from condor_nb.spec import notebook_job
+    from condor_nb.spec.job import notebook_job
 
     work = Path(tempfile.mkdtemp(prefix="cnb-bench-"))
     _env(work / "home")
@@ -87,7 +87,7 @@ def end_to_end(repeats: int = 3) -> Row:
     import condor_nb
     from condor_nb.api import _stage, prepare
     from condor_nb.settings import load_settings
-    from condor_nb.spec import notebook_job
+    from condor_nb.spec.job import notebook_job
 
     work = Path(tempfile.mkdtemp(prefix="cnb-e2e-"))
     _env(work / "home")

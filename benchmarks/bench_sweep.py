@@ -30,7 +30,7 @@ def _setup(work: Path) -> Path:
 
 def sweep_submit(repeats: int = 3) -> list[Row]:
     import condor_nb
-    from condor_nb.registry import JobRecord  # noqa: F401  (warm imports on both sides)
+    from condor_nb.store.registry import JobRecord  # noqa: F401  (warm imports on both sides)
 
     work = Path(tempfile.mkdtemp(prefix="cnb-sweep-"))
     nb = _setup(work)
@@ -41,7 +41,7 @@ def sweep_submit(repeats: int = 3) -> list[Row]:
         sweep = condor_nb.sweep(nb, grid={"a": list(range(N))}, cache=False)
         ours.append(time.perf_counter() - start)
         description = json.loads((Path(sweep.record.job_dir) / "description.json").read_text())
-        from condor_nb.render import ITEM_ID, ITEM_INDEX, ITEM_PARAMS
+        from condor_nb.submission.render import ITEM_ID, ITEM_INDEX, ITEM_PARAMS
 
         items = [{ITEM_ID: f"r{i:07x}", ITEM_INDEX: str(i), ITEM_PARAMS: "{}"} for i in range(N)]
         start = time.perf_counter()

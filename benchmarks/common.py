@@ -52,7 +52,7 @@ def ensure_pool() -> None:
 
 def raw_schedd() -> Any:
     """A raw htcondor2 Schedd for the pool condor_nb uses (configured the same way)."""
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
 
     htcondor2 = schedd.configure_bindings(load_settings())

@@ -25,15 +25,15 @@ __all__ = [
 if TYPE_CHECKING:
     from condor_nb.api import Job, get, jobs, submit
     from condor_nb.dask.session import dask_session
-    from condor_nb.recording import record
-    from condor_nb.schedules import schedule
-    from condor_nb.sweeps import Sweep, get_sweep, sweep
+    from condor_nb.schedules.api import schedule
+    from condor_nb.sweeps.api import Sweep, get_sweep, sweep
+    from condor_nb.worker.record import record
 
 _LAZY = {
     "Job": "condor_nb.api", "get": "condor_nb.api", "jobs": "condor_nb.api",
-    "submit": "condor_nb.api", "Sweep": "condor_nb.sweeps", "get_sweep": "condor_nb.sweeps",
-    "sweep": "condor_nb.sweeps", "record": "condor_nb.recording",
-    "dask_session": "condor_nb.dask.session", "schedule": "condor_nb.schedules",
+    "submit": "condor_nb.api", "Sweep": "condor_nb.sweeps.api", "get_sweep": "condor_nb.sweeps.api",
+    "sweep": "condor_nb.sweeps.api", "record": "condor_nb.worker.record",
+    "dask_session": "condor_nb.dask.session", "schedule": "condor_nb.schedules.api",
 }  # fmt: skip
 
 

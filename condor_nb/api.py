@@ -18,16 +18,18 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from condor_nb import doctor, schedd, tracking
+from condor_nb.condor import schedd
+from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
+from condor_nb.diagnostics import doctor
 from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError
-from condor_nb.registry import JobRecord, Registry
 from condor_nb.settings import Settings, load_settings
-from condor_nb.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
+from condor_nb.store import tracking
+from condor_nb.store.registry import JobRecord, Registry
 
 if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
-    from condor_nb.outputs import FetchedFiles
-    from condor_nb.render import JobFiles
-    from condor_nb.spec import NotebookJob
+    from condor_nb.spec.job import NotebookJob
+    from condor_nb.store.outputs import FetchedFiles
+    from condor_nb.submission.render import JobFiles
 
 _registries: dict[Path, Registry] = {}
 
@@ -83,7 +85,7 @@ class Job:
     # -- state -----------------------------------------------------------
     @property
     def _files(self) -> JobFiles:
-        from condor_nb.render import JobFiles, worker_notebook_name
+        from condor_nb.submission.render import JobFiles, worker_notebook_name
 
         job_dir = Path(self._record.job_dir or self._settings.jobs_dir / self.id)
         return JobFiles(
@@ -145,13 +147,13 @@ class Job:
 
     def mark_retrieved(self) -> StatusInfo:
         """Record that the outputs are in the staging folder; refine the state from them."""
-        from condor_nb import outputs
+        from condor_nb.store import outputs
 
         files = self._files
         result = outputs.read_result(files.out_dir)
         info = self._info()
         if result is not None:
-            from condor_nb.status import from_result_file
+            from condor_nb.condor.status import from_result_file
 
             info = from_result_file(result)
         now = time.time()
@@ -191,7 +193,7 @@ class Job:
                 f"job {self.id} is {info.state.value}: its outputs are not available yet",
                 hint=f"wait for it with `condor_nb wait {self.id}`",
             )
-        from condor_nb import outputs
+        from condor_nb.store import outputs
 
         stem = Path(self.notebook).stem
         target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
@@ -201,7 +203,7 @@ class Job:
 
     def result(self) -> dict[str, Any] | None:
         """The worker's result file (outcome, failing cell, error, timings), once retrieved."""
-        from condor_nb import outputs
+        from condor_nb.store import outputs
 
         return outputs.read_result(self._files.out_dir)
 
@@ -314,8 +316,8 @@ def _still_good(hit: JobRecord, settings: Settings) -> Job | None:
 
 def _stage_common(job: NotebookJob, files: JobFiles) -> None:
     """The inputs every proc shares: a snapshot of the notebook, the wrapper, the executor."""
-    from condor_nb import executor
-    from condor_nb.remote import WRAPPER_FILES
+    from condor_nb.submission import executor
+    from condor_nb.worker import WRAPPER_FILES
 
     files.in_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.notebook, files.notebook)
@@ -326,7 +328,7 @@ def _stage_common(job: NotebookJob, files: JobFiles) -> None:
 
 
 def _stage_secrets(job: NotebookJob, files: JobFiles) -> None:
-    from condor_nb.spec import read_secret
+    from condor_nb.spec.job import read_secret
 
     values = {name: read_secret(source) for name, source in job.secrets}
     fd = os.open(files.secrets, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -335,7 +337,7 @@ def _stage_secrets(job: NotebookJob, files: JobFiles) -> None:
 
 
 def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
-    from condor_nb.render import job_config
+    from condor_nb.submission.render import job_config
 
     _stage_common(job, files)
     files.out_dir.mkdir(parents=True, exist_ok=True)
@@ -347,9 +349,9 @@ def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
 
 def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
     """The job's staging paths and its submit description (no I/O)."""
-    from condor_nb import templates
-    from condor_nb.executor import wanted
-    from condor_nb.render import JobFiles, render, worker_notebook_name
+    from condor_nb.submission import templates
+    from condor_nb.submission.executor import wanted
+    from condor_nb.submission.render import JobFiles, render, worker_notebook_name
 
     ship = wanted(settings, job.image, procs=1)
     files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook), executor=ship)
@@ -368,11 +370,11 @@ def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles
 def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> Job:
     """Submit a validated :class:`NotebookJob` (spec -> spooled job).
 
-    With ``cache`` (the default) an identical earlier job (see :mod:`condor_nb.cache`)
+    With ``cache`` (the default) an identical earlier job (see :mod:`condor_nb.store.cache`)
     is returned instead, without contacting the schedd; ``Job.from_cache`` says so.
     """
-    from condor_nb import cache as result_cache
-    from condor_nb.render import is_spooled
+    from condor_nb.store import cache as result_cache
+    from condor_nb.submission.render import is_spooled
 
     registry = registry_for(settings)
     key = result_cache.cache_key(job, settings)
@@ -454,7 +456,7 @@ def submit(
     ``wall_time`` ("2h", seconds) stops the notebook, keeping its partial outputs;
     ``retries`` reruns a failed job; ``cache=False`` forces a fresh run.
     """
-    from condor_nb.spec import notebook_job
+    from condor_nb.spec.job import notebook_job
 
     cfg = settings or load_settings(profile=profile)
     spec = notebook_job(

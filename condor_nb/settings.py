@@ -44,7 +44,7 @@ class Settings:
     disk: str = "1GB"
     gpus: int = 0
     worker_python: str = "python3"
-    # Bring papermill & co. with each job (condor_nb.executor): auto, always or never.
+    # Bring papermill & co. with each job (condor_nb.submission.executor): auto, always or never.
     ship_executor: str = "auto"
     spool_timeout: int = 600
     poll_interval: float = 2.0

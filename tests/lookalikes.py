@@ -13,7 +13,7 @@ from typing import Any
 
 def raw_schedd(home: Path | None = None) -> tuple[Any, Any]:
     """The htcondor2 module and a Schedd of the pool condor_nb uses."""
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
 
     htcondor2 = schedd.configure_bindings(
@@ -29,7 +29,7 @@ def submit_lookalikes(
     home: Path, n: int, prefix: str, *, held: bool = True, universe: str | None = None
 ) -> int:
     """n jobs of the condor_nb home ``home`` (ids ``prefix`` + 7 hex digits); the cluster."""
-    from condor_nb.quoting import encode_text
+    from condor_nb.submission.quoting import encode_text
 
     htcondor2, schedd = raw_schedd(home)
     description = {

@@ -17,7 +17,7 @@ def auth() -> None:
 
 
 def _lifetime(expires_at: float | None) -> str:
-    from condor_nb.credentials_policy import format_duration
+    from condor_nb.credentials.policy import format_duration
 
     if expires_at is None:
         return "no expiry"
@@ -32,8 +32,9 @@ def _lifetime(expires_at: float | None) -> str:
 @click.option("--wall-time", type=float, help="Warn if the token ends before this many seconds.")
 def status(wall_time: float | None) -> None:
     """Show the credential that will be used (exit 4 if it cannot submit)."""
-    from condor_nb import credentials, credentials_policy
     from condor_nb.cli.display import printable as p
+    from condor_nb.credentials import discover as credentials
+    from condor_nb.credentials import policy as credentials_policy
     from condor_nb.settings import load_settings
 
     report = credentials.discover(load_settings())

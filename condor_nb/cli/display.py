@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from condor_nb.registry import JobRecord
+from condor_nb.store.registry import JobRecord
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 

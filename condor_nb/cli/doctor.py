@@ -13,7 +13,7 @@ import click
 @click.option("--profile", help="Check this site profile instead of the configured one.")
 def doctor(probe: bool, timeout: float, profile: str | None) -> None:
     """Check configuration, schedd, credentials, profile, image (exit 1 on any failure)."""
-    from condor_nb import doctor as checks
+    from condor_nb.diagnostics import doctor as checks
     from condor_nb.settings import load_settings
 
     results = checks.run_checks(load_settings(profile=profile), probe=probe, timeout=timeout)

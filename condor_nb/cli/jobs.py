@@ -11,7 +11,7 @@ import click
 
 from condor_nb.cli import display
 from condor_nb.cli.display import printable
-from condor_nb.status import JobState, StatusInfo
+from condor_nb.condor.status import JobState, StatusInfo
 
 
 def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -62,8 +62,8 @@ def _resource_options(func: Any) -> Any:
 def _parameters(
     notebook: str, params: tuple[tuple[str, str], ...], files: tuple[str, ...]
 ) -> dict[str, Any]:
-    from condor_nb.notebook import inspect_notebook
-    from condor_nb.params import coerce_cli_value, load_parameters_file
+    from condor_nb.spec.notebook import inspect_notebook
+    from condor_nb.spec.params import coerce_cli_value, load_parameters_file
 
     values: dict[str, Any] = {}
     for path in files:
@@ -77,7 +77,7 @@ def _parameters(
 
 def _build_spec(notebook: str, **opts: Any) -> Any:
     from condor_nb.settings import load_settings
-    from condor_nb.spec import notebook_job
+    from condor_nb.spec.job import notebook_job
 
     settings = load_settings(profile=opts["profile"])
     parameters = _parameters(notebook, opts["params"], opts["params_files"])
@@ -107,7 +107,7 @@ def submit(
 
     settings, spec = _build_spec(notebook, **opts)
     if check_env:  # issue 5: environment parity preflight (warns, never blocks)
-        from condor_nb.parity import check_env as env_differences
+        from condor_nb.diagnostics.parity import check_env as env_differences
 
         for line in env_differences(settings, spec.notebook, spec.image, spec.kernel):
             click.echo(line, err=True)
@@ -192,7 +192,7 @@ def _find(job_id: str) -> Any:
 
     if job_id.startswith("s"):
         from condor_nb.errors import JobNotFoundError
-        from condor_nb.sweeps import get_sweep
+        from condor_nb.sweeps.api import get_sweep
 
         try:
             return get_sweep(job_id)
@@ -202,7 +202,7 @@ def _find(job_id: str) -> Any:
 
 
 def _is_sweep(thing: Any) -> bool:
-    from condor_nb.sweeps import Sweep
+    from condor_nb.sweeps.api import Sweep
 
     return isinstance(thing, Sweep)
 
@@ -221,7 +221,7 @@ def status(job_id: str) -> None:
         return
     thing.status()
     click.echo(display.detail(thing.record))
-    from condor_nb.parity import for_job  # issue 5: environment differences, when known
+    from condor_nb.diagnostics.parity import for_job  # issue 5: environment differences, when known
 
     click.echo("\n".join(for_job(thing.id, Path(thing.record.job_dir or "")).lines()))
 
@@ -359,7 +359,7 @@ def release(job_ids: tuple[str, ...]) -> None:
 def render(notebook: str, **opts: Any) -> None:
     """Print the submit description NOTEBOOK would get; submit nothing."""
     from condor_nb.api import new_job_id, prepare
-    from condor_nb.render import to_text
+    from condor_nb.submission.render import to_text
 
     settings, spec = _build_spec(notebook, **opts)
     _files, description = prepare(spec, settings, new_job_id())

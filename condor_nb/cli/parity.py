@@ -12,8 +12,8 @@ import click
 @click.argument("job_id")
 def parity(job_id: str) -> None:
     """Compare JOB_ID's worker environment with the submitting side's (exit 1 if different)."""
-    from condor_nb import parity as parity_mod
     from condor_nb.api import get
+    from condor_nb.diagnostics import parity as parity_mod
 
     job = get(job_id)
     if job.record.job_state.is_terminal and not job.record.retrieved_at:

@@ -9,8 +9,8 @@ import click
 @click.option("--show", metavar="NAME", help="Print one profile's file.")
 def profiles(show: str | None) -> None:
     """List site profiles: name, origin, file, description (first match wins)."""
-    from condor_nb import templates
     from condor_nb.cli import display
+    from condor_nb.submission import templates
 
     if show:
         template = templates.load(show)

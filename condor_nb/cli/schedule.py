@@ -16,8 +16,8 @@ def _echo(line: str) -> None:
 
 
 def _params(notebook: str, params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    from condor_nb.notebook import inspect_notebook
-    from condor_nb.params import coerce_cli_value
+    from condor_nb.spec.notebook import inspect_notebook
+    from condor_nb.spec.params import coerce_cli_value
 
     if not params:
         return {}
@@ -61,8 +61,8 @@ def schedule() -> None:
 @click.option("-n", "--count", type=int, default=5, show_default=True, help="How many runs.")
 def check(cron: str, count: int) -> None:
     """Say whether CRON is accepted, and when it runs next (UTC); nothing is submitted."""
-    from condor_nb import schedules_cron
-    from condor_nb.schedules_cron_match import SEARCH_YEARS, schedd_next_run
+    from condor_nb.schedules import cron as schedules_cron
+    from condor_nb.schedules.cron_match import SEARCH_YEARS, schedd_next_run
 
     expr = schedules_cron.normalize(cron)
     now = time.time()
@@ -99,7 +99,7 @@ def create(
     notebook: str, cron: str, params: tuple[tuple[str, str], ...], keep_runs: int, **opts: Any
 ) -> None:
     """Create a schedule that runs NOTEBOOK at every CRON time."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     made = schedules.schedule(
         notebook, cron, _params(notebook, params), keep_runs=keep_runs, **opts
@@ -111,7 +111,7 @@ def create(
 @schedule.command(name="list")
 def list_() -> None:
     """Your schedules and their states."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     found = schedules.list_schedules()
     if not found:
@@ -124,7 +124,7 @@ def list_() -> None:
 @click.argument("schedule_id")
 def runs(schedule_id: str) -> None:
     """The runs of a schedule, with where their files are (retrieved now)."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     found, skipped = schedules.history(schedule_id)
     if not found and not skipped:
@@ -170,7 +170,7 @@ def _flush_paused(paused: list[Any]) -> None:
 @click.argument("schedule_id")
 def pause(schedule_id: str) -> None:
     """Hold the schedule: no run starts until resume."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     _show(schedules.pause(schedule_id))
 
@@ -179,7 +179,7 @@ def pause(schedule_id: str) -> None:
 @click.argument("schedule_id")
 def resume(schedule_id: str) -> None:
     """Release a paused schedule."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     _show(schedules.resume(schedule_id))
 
@@ -198,7 +198,7 @@ def update(
     name: str | None,
 ) -> None:
     """Change a schedule (its job is replaced; the run history is kept)."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     current = schedules.get(schedule_id)
     source = notebook or next(iter(sorted(_staged(current))), current.notebook)
@@ -221,7 +221,7 @@ def _staged(current: Any) -> list[str]:
 @click.argument("schedule_id")
 def delete(schedule_id: str) -> None:
     """Remove the schedule from the schedd."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     schedules.delete(schedule_id)
     _echo(f"deleted schedule {schedule_id}")

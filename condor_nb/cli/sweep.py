@@ -56,11 +56,11 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
         no_cache: bool, wait_: bool, output: str | None, **opts: Any) -> None:  # fmt: skip
     """Submit NOTEBOOK once per parameter set (prints the sweep id)."""
     from condor_nb.errors import SpecError
-    from condor_nb.notebook import inspect_notebook
     from condor_nb.settings import load_settings
-    from condor_nb.spec import notebook_job
-    from condor_nb.sweep_spec import grid_sets, load_sets, parse_grid_option, zip_sets
-    from condor_nb.sweep_submit import submit_sweep
+    from condor_nb.spec.job import notebook_job
+    from condor_nb.spec.notebook import inspect_notebook
+    from condor_nb.spec.sweep import grid_sets, load_sets, parse_grid_option, zip_sets
+    from condor_nb.sweeps.submit import submit_sweep
 
     if bool(grids) == bool(from_file):
         raise SpecError(
@@ -102,8 +102,8 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
 def results(sweep_id: str, output: str | None) -> None:
     """The sweep's table: parameters, recorded values, state and runtime per set."""
     from condor_nb.cli import display
-    from condor_nb.results import FIXED_COLUMNS, write_table
-    from condor_nb.sweeps import get_sweep
+    from condor_nb.sweeps.api import get_sweep
+    from condor_nb.sweeps.results import FIXED_COLUMNS, write_table
 
     rows = get_sweep(sweep_id).results(as_dataframe=False)
     if output:
@@ -129,7 +129,7 @@ def _show(value: Any) -> str:
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the sweep, then fetch outputs.")
 def retry(sweep_id: str, wait_: bool) -> None:
     """Submit again only the procs that FAILED or were REMOVED."""
-    from condor_nb.sweeps import get_sweep
+    from condor_nb.sweeps.api import get_sweep
 
     target = get_sweep(sweep_id)
     target.status()

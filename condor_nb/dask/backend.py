@@ -1,6 +1,6 @@
 """A session's worker jobs on the schedd: submit a batch, remove, beat, look (synchronous).
 
-Everything goes through condor_nb's :class:`~condor_nb.schedd.ScheddClient`
+Everything goes through condor_nb's :class:`~condor_nb.condor.schedd.ScheddClient`
 (remote schedd, spooling, the user's credentials): no ``condor_submit`` or
 ``condor_rm`` binary is needed. Submitted workers are also written to the
 registry, so ``condor_nb q`` and the Jupyter job list show them at once.
@@ -17,13 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from condor_nb import schedd, templates, tracking
+from condor_nb.condor import schedd
+from condor_nb.condor.status import JobState
 from condor_nb.dask import description
 from condor_nb.dask.options import WorkerOptions
-from condor_nb.registry import JobRecord, Registry
 from condor_nb.settings import Settings
-from condor_nb.status import JobState
-from condor_nb.templates import Template
+from condor_nb.store import tracking
+from condor_nb.store.registry import JobRecord, Registry
+from condor_nb.submission import templates
+from condor_nb.submission.templates import Template
 
 log = logging.getLogger("condor_nb.dask")
 

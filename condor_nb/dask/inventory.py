@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from condor_nb import quoting, schedd, tracking
+from condor_nb.condor import schedd
 from condor_nb.dask.description import HEARTBEAT_ATTR, KIND, SESSION_ATTR, session_constraint
 from condor_nb.dask.errors import DaskSessionError
 from condor_nb.dask.options import check_session_id
 from condor_nb.settings import Settings
+from condor_nb.store import tracking
+from condor_nb.submission import quoting
 
 _PROJECTION = (
     "ClusterId", "ProcId", "JobStatus", "QDate", SESSION_ATTR, "CondorNbDaskScheduler",

@@ -124,7 +124,7 @@ def scheduler_host_for(settings: Settings) -> SchedulerHost | None:
 def _collector_value(settings: Settings) -> str | None:
     if settings.collector:
         return settings.collector
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
 
     return schedd.client_params(settings, ["COLLECTOR_HOST"]).get("COLLECTOR_HOST")
 
@@ -140,7 +140,7 @@ def workers_share_this_host(settings: Settings, profile: str) -> bool:
     """
     if profile != "personal":
         return False
-    from condor_nb import condor_config, schedd
+    from condor_nb.condor import condor_config, schedd
 
     if condor_config.choose(settings, set_by_us=schedd._set_by_us).is_personal_pool:
         return True

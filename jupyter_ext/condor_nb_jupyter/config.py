@@ -91,7 +91,7 @@ def terminal_environment(config: CondorNbJupyter) -> dict[str, str]:
     server's); on the personal pool, the wrappers of the pool's own HTCondor tools go
     last (a host with HTCondor installed keeps its own).
     """
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
 
     env = config.environment()

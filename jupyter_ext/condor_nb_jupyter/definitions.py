@@ -32,8 +32,8 @@ SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
 
 def _check_schedule(cron: str | None, timezone: str | None) -> None:
     """Cron and time zone checked here (pure, no HTCondor): a bad one is a 400 at once."""
-    from condor_nb import schedules_cron
     from condor_nb.errors import SpecError
+    from condor_nb.schedules import cron as schedules_cron
 
     try:
         if cron:

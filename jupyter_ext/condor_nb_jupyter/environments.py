@@ -23,8 +23,8 @@ def _config() -> Any:
 
 def environment_names() -> list[tuple[str, str, str | None]]:
     """(name, profile, image) for every offered environment, the default first."""
-    from condor_nb import templates
     from condor_nb.settings import load_settings
+    from condor_nb.submission import templates
 
     cfg = _config()
     default = load_settings(**cfg.overrides()).profile

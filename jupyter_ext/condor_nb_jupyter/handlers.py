@@ -115,8 +115,8 @@ class ProfilesHandler(CondorNbHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        from condor_nb import templates
         from condor_nb.settings import load_settings
+        from condor_nb.submission import templates
 
         cfg = self.settings["condor_nb_config"]
         profiles = [

@@ -51,7 +51,7 @@ def _settings(overrides: Overrides) -> Any:
 
 
 def _job_dict(job: Any) -> dict[str, Any]:
-    from condor_nb.registry import as_dict
+    from condor_nb.store.registry import as_dict
 
     out = as_dict(job.record)
     out["condor_id"] = job.condor_id
@@ -69,7 +69,8 @@ def ping() -> float:
 @task
 def pool_status(overrides: Overrides) -> dict[str, Any]:
     """Is the schedd reachable, through which configuration, as whom."""
-    from condor_nb import schedd, tracking
+    from condor_nb.condor import schedd
+    from condor_nb.store import tracking
 
     settings = _settings(overrides)
     out: dict[str, Any] = {
@@ -93,7 +94,7 @@ def pool_status(overrides: Overrides) -> dict[str, Any]:
 def _credentials(settings: Any) -> dict[str, Any]:
     """Token status when the credentials module (another issue) is present."""
     try:
-        from condor_nb import credentials
+        from condor_nb.credentials import discover as credentials
     except ImportError:
         return {"available": False, "detail": "credential checks are not installed"}
     status = getattr(credentials, "status", None)
@@ -143,8 +144,8 @@ def job_detail(overrides: Overrides, job_id: str) -> dict[str, Any]:
 
 def coerce_parameters(notebook: str, raw: Mapping[str, str]) -> dict[str, Any]:
     """jupyter-scheduler sends every parameter as text: type it as the notebook declares."""
-    from condor_nb.notebook import inspect_notebook
-    from condor_nb.params import coerce_cli_value
+    from condor_nb.spec.notebook import inspect_notebook
+    from condor_nb.spec.params import coerce_cli_value
 
     declared = inspect_notebook(Path(notebook)).parameters
     return {name: coerce_cli_value(str(value), declared.get(name)) for name, value in raw.items()}
@@ -249,7 +250,7 @@ def forget(overrides: Overrides, job_id: str) -> None:
 @task
 def schedule_call(overrides: Overrides, name: str, *args: Any, **kwargs: Any) -> Any:
     """condor_nb.schedules.<name>(...), with Schedule/Run results as dicts."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     allowed = {"schedule", "get", "list_schedules", "pause", "resume", "delete", "runs", "update"}
     if name not in allowed:
@@ -263,7 +264,7 @@ def schedule_call(overrides: Overrides, name: str, *args: Any, **kwargs: Any) ->
 @task
 def schedule_history(overrides: Overrides, schedule_id: str) -> dict[str, list[dict[str, Any]]]:
     """A schedule's runs and the firings that did not run, from one retrieval."""
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     found, skipped = schedules.history(schedule_id, settings=_settings(overrides))
     return {"runs": [r.to_dict() for r in found], "missed": [m.to_dict() for m in skipped]}
@@ -278,7 +279,7 @@ def create_schedule(
     timezone: str | None,
     options: Mapping[str, Any],
 ) -> dict[str, Any]:
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     params = coerce_parameters(notebook, raw)
     made = schedules.schedule(
@@ -296,7 +297,7 @@ def update_schedule(
     raw: Mapping[str, str],
     timezone: str | None,
 ) -> dict[str, Any]:
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     params = coerce_parameters(notebook, raw)
     return schedules.update(

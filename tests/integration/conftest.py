@@ -55,8 +55,10 @@ def remove_leftover_jobs(home: Path | None = None) -> None:
     tests' jobs (and a cron schedule's firing past its window); a schedule left
     behind would fire every minute for the rest of the session.
     """
-    from condor_nb import schedd, schedules, tracking
+    from condor_nb.condor import schedd
+    from condor_nb.schedules import api as schedules
     from condor_nb.settings import load_settings
+    from condor_nb.store import tracking
 
     settings = load_settings(home=home) if home else load_settings()
     ours = f"({tracking.base_constraint(settings)}) || ({schedules.home_constraint(settings)})"
@@ -159,7 +161,7 @@ def cell_outputs(nb_path: Path) -> list[str]:
 @pytest.fixture
 def schedd_ads(pool_env: dict[str, str]) -> Iterator[Any]:
     """Query the job ads the schedd actually stored (queue, then history)."""
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
 
     def query(job_id: str) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def test_the_access_points_etc_condor_config_is_found_and_used(cnb: Any) -> None
 
 def test_without_any_configuration_the_personal_pool_is_used(cnb: Any) -> None:
     """No CONDOR_CONFIG, nothing in HTCondor's places: the personal pool, said so."""
-    from condor_nb import condor_config
+    from condor_nb.condor import condor_config
 
     if os.environ.get("CONDOR_NB_TEST_CONDOR_CONFIG") or condor_config.standard_config():
         pytest.skip("this machine has an HTCondor configuration of its own")

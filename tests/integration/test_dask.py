@@ -73,7 +73,7 @@ def mismatched_python(pool_env: dict[str, str]) -> str:
 @pytest.fixture
 def session_jobs(cnb: Any) -> Callable[[str], list[Any]]:
     """The worker jobs of a session still in the queue."""
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.dask.description import session_constraint
 
     def query(session_id: str) -> list[Any]:
@@ -206,7 +206,7 @@ def test_frozen_client_workers_removed_by_heartbeat_policy(
     finally:
         os.kill(proc.pid, signal.SIGKILL)
     print(f"\nworker jobs of a frozen client removed by policy after {seconds:.1f} s")
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.dask.description import session_constraint
 
     client = schedd.client_for(cnb.settings())

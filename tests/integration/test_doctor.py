@@ -110,7 +110,8 @@ def test_doc_mapfile_line_is_what_the_pool_uses() -> None:
 
 
 def test_doc_token_command_and_client_config_work(cnb: Any, tmp_path: Path) -> None:
-    from condor_nb import credentials, pool
+    from condor_nb import pool
+    from condor_nb.credentials import discover as credentials
 
     if cnb.env.get("CONDOR_NB_CONDOR_CONFIG"):
         pytest.skip("mints a token inside the personal pool's root")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import condor_nb
-from condor_nb.quoting import decode_attr
-from condor_nb.status import JobState
+from condor_nb.condor.status import JobState
+from condor_nb.submission.quoting import decode_attr
 
 from .conftest import Cnb
 
@@ -67,10 +67,10 @@ def test_hostile_names_and_parameters_give_exactly_the_intended_ad(
 
 def test_submitter_killed_between_submit_and_upload(cnb: Cnb) -> None:
     nb = cnb.notebook("orphan.ipynb", ["print(1)"])
-    # The submitter dies (with the child that sends the submission: condor_nb.deadline)
+    # The submitter dies (with the child that sends the submission: condor_nb.condor.deadline)
     # right after the schedd accepted the job, before the inputs were uploaded.
     proc = cnb.python(
-        "import os, signal, time, htcondor2, condor_nb, condor_nb.schedd as s\n"
+        "import os, signal, time, htcondor2, condor_nb, condor_nb.condor.schedd as s\n"
         "htcondor2.Schedd.spool = lambda self, result: time.sleep(3600)  # never uploads\n"
         "def children():\n"
         "    for entry in os.listdir('/proc'):\n"

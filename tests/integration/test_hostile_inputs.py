@@ -126,7 +126,7 @@ def test_inputs_that_gave_tracebacks(cnb: Cnb, tmp_path: Path) -> None:
         "from condor_nb.api import submit_job\n"
         "from condor_nb.errors import SpecError\n"
         "from condor_nb.settings import load_settings\n"
-        "from condor_nb.spec import notebook_job\n"
+        "from condor_nb.spec.job import notebook_job\n"
         "Path('later.txt').write_text('fine')\n"
         "settings = load_settings()\n"
         f"spec = notebook_job({str(nb)!r}, settings=settings, secrets=['KEY=later.txt'])\n"
@@ -291,7 +291,7 @@ def test_a_hung_schedd_or_collector_cannot_hold_a_submission(
 
 
 _WHOLE_QUEUE = """
-from condor_nb import schedd
+from condor_nb.condor import schedd
 from condor_nb.settings import load_settings
 print([ad["ClusterId"] for ad in schedd.client_for(load_settings()).query("true", ["ClusterId"])])
 """
@@ -307,7 +307,7 @@ def _daemon_pid(name: str) -> int:
 _SUBMIT_WHILE_STOPPED = """
 import os, signal, sys
 import condor_nb
-from condor_nb import schedd
+from condor_nb.condor import schedd
 from condor_nb.errors import ScheddUnavailableError
 from condor_nb.settings import load_settings
 client = schedd.client_for(load_settings())
@@ -326,7 +326,7 @@ finally:
 
 _HISTORY_WHILE_STOPPED = """
 import os, signal, sys
-from condor_nb import schedd
+from condor_nb.condor import schedd
 from condor_nb.errors import ScheddUnavailableError
 from condor_nb.settings import load_settings
 client = schedd.HTCondorSchedd(load_settings())
@@ -393,7 +393,7 @@ def test_rm_keeps_outputs_brought_back_but_never_fetched(cnb: Cnb) -> None:
     as unfetched: rm refuses without --force; rm --force removes the job and keeps the
     staging copy, which fetch still copies."""
     import condor_nb
-    from condor_nb.status import JobState
+    from condor_nb.condor.status import JobState
 
     nb = cnb.notebook("kept.ipynb", ["print('kept output', 6 * 7)"])
     job_id = _submitted_id(cnb.run("submit", str(nb), "--no-cache", check=True).stdout)
@@ -419,7 +419,7 @@ def test_rm_keeps_outputs_brought_back_but_never_fetched(cnb: Cnb) -> None:
 
 
 def _in_queue(cnb: Cnb, job_id: str) -> bool:
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
 
     client = schedd.client_for(cnb.settings())
     return bool(client.query(f'CondorNbId == "{job_id}"', ["ClusterId"]))
@@ -461,7 +461,7 @@ def test_a_fifo_left_by_a_killed_wrapper_cannot_hang_the_job(cnb: Cnb) -> None:
 
 
 def _in_queue_running(cnb: Cnb, job_id: str) -> bool:
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
 
     client = schedd.client_for(cnb.settings())
     return bool(client.query(f'CondorNbId == "{job_id}" && JobStatus == 2', ["ClusterId"]))

@@ -21,7 +21,8 @@ import sys
 import time
 from typing import Any
 
-from condor_nb import remote, schedd
+from condor_nb import worker as remote
+from condor_nb.condor import schedd
 
 CELL_S = 12  # each cell longer than the 10 s between two updates
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from condor_nb import api, schedd, templates
+from condor_nb import api
+from condor_nb.condor import schedd
 from condor_nb.errors import ConfigError, SpecError
+from condor_nb.submission import templates
 
 pytestmark = pytest.mark.pool
 
@@ -35,7 +37,7 @@ def test_every_packaged_profile_is_listed(cnb: Any) -> None:
 
 @pytest.mark.parametrize("profile", SHIPPED)
 def test_profile_is_accepted_by_the_schedd_on_hold(cnb: Any, profile: str) -> None:
-    from condor_nb.spec import notebook_job
+    from condor_nb.spec.job import notebook_job
 
     nb = cnb.notebook("p.ipynb", ["print(x)"], params="x = 1")
     settings = cnb.settings(profile=profile)

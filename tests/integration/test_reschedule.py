@@ -21,7 +21,7 @@ import condor_nb
 
 def test_one_reschedule_per_submission(cnb: Any, caplog: pytest.LogCaptureFixture) -> None:
     nb = cnb.notebook("r.ipynb", ["print(a)"], params="a = 1")
-    caplog.set_level(logging.DEBUG, logger="condor_nb.schedd")
+    caplog.set_level(logging.DEBUG, logger="condor_nb.condor.schedd")
 
     job = condor_nb.submit(nb, parameters={"a": 7}, cache=False)
     sweep = condor_nb.sweep(nb, grid={"a": [1, 2, 3]}, cache=False)

@@ -36,8 +36,9 @@ def _wait(what: str, check: object, timeout: float) -> None:
 def test_late_and_paused_firings_are_listed_with_their_reasons(
     cnb: Cnb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from condor_nb import schedd, schedules
-    from condor_nb.schedules_missed import MissedRun
+    from condor_nb.condor import schedd
+    from condor_nb.schedules import api as schedules
+    from condor_nb.schedules.missed import MissedRun
     from condor_nb.settings import load_settings
 
     profiles = tmp_path / "profiles"

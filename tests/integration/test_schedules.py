@@ -14,7 +14,7 @@ pytestmark = pytest.mark.pool
 
 
 def test_schedule_lifecycle_through_the_cli(cnb: Cnb) -> None:
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     cnb.notebook("tick.ipynb", ["import time; print('tick', n, time.time())"], params="n = 1")
     bad = cnb.run("schedule", "create", "tick.ipynb", "--cron", "* 25 * * *")

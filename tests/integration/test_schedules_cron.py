@@ -41,8 +41,8 @@ LIMITS = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 
 def _generated(count: int, seed: int = 20261207) -> list[str]:
     """``count`` distinct expressions the validator accepts, from a fixed seed."""
-    from condor_nb import schedules_cron
     from condor_nb.errors import SpecError
+    from condor_nb.schedules import cron as schedules_cron
 
     rng = random.Random(seed)
 
@@ -84,7 +84,7 @@ def _generated(count: int, seed: int = 20261207) -> list[str]:
 
 
 def test_a_schedule_that_can_never_fire_never_reaches_the_schedd(cnb: Cnb) -> None:
-    from condor_nb import schedules
+    from condor_nb.schedules import api as schedules
 
     cnb.notebook("nb.ipynb", ["print(1)"])
     refused = cnb.run("schedule", "create", "nb.ipynb", "--cron", "0 0 31 2 *")
@@ -98,8 +98,9 @@ def test_a_schedule_that_can_never_fire_never_reaches_the_schedd(cnb: Cnb) -> No
 
 
 def test_the_schedd_plans_every_accepted_expression_as_condor_nb_computes(cnb: Cnb) -> None:
-    from condor_nb import schedd, schedules_cron
-    from condor_nb.schedules_cron_match import SEARCH_YEARS, schedd_next_run
+    from condor_nb.condor import schedd
+    from condor_nb.schedules import cron as schedules_cron
+    from condor_nb.schedules.cron_match import SEARCH_YEARS, schedd_next_run
 
     expressions = _generated(200)
     items = []

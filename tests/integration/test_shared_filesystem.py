@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from condor_nb.remote import OUTPUT_NOTEBOOK
+from condor_nb.worker import OUTPUT_NOTEBOOK
 
 from .conftest import Cnb, cell_outputs, write_notebook
 from .test_doctor import doc_blocks
@@ -183,7 +183,7 @@ def _history_ad(job_id: str) -> Any:
     """The job's ad as the schedd keeps it (read as the tests' own pool user: anyone may
     read the queue; configuring the bindings for the campus user would change this
     process's CONDOR_CONFIG for every later test)."""
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
 
     client = schedd.client_for(load_settings())

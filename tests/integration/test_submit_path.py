@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import condor_nb
-from condor_nb.status import JobState
+from condor_nb.condor.status import JobState
 
 from .conftest import Cnb, cell_outputs
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import condor_nb
-from condor_nb import schedd
-from condor_nb.status import JobState
+from condor_nb.condor import schedd
+from condor_nb.condor.status import JobState
 
 from .conftest import Cnb, cell_outputs
 

@@ -47,7 +47,7 @@ def _as_other(cnb: Cnb, env: dict[str, str], *args: str) -> subprocess.Completed
 
 _RAW_REMOVE = """
 import sys
-from condor_nb import schedd
+from condor_nb.condor import schedd
 from condor_nb.settings import load_settings
 client = schedd.client_for(load_settings())
 for action in ("remove", "hold"):
@@ -103,7 +103,7 @@ def test_same_home_path_other_owner_sees_and_touches_nothing(
 
 
 def _ads(cluster: Any) -> list[Any]:
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
 
     client = schedd.client_for(load_settings())

@@ -124,7 +124,7 @@ def test_a_missed_firing_is_a_failed_job_under_its_definition(
 
 
 def _see_the_missed_firing(server: Server, definition_id: str, pool_env: dict[str, str]) -> None:
-    from condor_nb import schedd
+    from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
 
     deadline = time.monotonic() + 60

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import condor_nb.remote as remote
+import condor_nb.worker as remote
 
 
 def _report() -> Any:

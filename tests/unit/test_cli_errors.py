@@ -202,7 +202,8 @@ def test_htcondor2_imported_first_does_not_hide_the_personal_pool(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`import htcondor2` with no configuration sets CONDOR_CONFIG=/dev/null."""
-    from condor_nb import pool, schedd
+    from condor_nb import pool
+    from condor_nb.condor import schedd
     from condor_nb.settings import Settings
 
     monkeypatch.setenv("CONDOR_CONFIG", "/dev/null")
@@ -215,7 +216,8 @@ def test_htcondor2_imported_first_does_not_hide_the_personal_pool(
 def test_a_config_condor_nb_set_itself_is_not_taken_as_the_users_choice(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from condor_nb import pool, schedd
+    from condor_nb import pool
+    from condor_nb.condor import schedd
     from condor_nb.settings import Settings
 
     other = tmp_path / "other_config"

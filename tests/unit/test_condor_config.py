@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from condor_nb import condor_config, pool
+from condor_nb import pool
+from condor_nb.condor import condor_config
 from condor_nb.errors import ConfigError, PoolError
 from condor_nb.settings import load_settings
 

@@ -10,7 +10,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from condor_nb import credentials, credentials_policy
+from condor_nb.credentials import discover as credentials
+from condor_nb.credentials import policy as credentials_policy
 from condor_nb.errors import CredentialsError
 
 NOW = time.time()

@@ -9,7 +9,7 @@ import pytest
 from condor_nb.dask import description
 from condor_nb.dask.options import worker_options
 from condor_nb.settings import Settings
-from condor_nb.templates import parse
+from condor_nb.submission.templates import parse
 
 PERSONAL = parse('universe = vanilla\nrequirements = (OpSys == "LINUX")\n',
                  path=Path("personal.sub"), name="personal")  # fmt: skip

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from condor_nb import executor
-from condor_nb.remote import EXECUTOR_NAME
+from condor_nb.submission import executor
+from condor_nb.worker import EXECUTOR_NAME
 
 
 @pytest.fixture
@@ -70,10 +70,10 @@ def test_zip_is_built_once_pure_python_and_importable(cache: Path, tmp_path: Pat
 
 
 def test_ship_executor_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from condor_nb import parity
+    from condor_nb.diagnostics import parity
     from condor_nb.errors import ConfigError
-    from condor_nb.render import JobFiles
     from condor_nb.settings import load_settings
+    from condor_nb.submission.render import JobFiles
 
     env = {"XDG_CONFIG_HOME": str(tmp_path), "CONDOR_NB_HOME": str(tmp_path / "h")}
     auto = load_settings(env)
@@ -99,7 +99,7 @@ def test_worker_side_warns_of_distributions_older_than_the_shipped_ones_want(
 ) -> None:
     from importlib import metadata
 
-    from condor_nb.remote import executor as worker
+    from condor_nb.worker import executor as worker
 
     have = metadata.version("traitlets")
     needs = {"traitlets": ["nbclient 9 wants >=999.1", f"nbformat 9 wants !=5.0.*,>={have}"],
@@ -115,7 +115,7 @@ def test_worker_side_warns_of_distributions_older_than_the_shipped_ones_want(
 def test_worker_too_old_for_the_shipped_executor_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from condor_nb.remote import executor as worker
+    from condor_nb.worker import executor as worker
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(worker, "PACKAGES", ("no_such_package_here",))  # force the zip
@@ -149,7 +149,7 @@ def test_worker_too_old_for_the_shipped_executor_says_so(
     ],
 )
 def test_worker_side_judges_version_specifiers(have: str, spec: str, ok: bool) -> None:
-    from condor_nb.remote import executor as worker
+    from condor_nb.worker import executor as worker
 
     assert worker._satisfies(have, spec) is ok
 
@@ -157,7 +157,7 @@ def test_worker_side_judges_version_specifiers(have: str, spec: str, ok: bool) -
 def test_shipped_dependencies_the_worker_has_come_from_the_worker() -> None:
     from importlib import metadata
 
-    from condor_nb.remote import executor as worker
+    from condor_nb.worker import executor as worker
 
     plan = executor.plan()
     assert "mistune" in plan.wants and "<4" in plan.wants["mistune"][0]

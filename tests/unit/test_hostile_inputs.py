@@ -15,12 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from condor_nb import credentials, deadline, templates
 from condor_nb.cli.display import printable
+from condor_nb.condor import deadline
+from condor_nb.credentials import discover as credentials
 from condor_nb.errors import ConfigError, SpecError
-from condor_nb.render import JobFiles, render, worker_notebook_name
 from condor_nb.settings import Settings, load_settings
-from condor_nb.spec import MAX_WALL_TIME, NotebookJob, Resources, _wall_time, parse_secrets
+from condor_nb.spec.job import MAX_WALL_TIME, NotebookJob, Resources, _wall_time, parse_secrets
+from condor_nb.submission import templates
+from condor_nb.submission.render import JobFiles, render, worker_notebook_name
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
@@ -35,7 +37,7 @@ def test_any_notebook_name_reaches_papermill_as_a_local_file(name: str) -> None:
     from papermill.iorw import LocalHandler, papermill_io
     from papermill.parameterize import parameterize_path
 
-    from condor_nb.remote.run import papermill_path
+    from condor_nb.worker.run import papermill_path
 
     worker = worker_notebook_name(Path("/home/u") / name)
     assert "/" not in worker and worker.endswith(".ipynb")
@@ -88,7 +90,7 @@ def test_the_wall_time_that_crashed_the_wrapper_is_refused() -> None:
 
 
 def test_notebooks_are_read_with_a_size_limit(tmp_path: Path) -> None:
-    from condor_nb.notebook import read_text_file
+    from condor_nb.spec.notebook import read_text_file
 
     with pytest.raises(SpecError, match="regular file; got a special file"):
         read_text_file(Path("/dev/zero"), "notebook")

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from condor_nb.errors import SpecError
-from condor_nb.notebook import (
+from condor_nb.spec.notebook import (
     TYPES,
     DeclaredParameter,
     content_hash,
@@ -400,7 +400,7 @@ def test_inspect_hash_matches_content_hash_of_the_file() -> None:
 
 def test_modules_do_not_import_heavy_dependencies() -> None:
     script = (
-        "import sys, condor_nb.notebook, condor_nb.params, condor_nb.units\n"
+        "import sys, condor_nb.spec.notebook, condor_nb.spec.params, condor_nb.spec.units\n"
         "heavy = {'nbformat', 'papermill', 'yaml', 'difflib'} & set(sys.modules)\n"
         "print(sorted(heavy))"
     )

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from test_remote_run import NEEDS_KERNEL, make_notebook, run_job, stage
 
-import condor_nb.remote as remote
+import condor_nb.worker as remote
 from condor_nb.api import check_dest
 from condor_nb.errors import FetchError, SpecError
-from condor_nb.outputs import copy_outputs
-from condor_nb.spec import notebook_job
+from condor_nb.spec.job import notebook_job
+from condor_nb.store.outputs import copy_outputs
 
 FORGE = """
 import os

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from condor_nb.errors import SpecError
-from condor_nb.notebook import DeclaredParameter, NotebookInfo, inspect_notebook
-from condor_nb.params import (
+from condor_nb.spec.notebook import DeclaredParameter, NotebookInfo, inspect_notebook
+from condor_nb.spec.params import (
     canonical_parameters_json,
     check_parameters,
     coerce_cli_value,

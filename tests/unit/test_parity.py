@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from condor_nb import parity
+from condor_nb.diagnostics import parity
 from condor_nb.errors import SpecError
 from condor_nb.settings import load_settings
 
@@ -97,7 +97,7 @@ def test_stdlib_is_recognised_without_stdlib_module_names(monkeypatch: pytest.Mo
     """Python 3.9 has no sys.stdlib_module_names: the module's location decides."""
     import sys
 
-    from condor_nb.remote import report
+    from condor_nb.worker import report
 
     monkeypatch.delattr(sys, "stdlib_module_names")
     versions = report.module_versions(["json", "asyncio", "sys", "click", "no_such_module_x"])
@@ -106,7 +106,7 @@ def test_stdlib_is_recognised_without_stdlib_module_names(monkeypatch: pytest.Mo
 
 
 def test_record_helper_counts_as_condor_nb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from condor_nb.remote import report
+    from condor_nb.worker import report
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(report, "dist_version", lambda name: None)  # a worker without it

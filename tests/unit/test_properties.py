@@ -11,14 +11,20 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from condor_nb import templates
 from condor_nb.errors import CondorNbError, SpecError
-from condor_nb.quoting import decode_attr
-from condor_nb.render import JobFiles, SweepEntry, render, render_sweep, worker_notebook_name
 from condor_nb.settings import Settings
-from condor_nb.spec import NotebookJob, Resources, parse_duration
-from condor_nb.sweep_spec import grid_sets, parse_grid_option, zip_sets
-from condor_nb.units import parse_count, parse_size_mib
+from condor_nb.spec.job import NotebookJob, Resources, parse_duration
+from condor_nb.spec.sweep import grid_sets, parse_grid_option, zip_sets
+from condor_nb.spec.units import parse_count, parse_size_mib
+from condor_nb.submission import templates
+from condor_nb.submission.quoting import decode_attr
+from condor_nb.submission.render import (
+    JobFiles,
+    SweepEntry,
+    render,
+    render_sweep,
+    worker_notebook_name,
+)
 
 htcondor2 = pytest.importorskip("htcondor2")
 classad2 = pytest.importorskip("classad2")
@@ -141,7 +147,7 @@ def test_grid_options_parse_or_refuse(option: str) -> None:
 def test_any_file_given_as_a_notebook_is_refused_clearly_or_read(
     data: bytes, tmp_path_factory: Any
 ) -> None:
-    from condor_nb.notebook import inspect_notebook
+    from condor_nb.spec.notebook import inspect_notebook
 
     path = tmp_path_factory.mktemp("nb") / "x.ipynb"
     path.write_bytes(data)
@@ -159,7 +165,7 @@ def test_worker_notebook_name_is_always_transfer_safe() -> None:
     def check(stem: str) -> None:
         assume("/" not in stem and stem not in (".", ".."))
         name = worker_notebook_name(Path(f"{stem or 'x'}.ipynb"))
-        from condor_nb.quoting import transfer_path
+        from condor_nb.submission.quoting import transfer_path
 
         assert transfer_path(name) == name and name.endswith(".ipynb")
 

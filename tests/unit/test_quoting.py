@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from condor_nb.quoting import decode_attr, encode_attr, escape_macros, plain_value, transfer_path
+from condor_nb.submission.quoting import (
+    decode_attr,
+    encode_attr,
+    escape_macros,
+    plain_value,
+    transfer_path,
+)
 
 HOSTILE = [
     pytest.param('say "hi"', id="double quotes"),

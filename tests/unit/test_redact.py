@@ -1,4 +1,4 @@
-"""The worker's secret redaction (condor_nb/remote/redact.py), property-tested over the
+"""The worker's secret redaction (condor_nb/worker/redact.py), property-tested over the
 whole character range: whatever a secret holds (quotes, backslashes, &, <, >, non-BMP
 letters, newlines), none of the ways the job writes it lets it through, decoded or not,
 and what is left is still readable JSON with "[secret]" in place."""
@@ -14,7 +14,7 @@ import nbformat
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from condor_nb.remote.redact import FORMAT_KEYS, MARK, MIN_REDACTED, Redactor
+from condor_nb.worker.redact import FORMAT_KEYS, MARK, MIN_REDACTED, Redactor
 
 MIME = re.compile(r"[\w.+-]+/[\w.+-]+")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from condor_nb.registry import JobRecord, Registry, as_dict
-from condor_nb.status import JobState
+from condor_nb.condor.status import JobState
+from condor_nb.store.registry import JobRecord, Registry, as_dict
 
 T0 = 1_700_000_000.0
 
@@ -320,7 +320,7 @@ def test_upsert_keeps_the_signature_and_queue_flag_that_make_sync_incremental(
 ) -> None:
     from dataclasses import replace
 
-    from condor_nb.registry import Registry
+    from condor_nb.store.registry import Registry
 
     registry = Registry(tmp_path / "r.sqlite")
     first = record("aaaa0001")

@@ -1,4 +1,4 @@
-"""The job's PostCmd (condor_nb/remote/post.py): whatever the notebook left in its
+"""The job's PostCmd (condor_nb/worker/post.py): whatever the notebook left in its
 folder, only regular files, folders and links to a regular file inside it stay, with
 their content; nothing outside is touched (other links are removed, never followed)."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from condor_nb.remote.post import remove_special_files
+from condor_nb.worker.post import remove_special_files
 
 KINDS = ("file", "folder", "fifo", "socket", "link_in", "link_out", "link_dir", "dangling")
 _NAME = st.text(alphabet="abcXYZ019._- ", min_size=1, max_size=8).filter(

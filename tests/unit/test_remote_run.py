@@ -19,7 +19,7 @@ from typing import Any
 import nbformat
 import pytest
 
-import condor_nb.remote as remote
+import condor_nb.worker as remote
 
 NEEDS_KERNEL = pytest.mark.skipif(
     importlib.util.find_spec("ipykernel") is None, reason="needs ipykernel for a python3 kernel"

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from secret_leaks import CELLS, SECRETS, scan
 
-import condor_nb.remote as remote
+import condor_nb.worker as remote
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("ipykernel") is None, reason="needs ipykernel for a python3 kernel"
@@ -109,7 +109,7 @@ def test_secrets_never_read_are_still_replaced_and_a_notebook_file_of_that_name_
     assert "_condor_nb" in json.loads((scratch / remote.SECRETS_JSON).read_text())
     # A job without secrets whose notebook writes a file of that name: it is the
     # notebook's, left as written, and fetch would copy it (not a placeholder).
-    from condor_nb.outputs import is_secrets_placeholder
+    from condor_nb.store.outputs import is_secrets_placeholder
 
     scratch = stage(tmp_path / "mine", job_ad='TransferInput = "a,b"\n')
     (scratch / remote.SECRETS_JSON).unlink()

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from condor_nb import schedules_cron
 from condor_nb.errors import SpecError
-from condor_nb.schedules_cron_match import SEARCH_YEARS, schedd_next_run
+from condor_nb.schedules import cron as schedules_cron
+from condor_nb.schedules.cron_match import SEARCH_YEARS, schedd_next_run
 
 NEVER = [
     ("0 0 31 2 *", "day 31 never occurs in February"),

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from condor_nb import schedd, schedules
+from condor_nb.condor import schedd
 from condor_nb.errors import JobNotFoundError
-from condor_nb.schedules_state import DELETED, Schedule
+from condor_nb.schedules import api as schedules
+from condor_nb.schedules.state import DELETED, Schedule
 from condor_nb.settings import Settings
 
 GONE = Schedule(

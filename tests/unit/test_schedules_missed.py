@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from condor_nb.schedules_cron import fire_times
-from condor_nb.schedules_missed import (
+from condor_nb.schedules.cron import fire_times
+from condor_nb.schedules.missed import (
     HELD,
     PAUSED,
     Hold,

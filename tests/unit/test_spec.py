@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from condor_nb.errors import SpecError
-from condor_nb.spec import NotebookJob, Resources, notebook_job
+from condor_nb.spec.job import NotebookJob, Resources, notebook_job
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 

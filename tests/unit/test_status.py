@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from condor_nb.status import (
+from condor_nb.condor.status import (
     FAILURE_CLASSES,
     JobState,
     StatusInfo,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from condor_nb.errors import SpecError
-from condor_nb.notebook import DeclaredParameter
-from condor_nb.sweep_spec import grid_sets, load_sets, parse_grid_option, zip_sets
+from condor_nb.spec.notebook import DeclaredParameter
+from condor_nb.spec.sweep import grid_sets, load_sets, parse_grid_option, zip_sets
 
 DECLARED = {
     "a": DeclaredParameter("a", "int", "1", False),

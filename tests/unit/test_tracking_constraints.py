@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from condor_nb import schedd, tracking
+from condor_nb.condor import schedd
 from condor_nb.errors import ConfigError, ScheddUnavailableError
 from condor_nb.settings import Settings
+from condor_nb.store import tracking
 
 
 def _settings(**kwargs: object) -> Settings:

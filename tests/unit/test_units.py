@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from condor_nb.errors import SpecError
-from condor_nb.units import format_mib, parse_count, parse_size_mib
+from condor_nb.spec.units import format_mib, parse_count, parse_size_mib
 
 GIB = 1024
 

@@ -1,0 +1,463 @@
+"""The schedd client: the only module that imports the HTCondor bindings.
+
+A small interface (:class:`ScheddClient`) with one implementation on the v2
+bindings. Client configuration is process-global in HTCondor, so it is decided
+once, before ``htcondor2`` is first imported (:func:`configure_bindings`).
+Note for the Jupyter side: these calls hold the GIL; run them in a worker process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from condor_nb.condor import auth_refused, site_hints
+from condor_nb.condor.deadline import (
+    ChildError,
+    DeadlineExceeded,
+    call_reporting_with_deadline,
+    call_with_deadline,
+)
+from condor_nb.errors import (
+    ConfigError,
+    CredentialsError,
+    ScheddUnavailableError,
+    SubmitError,
+)
+from condor_nb.settings import Settings
+
+Action = Literal["hold", "release", "remove"]
+log = logging.getLogger(__name__)
+_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+#: How long a collector that lists no schedd is asked again (a schedd restarting).
+_UNLISTED_WAIT = 30.0
+_RETRIEVE_FACTOR = 30  # 30 min with the default schedd_timeout
+
+
+class ScheddClient(Protocol):
+    name: str
+
+    def submit(
+        self,
+        description: Mapping[str, str],
+        *,
+        spool: bool = True,
+        itemdata: Sequence[Mapping[str, str]] | None = None,
+        on_submitted: Callable[[int], None] | None = None,
+    ) -> tuple[int, int]: ...
+
+    def query(self, constraint: str, projection: Sequence[str]) -> list[Mapping[str, Any]]: ...
+
+    def history(
+        self, constraint: str, projection: Sequence[str], match: int = -1
+    ) -> list[Mapping[str, Any]]: ...
+
+    def summary(self, constraint: str) -> Mapping[str, Any]: ...
+
+    def act(self, action: Action, constraint: str, reason: str) -> int: ...
+
+    def edit(self, constraint: str, attribute: str, value: str) -> int: ...
+
+    def retrieve(self, constraint: str) -> None: ...
+
+    def whoami(self) -> str | None: ...
+
+
+def condor_config_for(settings: Settings) -> str | None:
+    """Which client configuration to use, found as HTCondor finds it (condor_config.py)."""
+    # `import htcondor2` sets CONDOR_CONFIG=/dev/null when it finds no configuration,
+    # and configure_bindings sets it for the bindings: neither is the user's choice.
+    from condor_nb.condor import condor_config
+
+    return condor_config.choose(settings, set_by_us=_set_by_us).path
+
+
+_configured: str | None = None  # what the bindings were last configured with
+_set_by_us: str | None = None  # a CONDOR_CONFIG we wrote ourselves (not the user's choice)
+
+
+def configure_bindings(settings: Settings) -> Any:
+    """Point the bindings at the right pool and return the ``htcondor2`` module."""
+    global _configured, _set_by_us
+    config = condor_config_for(settings)
+    if config and not os.path.isfile(config):
+        raise ConfigError(
+            f"HTCondor client configuration not found: {config}",
+            hint="start the personal pool with `condor_nb pool start`, "
+            "or set CONDOR_CONFIG to your access point's client configuration",
+        )
+    # Only CONDOR_CONFIG: _CONDOR_* overrides would leak into child processes
+    # and outrank the configuration they were asked to use.
+    if config and os.environ.get("CONDOR_CONFIG") != config:
+        os.environ["CONDOR_CONFIG"] = _set_by_us = config
+    imported_before = "htcondor2" in sys.modules
+    import htcondor2
+
+    # The bindings read their configuration at import: if someone imported them
+    # first (a notebook cell, a test), or we now want another pool, read it again.
+    if imported_before and (_configured is None or _configured != config):
+        htcondor2.reload_config()
+    _configured = config
+    return htcondor2
+
+
+def client_params(settings: Settings, names: Sequence[str]) -> dict[str, str | None]:
+    """Client configuration values as HTCondor reads them (token directories, methods...).
+
+    Used by condor_nb.credentials.discover; no daemon is contacted.
+    """
+    h = configure_bindings(settings)
+    return {name: h.param.get(name) for name in names}
+
+
+def _not_connected(exc: Exception) -> bool:
+    """The bindings' error for a call that never reached the schedd."""
+    text = str(exc)
+    return "Failed to connect" in text or "SECMAN" in text
+
+
+class HTCondorSchedd:
+    """:class:`ScheddClient` on the htcondor2 bindings (remote submission with spooling)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._htcondor = configure_bindings(settings)
+        self._schedd = self._locate()
+
+    def _locate(self) -> Any:
+        """Find the schedd; a failed first try is retried (after a daemon restart the
+        client's cached security session is stale and only the next call renews it).
+        A collector that answers but lists no schedd is asked again for up to
+        _UNLISTED_WAIT s: a restarting schedd withdraws its ad and advertises anew."""
+        unlisted_until = time.monotonic() + _UNLISTED_WAIT
+        for delay in (0.2, 1.0, None):
+            try:
+                return self._locate_once()
+            except ScheddUnavailableError as exc:
+                if exc.unlisted:
+                    while time.monotonic() + 2.0 < unlisted_until:
+                        time.sleep(2.0)
+                        with contextlib.suppress(ScheddUnavailableError):
+                            return self._locate_once()
+                if delay is None:
+                    raise
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _locate_once(self) -> Any:
+        h = self._htcondor
+        where = self._settings.collector or h.param.get("COLLECTOR_HOST") or "(none)"
+        try:
+            collector = (
+                h.Collector(self._settings.collector)
+                if self._settings.collector
+                else (h.Collector())
+            )
+            limit = self._settings.schedd_timeout
+            if self._settings.schedd:
+                wanted = self._settings.schedd
+                ad = call_with_deadline(
+                    lambda: collector.locate(h.DaemonType.Schedd, wanted), limit
+                )
+            else:
+                ads = call_with_deadline(lambda: collector.locateAll(h.DaemonType.Schedd), limit)
+                if not ads:
+                    unlisted = ScheddUnavailableError(
+                        f"the collector at {where} knows no schedd",
+                        hint=site_hints.schedd_not_listed(where),
+                    )
+                    unlisted.unlisted = True
+                    raise unlisted
+                ad = ads[0]
+        except ScheddUnavailableError:
+            raise
+        except DeadlineExceeded:
+            raise ScheddUnavailableError(
+                f"finding the schedd: the collector at {where} did not answer within "
+                f"{self._settings.schedd_timeout:g} s",
+                hint="it may be overloaded, hung or cut off; try again later "
+                "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+            ) from None
+        except Exception as exc:
+            raise ScheddUnavailableError(
+                f"cannot reach the schedd through the collector at {where}: {exc}",
+                hint=site_hints.collector_unreachable(where),
+            ) from exc
+        if ad is None:
+            raise ScheddUnavailableError(f"no schedd named {self._settings.schedd!r} at {where}")
+        self.name = str(ad.get("Name"))
+        self._ad = ad
+        return h.Schedd(ad)
+
+    def _bounded(
+        self, what: str, call: Callable[[], Any], limit: float | None = None, end: float = 0.0
+    ) -> Any:
+        """``call()`` with a time bound (see :mod:`condor_nb.condor.deadline`): a schedd that does
+        not answer in ``limit`` seconds (``schedd_timeout``), or by the monotonic time
+        ``end`` if given, is an error (exit 5), not a hang."""
+        limit = self._settings.schedd_timeout if limit is None else limit
+        seconds = end - time.monotonic() if end else limit
+        try:
+            return call_with_deadline(call, max(seconds, 0.1))
+        except DeadlineExceeded:
+            raise ScheddUnavailableError(
+                f"{what}: the schedd {self.name} did not answer within {limit:g} s",
+                hint="it may be overloaded, hung or cut off; try again later "
+                "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+            ) from None
+        except ChildError as exc:
+            raise RuntimeError(str(exc)) from None
+
+    def _retrying(self, what: str, call: Callable[[], Any], budget: float | None = None) -> Any:
+        """Idempotent reads survive a schedd restart: retry with backoff, then explain.
+
+        Every try, and all of them together, stay within ``budget`` seconds
+        (``schedd_timeout`` unless given). Failed tries are retried for up to
+        ``schedd_timeout``: a restarting access point's schedd takes 15-20 s to answer
+        again (and to advertise its new address), longer than the backoff steps alone."""
+        limit = self._settings.schedd_timeout if budget is None else budget
+        deadline = time.monotonic() + limit
+        retry_until = time.monotonic() + min(limit, self._settings.schedd_timeout)
+        for attempt in itertools.count():
+            try:
+                return self._bounded(what, call, limit, deadline)
+            except ScheddUnavailableError:
+                raise
+            except Exception as exc:
+                if auth_refused.is_refusal(exc):  # not transient: say so now
+                    raise auth_refused.refused(self._settings, what, self.name, str(exc)) from None
+                delay = _RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)]
+                if time.monotonic() + delay >= min(deadline, retry_until):
+                    raise ScheddUnavailableError(
+                        f"{what} failed on schedd {self.name}: {exc}",
+                        hint="the schedd may be restarting or unreachable; try again shortly",
+                    ) from exc
+                time.sleep(delay)
+                with contextlib.suppress(ScheddUnavailableError):
+                    self._schedd = self._locate()
+        raise AssertionError("unreachable")
+
+    def submit(
+        self,
+        description: Mapping[str, str],
+        *,
+        spool: bool = True,
+        itemdata: Sequence[Mapping[str, str]] | None = None,
+        on_submitted: Callable[[int], None] | None = None,
+    ) -> tuple[int, int]:
+        """Submit and (with ``spool``) upload inputs as one operation: on any failure
+        the cluster is removed. Without ``spool`` the access point must see the input
+        files at the same paths (a shared filesystem); nothing is uploaded."""
+        h = self._htcondor
+        submit = h.Submit(dict(description))
+        limit = self._settings.schedd_timeout
+        cluster: int | None = None
+        spooled_procs = 0  # set once the jobs are queued and their inputs uploaded
+
+        def remember(value: Any) -> None:
+            nonlocal cluster, spooled_procs
+            if isinstance(value, tuple):  # ("spooled", number of procs)
+                spooled_procs = int(value[1])
+                return
+            cluster = int(value)
+            if on_submitted is not None:
+                on_submitted(cluster)
+
+        def work(report: Callable[[Any], None]) -> tuple[int, bool]:
+            # In a child process with a time bound (condor_nb.condor.deadline): a hung schedd
+            # or a stalled upload cannot hold the caller for ever.
+            items: Iterable[Mapping[str, str]] | None = iter(itemdata) if itemdata else None
+            result = self._schedd.submit(submit, spool=spool, itemdata=items)
+            report(int(result.cluster()))
+            if spool:
+                self._schedd.spool(result)
+            report(("spooled", int(result.num_procs())))
+            try:
+                self._schedd.reschedule()
+                asked = True
+            except Exception:
+                asked = False
+            return int(result.num_procs()), asked
+
+        def send() -> tuple[int, bool]:
+            return call_reporting_with_deadline(
+                work, limit, remember, seconds_after_report=limit * _RETRIEVE_FACTOR
+            )
+
+        try:
+            try:
+                procs, asked = send()
+            except ChildError as exc:
+                # A submission that never reached the schedd submitted nothing: resend once.
+                if cluster is not None or not _not_connected(exc):
+                    raise
+                self._schedd = self._locate()
+                procs, asked = send()
+        except DeadlineExceeded:
+            if spooled_procs and cluster is not None:  # only the reschedule went unanswered
+                log.warning("reschedule on schedd %s got no answer", self.name)
+                return cluster, spooled_procs
+            done = "nothing was submitted"
+            if cluster is not None:
+                self._remove_quietly(cluster, "condor_nb: the submission timed out")
+                done = f"job {cluster} was removed"
+            raise ScheddUnavailableError(
+                f"submitting the job: the schedd {self.name} did not answer within {limit:g} s "
+                f"({done})",
+                hint="it may be overloaded, hung or cut off; try again later "
+                "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+            ) from None
+        except BaseException as exc:
+            if cluster is None:
+                if not isinstance(exc, ChildError):
+                    raise
+                if "AUTHENTICATE" in str(exc):  # issue 5: a credential problem, said plainly
+                    raise CredentialsError(
+                        f"the schedd {self.name} did not accept the credential presented: {exc}",
+                        hint="`condor_nb auth status` shows which credential was presented; an "
+                        "unknown issuer, an unmapped subject, another audience or an expired "
+                        "token are the usual causes (ask the access point's admins)",
+                    ) from None
+                raise SubmitError(f"the schedd {self.name} refused the job: {exc}") from None
+            step = "uploading the inputs" if spool else "recording the job"
+            self._remove_quietly(cluster, f"condor_nb: {step} failed: {exc}")
+            if isinstance(exc, Exception):
+                raise SubmitError(
+                    f"{step} of job {cluster} failed: {exc}",
+                    hint="the job was removed; check the input files and submit again",
+                ) from exc
+            raise
+        if asked:
+            log.debug("asked schedd %s to reschedule", self.name)
+        else:
+            log.warning("reschedule on schedd %s failed (jobs wait for the next cycle)", self.name)
+        assert cluster is not None
+        return cluster, procs
+
+    def _remove_quietly(self, cluster: int, reason: str) -> None:
+        # If even this fails, the next sync removes the abandoned job (tracking.py).
+        with contextlib.suppress(Exception):
+            self.act("remove", f"ClusterId == {cluster}", reason)
+
+    def query(self, constraint: str, projection: Sequence[str]) -> list[Mapping[str, Any]]:
+        # The ClassAds are returned as they are (they are Mappings): converting
+        # 10,000 of them to dicts costs more than the query, and most callers
+        # read only a few attributes of each.
+        proj = list(projection)
+        ads = self._retrying("query", lambda: self._schedd.query(constraint, proj))
+        return list(ads)
+
+    def summary(self, constraint: str) -> Mapping[str, Any]:
+        """Counts of the matching jobs by status (one small ad): ``Jobs``, ``Idle``, ..."""
+        opts = self._htcondor.QueryOpt.SummaryOnly
+        ads = self._retrying("summary query", lambda: self._schedd.query(constraint, [], opts=opts))
+        return ads[0] if ads else {}
+
+    def history(
+        self, constraint: str, projection: Sequence[str], match: int = -1
+    ) -> list[Mapping[str, Any]]:
+        proj = list(projection)
+        return self._retrying(  # type: ignore[no-any-return]
+            "history query", lambda: list(self._schedd.history(constraint, proj, match=match))
+        )
+
+    def act(self, action: Action, constraint: str, reason: str) -> int:
+        h = self._htcondor
+        kind = {
+            "hold": h.JobAction.Hold,
+            "release": h.JobAction.Release,
+            "remove": h.JobAction.Remove,
+        }[action]
+        try:
+            # A plain string reason is silently dropped by the v2 bindings: pass (text, code).
+            result = self._reconnecting(
+                lambda: self._bounded(
+                    action, lambda: self._schedd.act(kind, constraint, (reason, 0))
+                )
+            )
+        except ScheddUnavailableError:
+            raise
+        except Exception as exc:
+            self._raise_if_refused(action, exc)
+            raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
+        return int(result.get("TotalSuccess", 0)) if result is not None else 0
+
+    def edit(self, constraint: str, attribute: str, value: str) -> int:
+        """Set ``attribute`` to the ClassAd expression ``value`` in the matching jobs."""
+        try:
+            return int(
+                self._reconnecting(
+                    lambda: self._bounded(
+                        f"editing {attribute}",
+                        lambda: self._schedd.edit(constraint, attribute, value),
+                    )
+                )
+            )
+        except ScheddUnavailableError:
+            raise
+        except Exception as exc:
+            self._raise_if_refused(f"editing {attribute}", exc)
+            raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
+
+    def _raise_if_refused(self, what: str, exc: Exception) -> None:
+        """A CredentialsError if ``exc`` was the schedd refusing our credential. The
+        bindings' act() says only "Error when performing action": a WRITE handshake
+        (bounded) tells a refused token from any other failure."""
+        reason = str(exc) if auth_refused.is_refusal(exc) else None
+        if reason is None:
+            ping = self._htcondor.ping
+            reason = auth_refused.write_refused(
+                lambda level: self._bounded("ping", lambda: ping(self._ad, level), 20)
+            )
+        if reason is not None:
+            raise auth_refused.refused(self._settings, what, self.name, reason) from None
+
+    def _reconnecting(self, call: Callable[[], Any]) -> Any:
+        """A call that never reached the schedd (it restarted: new address, stale
+        security session) is sent once more to the schedd located again. Only for
+        calls a second try cannot do twice: a submission that did not arrive, an
+        action or an edit (both idempotent)."""
+        try:
+            return call()
+        except Exception as exc:
+            if not _not_connected(exc):
+                raise
+            self._schedd = self._locate()
+            return call()
+
+    def retrieve(self, constraint: str) -> None:
+        # Outputs can be large: a transfer gets _RETRIEVE_FACTOR times the usual bound.
+        budget = self._settings.schedd_timeout * _RETRIEVE_FACTOR
+        self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint), budget)
+
+    def whoami(self) -> str | None:
+        """The user the schedd maps our credential to (the Owner of our jobs), or None.
+
+        Asked with the security handshake the bindings do anyway (``ping``, WRITE
+        level): ``MyRemoteUserName`` is "user@UID_DOMAIN".
+        """
+        try:
+            answer = self._htcondor.ping(self._ad, "WRITE")
+        except Exception:
+            return None
+        name = str(answer.get("MyRemoteUserName") or "")
+        user = name.split("@", 1)[0]
+        return user or None
+
+
+_clients: dict[tuple[Any, ...], HTCondorSchedd] = {}
+
+
+def client_for(settings: Settings) -> ScheddClient:
+    """One client per (pool, schedd) per process: locating the schedd costs a round trip."""
+    key = (condor_config_for(settings), settings.collector, settings.schedd)
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = HTCondorSchedd(settings)
+    return client

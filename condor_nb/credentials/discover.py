@@ -1,0 +1,357 @@
+"""Which credential HTCondor will present, found the way HTCondor and OSG tools find it.
+
+- IDTOKENS: every file of the token directories the client configuration names
+  (``SEC_TOKEN_DIRECTORY``; a root client also reads ``SEC_TOKEN_SYSTEM_DIRECTORY``),
+  one token per line.
+- SciTokens / WLCG bearer tokens: ``SCITOKENS_FILE`` from the client configuration,
+  then the WLCG discovery order: ``BEARER_TOKEN``, ``BEARER_TOKEN_FILE``,
+  ``$XDG_RUNTIME_DIR/bt_u$UID``, ``/tmp/bt_u$UID`` (the first one found is the one).
+
+Tokens are decoded with the ``scitokens`` package (claims only: the signature is the
+schedd's to check). A :class:`Credential` holds what a person needs to know (kind,
+where, issuer, subject, expiry, scopes) and never the token itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from condor_nb.settings import Settings
+
+IDTOKEN, SCITOKEN = "IDTOKEN", "SCITOKEN"
+SCOPE_READ, SCOPE_WRITE = "condor:/READ", "condor:/WRITE"
+#: Client configuration knobs read through the bindings (schedd.client_params).
+PARAMS = (
+    "SEC_CLIENT_AUTHENTICATION_METHODS",
+    "SEC_DEFAULT_AUTHENTICATION_METHODS",
+    "SEC_TOKEN_DIRECTORY",
+    "SEC_TOKEN_SYSTEM_DIRECTORY",
+    "SCITOKENS_FILE",
+    "COLLECTOR_HOST",
+)
+#: HTCondor's client default when no method list is configured.
+DEFAULT_METHODS = ("FS", "IDTOKENS", "KERBEROS", "SCITOKENS", "SSL")
+TOKEN_METHODS = {
+    "IDTOKENS": IDTOKEN,
+    "IDTOKEN": IDTOKEN,
+    "SCITOKENS": SCITOKEN,
+    "SCITOKEN": SCITOKEN,
+}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One token found on this machine, described without its secret."""
+
+    kind: str  # IDTOKEN or SCITOKEN
+    source: str  # how it was found: "SEC_TOKEN_DIRECTORY", "BEARER_TOKEN_FILE", ...
+    location: str  # a file (and line), or "environment variable BEARER_TOKEN"
+    issuer: str | None = None
+    subject: str | None = None
+    audiences: tuple[str, ...] = ()
+    expires_at: float | None = None
+    not_before: float | None = None
+    scopes: tuple[str, ...] = ()
+    fingerprint: str = ""  # sha256 prefix: tells tokens apart, reveals nothing
+    problem: str | None = None  # why it cannot be used (unreadable, malformed...)
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def identity(self) -> str:
+        return f"{self.subject or '?'} (issuer {self.issuer or '?'})"
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        if self.expires_at is None:
+            return None
+        return self.expires_at - (time.time() if now is None else now)
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    """Everything discovery found, in the order HTCondor would try it."""
+
+    methods: tuple[str, ...]  # the client's authentication methods, in order
+    credentials: tuple[Credential, ...]
+    selected: Credential | None  # the one HTCondor will present (first usable, by method)
+    notes: tuple[str, ...] = ()  # things worth knowing (a lax file mode, a missing folder)
+    token_dirs: tuple[Path, ...] = ()
+    collector: str | None = None
+
+    @property
+    def other_methods(self) -> tuple[str, ...]:
+        """Configured methods that need no token (FS, SSL, KERBEROS...)."""
+        return tuple(m for m in self.methods if m not in TOKEN_METHODS)
+
+
+def fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def _scopes(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = claims.get("scope", claims.get("scp", ""))
+    items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+    return tuple(str(s) for s in items if s)
+
+
+def _audiences(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    aud = claims.get("aud")
+    if aud is None:
+        return ()
+    return tuple(str(a) for a in aud) if isinstance(aud, list) else (str(aud),)
+
+
+_LAST_TIME = 253402300799  # 9999-12-31 23:59:59 UTC: the last time a clock can show
+
+
+def _number(value: Any) -> float | None:
+    """A time claim as seconds since the epoch, or None when absent or not a plausible time."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= _LAST_TIME else None
+
+
+def _time_problem(claims: Mapping[str, Any]) -> str | None:
+    """What is wrong with the token's ``exp`` / ``nbf`` claims, if anything."""
+    for name, meaning in (("exp", "expiry"), ("nbf", "start")):
+        value = claims.get(name)
+        if value is not None and _number(value) is None:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            return (
+                f"its '{name}' ({meaning}) claim is {shown}: expected seconds since 1970 "
+                "before the year 10000 (the issuer wrote an impossible time)"
+            )
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def decode(token: str, *, kind: str, source: str, location: str) -> Credential:
+    """Read a token's claims (no signature check: that is the schedd's job).
+
+    Pure (expiry is judged later, against the clock), so cached: every submit's
+    preflight reads the same token files.
+
+    A malformed token gives a Credential whose ``problem`` says what was expected;
+    the token text itself never appears in it.
+    """
+    import jwt
+    import scitokens
+
+    text = token.strip()
+    mark = fingerprint(text)
+    parts = text.split(".")
+    if len(parts) != 3 or not all(parts[:2]):
+        return Credential(
+            kind,
+            source,
+            location,
+            fingerprint=mark,
+            problem=f"not a JSON Web Token: expected three base64url parts separated by "
+            f"dots, got {len(parts)} part(s) of {len(text)} characters",
+        )
+    try:
+        claims = jwt.decode(text, options={"verify_signature": False, "verify_aud": False})
+    except jwt.PyJWTError as exc:
+        problem = f"cannot decode the token's claims: {exc}"
+        return Credential(kind, source, location, fingerprint=mark, problem=problem)
+    time_problem = _time_problem(claims)
+    if time_problem is not None:
+        return Credential(kind, source, location, fingerprint=mark, problem=time_problem)
+    wrapped = scitokens.SciToken()  # the scitokens view of the same claims
+    wrapped.update_claims(claims)
+    return Credential(
+        kind,
+        source,
+        location,
+        fingerprint=mark,
+        issuer=str(wrapped["iss"]) if "iss" in wrapped else None,
+        subject=str(wrapped["sub"]) if "sub" in wrapped else None,
+        audiences=_audiences(claims),
+        expires_at=_number(wrapped.get("exp")),
+        not_before=_number(wrapped.get("nbf")),
+        scopes=_scopes(claims),
+        claims=claims,
+    )
+
+
+def _read_token_lines(path: Path) -> list[tuple[int, str]]:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [(n, s.strip()) for n, s in enumerate(lines, 1) if s.strip() and not s.startswith("#")]
+
+
+def _mode_note(path: Path) -> str | None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return (
+            f"{path} has mode {mode:04o}: a token file must be private "
+            f"(expected 0600); fix with `chmod 600 {path}`"
+        )
+    return None
+
+
+def _id_tokens(directory: Path, source: str, notes: list[str]) -> list[Credential]:
+    found: list[Credential] = []
+    if not directory.is_dir():
+        notes.append(f"{source} {directory} does not exist")
+        return found
+    for path in sorted(p for p in directory.iterdir() if p.is_file()):
+        if path.name.startswith("."):
+            continue
+        try:
+            lines = _read_token_lines(path)
+            note = _mode_note(path)
+        except OSError as exc:
+            found.append(Credential(IDTOKEN, source, str(path), problem=f"unreadable: {exc}"))
+            continue
+        if note:
+            notes.append(note)
+        if not lines:
+            found.append(Credential(IDTOKEN, source, str(path), problem="the file holds no token"))
+        for number, line in lines:
+            where = f"{path}:{number}" if len(lines) > 1 else str(path)
+            found.append(decode(line, kind=IDTOKEN, source=source, location=where))
+    return found
+
+
+def _bearer_candidates(
+    environ: Mapping[str, str], scitokens_file: str | None
+) -> list[tuple[str, str | None, Path | None]]:
+    """(source, inline token, file) in HTCondor + WLCG order."""
+    uid = os.getuid()
+    out: list[tuple[str, str | None, Path | None]] = []
+    if scitokens_file:
+        out.append(("SCITOKENS_FILE", None, Path(scitokens_file).expanduser()))
+    if environ.get("BEARER_TOKEN", "").strip():
+        out.append(("BEARER_TOKEN", environ["BEARER_TOKEN"], None))
+    if environ.get("BEARER_TOKEN_FILE"):
+        out.append(("BEARER_TOKEN_FILE", None, Path(environ["BEARER_TOKEN_FILE"])))
+    if environ.get("XDG_RUNTIME_DIR"):
+        out.append(
+            ("$XDG_RUNTIME_DIR/bt_u$UID", None, Path(environ["XDG_RUNTIME_DIR"]) / f"bt_u{uid}")
+        )
+    out.append(("/tmp/bt_u$UID", None, Path(f"/tmp/bt_u{uid}")))
+    return out
+
+
+def _bearer_token(
+    environ: Mapping[str, str], scitokens_file: str | None, notes: list[str]
+) -> Credential | None:
+    """The first bearer token in discovery order (later places are not looked at)."""
+    for source, inline, path in _bearer_candidates(environ, scitokens_file):
+        if inline is not None:
+            return decode(inline, kind=SCITOKEN, source=source, location="environment variable")
+        assert path is not None
+        if not path.exists():
+            if source in ("SCITOKENS_FILE", "BEARER_TOKEN_FILE"):
+                notes.append(f"{source} names {path}, which does not exist")
+            continue
+        try:
+            lines = _read_token_lines(path)
+            note = _mode_note(path)
+        except OSError as exc:
+            return Credential(SCITOKEN, source, str(path), problem=f"unreadable: {exc}")
+        if note:
+            notes.append(note)
+        if not lines:
+            return Credential(SCITOKEN, source, str(path), problem="the file holds no token")
+        return decode(lines[0][1], kind=SCITOKEN, source=source, location=str(path))
+    return None
+
+
+def _methods(params: Mapping[str, str | None]) -> tuple[str, ...]:
+    raw = params.get("SEC_CLIENT_AUTHENTICATION_METHODS") or params.get(
+        "SEC_DEFAULT_AUTHENTICATION_METHODS"
+    )
+    if not raw:
+        return DEFAULT_METHODS
+    return tuple(m.strip().upper() for m in raw.replace(",", " ").split() if m.strip())
+
+
+def _token_dirs(params: Mapping[str, str | None]) -> list[tuple[str, Path]]:
+    dirs: list[tuple[str, Path]] = []
+    user_dir = params.get("SEC_TOKEN_DIRECTORY") or "~/.condor/tokens.d"
+    dirs.append(("SEC_TOKEN_DIRECTORY", Path(user_dir).expanduser()))
+    if os.geteuid() == 0:
+        system_dir = params.get("SEC_TOKEN_SYSTEM_DIRECTORY") or "/etc/condor/tokens.d"
+        dirs.append(("SEC_TOKEN_SYSTEM_DIRECTORY", Path(system_dir).expanduser()))
+    unique: list[tuple[str, Path]] = []
+    for source, path in dirs:
+        if all(path != seen for _, seen in unique):
+            unique.append((source, path))
+    return unique
+
+
+def select(methods: Sequence[str], credentials: Sequence[Credential]) -> Credential | None:
+    """The credential HTCondor presents: the first decodable one of the first token method."""
+    for method in methods:
+        kind = TOKEN_METHODS.get(method)
+        for cred in credentials:
+            if kind and cred.kind == kind and cred.problem is None:
+                return cred
+    return None
+
+
+def discover_from(
+    params: Mapping[str, str | None], environ: Mapping[str, str] | None = None
+) -> CredentialReport:
+    """Discovery from given configuration values (pure apart from reading token files)."""
+    env = os.environ if environ is None else environ
+    methods = _methods(params)
+    notes: list[str] = []
+    found: list[Credential] = []
+    dirs = _token_dirs(params)
+    for source, directory in dirs:
+        found.extend(_id_tokens(directory, source, notes))
+    bearer = _bearer_token(env, params.get("SCITOKENS_FILE"), notes)
+    if bearer is not None:
+        found.append(bearer)
+    return CredentialReport(
+        methods=methods,
+        credentials=tuple(found),
+        selected=select(methods, found),
+        notes=tuple(notes),
+        token_dirs=tuple(path for _, path in dirs),
+        collector=params.get("COLLECTOR_HOST"),
+    )
+
+
+def discover(settings: Settings, environ: Mapping[str, str] | None = None) -> CredentialReport:
+    """Discovery with the client configuration condor_nb will submit with."""
+    from condor_nb.condor import schedd
+
+    params = schedd.client_params(settings, PARAMS)
+    report = discover_from(params, environ)
+    if settings.collector:
+        report = CredentialReport(**{**report.__dict__, "collector": settings.collector})
+    return report
+
+
+def status(*, settings: Settings) -> dict[str, Any]:
+    """The credential in use, as plain data (never the token): for the Jupyter status API."""
+    report = discover(settings)
+    chosen = report.selected
+    out: dict[str, Any] = {
+        "available": True,
+        "methods": list(report.methods),
+        "notes": list(report.notes),
+        "selected": None,
+    }
+    if chosen is not None:
+        out["selected"] = {
+            "kind": chosen.kind, "source": chosen.source, "location": chosen.location,
+            "identity": chosen.identity, "issuer": chosen.issuer, "subject": chosen.subject,
+            "expires_at": chosen.expires_at, "seconds_left": chosen.seconds_left(),
+            "scopes": list(chosen.scopes), "fingerprint": chosen.fingerprint,
+            "problem": chosen.problem,
+        }  # fmt: skip
+    return out

@@ -1,0 +1,379 @@
+"""Keep the registry in step with the schedd, cheaply.
+
+Builds :class:`JobRecord` rows from job ads, so the registry can also be rebuilt
+from nothing (jobs carry their condor_nb id and metadata as ``CondorNb*`` attributes).
+
+``sync`` is incremental: after one full look it asks only for jobs whose status
+changed since the last look (``EnteredCurrentStatus``), plus a one-ad summary
+whose job count tells whether any job left the queue unseen; any doubt falls
+back to a full look. On a shared access point this keeps frequent polling cheap
+(10,000 jobs: ~35 ms of schedd work instead of ~110 ms).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from condor_nb.condor import schedd, status
+from condor_nb.condor.schedd import ScheddClient
+from condor_nb.errors import CondorNbError, ConfigError
+from condor_nb.settings import Settings
+from condor_nb.store.registry import JobRecord, Registry
+from condor_nb.submission import quoting
+
+PROJECTION = (
+    "ClusterId", "ProcId", "JobStatus", "ExitCode", "ExitBySignal", "ExitSignal",
+    "HoldReason", "HoldReasonCode", "RemoveReason", "QDate", "JobStartDate",
+    "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
+    "CondorNbId", "CondorNbName", "CondorNbNotebook", "CondorNbProfile",
+    "CondorNbJobDir", "CondorNbParams", "CondorNbHash", "CondorNbProgress",
+    "CondorNbSweep", "CondorNbSweepIndex", "CondorNbSpooled",
+)  # fmt: skip
+# Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
+# resolution and the summary's ServerTime is read before the "changed" query.
+SYNC_MARGIN = 2
+_OWNER = re.compile(r"^[A-Za-z0-9._@-]+$")
+
+
+def owner(settings: Settings) -> str | None:
+    """The schedd Owner our jobs run as (constrains every query), when it can be known.
+
+    The ``owner`` setting, else the personal pool's user, else what the schedd
+    says our credential maps to (asked once per process and pool). Only a schedd
+    that cannot be reached leaves it unknown, and then no query runs anyway.
+    """
+    if settings.owner:
+        if not _OWNER.match(settings.owner):
+            raise ConfigError(f"owner: expected a user name; got {settings.owner!r}")
+        return settings.owner
+    if _personal_pool(settings):
+        from condor_nb import pool
+
+        return pool.owner()
+    key = (schedd.condor_config_for(settings), settings.collector, settings.schedd)
+    if key not in _discovered_owners:
+        try:
+            found = schedd.client_for(settings).whoami()
+        except CondorNbError:
+            found = None
+        if not found or not _OWNER.match(found):
+            return None  # unreachable or no answer: ask again next time, never remember it
+        _discovered_owners[key] = found
+    return _discovered_owners[key]
+
+
+_discovered_owners: dict[tuple[str | None, str | None, str | None], str] = {}
+
+
+def _personal_pool(settings: Settings) -> bool:
+    """Do we talk to the personal pool (whose Owner is known without asking)?"""
+    from condor_nb.condor import condor_config
+
+    if settings.condor_config:
+        return False
+    try:
+        return condor_config.choose(settings, set_by_us=schedd._set_by_us).is_personal_pool
+    except CondorNbError:
+        return False
+
+
+def mine(constraint: str, settings: Settings) -> str:
+    """``constraint`` limited to our jobs: :func:`base_constraint`, the one rule.
+
+    Job ids are only unique per submitter: on a shared schedd another user's job
+    can carry an id a user types, and must never be shown or adopted as theirs; nor
+    may a job of the same Owner submitted from another condor_nb home, whose
+    outputs belong to that home's staging folders.
+    """
+    return f"({constraint}) && {base_constraint(settings)}"
+
+
+def base_constraint(settings: Settings) -> str:
+    """Our jobs: condor_nb's, of our Owner, submitted from this condor_nb home.
+
+    Jobs of the same Owner submitted from another home (another machine, another
+    ``CONDOR_NB_HOME``) belong to that home's registry: their outputs are retrieved
+    into its staging folders, so this one leaves them alone.
+    """
+    mine = owner(settings)
+    home = quoting.encode_text(str(settings.home).rstrip("/") + "/")
+    clause = f'CondorNbId isnt undefined && substr(CondorNbJobDir, 0, {len(home)}) == "{home}"'
+    return f'{clause} && Owner == "{mine}"' if mine else clause
+
+
+def id_constraint(ids: Sequence[str]) -> str:
+    """ClassAd constraint matching the given condor_nb ids (ids are [0-9a-f] only)."""
+    if len(ids) == 1:
+        return f'CondorNbId == "{ids[0]}"'
+    listed = ", ".join(f'"{i}"' for i in ids)
+    return f"member(CondorNbId, {{{listed}}})"
+
+
+def _num(value: Any) -> float | None:
+    try:
+        return None if value in (None, 0) else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def signature(ad: Mapping[str, Any]) -> str:
+    """Changes whenever the job's status, or its reported progress, changes.
+
+    Comparing it with the stored one instead of classifying every ad keeps ``q``
+    on 10,000 jobs fast. (A job waiting for its upload also changes with time
+    alone, so those are always classified again.)
+    """
+    return f"{ad.get('JobStatus')}:{ad.get('EnteredCurrentStatus')}:{ad.get('CondorNbProgress')}"
+
+
+def record_from_ad(
+    ad: Mapping[str, Any],
+    schedd: str,
+    known: JobRecord | None,
+    now: float,
+    spool_timeout: float = 600,
+    in_queue: bool = True,
+) -> JobRecord:
+    """A registry row for this ad: known rows keep local facts, new ones come from the ad."""
+    info = status.classify(ad, now=now, spool_timeout=spool_timeout)
+    if known is not None and known.retrieved_at and info.state.is_terminal:
+        # After fetching, the worker's result file refined the reason; keep it.
+        info = status.StatusInfo(
+            status.JobState(known.state), known.reason, known.failure_class, known.exit_code
+        )
+    dec = quoting.decode_attr
+    return JobRecord(
+        id=str(ad.get("CondorNbId")),
+        name=known.name if known else dec(ad.get("CondorNbName")),
+        notebook=known.notebook if known else dec(ad.get("CondorNbNotebook")),
+        profile=known.profile if known else dec(ad.get("CondorNbProfile")),
+        schedd=known.schedd if known else schedd,
+        cluster=int(ad["ClusterId"]),
+        proc=int(ad["ProcId"]),
+        job_dir=known.job_dir if known else dec(ad.get("CondorNbJobDir")) or None,
+        params_json=known.params_json if known else dec(ad.get("CondorNbParams")) or None,
+        content_hash=known.content_hash if known else dec(ad.get("CondorNbHash")) or None,
+        state=info.state.value,
+        reason=info.reason,
+        failure_class=info.failure_class,
+        exit_code=info.exit_code,
+        submitted_at=known.submitted_at if known else (_num(ad.get("QDate")) or now),
+        started_at=_num(ad.get("JobStartDate")),
+        finished_at=_num(ad.get("CompletionDate")),
+        updated_at=now,
+        retrieved_at=known.retrieved_at if known else None,
+        fetched_to=known.fetched_to if known else None,
+        ad_signature=signature(ad),
+        in_queue=int(in_queue),
+        cache_key=known.cache_key if known else None,
+        sweep_id=known.sweep_id if known else (dec(ad.get("CondorNbSweep")) or None),
+        sweep_index=known.sweep_index if known else _index(ad.get("CondorNbSweepIndex")),
+        spooled=known.spooled if known else int(ad.get("CondorNbSpooled", True) is not False),
+    )
+
+
+def _index(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _merge(
+    ads: Iterable[Mapping[str, Any]],
+    client: ScheddClient,
+    known: Mapping[str, JobRecord],
+    settings: Settings,
+    *,
+    in_queue: bool,
+) -> dict[str, JobRecord]:
+    """Rows for these ads; a known job whose signature did not move keeps its row."""
+    now = time.time()
+    out: dict[str, JobRecord] = {}
+    abandoned: list[str] = []
+    timeout = settings.spool_timeout
+    for ad in ads:
+        job_id = ad.get("CondorNbId")
+        if not isinstance(job_id, str) or job_id in out:
+            continue
+        sig = signature(ad)
+        if sig.startswith("5:") and status.is_abandoned_upload(ad, now, timeout):
+            abandoned.append(job_id)
+        old = known.get(job_id)
+        if (
+            old is not None
+            and old.in_queue == in_queue
+            and (old.retrieved_at or (old.ad_signature == sig and old.reason != "uploading inputs"))
+        ):
+            out[job_id] = old
+        else:
+            out[job_id] = record_from_ad(ad, client.name, old, now, timeout, in_queue)
+    if abandoned:
+        _remove_abandoned(client, abandoned)
+    return out
+
+
+def _remove_abandoned(client: ScheddClient, ids: Sequence[str]) -> None:
+    """Remove jobs whose submitter died before uploading their inputs (they never run)."""
+    reason = "condor_nb: inputs were never uploaded (the submitting process stopped)"
+    client.act("remove", id_constraint(ids), reason)
+
+
+def _changed(fresh: Mapping[str, JobRecord], known: Mapping[str, JobRecord]) -> list[JobRecord]:
+    """Rows worth writing: those that are not the very row already stored."""
+    return [r for job_id, r in fresh.items() if known.get(job_id) is not r]
+
+
+def refresh(
+    client: ScheddClient, registry: Registry, settings: Settings, ids: Sequence[str]
+) -> dict[str, JobRecord]:
+    """Refresh the named jobs: queue first, then history for those that left it."""
+    known = {r.id: r for r in registry.all(ids)}
+    ads = client.query(mine(id_constraint(ids), settings), PROJECTION)
+    fresh = _merge(ads, client, known, settings, in_queue=True)
+    gone = [i for i in ids if i not in fresh]
+    if gone:
+        hist = client.history(mine(id_constraint(gone), settings), PROJECTION, match=len(gone))
+        fresh.update(_merge(hist, client, known, settings, in_queue=False))
+    registry.upsert_many(_changed(fresh, known))
+    return fresh
+
+
+def refresh_sweep(
+    client: ScheddClient, registry: Registry, settings: Settings, sweep_id: str
+) -> None:
+    """Refresh every unfinished member of a sweep with one query (plus history if needed)."""
+    members = [r for _, r in registry.sweep_members(sweep_id)]
+    open_ids = {r.id for r in members if not (r.job_state.is_terminal and r.retrieved_at)}
+    if not open_ids:
+        return
+    known = {r.id: r for r in members}
+    constraint = f'CondorNbSweep == "{sweep_id}"'
+    own = {r.id for r in members if r.sweep_id == sweep_id}
+    others = sorted(open_ids - own)  # cached answers from earlier runs
+    if others:
+        constraint = f"({constraint}) || {id_constraint(others)}"
+    constraint = mine(constraint, settings)
+    fresh = _merge(client.query(constraint, PROJECTION), client, known, settings, in_queue=True)
+    gone = [i for i in open_ids if i not in fresh and not known[i].job_state.is_terminal]
+    if gone:
+        hist = client.history(mine(id_constraint(gone), settings), PROJECTION, match=len(gone))
+        fresh.update(_merge(hist, client, known, settings, in_queue=False))
+    registry.upsert_many(_changed(fresh, known))
+
+
+def _mark_key(client: ScheddClient) -> str:
+    return f"synced:{client.name}"
+
+
+def _incremental(
+    client: ScheddClient,
+    registry: Registry,
+    settings: Settings,
+    known: Mapping[str, JobRecord],
+    since: float,
+) -> dict[str, JobRecord] | None:
+    """Jobs that changed since ``since``; None when the queue moved in ways it cannot see."""
+    base = base_constraint(settings)
+    summary = client.summary(base)
+    changed = (
+        f"{base} && (EnteredCurrentStatus >= {int(since)} || QDate >= {int(since)}"
+        " || JobStatus == 2 || (JobStatus == 5 && HoldReasonCode == 16))"
+    )
+    fresh = _merge(client.query(changed, PROJECTION), client, known, settings, in_queue=True)
+    in_queue = {r.id for r in known.values() if r.in_queue and r.schedd == client.name}
+    if len(in_queue | fresh.keys()) != int(summary.get("Jobs", -1)):
+        return None  # a job left the queue (or arrived) unseen: look at everything
+    registry.upsert_many(_changed(fresh, known))
+    registry.set_meta(_mark_key(client), str(int(summary["ServerTime"]) - SYNC_MARGIN))
+    return fresh
+
+
+def _full(
+    client: ScheddClient, registry: Registry, settings: Settings, known: Mapping[str, JobRecord]
+) -> dict[str, JobRecord]:
+    base = base_constraint(settings)
+    mark = client.summary(base).get("ServerTime")
+    fresh = _merge(client.query(base, PROJECTION), client, known, settings, in_queue=True)
+    left = [
+        r.id
+        for r in known.values()
+        if r.id not in fresh and r.schedd == client.name and (r.in_queue or not r.retrieved_at)
+        and not (r.job_state.is_terminal and not r.in_queue)
+    ]  # fmt: skip
+    if left:
+        hist = client.history(mine(id_constraint(left), settings), PROJECTION, match=len(left))
+        fresh.update(_merge(hist, client, known, settings, in_queue=False))
+    changed = _changed(fresh, known)
+    registry.upsert_many(changed)
+    written = {r.id for r in changed}
+    # Only the flags that moved (usually none): rewriting 10,000 rows costs ~0.1 s.
+    registry.set_in_queue(
+        (r.id, int(r.id in fresh and bool(fresh[r.id].in_queue)))
+        for r in known.values()
+        if r.schedd == client.name
+        and r.id not in written
+        and bool(r.in_queue) != (r.id in fresh and bool(fresh[r.id].in_queue))
+    )
+    if mark is not None:
+        registry.set_meta(_mark_key(client), str(int(mark) - SYNC_MARGIN))
+    return fresh
+
+
+def sync(client: ScheddClient, registry: Registry, settings: Settings) -> list[JobRecord]:
+    """Bring the registry in line with our jobs on this schedd; every row, oldest first."""
+    known = {r.id: r for r in registry.all()}
+    mark = registry.get_meta(_mark_key(client))
+    fresh = None
+    if mark is not None:
+        fresh = _incremental(client, registry, settings, known, float(mark))
+    if fresh is None:
+        fresh = _full(client, registry, settings, known)
+    merged = {**known, **fresh}
+    return sorted(merged.values(), key=lambda r: r.submitted_at)
+
+
+def rebuild(client: ScheddClient, registry: Registry, settings: Settings) -> int:
+    """Recreate registry rows from the queue and the history; returns rows added."""
+    known = {r.id: r for r in registry.all()}
+    constraint = base_constraint(settings)
+    fresh = _merge(client.query(constraint, PROJECTION), client, known, settings, in_queue=True)
+    hist = client.history(constraint, PROJECTION)
+    for job_id, record in _merge(hist, client, known, settings, in_queue=False).items():
+        fresh.setdefault(job_id, record)
+    added = [r for r in fresh.values() if r.id not in known]
+    registry.upsert_many(fresh.values())
+    _rebuild_sweeps(registry, fresh.values())
+    registry.set_meta(_mark_key(client), None)  # the next sync looks at everything
+    return len(added)
+
+
+def _rebuild_sweeps(registry: Registry, records: Iterable[JobRecord]) -> None:
+    """Sweeps the registry lost, recreated from their procs (latest attempt per index)."""
+    from condor_nb.store.registry import SweepRecord
+
+    groups: dict[str, list[JobRecord]] = {}
+    for r in records:
+        if r.sweep_id and r.sweep_index is not None:
+            groups.setdefault(r.sweep_id, []).append(r)
+    for sweep_id, procs in groups.items():
+        if registry.get_sweep(sweep_id) is not None:
+            continue
+        procs.sort(key=lambda r: r.submitted_at)
+        latest = {r.sweep_index: r.id for r in procs}
+        first = procs[0]
+        registry.insert_sweep(
+            SweepRecord(
+                id=sweep_id,
+                name=first.name.rsplit("[", 1)[0],
+                notebook=first.notebook,
+                schedd=first.schedd,
+                job_dir=first.job_dir or "",
+                size=len(latest),
+                submitted_at=first.submitted_at,
+            )
+        )
+        registry.set_members(sweep_id, [(i, j) for i, j in latest.items() if i is not None])

@@ -1,0 +1,267 @@
+"""Spec + site profile -> HTCondor submit description (pure: no I/O, no bindings).
+
+``condor_nb render`` prints exactly what :func:`render` returns. User strings reach
+the description only through :mod:`condor_nb.submission.quoting`, so none can add or change a
+submit command or a job attribute. A sweep is one description whose per-proc
+values (id, index, parameters) come from itemdata: :func:`render_sweep`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from condor_nb import __version__
+from condor_nb.settings import Settings
+from condor_nb.spec.job import NotebookJob
+from condor_nb.submission import quoting
+from condor_nb.submission.templates import Template
+from condor_nb.worker import (
+    EXECUTOR_NAME,
+    JOB_JSON,
+    POST_NAME,
+    SECRETS_JSON,
+    WRAPPER_FILES,
+    WRAPPER_NAME,
+)
+
+STDOUT, STDERR, EVENT_LOG = "condor_nb.out", "condor_nb.err", "condor_nb.log"
+# Parameters are stored in the job ad (for rebuilding the registry) up to this size.
+_MAX_PARAMS_IN_AD = 8192
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+@=:-]")
+# The wrapper's "bad input" exit: retrying cannot help.
+_NO_RETRY_EXIT = 6
+# HTCondor's own limit stays this far behind the wrapper's, so that the wrapper
+# (which saves the partial notebook) is the one that stops an overlong job.
+_WALL_TIME_GRACE = 300
+# itemdata keys of a sweep (one value per proc).
+ITEM_ID, ITEM_INDEX, ITEM_PARAMS = "condor_nb_id", "condor_nb_index", "condor_nb_params"
+
+
+def worker_notebook_name(notebook: Path) -> str:
+    """The notebook's file name on the worker: the user's name made transfer-safe."""
+    stem = _UNSAFE_NAME.sub("_", notebook.stem) or "notebook"
+    return f"{stem}.ipynb"
+
+
+@dataclass(frozen=True)
+class JobFiles:
+    """Where a job's files live on the submit side (its staging folder).
+
+    A single job owns ``job_dir``; the procs of a sweep share its ``in/`` and each
+    has ``procs/INDEX/condor_nb_job.json`` and ``out/INDEX/``.
+    """
+
+    job_dir: Path
+    notebook_name: str
+    index: int | None = None
+    executor: bool = True  # ship condor_nb_executor.zip (see condor_nb.submission.executor.wanted)
+
+    @property
+    def in_dir(self) -> Path:
+        return self.job_dir / "in"
+
+    @property
+    def out_dir(self) -> Path:
+        """The job's ``initialdir``: retrieved outputs land here."""
+        base = self.job_dir / "out"
+        return base if self.index is None else base / str(self.index)
+
+    @property
+    def notebook(self) -> Path:
+        return self.in_dir / self.notebook_name
+
+    @property
+    def job_json(self) -> Path:
+        if self.index is None:
+            return self.in_dir / JOB_JSON
+        return self.job_dir / "procs" / str(self.index) / JOB_JSON
+
+    @property
+    def wrapper(self) -> Path:
+        return self.in_dir / WRAPPER_NAME
+
+    @property
+    def secrets(self) -> Path:
+        """Secret values (0600), deleted as soon as the schedd has them."""
+        return self.in_dir / SECRETS_JSON
+
+    @property
+    def wrapper_files(self) -> list[Path]:
+        """The worker wrapper's files and the executor zip, as staged under their worker names."""
+        names = [*WRAPPER_FILES, EXECUTOR_NAME] if self.executor else list(WRAPPER_FILES)
+        return [self.in_dir / name for name in names]
+
+
+def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str, object]:
+    """The worker wrapper's input (``condor_nb_job.json``)."""
+    return {
+        "job_id": job_id,
+        "notebook": notebook_name,
+        "parameters": dict(job.parameters),
+        "kernel": job.kernel,
+        "cell_timeout": job.cell_timeout,
+        "wall_time": job.wall_time,
+        "autosave_seconds": 30,
+        "report": True,
+        "log_output": True,
+    }
+
+
+def params_attr(parameters: Mapping[str, Any]) -> str | None:
+    """The parameters as the (encoded) content of ``CondorNbParams``, if small enough."""
+    text = json.dumps(dict(parameters), sort_keys=True, ensure_ascii=False)
+    return quoting.encode_text(text) if len(text) <= _MAX_PARAMS_IN_AD else None
+
+
+def _attributes(job: NotebookJob, job_id: str, files: JobFiles) -> dict[str, str]:
+    attrs = {
+        "MY.CondorNbId": quoting.encode_attr(job_id),
+        "MY.CondorNbName": quoting.encode_attr(job.name),
+        "MY.CondorNbNotebook": quoting.encode_attr(str(job.notebook)),
+        "MY.CondorNbProfile": quoting.encode_attr(job.profile),
+        "MY.CondorNbVersion": quoting.encode_attr(__version__),
+        "MY.CondorNbSubmitHost": quoting.encode_attr(socket.gethostname()),
+        "MY.CondorNbJobDir": quoting.encode_attr(str(files.job_dir)),
+        "MY.CondorNbHash": quoting.encode_attr(job.content_hash),
+        "MY.WantIOProxy": "true",
+    }
+    encoded = params_attr(job.parameters)
+    if encoded is not None:
+        attrs["MY.CondorNbParams"] = f'"{encoded}"'
+    return attrs
+
+
+def _merge_template(template: Template, ours: dict[str, str]) -> dict[str, str]:
+    """Template commands first (as defaults), then ours; a key we set wins."""
+    taken = {key.lower() for key in ours}
+    merged = {key: value for key, value in template.commands if key.lower() not in taken}
+    merged.update(ours)
+    return merged
+
+
+def _uses_image_macro(template: Template) -> bool:
+    return any("CONDOR_NB_IMAGE" in value for _, value in template.commands)
+
+
+def _limits(job: NotebookJob) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if job.retries:
+        out["max_retries"] = str(job.retries)
+        out["retry_until"] = f"ExitCode == {_NO_RETRY_EXIT}"
+    if job.wall_time:
+        out["allowed_execute_duration"] = str(int(job.wall_time) + _WALL_TIME_GRACE)
+    return out
+
+
+def render(
+    job: NotebookJob,
+    *,
+    job_id: str,
+    files: JobFiles,
+    template: Template,
+    settings: Settings,
+) -> dict[str, str]:
+    """The complete submit description for one notebook job, as ordered commands."""
+    shared = [*files.wrapper_files, files.notebook, *job.files]
+    if job.secrets:
+        shared.append(files.secrets)
+    inputs = [quoting.transfer_path(str(p)) for p in shared]
+    inputs.insert(len(files.wrapper_files), quoting.transfer_path(str(files.job_json)))
+    if job.secrets:  # encrypted in transit whatever the pool's default (spool and worker)
+        secret_inputs = {"encrypt_input_files": quoting.transfer_path(str(files.secrets))}
+    else:
+        secret_inputs = {}
+    python = quoting.plain_value(settings.worker_python, what="worker_python")
+    ours: dict[str, str] = {
+        "CONDOR_NB_JOB_ID": job_id,
+        "executable": "/usr/bin/env",
+        "transfer_executable": "false",
+        "arguments": f"{python} {WRAPPER_NAME}",
+        # After the job, before the output transfer: no special file can hang it.
+        "MY.PostCmd": '"/usr/bin/env"',
+        "MY.PostArguments": f'"{python} {POST_NAME}"',
+        "initialdir": quoting.transfer_path(str(files.out_dir)),
+        "should_transfer_files": "YES",
+        "when_to_transfer_output": "ON_EXIT",
+        "transfer_input_files": ", ".join(inputs),
+        "output": STDOUT,
+        "error": STDERR,
+        "log": EVENT_LOG,
+        "request_cpus": str(job.resources.cpus),
+        "request_memory": str(job.resources.memory_mib),
+        "request_disk": str(job.resources.disk_mib * 1024),
+        **_limits(job),
+        **secret_inputs,
+    }
+    if job.resources.gpus:
+        ours["request_gpus"] = str(job.resources.gpus)
+    if job.image:
+        ours["CONDOR_NB_IMAGE"] = job.image
+        if not _uses_image_macro(template):
+            ours["container_image"] = job.image
+    ours.update(_attributes(job, job_id, files))
+    if settings.shared_filesystem:
+        # Not spooled: the shadow writes outputs straight into initialdir and the job
+        # leaves the queue when done. The registry (and a rebuild) must know.
+        ours["MY.CondorNbSpooled"] = "false"
+    return _merge_template(template, ours)
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    """One proc of a sweep: its index in the sweep, its job id, its parameters."""
+
+    index: int
+    job_id: str
+    parameters: Mapping[str, Any]
+
+
+def render_sweep(
+    job: NotebookJob,
+    *,
+    sweep_id: str,
+    files: JobFiles,
+    entries: Sequence[SweepEntry],
+    template: Template,
+    settings: Settings,
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """One description for the whole sweep, and the itemdata (one dict per proc)."""
+    description = render(job, job_id="", files=files, template=template, settings=settings)
+    index = f"$({ITEM_INDEX})"
+    per_proc_json = quoting.transfer_path(str(files.job_dir / "procs")) + f"/{index}/{JOB_JSON}"
+    inputs = description["transfer_input_files"].split(", ")
+    inputs[len(files.wrapper_files)] = per_proc_json
+    description.update(
+        {
+            "CONDOR_NB_JOB_ID": f"$({ITEM_ID})",
+            "initialdir": quoting.transfer_path(str(files.job_dir / "out")) + f"/{index}",
+            "transfer_input_files": ", ".join(inputs),
+            "MY.CondorNbId": f'"$({ITEM_ID})"',
+            "MY.CondorNbParams": f'"$({ITEM_PARAMS})"',
+            "MY.CondorNbSweep": quoting.encode_attr(sweep_id),
+            "MY.CondorNbSweepIndex": index,
+        }
+    )
+    itemdata = [
+        {ITEM_ID: e.job_id, ITEM_INDEX: str(e.index), ITEM_PARAMS: params_attr(e.parameters) or ""}
+        for e in entries
+    ]
+    return description, itemdata
+
+
+def is_spooled(description: Mapping[str, str]) -> bool:
+    """Whether this description is submitted with its inputs uploaded (spooled)."""
+    return description.get("MY.CondorNbSpooled") != "false"
+
+
+def to_text(description: dict[str, str], *, queue: int = 1) -> str:
+    """Submit-file text, as ``condor_submit`` would read it."""
+    lines = [f"{key} = {value}" for key, value in description.items()]
+    lines.append("queue" if queue == 1 else f"queue {queue}")
+    return "\n".join(lines) + "\n"

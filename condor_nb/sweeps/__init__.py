@@ -1,0 +1,1 @@
+"""Sweeps: one notebook over many parameter sets, as one HTCondor cluster."""

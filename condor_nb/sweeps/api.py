@@ -1,0 +1,272 @@
+"""Sweeps: one notebook over many parameter sets, as one HTCondor cluster.
+
+Each parameter set is a proc (itemdata) and a Job in the registry; the sweep
+remembers which job answers each set (``sweep_members``), which may be a cached
+job of an earlier run. Inputs common to all procs (the notebook, the wrapper) are
+staged once; each proc gets its own ``condor_nb_job.json`` and output folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from condor_nb.api import Job, new_job_id, registry_for
+from condor_nb.condor import schedd
+from condor_nb.condor.status import JobState
+from condor_nb.errors import JobNotFoundError, SpecError
+from condor_nb.settings import Settings, load_settings
+from condor_nb.spec.job import NotebookJob
+from condor_nb.store.registry import JobRecord, Registry, SweepRecord
+
+SWEEP_PREFIX = "s"
+
+
+class SweepStatus(dict[str, int]):
+    """Counts of the sweep's procs by state (``{"COMPLETED": 4, "FAILED": 1}``)."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.values())
+
+    @property
+    def done(self) -> bool:
+        terminal = (JobState.COMPLETED, JobState.FAILED, JobState.REMOVED, JobState.HELD)
+        return sum(self.get(s.value, 0) for s in terminal) == self.total
+
+    def __str__(self) -> str:
+        order = [s.value for s in JobState]
+        return ", ".join(f"{self[s]} {s}" for s in order if self.get(s))
+
+
+class Sweep:
+    """A handle on a sweep; every proc is also a :class:`Job`."""
+
+    def __init__(self, record: SweepRecord, settings: Settings) -> None:
+        self.record = record
+        self._settings = settings
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    def __repr__(self) -> str:
+        return f"<Sweep {self.id} {self.name!r} {self.record.size} sets>"
+
+    def _registry(self) -> Registry:
+        return registry_for(self._settings)
+
+    def members(self) -> list[tuple[int, Job]]:
+        """(index, job) for every parameter set, in order."""
+        return [(i, Job(r, self._settings)) for i, r in self._registry().sweep_members(self.id)]
+
+    def jobs(self) -> list[Job]:
+        return [job for _, job in self.members()]
+
+    def status(self) -> SweepStatus:
+        """Counts by state, from one query of the schedd (history for procs that left it)."""
+        from condor_nb.store import tracking
+
+        client = schedd.client_for(self._settings)
+        tracking.refresh_sweep(client, self._registry(), self._settings, self.id)
+        counts = Counter(r.state for _, r in self._registry().sweep_members(self.id))
+        return SweepStatus(counts)
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        poll: float | None = None,
+        progress: Callable[[SweepStatus], None] | None = None,
+    ) -> SweepStatus:
+        """Block until every proc has finished (or is held); retrieve their outputs."""
+        interval = poll or self._settings.poll_interval
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            counts = self.status()
+            if progress is not None:
+                progress(counts)
+            if counts.done:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                return counts
+            time.sleep(interval)
+        self.retrieve()
+        return SweepStatus(Counter(r.state for _, r in self._registry().sweep_members(self.id)))
+
+    def retrieve(self) -> None:
+        """Bring back the outputs of every finished proc that has not been retrieved."""
+        pending = [
+            job for job in self.jobs()
+            if job.record.state in (JobState.COMPLETED.value, JobState.FAILED.value)
+            and not job.record.retrieved_at
+        ]  # fmt: skip
+        if not pending:
+            return
+        from condor_nb.store import tracking
+
+        for job in pending:
+            job._files.out_dir.mkdir(parents=True, exist_ok=True)
+        spooled = [j.id for j in pending if j.record.spooled]
+        if spooled:  # the others' outputs were written in place (shared filesystem)
+            client = schedd.client_for(self._settings)
+            client.retrieve(tracking.mine(tracking.id_constraint(spooled), self._settings))
+        for job in pending:
+            job.mark_retrieved()
+        if len(spooled) < len(pending) and all(j.record.job_state.is_terminal for j in self.jobs()):
+            from condor_nb.submission.render import JobFiles
+
+            # Kept in in/ only for a sweep that was not spooled: its procs read them there.
+            JobFiles(Path(self.record.job_dir), "").secrets.unlink(missing_ok=True)
+
+    def fetch(self, dest: str | os.PathLike[str] | None = None, *, overwrite: bool = False) -> Path:
+        """Copy every retrieved proc's outputs into ``dest/INDEX-JOBID/``; returns ``dest``.
+
+        Existing files with other content are never replaced unless ``overwrite=True``.
+        """
+        from condor_nb.api import check_dest
+
+        check_dest(dest)
+        self.retrieve()
+        stem = Path(self.record.notebook).stem
+        target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
+        for index, job in self.members():
+            if job.record.retrieved_at:
+                job.fetch(target / f"{index:04d}-{job.id}", overwrite=overwrite)
+        return target.absolute()
+
+    def results(self, *, as_dataframe: bool | None = None, retrieve: bool = True) -> Any:
+        """One row per parameter set: parameters, recorded values, state, runtime."""
+        from condor_nb.sweeps.results import results_table
+
+        if retrieve:
+            self.retrieve()
+        return results_table(self.members(), as_dataframe=as_dataframe)
+
+    def _act(self, action: schedd.Action, reason: str) -> None:
+        client = schedd.client_for(self._settings)
+        client.act(action, f'CondorNbSweep == "{self.id}"', reason)
+        self.status()
+
+    def remove(self, *, force: bool = False) -> None:
+        """Remove every proc; refused (SpecError) while finished procs' outputs were never
+        brought back, unless ``force=True`` (removing would delete them on the schedd)."""
+        if not force:
+            self.status()  # one query refreshes every proc's record
+            at_risk = [job.id for job in self.jobs() if job.outputs_at_risk(refresh=False)]
+            if at_risk:
+                raise SpecError(
+                    f"sweep {self.id}: {len(at_risk)} finished job(s) have outputs that were "
+                    f"never fetched ({', '.join(at_risk[:5])}): removing would delete them; "
+                    "nothing was removed",
+                    hint=f"fetch them first (`condor_nb fetch {self.id}`), or delete them with "
+                    f"the sweep: `condor_nb rm --force {self.id}`",
+                )
+        self._act("remove", f"removed by condor_nb user (sweep {self.id})")
+
+    def hold(self) -> None:
+        for job in self.jobs():
+            job._wait_for_upload()
+        self._act("hold", f"held by condor_nb user (sweep {self.id})")
+
+    def release(self) -> None:
+        client = schedd.client_for(self._settings)
+        constraint = f'CondorNbSweep == "{self.id}" && HoldReasonCode =!= 16'
+        client.act("release", constraint, f"released by condor_nb user (sweep {self.id})")
+        self.status()
+
+    def retry(self) -> list[Job]:
+        """Submit again, as a new cluster, only the procs that FAILED or were REMOVED."""
+        from condor_nb.sweeps.submit import resubmit
+
+        failed = [
+            (i, job) for i, job in self.members()
+            if job.record.state in (JobState.FAILED.value, JobState.REMOVED.value)
+        ]  # fmt: skip
+        if not failed:
+            return []
+        return resubmit(self, failed, self._settings)
+
+
+def get_sweep(sweep_id: str, *, settings: Settings | None = None) -> Sweep:
+    cfg = settings or load_settings()
+    record = registry_for(cfg).get_sweep(sweep_id)
+    if record is None:
+        raise JobNotFoundError(
+            f"no sweep with id {sweep_id!r}", hint="`condor_nb q` lists your jobs and sweeps"
+        )
+    return Sweep(record, cfg)
+
+
+def sweep(
+    notebook: str | os.PathLike[str],
+    parameter_sets: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    zip: bool = False,
+    parameters: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    cache: bool = True,
+    settings: Settings | None = None,
+    **job_options: Any,
+) -> Sweep:
+    """Run ``notebook`` once per parameter set, as one HTCondor cluster.
+
+    Give the sets as a list of dicts, or ``grid={"a": [1, 2], "b": ["x"]}`` (the
+    cartesian product; ``zip=True`` pairs the lists instead). ``parameters`` are
+    common to every set. ``job_options`` are those of :func:`condor_nb.submit`
+    (cpus, memory, image, files, profile, wall_time, retries...). Sets whose exact
+    run already exists come from the cache (``cache=False`` forces fresh runs).
+    """
+    from condor_nb.spec.job import notebook_job
+    from condor_nb.spec.sweep import grid_sets, zip_sets
+    from condor_nb.sweeps.submit import submit_sweep
+
+    if (parameter_sets is None) == (grid is None):
+        raise SpecError(
+            "a sweep needs either a list of parameter sets or a grid (not both, not neither)",
+            hint="condor_nb.sweep(nb, [{'a': 1}, {'a': 2}]) "
+            "or condor_nb.sweep(nb, grid={'a': [1, 2]})",
+        )
+    cfg = settings or load_settings(profile=job_options.get("profile"))
+    base = notebook_job(notebook, parameters, settings=cfg, name=name, **job_options)
+    if grid is not None:
+        sets = zip_sets(grid) if zip else grid_sets(grid)
+    else:
+        sets = [dict(s) for s in parameter_sets or ()]
+    allow_unknown = bool(job_options.get("allow_unknown_params"))
+    return submit_sweep(base, sets, cfg, cache=cache, allow_unknown=allow_unknown)
+
+
+def with_parameters(base: NotebookJob, params: Mapping[str, Any]) -> NotebookJob:
+    return dataclasses.replace(base, parameters=dict(params))
+
+
+def record_to_json(record: JobRecord) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    data["parameters"] = json.loads(record.params_json or "{}")
+    return data
+
+
+def archive_attempt(out_dir: Path) -> None:
+    """Keep a failed attempt's outputs next to the new attempt's (nothing is lost)."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        attempt = 1
+        while out_dir.with_name(f"{out_dir.name}.attempt{attempt}").exists():
+            attempt += 1
+        shutil.move(str(out_dir), out_dir.with_name(f"{out_dir.name}.attempt{attempt}"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+__all__ = ["Sweep", "SweepStatus", "get_sweep", "new_job_id", "sweep"]

@@ -1,0 +1,214 @@
+"""Which papermill runs the notebook: the worker's own, or the one shipped with the job.
+
+Shipped next to the wrapper as ``condor_nb_executor.py``; ``choose()`` runs before
+anything imports papermill or nbformat. The worker's own papermill, nbclient, nbformat
+and nbconvert are used when all four are installed and papermill imports. Otherwise
+``condor_nb_executor.zip`` (built on the submit side by condor_nb/submission/executor.py) is
+extracted into the scratch directory and goes first on ``sys.path``, its jsonschema
+stand-in last, its nbconvert templates on ``JUPYTER_PATH``. ipykernel and
+what it brings (jupyter_client, traitlets, pyzmq, tornado...) always come from the
+worker: without them no kernel can start, and the job fails saying so.
+Standard library only, never condor_nb; Python >= 3.9.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import sys
+import zipfile
+from typing import Any
+
+EXECUTOR_ZIP = "condor_nb_executor.zip"
+PACKAGES = ("papermill", "nbclient", "nbformat", "nbconvert")
+FALLBACK_DIR = "condor_nb_fallback"
+SHARE_DIR = "condor_nb_share"
+MANIFEST = "condor_nb_executor.json"  # in the zip: what was shipped, left out, needed
+EXTRACT_TO = ".condor_nb_executor"  # hidden: HTCondor does not bring folders back
+IMAGE_HINT = (
+    "use an image with ipykernel (any image a Jupyter server runs in, e.g. "
+    "quay.io/jupyter/base-notebook or an OSPool Jupyter image under "
+    "/cvmfs/singularity.opensciencegrid.org/), or set worker_python "
+    "(CONDOR_NB_WORKER_PYTHON) to a Python that has it"
+)
+
+
+def _found(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _forget(prefixes: tuple[str, ...]) -> None:
+    """Drop half-imported modules so that the shipped ones load cleanly."""
+    for name in list(sys.modules):
+        if name.split(".")[0] in prefixes:
+            del sys.modules[name]
+
+
+def _version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """'5.4.0rc1' -> (5, 4, 0): enough to compare lower bounds without packaging."""
+    parts = []
+    for piece in version.split("."):
+        digits = "".join(c for c in piece[: len(piece) - len(piece.lstrip("0123456789"))])
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def _zip_manifest(where: str) -> dict[str, Any]:
+    """condor_nb_executor.json, from the zip or from the folder it was extracted to."""
+    try:
+        if zipfile.is_zipfile(where):
+            with zipfile.ZipFile(where) as zf:
+                data = json.loads(zf.read(MANIFEST))
+        else:
+            with open(os.path.join(where, MANIFEST), encoding="utf-8") as f:
+                data = json.load(f)
+    except (OSError, ValueError, KeyError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def too_old(where: str) -> list[str]:
+    """The worker's distributions older than a shipped package's lower bound (``>=``)."""
+    needs = _zip_manifest(where).get("needs") or {}
+    out = []
+    for name, wants in sorted(needs.items()):
+        have = _version(name)
+        if have is None:
+            continue
+        for want in wants:
+            for clause in want.rpartition(" wants ")[2].split(","):
+                clause = clause.strip()
+                if clause.startswith(">=") and _release(have) < _release(clause[2:]):
+                    out.append(f"{name} {have} on the worker: {want}")
+    return out
+
+
+def _satisfies(have: str, spec: str) -> bool:
+    """Whether the worker's version ``have`` meets a specifier such as ``<4,>=2.0.3``.
+
+    Only plain releases (``6.0.2``, ``8.4.2+local``) are judged; a pre-release, or a
+    clause this does not understand, answers False (the shipped copy is used).
+    """
+    release = have.split("+")[0]
+    if not all(part.isdigit() for part in release.split(".")):
+        return False
+    mine = tuple(int(part) for part in release.split("."))
+    for clause in filter(None, (c.strip() for c in spec.split(","))):
+        op = next((o for o in ("~=", "==", "!=", ">=", "<=", ">", "<") if clause.startswith(o)), "")
+        text = clause[len(op) :].strip()
+        prefix = text.endswith(".*")
+        digits = text[:-2] if prefix else text
+        if not op or not all(p.isdigit() for p in digits.split(".")):
+            return False
+        theirs = tuple(int(p) for p in digits.split("."))
+        width = max(len(mine), len(theirs))
+        a, b = mine + (0,) * (width - len(mine)), theirs + (0,) * (width - len(theirs))
+        if op in ("==", "!=") and prefix:
+            ok = mine[: len(theirs)] == theirs
+            ok = ok if op == "==" else not ok
+        elif op == "~=":
+            ok = len(theirs) > 1 and a >= b and mine[: len(theirs) - 1] == theirs[:-1]
+        else:
+            ok = {"==": a == b, "!=": a != b, ">=": a >= b, "<=": a <= b, ">": a > b,
+                  "<": a < b}[op]  # fmt: skip
+        if not ok:
+            return False
+    return True
+
+
+def from_worker(manifest: dict[str, Any]) -> dict[str, str]:
+    """Shipped dependencies (not papermill & co.) the worker has in a version every shipped
+    package accepts: the worker's own copy, already compiled, is used. Name -> version.
+    Called before the zip goes on sys.path, so that the versions are the worker's."""
+    found = {}
+    for name, entry in sorted((manifest.get("optional") or {}).items()):
+        have = _version(name)
+        if have and all(_satisfies(have, spec) for spec in entry.get("wants") or []):
+            found[name] = have
+    return found
+
+
+def _use_shipped(path: str, skip: tuple[str, ...] = ()) -> str:
+    """Extract the zip (nbformat and nbconvert read their schemas and templates as files,
+    which zipimport cannot give them), less the top-level ``skip`` names; put it first
+    on sys.path, its jsonschema stand-in last, its share/jupyter on JUPYTER_PATH.
+    Returns the folder."""
+    where = os.path.abspath(EXTRACT_TO)
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if n.split("/")[0] not in skip]
+        zf.extractall(where, members=names)
+    sys.path.insert(0, where)
+    sys.path.append(os.path.join(where, FALLBACK_DIR))  # jsonschema, only if the worker has none
+    importlib.invalidate_caches()
+    share = os.path.join(where, SHARE_DIR)
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = share + (os.pathsep + old if old else "")
+    return where
+
+
+def choose(directory: str = ".") -> dict[str, Any]:
+    """Set up the executor; return what the manifest records about it.
+
+    ``{"source": "worker" | "shipped", "papermill": version, "reason": why shipped}``,
+    or ``{"source": None, "error": message}`` when this worker cannot run a notebook.
+    """
+    python = f"Python {platform.python_version()} ({sys.executable or 'python3'})"
+    if not _found("jupyter_client"):  # it comes with ipykernel; a kernel needs both
+        missing = "ipykernel (nor jupyter_client, which comes with it)"
+        return {"source": None, "error": f"this worker's {python} has no {missing}: {IMAGE_HINT}"}
+    absent = [name for name in PACKAGES if not _found(name)]
+    reason = ""
+    if not absent:
+        try:
+            papermill = importlib.import_module("papermill")
+            return {"source": "worker", "papermill": getattr(papermill, "__version__", None)}
+        except Exception as exc:
+            reason = f"the worker's papermill does not import ({type(exc).__name__}: {exc})"
+            _forget(PACKAGES)
+    else:
+        reason = f"the worker has no {', '.join(absent)}"
+    path = os.path.abspath(os.path.join(directory, EXECUTOR_ZIP))
+    if not os.path.isfile(path):
+        error = f"{reason} and {EXECUTOR_ZIP} was not shipped with the job: {IMAGE_HINT}"
+        return {"source": None, "error": error}
+    least, because = _zip_manifest(path).get("min_python") or ("3.9", "")
+    if _release(platform.python_version()) < _release(least):
+        error = (
+            f"{reason}, and the executor condor_nb shipped needs Python >= {least} "
+            f"({because}); this worker's {python}: use an image with papermill, nbclient, "
+            f"nbformat and nbconvert, or one whose Python is >= {least} (or submit from a "
+            "condor_nb whose installed papermill & co. support older Pythons)"
+        )
+        return {"source": None, "error": error}
+    manifest = _zip_manifest(path)
+    own = from_worker(manifest)
+    optional = manifest.get("optional") or {}
+    skip = tuple(top for name in own for top in optional[name].get("paths") or [])
+    where = _use_shipped(path, skip)
+    info: dict[str, Any] = {"source": "shipped", "reason": reason, "path": where}
+    if own:
+        info["from_worker"] = own
+    old = too_old(where)
+    if old:  # it may still work; if it does not, the error will make sense with this
+        info["warnings"] = old
+        sys.stderr.write(f"condor_nb: WARNING {'; '.join(old)}\n")
+    papermill = importlib.import_module("papermill")
+    info["papermill"] = getattr(papermill, "__version__", None) or _version("papermill")
+    return info
