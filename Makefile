@@ -1,14 +1,18 @@
 # The two commands of the README, and the set-up they share.
 #   make demo   set up, start the personal pool, run examples/hello.ipynb on it
 #   make test   set up, start the personal pool, lint, type-check, run every test
-#   make bench  the ratio benchmarks (figures in docs/benchmarks.md)
+# and for developers:
+#   make unit       the unit tests only: no pool, no root (about two minutes)
+#   make lint       ruff, ruff format, and the layer check (import-linter, pyproject.toml)
+#   make typecheck  mypy --strict over condor_nb (worker code included) and the extension
+#   make bench      the ratio benchmarks (figures in docs/benchmarks.md)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.condor_nb-installed
 
-.PHONY: setup system pool demo test lint bench clean
+.PHONY: setup system pool demo test unit lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -39,10 +43,16 @@ demo: pool
 lint: setup
 	$(BIN)/ruff check condor_nb jupyter_ext tests benchmarks
 	$(BIN)/ruff format --check condor_nb jupyter_ext tests benchmarks
-	$(BIN)/mypy condor_nb
+	$(BIN)/lint-imports --no-cache
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
 
 # The time bound turns a hang (even one at interpreter exit) into a failure CI can report.
-test: pool lint
+test: pool lint typecheck
 	timeout --kill-after=60 75m $(BIN)/pytest -q
 
 bench: pool

@@ -53,7 +53,11 @@ class Settings:
     # The access point sees this host's files at the same paths (campus NFS/home):
     # submit without spooling; the shadow reads inputs and writes outputs in place.
     shared_filesystem: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # Read from the configuration file, not settable one by one: the named profiles of
+    # its [profiles.NAME] tables, and whether a profile was named at all (anywhere),
+    # which decides the pool when no HTCondor configuration exists (condor_config.py).
+    profiles: Mapping[str, Any] = field(default_factory=dict)
+    profile_given: bool = False
 
     @property
     def registry_path(self) -> Path:
@@ -67,7 +71,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+_FIELDS = {
+    f.name: f for f in dataclasses.fields(Settings) if f.name not in ("profiles", "profile_given")
+}
 _INT_FIELDS = {"cpus", "gpus", "spool_timeout"}
 _FLOAT_FIELDS = {"poll_interval", "schedd_timeout"}
 _BOOL_FIELDS = {"shared_filesystem"}
@@ -238,9 +244,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         values.update(_from_table(profiles[profile], f"{path} [profiles.{profile}]"))
     values.update(env_values)
     values.update({k: _convert(k, v, "keyword argument") for k, v in given.items()})
-    if not values.get("image"):  # default: the image this notebook server runs in (issue 5)
+    if not values.get("image"):  # default: the image this notebook server runs in
         values["image"] = env.get("APPTAINER_CONTAINER") or env.get("SINGULARITY_CONTAINER")
-    profile_tables = profiles if isinstance(profiles, Mapping) else {}
-    # A profile named anywhere (not the default) decides the pool: see condor_config.py.
-    extra = {"profiles": dict(profile_tables), "profile_given": bool(profile)}
-    return Settings(**values, extra=extra)
+    return Settings(**values, profiles=dict(profiles), profile_given=bool(profile))

@@ -89,7 +89,7 @@ def user_config(environ: Mapping[str, str]) -> str | None:
 
 def personal_asked(settings: Settings) -> bool:
     """Was the ``personal`` profile named (not merely the default)?"""
-    return settings.profile == "personal" and bool(settings.extra.get("profile_given"))
+    return settings.profile == "personal" and settings.profile_given
 
 
 def choose(

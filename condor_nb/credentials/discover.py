@@ -27,7 +27,7 @@ from typing import Any
 from condor_nb.settings import Settings
 
 IDTOKEN, SCITOKEN = "IDTOKEN", "SCITOKEN"
-SCOPE_READ, SCOPE_WRITE = "condor:/READ", "condor:/WRITE"
+SCOPE_WRITE = "condor:/WRITE"
 #: Client configuration knobs read through the bindings (schedd.client_params).
 PARAMS = (
     "SEC_CLIENT_AUTHENTICATION_METHODS",

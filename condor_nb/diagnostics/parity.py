@@ -186,10 +186,6 @@ class ParityReport:
     worker: dict[str, Any] | None
     differences: list[Difference]
 
-    @property
-    def comparable(self) -> bool:
-        return self.submit is not None and self.worker is not None
-
     def lines(self) -> list[str]:
         if self.submit is None:
             return [f"job {self.job_id}: no submit-side manifest (submitted before parity existed)"]

@@ -317,10 +317,6 @@ class Registry:
             with self._write() as conn:
                 conn.executemany("UPDATE jobs SET in_queue = ? WHERE id = ?", rows)
 
-    def count_in_queue(self, schedd: str) -> int:
-        sql = "SELECT COUNT(*) FROM jobs WHERE schedd = ? AND in_queue = 1"
-        return int(self._connect().execute(sql, (schedd,)).fetchone()[0])
-
     def get_meta(self, key: str) -> str | None:
         row = self._connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

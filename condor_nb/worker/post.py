@@ -27,7 +27,7 @@ def _link_to_a_file_inside(path: str, top: str) -> bool:
         return False
 
 
-def remove_special_files(root: str = ".") -> list:
+def remove_special_files(root: str = ".") -> list[str]:
     removed = []
     top = os.path.realpath(root)
     for folder, dirs, files in os.walk(root):  # links to folders are listed, not followed

@@ -390,8 +390,9 @@ def make_engine(job: dict[str, Any]) -> type:
             try:
                 cls.execute_managed_notebook(nb_man, kernel_name, log_output=False, **kwargs)
             finally:
-                if getattr(nb_man, "timer", None):
-                    nb_man.timer.cancel()
+                timer = getattr(nb_man, "timer", None)
+                if timer is not None:
+                    timer.cancel()
                 nb_man.notebook_complete()
                 attempt("keep the notebook's own files", keep_notebook_file, OUTPUT_NOTEBOOK)
             return nb_man.nb

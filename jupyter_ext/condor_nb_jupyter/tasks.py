@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from condor_nb.errors import CondorNbError
+
 F = TypeVar("F", bound=Callable[..., Any])
 Overrides = Mapping[str, Any]
 
@@ -92,22 +94,13 @@ def pool_status(overrides: Overrides) -> dict[str, Any]:
 
 
 def _credentials(settings: Any) -> dict[str, Any]:
-    """Token status when the credentials module (another issue) is present."""
+    """The credential in use, as plain data (never the token); an error as its message."""
+    from condor_nb.credentials import discover
+
     try:
-        from condor_nb.credentials import discover as credentials
-    except ImportError:
-        return {"available": False, "detail": "credential checks are not installed"}
-    status = getattr(credentials, "status", None)
-    if status is None:
-        return {"available": False, "detail": "no credential status in this version"}
-    try:
-        result = status(settings=settings)
-    except Exception as exc:
+        return discover.status(settings=settings)
+    except CondorNbError as exc:
         return {"available": True, "error": str(exc)}
-    if isinstance(result, dict):
-        return result
-    to_dict = getattr(result, "to_dict", None)
-    return dict(to_dict()) if callable(to_dict) else {"available": True, "status": str(result)}
 
 
 @task

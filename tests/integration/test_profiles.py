@@ -1,4 +1,4 @@
-"""Every shipped site profile renders a description the real schedd accepts (issue 5)."""
+"""Every shipped site profile renders a description the real schedd accepts."""
 
 from __future__ import annotations
 

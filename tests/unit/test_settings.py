@@ -114,7 +114,7 @@ def test_precedence(
 
 def test_profile_tables_are_kept_for_front_ends(config: Path) -> None:
     settings = load_settings(environ=process_env())
-    assert set(settings.extra["profiles"]) == {"campus", "ospool"}
+    assert set(settings.profiles) == {"campus", "ospool"}
 
 
 def test_top_level_profile_selects_a_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
