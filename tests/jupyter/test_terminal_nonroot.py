@@ -50,6 +50,7 @@ PY
 ( eval "$(condor_nb pool env)" && echo "POOLENV=$CONDOR_CONFIG" \
   && echo "POOLSTATUS=$(condor_status -af Name | head -n 1)" \
   && echo "POOLAUTH=$(condor_nb auth status 2>&1 | tr '\n' ' ')" )
+echo "FOREIGN=$(CONDOR_NB_CONDOR_CONFIG=$ADMIN_CONFIG condor_nb auth status 2>&1 | tr '\n' ' ')"
 """
 
 
@@ -144,7 +145,10 @@ def test_a_non_root_users_terminal_works_like_their_access_point_login(
     for name, text in (("extras.sh", EXTRAS), ("checks.sh", CHECKS)):
         (server.root / name).write_text(text, encoding="utf-8")
         os.chown(server.root / name, host_user.pw_uid, host_user.pw_gid)
-    out = server.terminal(f"cd {server.root} && sh extras.sh && sh checks.sh")
+    from condor_nb.pool import pool_paths
+
+    admin = pool_paths().client_config  # the admin's own configuration: not this user's
+    out = server.terminal(f"cd {server.root} && ADMIN_CONFIG={admin} sh extras.sh && sh checks.sh")
     got = _values(out)
     here = os.path.dirname(os.path.abspath(sys.executable))
     assert got.get("PY") == os.path.join(here, "python"), out
@@ -156,6 +160,9 @@ def test_a_non_root_users_terminal_works_like_their_access_point_login(
     assert got.get("POOLENV", "").endswith(f"/users/{USER}/condor_config"), out
     assert got.get("POOLSTATUS", "").startswith("slot"), out
     assert f"{USER}@" in got.get("POOLAUTH", ""), out  # the schedd sees the user's token
+    # The admin's token folder is said to be out of reach (it was a traceback).
+    assert "cannot be read by this user" in got.get("FOREIGN", ""), out
+    assert "Traceback" not in got.get("FOREIGN", ""), out
     assert got.get("BINDINGS", "").startswith("ok,") and got["BINDINGS"] != "ok,0", out
     assert got.get("STATUS", "").startswith("slot"), out
     assert "submitted to cluster" in got.get("SUBMIT", ""), out
