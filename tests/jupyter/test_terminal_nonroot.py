@@ -173,5 +173,19 @@ def test_a_non_root_users_terminal_works_like_their_access_point_login(
     assert int(got.get("ANALYZE", "0")) > 0, out
     assert got.get("RELEASED") in ("1", "2"), out
     assert got.get("HISTORY") == "3", out
-    owner = server.terminal(f"echo OWNER=$(condor_history {cluster} -af Owner -limit 1)")
-    assert _values(owner).get("OWNER") == USER, owner
+    # condor_nb itself, as this user: a notebook job submitted, run and fetched.
+    nb = server.notebook("hub.ipynb", ["print('ran as', __import__('getpass').getuser())"])
+    os.chown(nb, host_user.pw_uid, host_user.pw_gid)
+    after = server.terminal(
+        f"cd {server.root}; echo OWNER=$(condor_history {cluster} -af Owner -limit 1); "
+        "condor_nb submit hub.ipynb --wait -o out > submit.txt 2>&1; echo WAITED=$?; "
+        "c='CondorNbName == \"hub\"'; "
+        'echo NBOWNER=$({ condor_q -constraint "$c" -af Owner; '
+        'condor_history -constraint "$c" -af Owner -limit 1; } | head -n 1)'
+    )
+    values = _values(after)
+    assert values.get("OWNER") == USER, after
+    assert values.get("WAITED") == "0", (server.root / "submit.txt").read_text()
+    assert values.get("NBOWNER") == USER, after
+    ran = (server.root / "out" / "hub.ipynb").read_text(encoding="utf-8")
+    assert f"ran as {USER}" in ran, ran  # the job ran as the user's account in the pool
