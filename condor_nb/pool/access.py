@@ -62,7 +62,7 @@ def own_client_config(paths: PoolPaths) -> Path:
             f"{blocked} is not open to them",
             hint="the pool's admin can keep the pool in a folder every user can traverse "
             "(CONDOR_NB_POOL_DIR=/srv/condor_nb/pool before `condor_nb pool start`), "
-            f"or open {blocked} with chmod o+x",
+            f"or open that folder: chmod o+x {blocked}",
         )
     raise PoolError(
         f"the personal pool in {paths.base} has no account for user {name}",
