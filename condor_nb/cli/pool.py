@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import shlex
 import sys
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from condor_nb.pool.users import PoolUser
 
 
 @click.group()
@@ -115,13 +119,41 @@ def add_user(name: str) -> None:
 
     For trying what a shared access point does: run a shell, a test or a Jupyter
     server with the printed variables and it submits as NAME, whose jobs the
-    schedd keeps apart from everyone else's.
+    schedd keeps apart from everyone else's. When the machine has an account NAME
+    (a JupyterHub user), it gets the token, and its own sessions use the pool.
     """
     from condor_nb.pool.users import add_user as add
 
     user = add(name)
+    if user.host_uid is not None:
+        _host_user_lines(user)
+        return
     click.echo(f"# pool user {user.identity}: use these in the shell that acts as {name}", err=True)
     # A registry and staging folder of their own, as a separate machine would have.
     home = str(user.condor_config.parent / "condor_nb-home")
     for key, value in {**user.env, "CONDOR_NB_HOME": home}.items():
         click.echo(f"export {key}={shlex.quote(value)}")
+
+
+def _host_user_lines(user: PoolUser) -> None:
+    """For the machine's account NAME: what its sessions need, and what would stop them."""
+    from condor_nb.pool import access, pool_paths
+
+    base = pool_paths().base
+    click.echo(
+        f"# pool user {user.identity}: the machine's account {user.name} owns its token; "
+        f"give {user.name}'s sessions (JupyterHub spawner, /etc/profile.d) this variable",
+        err=True,
+    )
+    click.echo(f"export CONDOR_NB_POOL_DIR={shlex.quote(str(base))}")
+    account = access.host_account(user.name)
+    blocked = account and access.blocked_at(
+        user.condor_config.parent, account.pw_uid, access.account_groups(account)
+    )
+    if blocked:
+        click.echo(
+            f"warning: {user.name} cannot reach {base}: {blocked} is not open to them. Keep "
+            "the pool in a folder every user can traverse (CONDOR_NB_POOL_DIR=/srv/condor_nb/"
+            f"pool before the first `condor_nb pool start`), or chmod o+x {blocked}",
+            err=True,
+        )

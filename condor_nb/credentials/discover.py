@@ -204,7 +204,16 @@ def _id_tokens(directory: Path, source: str, notes: list[str]) -> list[Credentia
     if not directory.is_dir():
         notes.append(f"{source} {directory} does not exist")
         return found
-    for path in sorted(p for p in directory.iterdir() if p.is_file()):
+    try:
+        files = sorted(p for p in directory.iterdir() if p.is_file())
+    except PermissionError:
+        # Another user's token folder (an admin's): say so rather than fail.
+        notes.append(
+            f"{source} {directory} cannot be read by this user (uid {os.geteuid()}); "
+            "it holds someone else's tokens: use a token of your own"
+        )
+        return found
+    for path in files:
         if path.name.startswith("."):
             continue
         try:

@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Sequence
 
 from condor_nb.errors import PoolError
-from condor_nb.pool import daemons, procs
+from condor_nb.pool import access, daemons, procs
 from condor_nb.pool.build import is_built
 from condor_nb.pool.config import JOB_USER
 from condor_nb.pool.lifecycle import (
@@ -71,7 +71,12 @@ def client_env() -> dict[str, str]:
     state = load_runtime(paths)
     if state is None or not paths.client_config.exists():
         raise _never_started(paths)
-    return client_env_for(paths, state.port)
+    env = client_env_for(paths, state.port)
+    if access.is_guest():  # another user of the machine: their own account and token
+        tokens = str(access.own_token_dir(paths))
+        env["CONDOR_CONFIG"] = str(access.own_client_config(paths))
+        env["_CONDOR_SEC_TOKEN_DIRECTORY"] = env["_CONDOR_SEC_TOKEN_SYSTEM_DIRECTORY"] = tokens
+    return env
 
 
 def _never_started(paths: PoolPaths) -> PoolError:
@@ -87,6 +92,8 @@ def client_config() -> str:
     paths = pool_paths()
     if not paths.client_config.exists():
         raise _never_started(paths)
+    if access.is_guest():
+        return str(access.own_client_config(paths))
     return str(paths.client_config)
 
 
@@ -95,7 +102,7 @@ def identity() -> str:
     paths = pool_paths()
     state = load_runtime(paths)
     if state is not None and state.uid_domain:
-        return f"{JOB_USER}@{state.uid_domain}"
+        return f"{owner()}@{state.uid_domain}"
     if not is_built(paths):
         raise PoolError(
             f"the pool in {paths.base} is not built, so it has no identity yet",
@@ -106,8 +113,11 @@ def identity() -> str:
 
 
 def owner() -> str:
-    """The Owner of jobs submitted to the pool (the local user the token maps to)."""
-    return JOB_USER
+    """The Owner of jobs submitted to the pool (the local user the token maps to).
+
+    Another user of the machine submits as their own account (their login name).
+    """
+    return access.login_name() if access.is_guest() else JOB_USER
 
 
 def run_in_root(

@@ -4,7 +4,9 @@ A campus access point serves many users; each submits with a token of their own
 and the schedd keeps their jobs apart by ``Owner``. ``add_user("alice")`` makes
 the same on the personal pool: a local account in the root that jobs run as, an
 IDTOKEN ``alice@UID_DOMAIN`` signed by the pool's key, and a client configuration
-of her own under ``users/alice/`` in the pool directory.
+of her own under ``users/alice/`` in the pool directory. When the machine has an
+account ``alice`` too (a JupyterHub user), that account owns the token, so her own
+Jupyter server and shells use it (see :mod:`condor_nb.pool.access`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from condor_nb.errors import PoolError
-from condor_nb.pool import daemons
+from condor_nb.pool import access, daemons
 from condor_nb.pool.config import JOB_USER, render_client_config, write_if_changed
 from condor_nb.pool.lifecycle import require_root
 from condor_nb.pool.paths import PoolPaths, pool_lock, pool_paths
@@ -32,6 +34,8 @@ class PoolUser:
     name: str
     identity: str
     condor_config: Path
+    #: The machine's account of the same name, which owns the token, if there is one.
+    host_uid: int | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -80,4 +84,6 @@ def add_user(name: str) -> PoolUser:
         write_if_changed(tokens / "pool", token.strip() + "\n", mode=0o600)
         config = folder / "condor_config"
         write_if_changed(config, render_client_config(state.port, tokens, paths.root))
-    return PoolUser(name=name, identity=identity, condor_config=config)
+        account = access.hand_over(folder, name)  # their own processes read the token
+    host_uid = account.pw_uid if account else None
+    return PoolUser(name=name, identity=identity, condor_config=config, host_uid=host_uid)

@@ -118,13 +118,22 @@ TOOLS_ENV = "CONDOR_NB_HTCONDOR_TOOLS"
 
 def _personal_pool_tools(condor_config: str | None) -> str | None:
     """The pool's tool wrappers, when the configuration in use is the personal pool's."""
-    from condor_nb.pool import pool_paths
+    from pathlib import Path
+
+    from condor_nb.pool import PoolPaths, pool_paths
+    from condor_nb.pool.access import pool_base_of
     from condor_nb.pool.tools import tools_dir
 
-    paths = pool_paths()  # its client configuration, or one of its users' (pool add-user)
-    if condor_config is None or not os.path.abspath(condor_config).startswith(f"{paths.base}/"):
+    if condor_config is None:
         return None
-    folder = tools_dir(paths)
+    # A configuration in the pool's folder (its client's, one of its users'), or in
+    # another pool folder: another user's server may know only its configuration.
+    base: Path | None = pool_paths().base
+    if not os.path.abspath(condor_config).startswith(f"{base}/"):
+        base = pool_base_of(Path(condor_config))
+    if base is None:
+        return None
+    folder = tools_dir(PoolPaths(base))
     return str(folder) if folder.is_dir() else None
 
 

@@ -55,6 +55,8 @@ class Server:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        #: Run before the server's command (e.g. to start it as another user).
+        self.command_prefix: list[str] = []
 
     @property
     def url(self) -> str:
@@ -63,6 +65,7 @@ class Server:
     def start(self, *extra: str) -> None:
         self.port = free_port()
         cmd = [
+            *self.command_prefix,
             sys.executable,
             "-m",
             "jupyter",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("traitlets")
@@ -29,3 +31,20 @@ def test_unset_traits_leave_condor_nb_to_its_own_sources() -> None:
     ext = CondorNbJupyter()
     assert "shared_filesystem" not in ext.overrides()
     assert ext.environment() == {}
+
+
+def test_terminals_find_the_pools_tools_from_a_users_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's server given only ``users/NAME/condor_config`` (its CONDOR_NB_POOL_DIR
+    unset: its own default pool folder) still gets the pool's HTCondor tools."""
+    from condor_nb_jupyter.config import _personal_pool_tools
+
+    base = tmp_path / "srv-pool"
+    for folder in ("client/bin", "root", "users/alice"):
+        (base / folder).mkdir(parents=True)
+    monkeypatch.setenv("CONDOR_NB_POOL_DIR", str(tmp_path / "home" / "pool"))
+    config = base / "users" / "alice" / "condor_config"
+    assert _personal_pool_tools(str(config)) == str(base / "client" / "bin")
+    assert _personal_pool_tools(str(tmp_path / "site" / "condor_config")) is None
+    assert _personal_pool_tools(None) is None
