@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.condor_nb-installed
 
-.PHONY: setup system pool demo test lint bench clean
+.PHONY: setup system pool py39-root demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ system:
 
 pool: setup system
 	$(BIN)/condor_nb pool start
+
+# A Debian 11 root with Python 3.9 + ipykernel (no papermill), cached; the tests of
+# workers older than this host's packages use it (tests/integration/old_python.py).
+py39-root: setup system
+	$(BIN)/python -m tests.integration.old_python
 
 demo: pool
 	$(BIN)/condor_nb submit examples/hello.ipynb -p name "HTCondor" -p repeat 2 --wait -o hello-output
