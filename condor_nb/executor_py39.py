@@ -174,6 +174,7 @@ class Tree:
     left_out: dict[str, str] = field(default_factory=dict)
     needs: dict[str, list[str]] = field(default_factory=dict)
     optional: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    from_main: dict[str, list[str]] = field(default_factory=dict)  # name -> top-level paths
 
 
 def _metadata(wheel: zipfile.ZipFile) -> tuple[str, str, list[str]]:
@@ -198,9 +199,19 @@ def _requirements(lines: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def add(zf: zipfile.ZipFile, cache: Path, fallback: Path, main_min_python: str) -> Tree:
+def add(
+    zf: zipfile.ZipFile,
+    cache: Path,
+    fallback: Path,
+    main_min_python: str,
+    main: dict[str, tuple[str, list[str]]],
+) -> Tree:
     """Write the tree for older Pythons into ``zf`` under :data:`VARIANT_DIR`, with its
-    own manifest, share folder and jsonschema stand-in (the main tree's layout)."""
+    own manifest, share folder and jsonschema stand-in (the main tree's layout).
+
+    ``main``: the main tree's optional distributions, name -> (version, top-level paths).
+    One pinned here in the same version is not written twice: the manifest's
+    ``from_main`` names its paths, which the wrapper extracts into this tree."""
     from condor_nb import __version__
     from condor_nb.executor import FALLBACK_DIR, FORMAT, MANIFEST, SHARE_DIR
 
@@ -212,6 +223,9 @@ def add(zf: zipfile.ZipFile, cache: Path, fallback: Path, main_min_python: str) 
             name, version, lines = _metadata(wheel)
             tree.shipped[name] = version
             requires[name] = _requirements(lines)
+            same = main.get(name, ("", []))[0] == version
+            if same:
+                tree.from_main[name] = main[name][1]
             compiled = 0
             for info in sorted(wheel.infolist(), key=lambda i: i.filename):
                 rel = info.filename
@@ -219,7 +233,7 @@ def add(zf: zipfile.ZipFile, cache: Path, fallback: Path, main_min_python: str) 
                 if info.is_dir() or "__pycache__" in rel or rel.endswith(SKIPPED):
                     continue
                 if first.endswith(".data"):  # share/jupyter (nbconvert's templates) only
-                    if "/data/share/jupyter/" not in rel:
+                    if "/data/share/jupyter/nbconvert/" not in rel:
                         continue
                     rel = SHARE_DIR + "/" + rel.split("/data/share/jupyter/", 1)[1]
                 elif first.endswith(".dist-info") and not rel.endswith(DIST_INFO_KEPT):
@@ -229,14 +243,14 @@ def add(zf: zipfile.ZipFile, cache: Path, fallback: Path, main_min_python: str) 
                     continue
                 if not rel.startswith(SHARE_DIR):
                     tops.setdefault(name, set()).add(first)
+                    if same:
+                        continue
                 out = zipfile.ZipInfo(f"{VARIANT_DIR}/{rel}", date_time=info.date_time)
                 out.external_attr = 0o644 << 16
                 zf.writestr(out, wheel.read(info), zipfile.ZIP_DEFLATED, 6)
             if compiled:
                 tree.left_out[f"{name} (extension modules)"] = "pure-Python fallback used"
-    tree.left_out["jsonschema"] = (
-        "compiled rpds-py; fastjsonschema validates, a stand-in is shipped"
-    )
+    tree.left_out["jsonschema"] = REPLACED
     for name, reqs in requires.items():
         for dep, spec in reqs:
             if dep in BASELINE and spec:
@@ -257,6 +271,7 @@ def add(zf: zipfile.ZipFile, cache: Path, fallback: Path, main_min_python: str) 
         "left_out": tree.left_out,
         "needs": tree.needs,
         "optional": tree.optional,
+        "from_main": tree.from_main,
         "min_python": [MIN_PYTHON, "the releases pinned in condor_nb/executor_py39.py"],
         "for_pythons_below": main_min_python,
         "baseline": BASELINE,

@@ -146,11 +146,15 @@ def from_worker(manifest: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _use_shipped(path: str, skip: tuple[str, ...] = (), tree: str = "") -> str:
+def _use_shipped(
+    path: str, skip: tuple[str, ...] = (), tree: str = "", borrowed: tuple[str, ...] = ()
+) -> str:
     """Extract the zip (nbformat and nbconvert read their schemas and templates as files,
     which zipimport cannot give them), only its ``tree`` folder if given (a variant for
-    older Pythons), less the top-level ``skip`` names; put it first on sys.path, its
-    jsonschema stand-in last, its share/jupyter on JUPYTER_PATH. Returns the folder."""
+    older Pythons, plus the main tree's top-level ``borrowed`` paths: distributions the
+    zip holds once for both), less the top-level ``skip`` names; put it first on
+    sys.path, its jsonschema stand-in last, its share/jupyter on JUPYTER_PATH. Returns
+    the folder."""
     where = os.path.abspath(EXTRACT_TO)
     prefix = f"{tree}/" if tree else ""
     with zipfile.ZipFile(path) as zf:
@@ -160,6 +164,14 @@ def _use_shipped(path: str, skip: tuple[str, ...] = (), tree: str = "") -> str:
             skip = (*skip, *filter(None, variants))
         names = [n for n in names if n[len(prefix) :].split("/")[0] not in skip]
         zf.extractall(where, members=names)
+        for name in zf.namelist() if tree else ():
+            top = name.split("/")[0]
+            safe = ".." not in name.split("/") and not name.startswith("/")
+            if top in borrowed and top not in skip and safe and not name.endswith("/"):
+                target = os.path.join(where, tree, *name.split("/"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with zf.open(name) as src, open(target, "wb") as dst:
+                    dst.write(src.read())
     where = os.path.join(where, tree) if tree else where
     sys.path.insert(0, where)
     sys.path.append(os.path.join(where, FALLBACK_DIR))  # jsonschema, only if the worker has none
@@ -226,7 +238,8 @@ def choose(directory: str = ".") -> dict[str, Any]:
     own = from_worker(manifest)
     optional = manifest.get("optional") or {}
     skip = tuple(top for name in own for top in optional[name].get("paths") or [])
-    where = _use_shipped(path, skip, tree)
+    borrowed = tuple(top for paths in (manifest.get("from_main") or {}).values() for top in paths)
+    where = _use_shipped(path, skip, tree, borrowed)
     info: dict[str, Any] = {"source": "shipped", "reason": reason, "path": where}
     if tree:
         info["tree"] = tree  # the zip's executor for older Pythons

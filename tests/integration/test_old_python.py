@@ -114,6 +114,9 @@ def test_python39_worker_runs_the_shipped_executor(root: Path, scratch: Path) ->
     # The zip records the decision: which tree serves which Pythons.
     with zipfile.ZipFile(job / remote.EXECUTOR_NAME) as zf:
         info = json.loads(zf.read(executor.MANIFEST))
+        tree = json.loads(zf.read(f"{executor_py39.VARIANT_DIR}/{executor.MANIFEST}"))
+    # jinja2 (nbconvert's HTML above) is held once, in the main tree, for both trees.
+    assert "jinja2" in tree["from_main"] and tree["shipped"]["jinja2"] == info["shipped"]["jinja2"]
     least = info["min_python"][0]
     assert info["variants"] == [
         {

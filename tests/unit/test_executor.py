@@ -205,10 +205,13 @@ def test_worker_older_than_the_main_tree_uses_the_zip_s_older_pythons_tree(
             worker.MANIFEST, json.dumps({"min_python": ["99.1", "x"], "variants": [variant]})
         )
         zf.writestr("papermill/__init__.py", "__version__ = 'main'\n")
-        zf.writestr("old/" + worker.MANIFEST, json.dumps({"min_python": ["3.0", "pins"]}))
+        old = {"min_python": ["3.0", "pins"], "from_main": {"shared": ["shared"]}}
+        zf.writestr("old/" + worker.MANIFEST, json.dumps(old))
         zf.writestr("old/papermill/__init__.py", "__version__ = 'old'\n")
+        zf.writestr("shared/__init__.py", "")  # the same release in both trees: held once
     info = worker.choose(str(tmp_path))
     assert info["source"] == "shipped" and info["tree"] == "old" and info["papermill"] == "old"
     extracted = tmp_path / worker.EXTRACT_TO
     assert info["path"] == str(extracted / "old") and not (extracted / "papermill").exists()
+    assert (extracted / "old/shared/__init__.py").is_file()
     sys.modules.pop("papermill", None)
