@@ -13,6 +13,9 @@ Mirror: ``CONDOR_NB_PY39_MIRROR``, else deb.debian.org, else archive.debian.org 
 Debian moves a release it no longer supports). Needs root (debootstrap, chroot); a test
 that cannot have it skips, saying why (:func:`unavailable`).
 
+A second worker in the same root, :func:`ensure_modern`: a venv of that Python 3.9 with
+the newest ipykernel for 3.9 when written (6.31, jupyter_client 8.6), installed by this host's pip.
+
 The wrapper runs in the root the way a job runs it: ``python3 condor_nb_run.py`` in a
 scratch folder holding the shipped files, as an unprivileged user (:func:`run_wrapper`).
 """
@@ -20,6 +23,7 @@ scratch folder holding the shipped files, as an unprivileged user (:func:`run_wr
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -149,6 +153,73 @@ def ensure(progress: bool = False) -> Path:
     return root
 
 
+MODERN = "/opt/py39-ipykernel6"  # a venv in the root: Python 3.9, a recent ipykernel
+MODERN_PIN = "ipykernel==6.31.0"  # the newest for 3.9 when written (jupyter_client 8.6)
+
+
+def _missing_for_39(site: Path) -> list[str]:
+    """Requirements of the distributions in ``site`` that Python 3.9 needs and are absent."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    env = {"python_version": "3.9", "python_full_version": "3.9.2", "extra": ""}
+    dists = list(metadata.distributions(path=[str(site)]))
+    have = {d.metadata["Name"].lower().replace("_", "-") for d in dists}
+    missing = []
+    for dist in dists:
+        for line in dist.requires or []:
+            req = Requirement(line)
+            name = req.name.lower().replace("_", "-")
+            if name not in have and (req.marker is None or req.marker.evaluate(env)):
+                missing.append(str(req).split(";")[0])
+    return sorted(set(missing))
+
+
+def ensure_modern(root: Path) -> str:
+    """A venv in the root (Debian 11's Python 3.9, no system packages) holding a recent
+    ipykernel stack (:data:`MODERN_PIN`, its dependencies resolved by this host's pip for
+    3.9) and its kernelspec; built once. Returns its python, as a path in the root."""
+    final = root / MODERN.lstrip("/")
+    python = f"{MODERN}/bin/python"
+    if (final / MARKER).exists():
+        return python
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (final / MARKER).exists():
+            return python
+        partial = final.with_name(final.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        inside = "/" + str(partial.relative_to(root))
+        subprocess.run(["chroot", str(root), "python3", "-m", "venv", "--without-pip", inside],
+                       check=True, capture_output=True, timeout=300)  # fmt: skip
+        site = partial / "lib/python3.9/site-packages"
+        wanted = [MODERN_PIN]
+        for _ in range(4):  # pip --python-version does not evaluate markers for 3.9: redo
+            command = [sys.executable, "-m", "pip", "install", "-q", "--target", str(site)]
+            command += ["--python-version", "3.9", "--implementation", "cp", "--abi", "cp39"]
+            command += ["--platform", "manylinux2014_x86_64", "--only-binary=:all:", *wanted]
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            if proc.returncode != 0:
+                raise RootUnavailable(f"pip install {wanted} failed: {proc.stderr[-1500:]}")
+            wanted = _missing_for_39(site)
+            if not wanted:
+                break
+        shutil.rmtree(site / "bin", ignore_errors=True)  # scripts for the host's Python
+        share = site / "share"
+        spec = partial / "share/jupyter/kernels/python3"
+        spec.mkdir(parents=True)
+        argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        kernel = {"argv": argv, "display_name": "Python 3 (ipykernel 6)", "language": "python"}
+        (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+        shutil.rmtree(share, ignore_errors=True)
+        for path in [partial, *partial.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
+        (partial / MARKER).write_text(FORMAT + "\n", encoding="utf-8")
+        partial.rename(final)
+    return python
+
+
 def run_in_root(
     root: Path, cwd: str, *args: str, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
@@ -161,13 +232,13 @@ def run_in_root(
 
 
 def run_wrapper(
-    root: Path, scratch: Path, timeout: float = 300
+    root: Path, scratch: Path, python: str = "python3", timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run the job wrapper in ``scratch`` (a folder inside ``root``) as a job would."""
     for path in [scratch, *scratch.rglob("*")]:
         os.chown(path, 65534, 65534)
     inside = "/" + str(scratch.relative_to(root))
-    return run_in_root(root, inside, "python3", "condor_nb_run.py", timeout=timeout)
+    return run_in_root(root, inside, python, "condor_nb_run.py", timeout=timeout)
 
 
 if __name__ == "__main__":
@@ -176,5 +247,6 @@ if __name__ == "__main__":
         sys.exit(f"cannot build the Debian 11 root: {why}")
     try:
         print(ensure(progress=True))
+        print(ensure_modern(root_dir()))
     except RootUnavailable as exc:
         sys.exit(f"cannot build the Debian 11 root: {exc}")

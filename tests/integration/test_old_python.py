@@ -138,6 +138,26 @@ def test_python39_worker_runs_the_shipped_executor(root: Path, scratch: Path) ->
     assert "boom 3.9" in (bad / REPORT_HTML).read_text(encoding="utf-8")
 
 
+def test_python39_worker_with_a_recent_ipykernel_stack(root: Path, scratch: Path) -> None:
+    """The same tree serves a 3.9 worker at the other end: ipykernel 6, jupyter_client 8."""
+    try:
+        python = old_python.ensure_modern(root)
+    except old_python.RootUnavailable as exc:
+        pytest.skip(f"cannot build the ipykernel 6 venv: {exc}")
+    cells = ["import sys\nprint('worker', sys.version_info[:2], x)"]
+    job = _stage(scratch / "ok", cells, "x = 1", {"parameters": {"x": 7}})
+    proc = old_python.run_wrapper(root, job, python)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "WARNING" not in log, log
+    assert "worker (3, 9) 7" in "".join(cell_outputs(job / OUTPUT_NOTEBOOK))
+    assert "worker (3, 9) 7" in (job / REPORT_HTML).read_text(encoding="utf-8")
+    manifest = json.loads((job / MANIFEST_JSON).read_text())
+    assert manifest["executor"]["tree"] == executor_py39.VARIANT_DIR, manifest["executor"]
+    assert manifest["packages"]["ipykernel"] == old_python.MODERN_PIN.split("==")[1]
+    assert manifest["packages"]["jupyter_client"].startswith("8."), manifest["packages"]
+    assert manifest["python"]["executable"] == python
+
+
 def test_no_index_is_a_clear_error_and_off_ships_the_main_tree_only(tmp_path: Path) -> None:
     """Building for older Pythons with no index reachable says so (no broken zip);
     CONDOR_NB_EXECUTOR_OLD_PYTHONS=off builds without them and records it."""
