@@ -227,6 +227,12 @@ def choose(directory: str = ".") -> dict[str, Any]:
         if tree:
             manifest = _zip_manifest(path, tree)
             least, because = manifest.get("min_python") or ("3.9", "")
+        else:  # older than every tree: name the oldest one's bound
+            lows = [v.get("min_python") for v in manifest.get("variants") or []]
+            lows = [low for low in lows if isinstance(low, str)]
+            if lows:
+                least = min(lows, key=_release)
+                because = "the oldest of the trees condor_nb ships"
     if _release(platform.python_version()) < _release(least):
         error = (
             f"{reason}, and the executor condor_nb shipped needs Python >= {least} "

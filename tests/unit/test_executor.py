@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -214,4 +215,16 @@ def test_worker_older_than_the_main_tree_uses_the_zip_s_older_pythons_tree(
     extracted = tmp_path / worker.EXTRACT_TO
     assert info["path"] == str(extracted / "old") and not (extracted / "papermill").exists()
     assert (extracted / "old/shared/__init__.py").is_file()
+    sys.modules.pop("papermill", None)
+
+    # Older than every tree: the message names the oldest tree's bound.
+    shutil.rmtree(extracted)
+    too_new = {**variant, "min_python": "98.0"}
+    with zipfile.ZipFile(tmp_path / EXECUTOR_NAME, "w") as zf:
+        main = {"min_python": ["99.1", "x"], "variants": [too_new]}
+        zf.writestr(worker.MANIFEST, json.dumps(main))
+    info = worker.choose(str(tmp_path))
+    assert (
+        info["source"] is None and "needs Python >= 98.0 (the oldest of the trees" in info["error"]
+    )
     sys.modules.pop("papermill", None)
