@@ -133,6 +133,7 @@ def wheels(cache: Path) -> list[Path]:
         command += ["--only-binary=:all:", "--python-version", MIN_PYTHON, "--implementation"]
         command += ["cp", "--abi", "cp39", "--platform", PLATFORM, "--dest", str(tmp / "whl")]
         command += ["--disable-pip-version-check", "--progress-bar", "off", "-r", str(requirements)]
+        command += ["--retries", "2", "--timeout", "20"]  # offline: fail in a minute, not five
         try:
             proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as exc:

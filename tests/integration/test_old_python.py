@@ -165,7 +165,6 @@ def test_no_index_is_a_clear_error_and_off_ships_the_main_tree_only(tmp_path: Pa
         "CONDOR_NB_EXECUTOR_CACHE": str(tmp_path / "cache"),
         "PIP_CONFIG_FILE": "/dev/null",  # this machine's pip.conf may add local indexes
         "PIP_INDEX_URL": "http://127.0.0.1:9/simple",  # discard port: refused
-        "PIP_RETRIES": "0",
         "PIP_NO_CACHE_DIR": "1",
     }
     code = "from condor_nb import executor; print(executor.archive())"
