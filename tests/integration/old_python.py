@@ -250,3 +250,57 @@ if __name__ == "__main__":
         print(ensure_modern(root_dir()))
     except RootUnavailable as exc:
         sys.exit(f"cannot build the Debian 11 root: {exc}")
+
+
+IN_POOL = "/opt/cnb-debian11"  # Debian 11's /usr, inside the personal pool's root
+EXTRA_LIBS = ("libffi.so.7", "libssl.so.1.1", "libcrypto.so.1.1", "libmpdec.so.3")
+
+
+def install_in_pool_root(pool_root: Path) -> str:
+    """Debian 11's Python 3.9 and python3-ipykernel, runnable by the pool's jobs.
+
+    The pool's jobs run in its Debian 13 root, so Debian 11's ``/usr`` is copied (hard
+    links when on the same filesystem) to :data:`IN_POOL` there. Its python3.9 runs on
+    Debian 13's C library; the few libraries Debian 13 no longer has (:data:`EXTRA_LIBS`)
+    come from Debian 11 through LD_LIBRARY_PATH, and a kernelspec names the launcher, so
+    the kernel is that Python too. Built once; returns the launcher (``worker_python``).
+    """
+    root = ensure()
+    final = pool_root / IN_POOL.lstrip("/")
+    launcher = f"{IN_POOL}/bin/python3"
+    if (final / MARKER).exists():
+        return launcher
+    partial = final.with_name(final.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    copy = subprocess.run(["cp", "-al", str(root / "usr"), str(partial / "usr")], check=False)
+    if copy.returncode != 0:  # another filesystem: a plain copy
+        shutil.rmtree(partial / "usr", ignore_errors=True)
+        subprocess.run(["cp", "-a", str(root / "usr"), str(partial / "usr")], check=True)
+    (partial / "lib").mkdir()
+    for name in EXTRA_LIBS:
+        shutil.copy2(root / "usr/lib/x86_64-linux-gnu" / name, partial / "lib" / name)
+    (partial / "bin").mkdir()
+    script = (
+        "#!/bin/sh\n"
+        f"LD_LIBRARY_PATH={IN_POOL}/lib${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\n"
+        f"JUPYTER_PATH={IN_POOL}/share/jupyter${{JUPYTER_PATH:+:$JUPYTER_PATH}}\n"
+        "export LD_LIBRARY_PATH JUPYTER_PATH\n"
+        f'exec {IN_POOL}/usr/bin/python3.9 "$@"\n'
+    )
+    (partial / "bin/python3").write_text(script, encoding="utf-8")
+    (partial / "bin/python3").chmod(0o755)
+    spec = partial / "share/jupyter/kernels/python3"
+    spec.mkdir(parents=True)
+    argv = [launcher, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "Python 3.9 (Debian 11)", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+    for path in (partial / "share", partial / "bin", partial / "lib", partial):
+        path.chmod(0o755)
+    (spec / "kernel.json").chmod(0o644)
+    (partial / MARKER).write_text(FORMAT + "\n", encoding="utf-8")
+    try:
+        partial.rename(final)
+    except OSError:  # another session published it first
+        shutil.rmtree(partial, ignore_errors=True)
+    return launcher

@@ -5,8 +5,8 @@ releases for 3.9 (condor_nb/executor_py39.py) and the wrapper picks them. The wo
 real Debian 11 root (tests/integration/old_python.py: its Python 3.9.2 and
 python3-ipykernel 5.4.3), and the job files are staged by the submit side's own code
 and run by the real wrapper, as HTCondor runs it: ``python3 condor_nb_run.py`` in the
-scratch folder, as an unprivileged user. A pool job cannot use that root (the pool's
-jobs run in its Debian 13 root), so this is the wrapper-level proof.
+scratch folder, as an unprivileged user; and as a real job of the personal pool, whose
+worker_python is that Debian 11 Python copied into the pool's root.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,6 +157,36 @@ def test_python39_worker_with_a_recent_ipykernel_stack(root: Path, scratch: Path
     assert manifest["packages"]["ipykernel"] == old_python.MODERN_PIN.split("==")[1]
     assert manifest["packages"]["jupyter_client"].startswith("8."), manifest["packages"]
     assert manifest["python"]["executable"] == python
+
+
+@pytest.mark.pool
+def test_python39_worker_as_a_pool_job(cnb: Any, pool_env: dict[str, str], root: Path) -> None:
+    """The same, as a real job of the personal pool: Debian 11's Python 3.9 copied into
+    the pool's root (old_python.install_in_pool_root), picked with worker_python."""
+    if pool_env:
+        pytest.skip("installs Debian 11's Python into the personal pool's root")
+    from condor_nb import pool
+
+    python = old_python.install_in_pool_root(pool.pool_paths().root)
+    cnb.env["CONDOR_NB_WORKER_PYTHON"] = python
+    cells = [
+        "import sys\nimport condor_nb\nprint('worker', sys.version_info[:2], x)",
+        "condor_nb.record('answer', x * 2)",
+    ]
+    nb = cnb.notebook("py39.ipynb", cells, params="x = 1")
+    job_id = cnb.run("submit", str(nb), "--no-cache", "-p", "x", "21", check=True).stdout.split()[1]
+    done = cnb.run("wait", job_id, "-o", str(cnb.workdir / "out"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    executed = next((cnb.workdir / "out").glob("*.ipynb"))
+    assert "worker (3, 9) 21" in "".join(cell_outputs(executed))
+    report = next((cnb.workdir / "out").glob("*.html")).read_text(encoding="utf-8")
+    assert "jp-Notebook" in report and "worker (3, 9) 21" in report
+    out = cnb.settings().jobs_dir / job_id / "out"
+    manifest = json.loads((out / MANIFEST_JSON).read_text())
+    assert manifest["executor"]["tree"] == executor_py39.VARIANT_DIR, manifest["executor"]
+    assert manifest["python"]["version"].startswith("3.9."), manifest["python"]
+    assert manifest["packages"]["ipykernel"] == "5.4.3"
+    assert json.loads((out / VALUES_JSON).read_text())["answer"] == 42
 
 
 def test_no_index_is_a_clear_error_and_off_ships_the_main_tree_only(tmp_path: Path) -> None:
