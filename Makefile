@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.condor_nb-installed
 
-.PHONY: setup system pool py39-root demo test lint bench clean
+.PHONY: setup system pool demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,7 @@ pool: setup system
 
 # A Debian 11 root with Python 3.9 + ipykernel (no papermill), cached; the tests of
 # workers older than this host's packages use it (tests/integration/old_python.py).
+.PHONY: py39-root
 py39-root: setup system
 	$(BIN)/python -m tests.integration.old_python
 

@@ -250,7 +250,11 @@ def build(target: Path, the_plan: Plan) -> None:
             variants = []
             if _release(least[0]) > _release(executor_py39.MIN_PYTHON) and executor_py39.enabled():
                 main = {n: (the_plan.shipped[n], o["paths"]) for n, o in optional.items()}
-                tree = executor_py39.add(zf, cache_dir(), JSONSCHEMA_FALLBACK, least[0], main)
+                layout = dict(FALLBACK_DIR=FALLBACK_DIR, SHARE_DIR=SHARE_DIR, FORMAT=FORMAT)
+                layout["MANIFEST"] = MANIFEST
+                tree = executor_py39.add(
+                    zf, cache_dir(), JSONSCHEMA_FALLBACK, least[0], main, layout
+                )
                 variant = {"dir": executor_py39.VARIANT_DIR, "below": least[0]}
                 variant.update(min_python=executor_py39.MIN_PYTHON, key=executor_py39.key())
                 variants.append({**variant, "papermill": tree.shipped["papermill"]})

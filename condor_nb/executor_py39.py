@@ -33,6 +33,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from condor_nb.errors import CondorNbError
 
@@ -206,15 +207,19 @@ def add(
     fallback: Path,
     main_min_python: str,
     main: dict[str, tuple[str, list[str]]],
+    layout: dict[str, Any],
 ) -> Tree:
     """Write the tree for older Pythons into ``zf`` under :data:`VARIANT_DIR`, with its
     own manifest, share folder and jsonschema stand-in (the main tree's layout).
 
     ``main``: the main tree's optional distributions, name -> (version, top-level paths).
     One pinned here in the same version is not written twice: the manifest's
-    ``from_main`` names its paths, which the wrapper extracts into this tree."""
+    ``from_main`` names its paths, which the wrapper extracts into this tree.
+    ``layout``: the main tree's names (FALLBACK_DIR, SHARE_DIR, MANIFEST, FORMAT)."""
     from condor_nb import __version__
-    from condor_nb.executor import FALLBACK_DIR, FORMAT, MANIFEST, SHARE_DIR
+
+    fallback_dir, share_dir = layout["FALLBACK_DIR"], layout["SHARE_DIR"]
+    manifest_name, fmt = layout["MANIFEST"], layout["FORMAT"]
 
     tree = Tree()
     requires: dict[str, list[tuple[str, str]]] = {}
@@ -236,13 +241,13 @@ def add(
                 if first.endswith(".data"):  # share/jupyter (nbconvert's templates) only
                     if "/data/share/jupyter/nbconvert/" not in rel:
                         continue
-                    rel = SHARE_DIR + "/" + rel.split("/data/share/jupyter/", 1)[1]
+                    rel = share_dir + "/" + rel.split("/data/share/jupyter/", 1)[1]
                 elif first.endswith(".dist-info") and not rel.endswith(DIST_INFO_KEPT):
                     continue
                 elif rel.endswith(COMPILED):
                     compiled += 1
                     continue
-                if not rel.startswith(SHARE_DIR):
+                if not rel.startswith(share_dir):
                     tops.setdefault(name, set()).add(first)
                     if same:
                         continue
@@ -261,11 +266,11 @@ def add(
         if name not in ROOTS:
             wants = [spec for reqs in requires.values() for dep, spec in reqs if dep == name]
             tree.optional[name] = {"paths": sorted(tops.get(name, ())), "wants": wants}
-    base = f"{VARIANT_DIR}/{FALLBACK_DIR}/jsonschema"
+    base = f"{VARIANT_DIR}/{fallback_dir}/jsonschema"
     zf.write(fallback, f"{base}/__init__.py")
     zf.writestr(f"{base}/exceptions.py", "from . import *  # noqa\n")
     manifest = {
-        "format": FORMAT,
+        "format": fmt,
         "condor_nb": __version__,
         "key": key(),
         "shipped": tree.shipped,
@@ -277,5 +282,5 @@ def add(
         "for_pythons_below": main_min_python,
         "baseline": BASELINE,
     }
-    zf.writestr(f"{VARIANT_DIR}/{MANIFEST}", json.dumps(manifest, indent=1, sort_keys=True))
+    zf.writestr(f"{VARIANT_DIR}/{manifest_name}", json.dumps(manifest, indent=1, sort_keys=True))
     return tree
