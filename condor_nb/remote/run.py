@@ -358,12 +358,13 @@ def make_engine(job: dict[str, Any]) -> type:
 
         def start_ticks(self) -> None:
             try:  # the loop nbclient's calls run on
-                from jupyter_core.utils import ensure_event_loop as loop
+                from jupyter_core.utils import ensure_event_loop
             except ImportError:  # jupyter_core < 5: nbclient < 0.8 runs on asyncio's own
                 import asyncio
 
-                loop = asyncio.get_event_loop
-            self.tick(loop())
+                self.tick(asyncio.get_event_loop())
+                return
+            self.tick(ensure_event_loop())
 
         def cell_start(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
             super().cell_start(cell, cell_index, **kw)
