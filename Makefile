@@ -37,6 +37,12 @@ system:
 pool: setup system
 	$(BIN)/condor_nb pool start
 
+# A Debian 11 root with Python 3.9 + ipykernel (no papermill), cached; the tests of
+# workers older than this host's packages use it (tests/integration/old_python.py).
+.PHONY: py39-root
+py39-root: setup system
+	$(BIN)/python -m tests.integration.old_python
+
 demo: pool
 	$(BIN)/condor_nb submit examples/hello.ipynb -p name "HTCondor" -p repeat 2 --wait -o hello-output
 

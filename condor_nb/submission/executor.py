@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from condor_nb import __version__
+from condor_nb import __version__, executor_py39
 from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
 from condor_nb.worker import EXECUTOR_NAME
@@ -102,8 +102,11 @@ class Plan:
 
 
 def _builder_source() -> str:
-    """This module and the stand-in: a change to either makes a new zip (development)."""
-    return Path(__file__).read_text(encoding="utf-8") + JSONSCHEMA_FALLBACK.read_text("utf-8")
+    """This module, the stand-in and the older Pythons' pins: a change to any makes a new
+    zip (development); so does turning the older Pythons' tree off."""
+    old = executor_py39.key() if executor_py39.enabled() else "off"
+    text = Path(__file__).read_text(encoding="utf-8") + JSONSCHEMA_FALLBACK.read_text("utf-8")
+    return text + Path(executor_py39.__file__).read_text(encoding="utf-8") + old
 
 
 def _release(version: str) -> tuple[int, ...]:
@@ -243,6 +246,18 @@ def build(target: Path, the_plan: Plan) -> None:
                     optional[name] = {"paths": sorted(tops), "wants": the_plan.wants.get(name, [])}
             zf.write(JSONSCHEMA_FALLBACK, f"{FALLBACK_DIR}/jsonschema/__init__.py")
             zf.writestr(f"{FALLBACK_DIR}/jsonschema/exceptions.py", "from . import *  # noqa\n")
+            least = the_plan.min_python()
+            variants = []
+            if _release(least[0]) > _release(executor_py39.MIN_PYTHON) and executor_py39.enabled():
+                main = {n: (the_plan.shipped[n], o["paths"]) for n, o in optional.items()}
+                layout = dict(FALLBACK_DIR=FALLBACK_DIR, SHARE_DIR=SHARE_DIR, FORMAT=FORMAT)
+                layout["MANIFEST"] = MANIFEST
+                tree = executor_py39.add(
+                    zf, cache_dir(), JSONSCHEMA_FALLBACK, least[0], main, layout
+                )
+                variant = {"dir": executor_py39.VARIANT_DIR, "below": least[0]}
+                variant.update(min_python=executor_py39.MIN_PYTHON, key=executor_py39.key())
+                variants.append({**variant, "papermill": tree.shipped["papermill"]})
             info = {
                 "format": FORMAT,
                 "condor_nb": __version__,
@@ -251,7 +266,10 @@ def build(target: Path, the_plan: Plan) -> None:
                 "left_out": left_out,
                 "needs": the_plan.needs,
                 "optional": optional,
-                "min_python": the_plan.min_python(),
+                "min_python": least,
+                # Older worker Pythons: a complete tree each (condor_nb/executor_py39.py);
+                # the wrapper takes the first whose range holds its Python.
+                "variants": variants,
             }
             zf.writestr(MANIFEST, json.dumps(info, indent=1, sort_keys=True))
         os.chmod(tmp, 0o644)

@@ -70,12 +70,13 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _zip_manifest(where: str) -> dict[str, Any]:
-    """condor_nb_executor.json, from the zip or from the folder it was extracted to."""
+def _zip_manifest(where: str, tree: str = "") -> dict[str, Any]:
+    """condor_nb_executor.json, from the zip (its ``tree`` folder: a variant's) or from
+    the folder it was extracted to."""
     try:
         if zipfile.is_zipfile(where):
             with zipfile.ZipFile(where) as zf:
-                data = json.loads(zf.read(MANIFEST))
+                data = json.loads(zf.read(f"{tree}/{MANIFEST}" if tree else MANIFEST))
         else:
             with open(os.path.join(where, MANIFEST), encoding="utf-8") as f:
                 data = json.load(f)
@@ -145,15 +146,33 @@ def from_worker(manifest: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _use_shipped(path: str, skip: tuple[str, ...] = ()) -> str:
+def _use_shipped(
+    path: str, skip: tuple[str, ...] = (), tree: str = "", borrowed: tuple[str, ...] = ()
+) -> str:
     """Extract the zip (nbformat and nbconvert read their schemas and templates as files,
-    which zipimport cannot give them), less the top-level ``skip`` names; put it first
-    on sys.path, its jsonschema stand-in last, its share/jupyter on JUPYTER_PATH.
-    Returns the folder."""
+    which zipimport cannot give them), only its ``tree`` folder if given (a variant for
+    older Pythons, plus the main tree's top-level ``borrowed`` paths: distributions the
+    zip holds once for both), less the top-level ``skip`` names; put it first on
+    sys.path, its jsonschema stand-in last, its share/jupyter on JUPYTER_PATH. Returns
+    the folder."""
     where = os.path.abspath(EXTRACT_TO)
+    prefix = f"{tree}/" if tree else ""
     with zipfile.ZipFile(path) as zf:
-        names = [n for n in zf.namelist() if n.split("/")[0] not in skip]
+        names = [n for n in zf.namelist() if n.startswith(prefix)]
+        if not tree:  # the main tree: every variant's folder stays in the zip
+            variants = [v.get("dir") for v in _zip_manifest(path).get("variants") or []]
+            skip = (*skip, *filter(None, variants))
+        names = [n for n in names if n[len(prefix) :].split("/")[0] not in skip]
         zf.extractall(where, members=names)
+        for name in zf.namelist() if tree else ():
+            top = name.split("/")[0]
+            safe = ".." not in name.split("/") and not name.startswith("/")
+            if top in borrowed and top not in skip and safe and not name.endswith("/"):
+                target = os.path.join(where, tree, *name.split("/"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with zf.open(name) as src, open(target, "wb") as dst:
+                    dst.write(src.read())
+    where = os.path.join(where, tree) if tree else where
     sys.path.insert(0, where)
     sys.path.append(os.path.join(where, FALLBACK_DIR))  # jsonschema, only if the worker has none
     importlib.invalidate_caches()
@@ -161,6 +180,18 @@ def _use_shipped(path: str, skip: tuple[str, ...] = ()) -> str:
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = share + (os.pathsep + old if old else "")
     return where
+
+
+def variant_for(manifest: dict[str, Any], version: str) -> str:
+    """The zip's folder holding an executor for this Python (older than the main tree's
+    ``min_python``), or "" when it has none: the manifest's ``variants``, first match."""
+    for variant in manifest.get("variants") or []:
+        low, below, folder = variant.get("min_python"), variant.get("below"), variant.get("dir")
+        if not (isinstance(low, str) and isinstance(below, str) and isinstance(folder, str)):
+            continue
+        if _release(low) <= _release(version) < _release(below):
+            return folder
+    return ""
 
 
 def choose(directory: str = ".") -> dict[str, Any]:
@@ -188,7 +219,20 @@ def choose(directory: str = ".") -> dict[str, Any]:
     if not os.path.isfile(path):
         error = f"{reason} and {EXECUTOR_ZIP} was not shipped with the job: {IMAGE_HINT}"
         return {"source": None, "error": error}
-    least, because = _zip_manifest(path).get("min_python") or ("3.9", "")
+    manifest = _zip_manifest(path)
+    least, because = manifest.get("min_python") or ("3.9", "")
+    tree = ""
+    if _release(platform.python_version()) < _release(least):
+        tree = variant_for(manifest, platform.python_version())
+        if tree:
+            manifest = _zip_manifest(path, tree)
+            least, because = manifest.get("min_python") or ("3.9", "")
+        else:  # older than every tree: name the oldest one's bound
+            lows = [v.get("min_python") for v in manifest.get("variants") or []]
+            lows = [low for low in lows if isinstance(low, str)]
+            if lows:
+                least = min(lows, key=_release)
+                because = "the oldest of the trees condor_nb ships"
     if _release(platform.python_version()) < _release(least):
         error = (
             f"{reason}, and the executor condor_nb shipped needs Python >= {least} "
@@ -197,12 +241,14 @@ def choose(directory: str = ".") -> dict[str, Any]:
             "condor_nb whose installed papermill & co. support older Pythons)"
         )
         return {"source": None, "error": error}
-    manifest = _zip_manifest(path)
     own = from_worker(manifest)
     optional = manifest.get("optional") or {}
     skip = tuple(top for name in own for top in optional[name].get("paths") or [])
-    where = _use_shipped(path, skip)
+    borrowed = tuple(top for paths in (manifest.get("from_main") or {}).values() for top in paths)
+    where = _use_shipped(path, skip, tree, borrowed)
     info: dict[str, Any] = {"source": "shipped", "reason": reason, "path": where}
+    if tree:
+        info["tree"] = tree  # the zip's executor for older Pythons
     if own:
         info["from_worker"] = own
     old = too_old(where)

@@ -357,8 +357,13 @@ def make_engine(job: dict[str, Any]) -> type:
             attempt("schedule periodic saves", self.start_ticks)
 
         def start_ticks(self) -> None:
-            from jupyter_core.utils import ensure_event_loop  # the loop nbclient's calls run on
+            try:  # the loop nbclient's calls run on
+                from jupyter_core.utils import ensure_event_loop
+            except ImportError:  # jupyter_core < 5: nbclient < 0.8 runs on asyncio's own
+                import asyncio
 
+                self.tick(asyncio.get_event_loop())
+                return
             self.tick(ensure_event_loop())
 
         def cell_start(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,6 +18,8 @@ from condor_nb.worker import EXECUTOR_NAME
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CONDOR_NB_EXECUTOR_CACHE", str(tmp_path / "cache"))
+    # No download in unit tests: tests/integration/test_old_python.py builds that tree.
+    monkeypatch.setenv("CONDOR_NB_EXECUTOR_OLD_PYTHONS", "off")
     executor.archive.cache_clear()
     yield tmp_path / "cache"
     executor.archive.cache_clear()
@@ -169,3 +172,59 @@ def test_shipped_dependencies_the_worker_has_come_from_the_worker() -> None:
         "no-such-dist": {"paths": ["nope"], "wants": [""]},
     }
     assert worker.from_worker({"optional": optional}) == {"pyyaml": have}
+
+
+@pytest.mark.parametrize(
+    ("version", "tree"),
+    [
+        ("3.9.2", "old"),
+        ("3.11.4", "old"),
+        ("3.11.5", ""),  # the main tree's own range
+        ("3.8.10", ""),  # older than every tree
+    ],
+)
+def test_worker_side_picks_the_tree_for_its_python(version: str, tree: str) -> None:
+    from condor_nb.remote import executor as worker
+
+    variants = [{"dir": "bad"}, {"dir": "old", "min_python": "3.9", "below": "3.11.5"}]
+    assert worker.variant_for({"variants": variants}, version) == tree
+
+
+def test_worker_older_than_the_main_tree_uses_the_zip_s_older_pythons_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from condor_nb.remote import executor as worker
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(worker, "PACKAGES", ("no_such_package_here",))  # force the zip
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("JUPYTER_PATH", "")
+    monkeypatch.delitem(sys.modules, "papermill", raising=False)
+    variant = {"dir": "old", "min_python": "3.0", "below": "99.1"}
+    with zipfile.ZipFile(tmp_path / EXECUTOR_NAME, "w") as zf:
+        zf.writestr(
+            worker.MANIFEST, json.dumps({"min_python": ["99.1", "x"], "variants": [variant]})
+        )
+        zf.writestr("papermill/__init__.py", "__version__ = 'main'\n")
+        old = {"min_python": ["3.0", "pins"], "from_main": {"shared": ["shared"]}}
+        zf.writestr("old/" + worker.MANIFEST, json.dumps(old))
+        zf.writestr("old/papermill/__init__.py", "__version__ = 'old'\n")
+        zf.writestr("shared/__init__.py", "")  # the same release in both trees: held once
+    info = worker.choose(str(tmp_path))
+    assert info["source"] == "shipped" and info["tree"] == "old" and info["papermill"] == "old"
+    extracted = tmp_path / worker.EXTRACT_TO
+    assert info["path"] == str(extracted / "old") and not (extracted / "papermill").exists()
+    assert (extracted / "old/shared/__init__.py").is_file()
+    sys.modules.pop("papermill", None)
+
+    # Older than every tree: the message names the oldest tree's bound.
+    shutil.rmtree(extracted)
+    too_new = {**variant, "min_python": "98.0"}
+    with zipfile.ZipFile(tmp_path / EXECUTOR_NAME, "w") as zf:
+        main = {"min_python": ["99.1", "x"], "variants": [too_new]}
+        zf.writestr(worker.MANIFEST, json.dumps(main))
+    info = worker.choose(str(tmp_path))
+    assert (
+        info["source"] is None and "needs Python >= 98.0 (the oldest of the trees" in info["error"]
+    )
+    sys.modules.pop("papermill", None)
