@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE = "from condor_nb import executor; print(executor.archive())"
+CODE = "from condor_nb.submission import executor; print(executor.archive())"
 
 
 def build(cache: Path, **env: str) -> tuple[float, int]:

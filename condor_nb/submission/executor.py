@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from condor_nb import __version__, executor_py39
+from condor_nb import __version__
 from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
+from condor_nb.submission import executor_py39
 from condor_nb.worker import EXECUTOR_NAME
 
 #: What the wrapper needs; the shipped set is their closure minus ipykernel's.
@@ -267,7 +268,7 @@ def build(target: Path, the_plan: Plan) -> None:
                 "needs": the_plan.needs,
                 "optional": optional,
                 "min_python": least,
-                # Older worker Pythons: a complete tree each (condor_nb/executor_py39.py);
+                # Older worker Pythons: a complete tree each (submission/executor_py39.py);
                 # the wrapper takes the first whose range holds its Python.
                 "variants": variants,
             }

@@ -1,7 +1,7 @@
 """A worker with Python 3.9 and ipykernel, no papermill: the shipped executor runs it.
 
 This host's papermill & co. need Python >= 3.10 or 3.11; the zip also carries pinned
-releases for 3.9 (condor_nb/executor_py39.py) and the wrapper picks them. The worker is a
+releases for 3.9 (condor_nb/submission/executor_py39.py) and the wrapper picks them. The worker is a
 real Debian 11 root (tests/integration/old_python.py: its Python 3.9.2 and
 python3-ipykernel 5.4.3), and the job files are staged by the submit side's own code
 and run by the real wrapper, as HTCondor runs it: ``python3 condor_nb_run.py`` in the
@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from condor_nb import executor, executor_py39, remote
-from condor_nb.remote import MANIFEST_JSON, OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON, VALUES_JSON
+from condor_nb import worker as remote
+from condor_nb.submission import executor, executor_py39
+from condor_nb.worker import MANIFEST_JSON, OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON, VALUES_JSON
 
 from . import old_python
 from .conftest import cell_outputs, write_notebook
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 #: Every file that runs on the worker, by its name there.
 WORKER_FILES = {
     **remote.WRAPPER_FILES,
-    "schedules_worker.py": REPO / "condor_nb/schedules_worker.py",
+    "cron.py": REPO / "condor_nb/worker/cron.py",
 }
 
 
@@ -65,7 +66,7 @@ def scratch(root: Path) -> Iterator[Path]:
 
 def _stage(folder: Path, cells: list[str], params: str, job: dict[str, object]) -> Path:
     """A job's in/ folder as the submit side fills it: the wrapper's files, the executor
-    zip (condor_nb.executor.stage), the job file and the notebook."""
+    zip (condor_nb.submission.executor.stage), the job file and the notebook."""
     folder.mkdir()
     for name, source in remote.WRAPPER_FILES.items():
         shutil.copyfile(source, folder / name)
@@ -198,7 +199,7 @@ def test_no_index_is_a_clear_error_and_off_ships_the_main_tree_only(tmp_path: Pa
         "PIP_INDEX_URL": "http://127.0.0.1:9/simple",  # discard port: refused
         "PIP_NO_CACHE_DIR": "1",
     }
-    code = "from condor_nb import executor; print(executor.archive())"
+    code = "from condor_nb.submission import executor; print(executor.archive())"
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}
     )

@@ -184,7 +184,7 @@ def test_shipped_dependencies_the_worker_has_come_from_the_worker() -> None:
     ],
 )
 def test_worker_side_picks_the_tree_for_its_python(version: str, tree: str) -> None:
-    from condor_nb.remote import executor as worker
+    from condor_nb.worker import executor as worker
 
     variants = [{"dir": "bad"}, {"dir": "old", "min_python": "3.9", "below": "3.11.5"}]
     assert worker.variant_for({"variants": variants}, version) == tree
@@ -193,7 +193,7 @@ def test_worker_side_picks_the_tree_for_its_python(version: str, tree: str) -> N
 def test_worker_older_than_the_main_tree_uses_the_zip_s_older_pythons_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from condor_nb.remote import executor as worker
+    from condor_nb.worker import executor as worker
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(worker, "PACKAGES", ("no_such_package_here",))  # force the zip

@@ -7,7 +7,7 @@ tree, :data:`VARIANT_DIR`, built from the pinned releases below: the newest that
 Python 3.9 *and* the ipykernel stack of the oldest image condor_nb supports (Debian 11's
 ``python3-ipykernel`` 5.4.3: jupyter_client 6.1.11, traitlets 5.0.5, jupyter_core 4.7.1,
 pygments 2.7.1, tornado 6.1, pyzmq 20). The wrapper picks it when the worker's Python is
-older than the main tree's ``min_python`` (condor_nb/remote/executor.py).
+older than the main tree's ``min_python`` (condor_nb/worker/executor.py).
 
 The pins are exact, with their sha256: the same input always gives the same zip. They
 were resolved with (a Python 3.9's pip, the ipykernel stack pinned in a constraints file)::
@@ -85,7 +85,7 @@ PINS = {
     "webencodings==0.5.1": "a0af1213f3c2226497a97e2b3aa01a7e4bee4f403f95be16fc9acd2947514a78",
     "zipp==3.23.1": "0b3596c50a5c700c9cb40ba8d86d9f2cc4807e9bedb06bcdf7fac85633e444dc",
 }
-#: Wheel layout -> zip layout (the same rules as the main tree's, condor_nb/executor.py).
+#: Wheel layout -> zip layout (the same rules as the main tree's, condor_nb/submission/executor.py).
 DIST_INFO_KEPT = ("/METADATA", "/entry_points.txt", "/top_level.txt")
 SKIPPED = (".pyc", ".pyo", ".pyi", "py.typed")
 COMPILED = (".so", ".pyd", ".dll", ".dylib")
@@ -278,7 +278,7 @@ def add(
         "needs": tree.needs,
         "optional": tree.optional,
         "from_main": tree.from_main,
-        "min_python": [MIN_PYTHON, "the releases pinned in condor_nb/executor_py39.py"],
+        "min_python": [MIN_PYTHON, "the releases pinned in condor_nb/submission/executor_py39.py"],
         "for_pythons_below": main_min_python,
         "baseline": BASELINE,
     }
