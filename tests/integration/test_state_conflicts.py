@@ -68,3 +68,7 @@ def test_fetch_release_and_wait_exit_by_the_jobs_state(cnb: Cnb) -> None:
     assert f"condor_nb logs {fail_id}" in failed.stderr
     executed = (cnb.workdir / "failed-out" / "failing.ipynb").read_text(encoding="utf-8")
     assert "boom from the notebook" in executed
+    late_hold = cnb.run("hold", fail_id)
+    assert late_hold.returncode == 8, late_hold.stdout + late_hold.stderr
+    assert f"job {fail_id} is FAILED" in late_hold.stderr
+    assert "only a queued or running job can be held; nothing changed" in late_hold.stderr
