@@ -181,10 +181,16 @@ class Sweep:
         self._act("hold", f"held by condor_nb user (sweep {self.id})")
 
     def release(self) -> None:
+        """Release its held jobs; StateConflictError when none is held."""
         client = schedd.client_for(self._settings)
         constraint = f'CondorNbSweep == "{self.id}" && HoldReasonCode =!= 16'
-        client.act("release", constraint, f"released by condor_nb user (sweep {self.id})")
-        self.status()
+        done = client.act("release", constraint, f"released by condor_nb user (sweep {self.id})")
+        counts = self.status()
+        if not done:
+            raise StateConflictError(
+                f"sweep {self.id} has no held job ({counts}): nothing was released",
+                hint=f"`condor_nb status {self.id}` shows its jobs' states",
+            )
 
     def retry(self) -> list[Job]:
         """Submit again, as a new cluster, only the procs that FAILED or were REMOVED."""

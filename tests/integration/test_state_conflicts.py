@@ -72,3 +72,18 @@ def test_fetch_release_and_wait_exit_by_the_jobs_state(cnb: Cnb) -> None:
     assert late_hold.returncode == 8, late_hold.stdout + late_hold.stderr
     assert f"job {fail_id} is FAILED" in late_hold.stderr
     assert "only a queued or running job can be held; nothing changed" in late_hold.stderr
+
+
+def test_release_of_a_sweep_with_nothing_held_exits_8(cnb: Cnb) -> None:
+    nb = cnb.notebook("sweeper.ipynb", ["import time; time.sleep(s)"], params="s = 0")
+    out = cnb.run("sweep", "run", str(nb), "--grid", "s=3600", check=True).stdout
+    match = re.search(r"sweep (s[0-9a-f]{8}):", out)
+    assert match, out
+    sweep_id = match.group(1)
+    released = cnb.run("release", sweep_id)
+    assert released.returncode == 8, released.stdout + released.stderr
+    assert f"sweep {sweep_id} has no held job" in released.stderr
+    assert "nothing was released" in released.stderr
+    cnb.run("hold", sweep_id, check=True)
+    assert cnb.run("release", sweep_id).returncode == 0  # held: released
+    cnb.run("rm", sweep_id, check=True)
