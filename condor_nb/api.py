@@ -19,9 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from condor_nb.condor import schedd
+from condor_nb.condor.state_conflicts import (
+    raise_cannot_act,
+    raise_no_outputs,
+    raise_unless_completed,
+)
 from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
 from condor_nb.diagnostics import doctor
-from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError
+from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.store import tracking
 from condor_nb.store.registry import JobRecord, Registry
@@ -116,7 +121,11 @@ class Job:
         progress: Callable[[StatusInfo], None] | None = None,
         raise_on_failure: bool = False,
     ) -> StatusInfo:
-        """Block until the job finishes (or is held); retrieve its outputs when done."""
+        """Block until the job finishes (or is held); retrieve its outputs when done.
+
+        With ``raise_on_failure``: :class:`JobHeldError` when it ended held,
+        :class:`NotebookExecutionError` when it FAILED or was REMOVED.
+        """
         interval = poll or self._settings.poll_interval
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -130,8 +139,8 @@ class Job:
             time.sleep(interval)
         if info.state in (JobState.COMPLETED, JobState.FAILED):
             info = self._retrieve()
-        if raise_on_failure and info.state is not JobState.COMPLETED:
-            raise NotebookExecutionError(f"job {self.id} {info.state.value}: {info.reason}")
+        if raise_on_failure:
+            raise_unless_completed(self.id, info)
         return info
 
     # -- outputs ---------------------------------------------------------
@@ -189,10 +198,7 @@ class Job:
             self._retrieve()
         files = self._files
         if not self._record.retrieved_at:
-            raise SpecError(
-                f"job {self.id} is {info.state.value}: its outputs are not available yet",
-                hint=f"wait for it with `condor_nb wait {self.id}`",
-            )
+            raise_no_outputs(self.id, info)
         from condor_nb.store import outputs
 
         stem = Path(self.notebook).stem
@@ -230,8 +236,10 @@ class Job:
     def _act(self, action: schedd.Action, reason: str, extra: str = "") -> None:
         client = schedd.client_for(self._settings)
         constraint = tracking.mine(tracking.id_constraint([self.id]) + extra, self._settings)
-        client.act(action, constraint, reason)
-        self.status()
+        done = client.act(action, constraint, reason)
+        info = self.status()
+        if not done and action != "remove":
+            raise_cannot_act(self.id, action, info)
 
     def _wait_for_upload(self, timeout: float = 30.0) -> None:
         """The schedd lifts the "spooling input" hold about a second after the upload.
@@ -254,7 +262,7 @@ class Job:
     def remove(self, *, force: bool = False) -> None:
         """Remove the job from the queue.
 
-        A finished job whose outputs were never fetched is refused (SpecError) unless
+        A finished job whose outputs were never fetched is refused (StateConflictError) unless
         ``force=True``. Removing never deletes the staging folder: outputs already
         brought back there stay, and ``fetch`` still copies them.
         """
@@ -279,17 +287,19 @@ class Job:
                     f"fetch them first (`condor_nb fetch {self.id}`, Job.fetch()), or delete "
                     f"them with the job: `condor_nb rm --force {self.id}` (Job.remove(force=True))"
                 )
-            raise SpecError(f"job {self.id} has finished ({self._record.state}) and {what}",
-                            hint=hint)  # fmt: skip
+            raise StateConflictError(f"job {self.id} has finished ({self._record.state}) and "
+                                     f"{what}", hint=hint)  # fmt: skip
         self._act("remove", f"removed by condor_nb user (job {self.id})")
         if self._record.sweep_id is None:
             self._files.secrets.unlink(missing_ok=True)  # kept only for a non-spooled job
 
     def hold(self) -> None:
+        """Put the job on hold; StateConflictError when it has finished (or is held)."""
         self._wait_for_upload()
         self._act("hold", f"held by condor_nb user (job {self.id})")
 
     def release(self) -> None:
+        """Release the held job; StateConflictError when it is not held."""
         # Never release the "spooling input" hold: the job would start without inputs.
         extra = f" && HoldReasonCode =!= {HOLD_CODE_SPOOLING_INPUT}"
         self._act("release", f"released by condor_nb user (job {self.id})", extra)

@@ -5,7 +5,6 @@ Never prints a token: only where it lives, a fingerprint, and its claims.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import click
@@ -62,6 +61,6 @@ def status(wall_time: float | None) -> None:
     for text in verdict.warnings:
         click.echo(f"warning: {p(text)}", err=True)
     if verdict.errors:
-        click.echo("error: " + p("; ".join(verdict.errors)), err=True)
-        click.echo(f"  fix: {p(verdict.fix or '')}", err=True)
-        sys.exit(4)
+        from condor_nb.errors import CredentialsError
+
+        raise CredentialsError(p("; ".join(verdict.errors)), hint=p(verdict.fix or "") or None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 
@@ -24,5 +22,8 @@ def doctor(probe: bool, timeout: float, profile: str | None) -> None:
             click.echo(f"{'':>7} {'':<{width}}  fix: {check.fix}")
     failed = [c.name for c in results if c.status == checks.FAIL]
     if failed:
-        click.echo(f"\n{len(failed)} check(s) failed: {', '.join(failed)}", err=True)
-        sys.exit(1)
+        from condor_nb.errors import CondorNbError
+
+        click.echo("", err=True)
+        raise CondorNbError(f"{len(failed)} check(s) failed: {', '.join(failed)}",
+                            hint="each says above how to fix it")  # fmt: skip

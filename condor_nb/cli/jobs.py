@@ -137,9 +137,9 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
             click.echo(f"HTML report:       {printable(str(fetched.report))}")
         click.echo(f"all outputs:       {printable(str(fetched.directory))}")
         _say_skipped(fetched)
-    if info.state is not JobState.COMPLETED:
-        click.echo(f"job {job.id} {info.state.value}: {printable(info.reason or '')}", err=True)
-        sys.exit(1)
+    from condor_nb.condor.state_conflicts import raise_unless_completed
+
+    raise_unless_completed(job.id, info)  # exit 8 held, 9 failed or removed
 
 
 def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
@@ -238,14 +238,25 @@ def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch:
             bar.update(task, completed=finished, counts=str(counts))
 
         counts = sweep.wait(timeout=timeout, progress=show)
+    from condor_nb.errors import JobHeldError, NotebookExecutionError, WaitTimeoutError
+
     click.echo(f"sweep {sweep.id}: {counts}")
     if not counts.done:
-        click.echo(f"timed out; sweep {sweep.id} is still running", err=True)
-        sys.exit(124)
+        raise WaitTimeoutError(f"timed out; sweep {sweep.id} is still running ({counts})")
     if fetch:
         click.echo(f"outputs: {printable(str(sweep.fetch(output)))}")
-    if counts.get("COMPLETED", 0) != counts.total:
-        sys.exit(1)
+    if counts.get(JobState.HELD.value, 0):
+        raise JobHeldError(
+            f"sweep {sweep.id}: {counts.get(JobState.HELD.value)} job(s) HELD ({counts})",
+            hint=f"`condor_nb status {sweep.id}` says why; fix it, then `condor_nb release "
+            f"{sweep.id}`",
+        )
+    if counts.get(JobState.COMPLETED.value, 0) != counts.total:
+        raise NotebookExecutionError(
+            f"sweep {sweep.id}: not every job COMPLETED ({counts})",
+            hint=f"`condor_nb status {sweep.id}` lists them; retry the failed ones with "
+            "Sweep.retry()",
+        )
 
 
 @click.command()
@@ -260,12 +271,15 @@ def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool)
     if _is_sweep(job):
         _wait_sweep(job, timeout, None if no_fetch else output, fetch=not no_fetch)
         return
+    from condor_nb.condor.state_conflicts import raise_unless_completed
+    from condor_nb.errors import WaitTimeoutError
+
     info = _wait_with_progress(job, timeout)
     if not info.state.is_terminal and info.state is not JobState.HELD:
-        click.echo(f"timed out; job {job.id} is still {info.state.value}", err=True)
-        sys.exit(124)
+        raise WaitTimeoutError(f"timed out; job {job.id} is still {info.state.value}")
     if no_fetch:
-        sys.exit(0 if info.state is JobState.COMPLETED else 1)
+        raise_unless_completed(job.id, info)
+        return
     _finish(job, info, output)
 
 
@@ -307,13 +321,31 @@ def _say_skipped(fetched: Any) -> None:
 
 
 def _act(job_ids: tuple[str, ...], action: str, **kwargs: bool) -> None:
+    """Act on each job; one in a state that refuses it is kept, the others go on."""
+    from condor_nb.errors import StateConflictError
+
+    kept: list[str] = []
     for job_id in job_ids:
-        job = _find(job_id)
-        getattr(job, action)(**kwargs)
+        try:
+            job = _find(job_id)
+            getattr(job, action)(**kwargs)
+        except StateConflictError as exc:
+            if len(job_ids) == 1:
+                raise
+            click.echo(
+                f"{printable(job_id)}: {display.error_text(exc.message, exc.hint)}", err=True
+            )
+            kept.append(job_id)
+            continue
         if _is_sweep(job):
             click.echo(f"{job.id}: {job.status()}")
         else:
             click.echo(f"{job.id}: {job.record.state}")
+    if kept:
+        raise StateConflictError(
+            f"{action}: {len(kept)} of {len(job_ids)} jobs were left as they were "
+            f"({printable(', '.join(kept))}), for the reasons above"
+        )
 
 
 @click.command()
@@ -325,18 +357,7 @@ def rm(job_ids: tuple[str, ...], force: bool) -> None:
     A finished job whose outputs were never fetched is kept (removing it would delete
     them on the schedd): fetch it first, or pass --force.
     """
-    from condor_nb.errors import SpecError
-
-    refused: SpecError | None = None
-    for job_id in job_ids:
-        try:
-            _act((job_id,), "remove", force=force)
-        except SpecError as exc:  # the others are still removed; this one is kept
-            shown = display.error_text(exc.message, exc.hint)
-            click.echo(f"{printable(job_id)}: kept: {shown}", err=True)
-            refused = exc
-    if refused is not None:
-        sys.exit(refused.exit_code)
+    _act(job_ids, "remove", force=force)
 
 
 @click.command()

@@ -1,4 +1,8 @@
-"""The ``condor_nb`` command: a lazy click group and the one error -> exit code table.
+"""The ``condor_nb`` command: a lazy click group, and the one place errors become exits.
+
+Commands exit by raising: a :class:`~condor_nb.errors.CondorNbError` ends as its
+message and hint on stderr and its own ``exit_code`` (a class attribute, inherited
+through the class hierarchy); no command calls ``sys.exit`` itself.
 
 Subcommands live in their own modules and are imported only when invoked, so
 ``condor_nb --help`` and ``condor_nb q`` stay fast (no nbformat/papermill/rich).

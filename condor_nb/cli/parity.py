@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -22,4 +21,8 @@ def parity(job_id: str) -> None:
     report = parity_mod.for_job(job.id, job_dir)
     for line in report.lines():
         click.echo(line)
-    sys.exit(1 if report.differences else 0)
+    if report.differences:
+        from condor_nb.errors import CondorNbError
+
+        raise CondorNbError(f"job {job.id}: the worker's environment differed from this side's "
+                            f"({len(report.differences)} difference(s), listed above)")  # fmt: skip

@@ -91,7 +91,9 @@ def status() -> None:
     for problem in st.problems:
         click.echo(f"problem: {problem}", err=True)
     if not st.running:
-        sys.exit(1)
+        from condor_nb.errors import CondorNbError
+
+        raise CondorNbError("the personal pool is not running", hint="condor_nb pool start")
 
 
 @pool.command()

@@ -21,7 +21,7 @@ from typing import Any
 from condor_nb.api import Job, new_job_id, registry_for
 from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
-from condor_nb.errors import JobNotFoundError, SpecError
+from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import NotebookJob
 from condor_nb.store.registry import JobRecord, Registry, SweepRecord
@@ -160,13 +160,13 @@ class Sweep:
         self.status()
 
     def remove(self, *, force: bool = False) -> None:
-        """Remove every proc; refused (SpecError) while finished procs' outputs were never
+        """Remove every proc; refused (StateConflictError) while finished procs' outputs were never
         brought back, unless ``force=True`` (removing would delete them on the schedd)."""
         if not force:
             self.status()  # one query refreshes every proc's record
             at_risk = [job.id for job in self.jobs() if job.outputs_at_risk(refresh=False)]
             if at_risk:
-                raise SpecError(
+                raise StateConflictError(
                     f"sweep {self.id}: {len(at_risk)} finished job(s) have outputs that were "
                     f"never fetched ({', '.join(at_risk[:5])}): removing would delete them; "
                     "nothing was removed",
@@ -181,10 +181,16 @@ class Sweep:
         self._act("hold", f"held by condor_nb user (sweep {self.id})")
 
     def release(self) -> None:
+        """Release its held jobs; StateConflictError when none is held."""
         client = schedd.client_for(self._settings)
         constraint = f'CondorNbSweep == "{self.id}" && HoldReasonCode =!= 16'
-        client.act("release", constraint, f"released by condor_nb user (sweep {self.id})")
-        self.status()
+        done = client.act("release", constraint, f"released by condor_nb user (sweep {self.id})")
+        counts = self.status()
+        if not done:
+            raise StateConflictError(
+                f"sweep {self.id} has no held job ({counts}): nothing was released",
+                hint=f"`condor_nb status {self.id}` shows its jobs' states",
+            )
 
     def retry(self) -> list[Job]:
         """Submit again, as a new cluster, only the procs that FAILED or were REMOVED."""

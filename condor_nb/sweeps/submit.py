@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from condor_nb.api import Job, _stage_common, _stage_secrets, new_job_id, registry_for
 from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
-from condor_nb.errors import SpecError
+from condor_nb.errors import SpecError, StateConflictError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob
 from condor_nb.store.registry import JobRecord, SweepRecord
@@ -185,7 +185,7 @@ def resubmit(sweep: Sweep, failed: Sequence[tuple[int, Job]], settings: Settings
     job_dir = Path(sweep.record.job_dir)
     description_path = job_dir / DESCRIPTION_FILE
     if not description_path.is_file():
-        raise SpecError(
+        raise StateConflictError(
             f"sweep {sweep.id} has no saved description ({description_path}); it cannot be retried",
             hint="submit the failed parameter sets again with condor_nb.sweep(...)",
         )

@@ -171,7 +171,7 @@ class DefinitionsMixin:
             try:
                 await self.worker.call(tasks.schedule_call, self.overrides, "delete", schedule_id)
             except tasks.TaskError as exc:
-                if exc.kind != "JobNotFoundError":
+                if exc.status != 404:  # gone already (JobNotFoundError or a subclass)
                     raise
         with self.db_session() as session:
             ids = [

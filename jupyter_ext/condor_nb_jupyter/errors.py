@@ -1,23 +1,15 @@
-"""One table from condor_nb errors to HTTP statuses, for every handler of the extension."""
+"""condor_nb errors -> HTTP status and JSON body, for every handler of the extension.
+
+The status is the error's own ``http_status`` (a class attribute of
+:mod:`condor_nb.errors`, inherited through the class hierarchy: a subclass gets its
+parent's unless it overrides it), never looked up by class name. An error raised in
+the worker process arrives as a :class:`~condor_nb_jupyter.tasks.TaskError` that
+carries the status resolved there.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-#: condor_nb error class name -> HTTP status. Anything else is a 500 (a bug).
-HTTP_STATUS: dict[str, int] = {
-    "SpecError": 400,
-    "BadRequest": 400,
-    "JobNotFoundError": 404,
-    "JobHeldError": 409,
-    "NotebookExecutionError": 409,
-    "ConfigError": 503,
-    "CredentialsError": 503,
-    "ScheddUnavailableError": 503,
-    "PoolError": 503,
-    "SubmitError": 502,
-    "FetchError": 502,
-}
 
 
 class BadRequest(Exception):
@@ -36,10 +28,9 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any]] | None:
     if isinstance(exc, BadRequest):
         return exc.status, {"message": exc.message, "hint": exc.hint, "error": "BadRequest"}
     if isinstance(exc, TaskError):
-        kind, message, hint = exc.kind, exc.message, exc.hint
+        status, kind, message, hint = exc.status, exc.kind, exc.message, exc.hint
     elif isinstance(exc, CondorNbError):
-        kind, message, hint = type(exc).__name__, exc.message, exc.hint
+        status, kind, message, hint = exc.http_status, type(exc).__name__, exc.message, exc.hint
     else:
         return None
-    status = HTTP_STATUS.get(kind, 500)
     return status, {"message": message, "hint": hint, "error": kind}

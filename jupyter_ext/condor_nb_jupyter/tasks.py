@@ -4,7 +4,7 @@ The HTCondor bindings hold the GIL, so the server never calls them on its event 
 thread (nor in a thread pool): :mod:`condor_nb_jupyter.worker` sends these functions
 to a separate process. Arguments and results are plain Python data (no ClassAds).
 A :class:`condor_nb.errors.CondorNbError` is turned into a :class:`TaskError`
-carrying the error's class name, message and hint, so the server can map it to HTTP.
+carrying the error's class name, message, hint and HTTP status (its ``http_status``).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ Overrides = Mapping[str, Any]
 class TaskError(Exception):
     """A condor_nb error raised in the worker, in a picklable form."""
 
-    def __init__(self, kind: str, message: str, hint: str | None = None) -> None:
-        super().__init__(kind, message, hint)
-        self.kind, self.message, self.hint = kind, message, hint
+    def __init__(self, kind: str, message: str, hint: str | None = None, status: int = 500) -> None:
+        super().__init__(kind, message, hint, status)
+        self.kind, self.message, self.hint, self.status = kind, message, hint, status
 
     def __str__(self) -> str:
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
@@ -41,7 +41,7 @@ def task(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CondorNbError as exc:
-            raise TaskError(type(exc).__name__, exc.message, exc.hint) from None
+            raise TaskError(type(exc).__name__, exc.message, exc.hint, exc.http_status) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -92,7 +92,7 @@ def test_bare_worker_runs_the_shipped_executor_and_no_ipykernel_fails(
     assert "import condor_nb" not in text  # the shipped record helper worked
 
     failed = cnb.run("wait", bad_id, "-o", str(cnb.workdir / "bad"))
-    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert failed.returncode == 9, failed.stdout + failed.stderr
     message = failed.stdout + failed.stderr
     assert f"{bad_id} FAILED" in message
     assert f"this worker's Python 3.13.5 ({no_ipykernel}) has no ipykernel" in message

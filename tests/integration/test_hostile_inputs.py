@@ -59,7 +59,7 @@ def test_inputs_that_reached_the_worker(cnb: Cnb, schedd_ads: Any) -> None:
     assert "ran 42" in cnb.run("logs", dash_id, check=True).stdout
 
     failed = cnb.run("wait", kern_id, "--no-fetch")
-    assert failed.returncode == 1 and "FAILED" in failed.stdout, failed.stdout + failed.stderr
+    assert failed.returncode == 9 and "FAILED" in failed.stdout, failed.stdout + failed.stderr
     detail = cnb.run("status", kern_id).stdout
     assert "'no_such_kernel'" in detail and "python3" in detail, detail  # what the worker has
 
@@ -404,7 +404,7 @@ def test_rm_keeps_outputs_brought_back_but_never_fetched(cnb: Cnb) -> None:
     assert "_condor_nb_output.ipynb" in staged, staged
 
     refused = cnb.run("rm", job_id)
-    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.returncode == 8, refused.stdout + refused.stderr
     assert "staging folder" in refused.stderr and "never fetched" in refused.stderr
     assert condor_nb.get(job_id).status().state is JobState.COMPLETED
 

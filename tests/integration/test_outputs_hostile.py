@@ -83,7 +83,7 @@ def test_notebook_files_never_replace_condor_nbs_and_nothing_is_lost(cnb: Cnb) -
 
     # rm of a finished job whose outputs were never fetched keeps them.
     proc = cnb.run("rm", job_id)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.returncode == 8, proc.stdout + proc.stderr
     assert "never fetched" in proc.stderr and "--force" in proc.stderr
     assert f"condor_nb fetch {job_id}" in proc.stderr
     # --force removes; the outputs are gone with the job.

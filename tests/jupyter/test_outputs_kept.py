@@ -29,7 +29,7 @@ def test_remove_action_keeps_unfetched_outputs(server: Server) -> None:
 
     status, body = server.request("POST", f"/condor_nb/jobs/{job_id}/actions", {"action": "remove"})
 
-    assert status == 400, body
+    assert status == 409, body
     assert "never fetched" in str(body) and "force" in str(body)
     fetched = subprocess.run(
         [*cli, "fetch", job_id, "-o", str(server.root / "res")],

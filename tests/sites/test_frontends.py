@@ -185,7 +185,7 @@ def test_cli_follows_and_fetches_and_api_follows_the_cli_job(launched: Launched)
 def test_a_failing_notebook_is_failed_with_its_reason_and_its_outputs(launched: Launched) -> None:
     user = launched.user
     waited = user.cli("wait", launched.failing_job, "-o", "failed-out", timeout=600)
-    assert waited.returncode == 1, waited.stdout + waited.stderr
+    assert waited.returncode == 9, waited.stdout + waited.stderr
     assert f"{launched.failing_job} FAILED" in waited.stdout, waited.stdout
     assert "n must not be zero" in waited.stdout + waited.stderr, waited.stdout + waited.stderr
     # The partial notebook comes back, with the cells before the failure run.

@@ -180,7 +180,7 @@ def test_kernelspec_naming_python_starts_the_workers_python(batch: Batch) -> Non
 
 def test_worker_without_ipykernel_fails_saying_what_is_missing(batch: Batch) -> None:
     failed = batch.waited["noipk"]
-    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert failed.returncode == 9, failed.stdout + failed.stderr
     message = failed.stdout + failed.stderr
     job = batch.ids["noipk"]
     assert f"{job} FAILED" in message
