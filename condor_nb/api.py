@@ -362,7 +362,7 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
         kind="job", description=description,
         target=preflight.Target(job.notebook, job.image, job.kernel, files.job_dir),
         stage=lambda: staging.stage_job(job, files, job_id),
-        wall_time=getattr(job, "wall_time", None), secrets=files.secrets,
+        wall_time=job.wall_time, secrets=files.secrets,
         on_submitted=remember, on_failure=not_submitted,
     )  # fmt: skip
     chokepoint.submit(sub, settings)

@@ -82,11 +82,13 @@ def _submission(
     itemdata: list[dict[str, str]],
     records: list[JobRecord],
     settings: Settings,
-    files: JobFiles,
+    secrets: Path | None,
     stage: Callable[[], None] | None,
 ) -> chokepoint.Submission:
     """The sweep's (or its retry's) submission: records inserted as soon as the cluster
-    exists, marked REMOVED if the submission then fails."""
+    exists, marked REMOVED if the submission then fails. ``secrets``: the file staged by
+    this submission (a retry stages none: a failed retry must not delete the secrets
+    that a non-spooled sweep's running procs read from ``in/``)."""
     registry = registry_for(settings)
     spool = is_spooled(description)  # the sweep's own choice, also for its retries
     for record in records:
@@ -104,7 +106,7 @@ def _submission(
 
     return chokepoint.Submission(
         kind=kind, description=description, itemdata=itemdata, spool=spool,
-        target=target, stage=stage, wall_time=wall_time, secrets=files.secrets,
+        target=target, stage=stage, wall_time=wall_time, secrets=secrets,
         on_submitted=remember, on_failure=not_submitted,
     )  # fmt: skip
 
@@ -155,7 +157,7 @@ def submit_sweep(
 
         target = preflight.Target(base.notebook, base.image, base.kernel, files.job_dir)
         sub = _submission("sweep", target, base.wall_time, description, itemdata, records,
-                          settings, files, stage)  # fmt: skip
+                          settings, files.secrets, stage)  # fmt: skip
         schedd_name = chokepoint.submit(sub, settings).schedd
         # (not spooled: the procs read the secrets from in/ as they start; Sweep.retrieve
         # deletes them)
@@ -221,7 +223,7 @@ def resubmit(
     image = description.get("CONDOR_NB_IMAGE") or None
     target = preflight.Target(files.notebook, image, first.get("kernel"), job_dir)
     sub = _submission("sweep retry", target, first.get("wall_time"), description, itemdata,
-                      records, settings, files, stage)  # fmt: skip
+                      records, settings, None, stage)  # fmt: skip
     chokepoint.submit(sub, settings)
     registry_for(settings).set_members(
         sweep.id, [(i, r.id) for (i, _), r in zip(failed, records, strict=True)]
