@@ -210,3 +210,18 @@ def test_failure_after_staging_leaves_no_folder_and_no_cluster(
     records = registry_for(settings).all()
     assert records and all(r.state == "REMOVED" for r in records)
     assert all("not submitted" in (r.reason or "") for r in records)
+
+
+def test_dask_workers_get_the_same_image_check(cnb: Cnb) -> None:
+    """A dask session's worker jobs pass the same preflight (all but the manifest)."""
+    from condor_nb.dask import options as opts
+    from condor_nb.dask.backend import WorkerJobs
+
+    settings = cnb.settings()
+    jobs = WorkerJobs(settings, opts.worker_options(settings, image="/nonexistent/image.sif"))
+    command = "python -m distributed.cli.dask_worker tcp://127.0.0.1:1 --name w-0"
+    with pytest.raises(SpecError) as caught:
+        jobs.submit(command, ["w-0"], "tcp://127.0.0.1:1")
+    assert "image /nonexistent/image.sif: expected an existing image" in caught.value.message
+    assert jobs.queue_ads() == []  # no worker job of the session on the schedd
+    assert registry_for(settings).all() == []
