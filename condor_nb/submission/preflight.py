@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from condor_nb.credentials import discover as credentials
+from condor_nb.credentials import policy as credentials_policy
 from condor_nb.errors import CredentialsError, SpecError
 from condor_nb.settings import Settings
 
@@ -102,9 +104,6 @@ def credentials_ok(
     settings: Settings, environ: Mapping[str, str], wall_time: float | None
 ) -> list[str]:
     """Refuse an unusable credential (CredentialsError); returns the warnings."""
-    from condor_nb.credentials import discover as credentials
-    from condor_nb.credentials import policy as credentials_policy
-
     report = credentials.discover(settings, environ)
     verdict = credentials_policy.assess(report, wall_time=wall_time, now=time.time())
     credentials_policy.enforce(verdict)
