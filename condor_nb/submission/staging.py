@@ -34,7 +34,7 @@ def stage_common(job: NotebookJob, files: JobFiles) -> None:
     already staged, its original being gone).
     """
     files.in_dir.mkdir(parents=True, exist_ok=True)
-    if Path(job.notebook).absolute() != files.notebook.absolute():
+    if not (files.notebook.exists() and os.path.samefile(job.notebook, files.notebook)):
         shutil.copyfile(job.notebook, files.notebook)
     for name, source in WRAPPER_FILES.items():
         shutil.copyfile(source, files.in_dir / name)
