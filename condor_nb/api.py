@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -25,29 +23,19 @@ from condor_nb.condor.state_conflicts import (
     raise_unless_completed,
 )
 from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
-from condor_nb.diagnostics import doctor
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.store import tracking
 from condor_nb.store.registry import JobRecord, Registry
+from condor_nb.store.registry import registry_for as registry_for  # (moved there)
+from condor_nb.submission import preflight
+from condor_nb.submission import submit as chokepoint
+from condor_nb.submission.submit import new_job_id as new_job_id
 
 if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
     from condor_nb.spec.job import NotebookJob
     from condor_nb.store.outputs import FetchedFiles
     from condor_nb.submission.render import JobFiles
-
-_registries: dict[Path, Registry] = {}
-
-
-def registry_for(settings: Settings) -> Registry:
-    path = settings.registry_path
-    if path not in _registries:
-        _registries[path] = Registry(path)
-    return _registries[path]
-
-
-def new_job_id() -> str:
-    return secrets.token_hex(4)
 
 
 class Job:
@@ -324,39 +312,6 @@ def _still_good(hit: JobRecord, settings: Settings) -> Job | None:
     return job if state in (JobState.QUEUED, JobState.RUNNING, JobState.COMPLETED) else None
 
 
-def _stage_common(job: NotebookJob, files: JobFiles) -> None:
-    """The inputs every proc shares: a snapshot of the notebook, the wrapper, the executor."""
-    from condor_nb.submission import executor
-    from condor_nb.worker import WRAPPER_FILES
-
-    files.in_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(job.notebook, files.notebook)
-    for name, source in WRAPPER_FILES.items():
-        shutil.copyfile(source, files.in_dir / name)
-    if files.executor:
-        executor.stage(files.in_dir)
-
-
-def _stage_secrets(job: NotebookJob, files: JobFiles) -> None:
-    from condor_nb.spec.job import read_secret
-
-    values = {name: read_secret(source) for name, source in job.secrets}
-    fd = os.open(files.secrets, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(values, fh)
-
-
-def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
-    from condor_nb.submission.render import job_config
-
-    _stage_common(job, files)
-    files.out_dir.mkdir(parents=True, exist_ok=True)
-    if job.secrets:
-        _stage_secrets(job, files)
-    config = job_config(job, job_id=job_id, notebook_name=files.notebook_name)
-    files.job_json.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-
-
 def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
     """The job's staging paths and its submit description (no I/O)."""
     from condor_nb.submission import templates
@@ -384,6 +339,7 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
     is returned instead, without contacting the schedd; ``Job.from_cache`` says so.
     """
     from condor_nb.store import cache as result_cache
+    from condor_nb.submission import staging
     from condor_nb.submission.render import is_spooled
 
     registry = registry_for(settings)
@@ -395,46 +351,31 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
             return found
     job_id = new_job_id()
     files, description = prepare(job, settings, job_id)
-    # Preflight (issue 5): credentials, image path, submit-side environment manifest.
-    try:  # a failed check or staging leaves no folder behind
-        doctor.before_submit(
-            settings, job, description, files.job_dir, wall_time=getattr(job, "wall_time", None)
-        )
-        _stage(job, files, job_id)
-        client = schedd.client_for(settings)  # finding the schedd can fail or time out
-    except BaseException:
-        shutil.rmtree(files.job_dir, ignore_errors=True)
-        raise
     now = time.time()
     record = JobRecord(
         id=job_id, name=job.name, notebook=str(job.notebook), profile=job.profile,
-        schedd=client.name, cluster=None, proc=0, job_dir=str(files.job_dir),
+        schedd="", cluster=None, proc=0, job_dir=str(files.job_dir),
         params_json=json.dumps(dict(job.parameters), sort_keys=True, ensure_ascii=False),
         content_hash=job.content_hash, state=JobState.QUEUED.value, reason=None,
         failure_class=None, exit_code=None, submitted_at=now, started_at=None,
-        finished_at=None, updated_at=now, cache_key=key,
+        finished_at=None, updated_at=now, cache_key=key, spooled=int(is_spooled(description)),
     )  # fmt: skip
 
-    spool = is_spooled(description)
-    record.spooled = int(spool)
-
-    def remember(cluster: int) -> None:
-        record.cluster = cluster
+    def remember(cluster: int, schedd_name: str) -> None:
+        record.cluster, record.schedd = cluster, schedd_name
         registry.insert(record)
 
-    try:
-        client.submit(description, spool=spool, on_submitted=remember)
-    except BaseException as exc:
-        if record.cluster is not None:
-            registry.update(job_id, state=JobState.REMOVED.value, reason=f"not submitted: {exc}")
-        else:
-            shutil.rmtree(files.job_dir, ignore_errors=True)
-        files.secrets.unlink(missing_ok=True)
-        raise
-    if spool:
-        files.secrets.unlink(missing_ok=True)  # the schedd has them now
-    # Not spooled: the shadow reads them from in/ when the job starts (and again if it
-    # is rescheduled); they go when the job has finished (Job.mark_retrieved/remove).
+    def not_submitted(exc: BaseException) -> None:
+        registry.update(job_id, state=JobState.REMOVED.value, reason=f"not submitted: {exc}")
+
+    sub = chokepoint.Submission(
+        kind="job", description=description,
+        target=preflight.Target(job.notebook, job.image, job.kernel, files.job_dir),
+        stage=lambda: staging.stage_job(job, files, job_id),
+        wall_time=job.wall_time, secrets=files.secrets,
+        on_submitted=remember, on_failure=not_submitted,
+    )  # fmt: skip
+    chokepoint.submit(sub, settings)
     return Job(record, settings)
 
 

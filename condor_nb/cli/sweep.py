@@ -60,7 +60,7 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
     from condor_nb.spec.job import notebook_job
     from condor_nb.spec.notebook import inspect_notebook
     from condor_nb.spec.sweep import grid_sets, load_sets, parse_grid_option, zip_sets
-    from condor_nb.sweeps.submit import submit_sweep
+    from condor_nb.sweeps.api import submit_sweep
 
     if bool(grids) == bool(from_file):
         raise SpecError(

@@ -23,8 +23,10 @@ from condor_nb.dask import description
 from condor_nb.dask.options import WorkerOptions
 from condor_nb.settings import Settings
 from condor_nb.store import tracking
-from condor_nb.store.registry import JobRecord, Registry
-from condor_nb.submission import templates
+from condor_nb.store.registry import JobRecord, Registry, registry_for
+from condor_nb.submission import preflight, templates
+from condor_nb.submission import submit as chokepoint
+from condor_nb.submission.submit import new_job_id
 from condor_nb.submission.templates import Template
 
 log = logging.getLogger("condor_nb.dask")
@@ -70,8 +72,6 @@ class WorkerJobs:
         client: schedd.ScheddClient | None = None,
         registry: Registry | None = None,
     ) -> None:
-        from condor_nb.api import registry_for
-
         self.settings = settings
         self.options = options
         self.client = client or schedd.client_for(settings)
@@ -114,10 +114,21 @@ class WorkerJobs:
             context=context,
         )
 
-    def submit(self, command: str, names: Sequence[str], scheduler: str) -> list[SubmittedWorker]:
-        """Submit these workers (same command but for the name) as one spooled cluster."""
-        from condor_nb.api import new_job_id
+    #: Worker jobs are checked like notebook jobs (the credential: validity and
+    #: scopes; the image path; the site profile's container image; no BEARER_TOKEN
+    #: copied into the job by getenv), except the environment manifest: a worker runs
+    #: no notebook to parse imports from, nothing is staged to record it in, and the
+    #: session compares the workers' packages with this side itself once they connect
+    #: (condor_nb.dask.checks).
+    PREFLIGHT = preflight.Checks(manifest=False)
 
+    def submit(self, command: str, names: Sequence[str], scheduler: str) -> list[SubmittedWorker]:
+        """Submit these workers (same command but for the name) as one spooled cluster.
+
+        Through the one chokepoint (:mod:`condor_nb.submission.submit`), with
+        :attr:`PREFLIGHT`; nothing is staged (the workers' folder is only their
+        ``initialdir``), and a submission that fails leaves no cluster behind.
+        """
         if not names:
             return []
         sub = self.render(command, names, scheduler)
@@ -126,14 +137,20 @@ class WorkerJobs:
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         now = time.time()
 
-        def remember(cluster: int) -> None:
+        def remember(cluster: int, _: str) -> None:
             self.registry.upsert_many(
                 self._record(name, job_id, cluster, proc, now)
                 for proc, (name, job_id) in enumerate(zip(names, ids, strict=True))
             )
 
+        submission = chokepoint.Submission(
+            kind=f"dask workers of session {self.session_id}", description=sub,
+            target=preflight.Target(None, self.options.image), itemdata=items, spool=True,
+            checks=self.PREFLIGHT, on_submitted=remember,
+        )  # fmt: skip
         with self._lock:
-            cluster, procs = self.client.submit(sub, itemdata=items, on_submitted=remember)
+            done = chokepoint.submit(submission, self.settings, client=self.client)
+        cluster, procs = done.cluster, done.procs
         if procs != len(names):
             log.warning("asked for %d worker jobs, the schedd made %d", len(names), procs)
         return [

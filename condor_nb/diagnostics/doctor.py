@@ -1,9 +1,10 @@
-"""`condor_nb doctor` and the checks every submission runs first.
+"""`condor_nb doctor`: is everything in place to run notebook jobs?
 
 Each check says what it found; a failed one says what is wrong and the command that
-fixes it. :func:`before_submit` is the subset that runs at every submission (fast,
-no daemon contacted): the credential, the image path, no secret in the description,
-and the submit side's environment manifest.
+fixes it. The subset that runs at every submission (fast, no daemon contacted: the
+credential, the image path, no secret in the description, the submit side's
+environment manifest) is :mod:`condor_nb.submission.preflight`; the credential and
+image checks here are reported with the very same functions.
 """
 
 from __future__ import annotations
@@ -12,14 +13,10 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from condor_nb.errors import CondorNbError, CredentialsError
+from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
-
-if TYPE_CHECKING:
-    from condor_nb.spec.job import NotebookJob
+from condor_nb.submission import preflight
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 
@@ -119,12 +116,10 @@ def _profile(settings: Settings) -> Check:
 
 
 def _image(settings: Settings) -> Check:
-    from condor_nb.diagnostics import parity
-
     image = settings.image
     if not image:
         return Check("image", OK, "none: jobs run in the worker's own environment")
-    problem = parity.image_problem(image)
+    problem = preflight.image_problem(image)
     if problem:
         return Check("image", FAIL, problem, "condor_nb submit ... --image /cvmfs/...   "
                      "(or set image in ~/.config/condor_nb/config.toml)")  # fmt: skip
@@ -228,62 +223,3 @@ def run_checks(settings: Settings, *, probe: bool = False, timeout: float = 120.
     else:
         checks.append(Check(PROBE, SKIP, "not run", "condor_nb doctor --probe"))
     return checks
-
-
-def _no_secret_in(description: Mapping[str, str], environ: Mapping[str, str]) -> None:
-    """getenv would copy BEARER_TOKEN into the job's environment (and its ad)."""
-    getenv = next((v for k, v in description.items() if k.lower() == "getenv"), "false")
-    secret = environ.get("BEARER_TOKEN", "")
-    leaks = getenv.strip().lower() not in ("false", "no", "") and bool(secret)
-    if leaks or (secret and any(secret in value for value in description.values())):
-        raise CredentialsError(
-            "the submit description would copy the BEARER_TOKEN environment variable into "
-            f"the job (getenv = {getenv})",
-            hint="remove getenv from the site profile, or keep the token in a file "
-            "($XDG_RUNTIME_DIR/bt_u$UID) and unset BEARER_TOKEN",
-        )
-
-
-def _image_given(description: Mapping[str, str]) -> None:
-    """A profile that runs jobs in a container needs an image to run them in."""
-    image = next((v for k, v in description.items() if k.lower() == "container_image"), None)
-    if image is not None:
-        image = image.replace("$(CONDOR_NB_IMAGE)", description.get("CONDOR_NB_IMAGE", ""))
-    if image is not None and not image.strip():
-        from condor_nb.errors import SpecError
-
-        profile = description.get("MY.CondorNbProfile", "this profile").strip('"')
-        raise SpecError(
-            f"the site profile {profile} runs jobs in a container: expected an image, got none",
-            hint="pass --image /cvmfs/singularity.opensciencegrid.org/ORG/IMAGE:TAG "
-            "(or set image in ~/.config/condor_nb/config.toml)",
-        )
-
-
-def before_submit(
-    settings: Settings,
-    job: NotebookJob,
-    description: Mapping[str, str],
-    job_dir: Path,
-    *,
-    wall_time: float | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> list[str]:
-    """Refuse a submission that cannot work; warn about one that may not last.
-
-    Returns the warnings (also emitted as CredentialWarning). Records the submit
-    side's environment manifest in ``job_dir`` once everything passed.
-    """
-    from condor_nb.credentials import discover as credentials
-    from condor_nb.credentials import policy as credentials_policy
-    from condor_nb.diagnostics import parity
-
-    env = os.environ if environ is None else environ
-    report = credentials.discover(settings, env)
-    verdict = credentials_policy.assess(report, wall_time=wall_time, now=time.time())
-    credentials_policy.enforce(verdict)
-    parity.check_image(job.image)
-    _image_given(description)
-    _no_secret_in(description, env)
-    parity.record_submit_manifest(job_dir, job.notebook, job.image, job.kernel)
-    return list(verdict.warnings)

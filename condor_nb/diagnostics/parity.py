@@ -8,8 +8,9 @@ notebook imports (parsed, never imported). The staging folder is also where
 ``submit --check-env`` finds "the last job that ran in that image": the newest job
 whose submit manifest names the image and whose worker manifest came back.
 
-Also here: the default image (the container the notebook server itself runs in) and
-the check that an image path exists where it can be checked.
+Also here: the default image (the container the notebook server itself runs in). The
+check that an image path exists and the submit manifest itself are part of every
+submission's preflight (:mod:`condor_nb.submission.preflight`).
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
+from condor_nb.store.registry import registry_for
+from condor_nb.submission.preflight import SUBMIT_MANIFEST, submit_manifest
+from condor_nb.submission.preflight import check_image as check_image  # (moved there)
+from condor_nb.submission.preflight import image_problem as image_problem
 
-SUBMIT_MANIFEST = "submit_manifest.json"
 #: Apptainer / Singularity set these inside a container to the image's path.
 IMAGE_VARIABLES = ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER")
-#: Image references that are fetched by the worker, not checkable here.
-REMOTE_IMAGE_PREFIXES = ("docker://", "oras://", "library://", "shub://", "http://", "https://")
-CVMFS = Path("/cvmfs")
 
 
 @dataclass(frozen=True)
@@ -51,67 +51,12 @@ def default_image(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-def image_problem(image: str | None) -> str | None:
-    """What is wrong with an image path, when it can be checked from here; else None."""
-    if not image or image.startswith(REMOTE_IMAGE_PREFIXES):
-        return None
-    path = Path(image)
-    if path.is_absolute() and CVMFS in path.parents:
-        repo = CVMFS / path.relative_to(CVMFS).parts[0]
-        if not repo.is_dir():  # CVMFS not mounted on this host: the worker will tell
-            return None
-    if not path.exists():
-        return f"image {image}: expected an existing image file or folder, found nothing there"
-    return None
-
-
-def check_image(image: str | None) -> None:
-    problem = image_problem(image)
-    if problem:
-        raise SpecError(
-            problem,
-            hint="pass --image with an existing path, e.g. "
-            "/cvmfs/singularity.opensciencegrid.org/ORG/IMAGE:TAG, or a docker:// reference; "
-            "`condor_nb doctor` checks the configured image",
-        )
-
-
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def submit_manifest(notebook: Path, image: str | None, kernel: str | None) -> dict[str, Any]:
-    """This side's manifest, built like the worker's (report.start_manifest)."""
-    import importlib
-
-    # The worker's own module (standard library only), untyped: loaded, not type-checked.
-    report: Any = importlib.import_module("condor_nb.worker.report")
-    nb = _read_json(notebook) or {}
-    spec = nb.get("metadata", {}).get("kernelspec", {})
-    requested = kernel or spec.get("name")
-    manifest: dict[str, Any] = dict(report.start_manifest(nb, "submit-side"))
-    manifest.update(
-        side="submit",
-        complete=True,
-        image=image,
-        kernel={"requested": requested, "name": requested, "language": spec.get("language")},
-    )
-    return manifest
-
-
-def record_submit_manifest(
-    job_dir: Path, notebook: Path, image: str | None, kernel: str | None
-) -> Path:
-    job_dir.mkdir(parents=True, exist_ok=True)
-    path = job_dir / SUBMIT_MANIFEST
-    path.write_text(
-        json.dumps(submit_manifest(notebook, image, kernel), indent=1), encoding="utf-8"
-    )
-    return path
 
 
 def worker_manifest(job_dir: Path) -> dict[str, Any] | None:
@@ -213,8 +158,6 @@ def last_worker_manifest(
     settings: Settings, image: str | None
 ) -> tuple[str, dict[str, Any]] | None:
     """The worker manifest of the newest job that ran in ``image`` (None: no image)."""
-    from condor_nb.api import registry_for
-
     records = sorted(registry_for(settings).all(), key=lambda r: r.submitted_at, reverse=True)
     for record in records:
         job_dir = Path(record.job_dir or settings.jobs_dir / record.id)

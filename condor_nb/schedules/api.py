@@ -15,7 +15,6 @@ any time while the schedule keeps going. Shared by the Python API, the CLI
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -42,7 +41,9 @@ from condor_nb.schedules.state import (
 )
 from condor_nb.settings import Settings, load_settings
 from condor_nb.store import tracking
-from condor_nb.submission import quoting
+from condor_nb.submission import preflight, quoting, staging
+from condor_nb.submission import submit as chokepoint
+from condor_nb.submission.render import JobFiles, worker_notebook_name
 from condor_nb.worker import CRON_PATH
 
 CRON_SCRIPT = "condor_nb_cron.py"
@@ -101,15 +102,19 @@ def _check_keep(keep_runs: int) -> int:
     return keep_runs
 
 
-def _description(
-    spec: Any, schedule_id: str, cron: str, keep_runs: int, settings: Settings, job_dir: Path
-) -> dict[str, str]:
-    from condor_nb.submission import templates
+def _files(spec: Any, settings: Settings, job_dir: Path) -> JobFiles:
     from condor_nb.submission.executor import wanted
-    from condor_nb.submission.render import JobFiles, render, worker_notebook_name
 
     ship = wanted(settings, spec.image, procs=1)
-    files = JobFiles(job_dir, worker_notebook_name(spec.notebook), executor=ship)
+    return JobFiles(job_dir, worker_notebook_name(spec.notebook), executor=ship)
+
+
+def _description(
+    spec: Any, schedule_id: str, cron: str, keep_runs: int, settings: Settings, files: JobFiles
+) -> dict[str, str]:
+    from condor_nb.submission import templates
+    from condor_nb.submission.render import render
+
     try:
         desc = render(
             spec,
@@ -145,30 +150,6 @@ def _description(
     return desc
 
 
-def _stage(spec: Any, job_dir: Path, keep_runs: int, archive: Path | None) -> None:
-    from condor_nb.submission import executor
-    from condor_nb.submission.render import job_config, worker_notebook_name
-    from condor_nb.worker import WRAPPER_FILES
-
-    in_dir, out_dir = job_dir / "in", job_dir / "out"
-    in_dir.mkdir(parents=True, exist_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = worker_notebook_name(spec.notebook)
-    if spec.notebook != in_dir / name:
-        shutil.copyfile(spec.notebook, in_dir / name)
-    for worker_name, source in WRAPPER_FILES.items():
-        shutil.copyfile(source, in_dir / worker_name)
-    executor.stage(in_dir)
-    shutil.copyfile(CRON_PATH, in_dir / CRON_SCRIPT)
-    if archive is not None and archive.is_file():
-        shutil.copyfile(archive, in_dir / ARCHIVE)
-    elif not (in_dir / ARCHIVE).exists():
-        (in_dir / ARCHIVE).write_bytes(b"")
-    config = job_config(spec, job_id=job_dir.name, notebook_name=name)
-    config["keep_runs"] = keep_runs
-    (in_dir / "condor_nb_job.json").write_text(json.dumps(config), encoding="utf-8")
-
-
 def _submit(
     spec: Any,
     schedule_id: str,
@@ -179,30 +160,40 @@ def _submit(
     archive: Path | None = None,
     holds: str = "",
 ) -> Schedule:
+    """Through the one chokepoint: the same preflight as a single job (a schedule fires
+    for months: an expired credential or a missing image is refused now), the one
+    staging (plus the cron runner and the runs archive), and on failure neither a new
+    folder nor a cluster left behind (an update restages the schedule's own folder,
+    which stays)."""
     job_dir = _dir(settings, schedule_id)
-    desc = _description(spec, schedule_id, cron, keep_runs, settings, job_dir)
+    files = _files(spec, settings, job_dir)
+    desc = _description(spec, schedule_id, cron, keep_runs, settings, files)
     if holds:  # an update carries the pause history over (schedules_missed)
         desc["MY.CondorNbHolds"] = f'"{holds}"'
-    new_folder = not job_dir.exists()  # an update restages the schedule's own folder
-    cluster: int | None = None
-    try:  # a failed create leaves neither a folder nor a cluster behind
-        _stage(spec, job_dir, keep_runs, archive)
-        saved = {**request, "cron": cron, "keep_runs": keep_runs}
+    saved = {**request, "cron": cron, "keep_runs": keep_runs}
+
+    def stage() -> None:
+        extra = [(CRON_SCRIPT, CRON_PATH), (ARCHIVE, archive)]
+        staging.stage_job(spec, files, job_dir.name, config_extra={"keep_runs": keep_runs},
+                          extra_inputs=extra)  # fmt: skip
         (job_dir / SPEC_FILE).write_text(json.dumps(saved, default=str), encoding="utf-8")
-        client = schedd.client_for(settings)
-        cluster, _ = client.submit(desc)
-        ads = client.query(f"ClusterId == {cluster}", PROJECTION)
-    except BaseException:
-        if cluster is not None:
-            with contextlib.suppress(Exception):
-                schedd.client_for(settings).act(
-                    "remove", f"ClusterId == {cluster}", f"schedule {schedule_id} not created"
-                )
-        if new_folder:
-            shutil.rmtree(job_dir, ignore_errors=True)
-        raise
+
+    ads: list[Mapping[str, Any]] = []
+
+    def look(cluster: int) -> None:
+        ads.extend(schedd.client_for(settings).query(f"ClusterId == {cluster}", PROJECTION))
+
+    sub = chokepoint.Submission(
+        kind=f"schedule {schedule_id}", description=desc, spool=True,
+        target=preflight.Target(spec.notebook, spec.image, spec.kernel, job_dir),
+        stage=stage, wall_time=getattr(spec, "wall_time", None), secrets=files.secrets,
+        after=look,
+    )  # fmt: skip
+    done = chokepoint.submit(sub, settings)
     if not ads:
-        raise JobNotFoundError(f"schedule {schedule_id} (cluster {cluster}) left the queue at once")
+        raise JobNotFoundError(
+            f"schedule {schedule_id} (cluster {done.cluster}) left the queue at once"
+        )
     return from_ad(ads[0])
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.condor.status import JobState
+from condor_nb.settings import Settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -390,3 +391,14 @@ class Registry:
 def as_dict(record: JobRecord) -> dict[str, Any]:
     """The record as a plain dict (every field is a scalar, so no deep copy: 10x asdict)."""
     return {name: getattr(record, name) for name in _COLUMNS}
+
+
+_registries: dict[Path, Registry] = {}
+
+
+def registry_for(settings: Settings) -> Registry:
+    """The one open registry of this condor_nb home (shared by every caller in the process)."""
+    path = settings.registry_path
+    if path not in _registries:
+        _registries[path] = Registry(path)
+    return _registries[path]

@@ -11,22 +11,33 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from condor_nb.api import Job, new_job_id, registry_for
+from condor_nb.api import Job
 from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import NotebookJob
-from condor_nb.store.registry import JobRecord, Registry, SweepRecord
+from condor_nb.store.registry import JobRecord, Registry, SweepRecord, registry_for
+from condor_nb.submission.submit import new_job_id
+from condor_nb.sweeps import submit as sweep_submit
+from condor_nb.sweeps.submit import SWEEP_PREFIX, archive_attempt
 
-SWEEP_PREFIX = "s"
+__all__ = [
+    "SWEEP_PREFIX",
+    "Sweep",
+    "SweepStatus",
+    "archive_attempt",
+    "get_sweep",
+    "new_job_id",
+    "submit_sweep",
+    "sweep",
+]
 
 
 class SweepStatus(dict[str, int]):
@@ -194,15 +205,31 @@ class Sweep:
 
     def retry(self) -> list[Job]:
         """Submit again, as a new cluster, only the procs that FAILED or were REMOVED."""
-        from condor_nb.sweeps.submit import resubmit
-
         failed = [
             (i, job) for i, job in self.members()
             if job.record.state in (JobState.FAILED.value, JobState.REMOVED.value)
         ]  # fmt: skip
         if not failed:
             return []
-        return resubmit(self, failed, self._settings)
+        records = sweep_submit.resubmit(
+            self.record, [(i, job.record) for i, job in failed], self._settings
+        )
+        return [Job(r, self._settings) for r in records]
+
+
+def submit_sweep(
+    base: NotebookJob,
+    sets: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    *,
+    cache: bool = True,
+    allow_unknown: bool = False,
+) -> Sweep:
+    """Validate every set, answer what the cache can, submit the rest as one cluster."""
+    record = sweep_submit.submit_sweep(
+        base, sets, settings, cache=cache, allow_unknown=allow_unknown
+    )
+    return Sweep(record, settings)
 
 
 def get_sweep(sweep_id: str, *, settings: Settings | None = None) -> Sweep:
@@ -237,7 +264,6 @@ def sweep(
     """
     from condor_nb.spec.job import notebook_job
     from condor_nb.spec.sweep import grid_sets, zip_sets
-    from condor_nb.sweeps.submit import submit_sweep
 
     if (parameter_sets is None) == (grid is None):
         raise SpecError(
@@ -263,16 +289,3 @@ def record_to_json(record: JobRecord) -> dict[str, Any]:
     data = dataclasses.asdict(record)
     data["parameters"] = json.loads(record.params_json or "{}")
     return data
-
-
-def archive_attempt(out_dir: Path) -> None:
-    """Keep a failed attempt's outputs next to the new attempt's (nothing is lost)."""
-    if out_dir.exists() and any(out_dir.iterdir()):
-        attempt = 1
-        while out_dir.with_name(f"{out_dir.name}.attempt{attempt}").exists():
-            attempt += 1
-        shutil.move(str(out_dir), out_dir.with_name(f"{out_dir.name}.attempt{attempt}"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-
-__all__ = ["Sweep", "SweepStatus", "get_sweep", "new_job_id", "sweep"]

@@ -1,32 +1,31 @@
-"""Submitting a sweep (and resubmitting its failed procs) as one cluster."""
+"""Submitting a sweep (and resubmitting its failed procs) as one cluster.
+
+Both go through the one chokepoint (:func:`condor_nb.submission.submit.submit`): the
+same preflight as a single job, the same staging, and nothing left behind when a
+submission fails. This module returns registry records; :mod:`condor_nb.sweeps.api`
+wraps them in handles (it imports this module, never the other way round).
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from condor_nb.api import Job, _stage_common, _stage_secrets, new_job_id, registry_for
-from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
 from condor_nb.errors import SpecError, StateConflictError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob
-from condor_nb.store.registry import JobRecord, SweepRecord
-from condor_nb.submission.render import (
-    JobFiles,
-    SweepEntry,
-    is_spooled,
-    job_config,
-    worker_notebook_name,
-)
+from condor_nb.store.registry import JobRecord, SweepRecord, registry_for
+from condor_nb.submission import preflight, staging
+from condor_nb.submission import submit as chokepoint
+from condor_nb.submission.render import JobFiles, SweepEntry, is_spooled, worker_notebook_name
+from condor_nb.submission.submit import new_job_id
 
-if TYPE_CHECKING:
-    from condor_nb.sweeps.api import Sweep
-
+SWEEP_PREFIX = "s"
 DESCRIPTION_FILE = "description.json"  # the sweep's submit description, kept for retries
 
 
@@ -53,15 +52,6 @@ def _checked_sets(
     return out
 
 
-def _stage_procs(files: JobFiles, entries: Sequence[tuple[SweepEntry, NotebookJob]]) -> None:
-    for entry, job in entries:
-        proc = JobFiles(files.job_dir, files.notebook_name, entry.index)
-        proc.job_json.parent.mkdir(parents=True, exist_ok=True)
-        proc.out_dir.mkdir(parents=True, exist_ok=True)
-        config = job_config(job, job_id=entry.job_id, notebook_name=files.notebook_name)
-        proc.job_json.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-
-
 def _records(
     entries: Sequence[tuple[SweepEntry, NotebookJob, str]],
     sweep_id: str,
@@ -84,31 +74,41 @@ def _records(
     ]  # fmt: skip
 
 
-def _submit(
+def _submission(
+    kind: str,
+    target: preflight.Target,
+    wall_time: float | None,
     description: Mapping[str, str],
     itemdata: list[dict[str, str]],
     records: list[JobRecord],
     settings: Settings,
-) -> None:
+    secrets: Path | None,
+    stage: Callable[[], None] | None,
+) -> chokepoint.Submission:
+    """The sweep's (or its retry's) submission: records inserted as soon as the cluster
+    exists, marked REMOVED if the submission then fails. ``secrets``: the file staged by
+    this submission (a retry stages none: a failed retry must not delete the secrets
+    that a non-spooled sweep's running procs read from ``in/``)."""
     registry = registry_for(settings)
-    client = schedd.client_for(settings)
     spool = is_spooled(description)  # the sweep's own choice, also for its retries
     for record in records:
         record.spooled = int(spool)
 
-    def remember(cluster: int) -> None:
+    def remember(cluster: int, schedd_name: str) -> None:
         for record in records:
-            record.cluster = cluster
+            record.cluster, record.schedd = cluster, schedd_name
         registry.insert_many(records)
 
-    try:
-        client.submit(description, spool=spool, itemdata=itemdata, on_submitted=remember)
-    except BaseException as exc:
+    def not_submitted(exc: BaseException) -> None:
         for record in records:
-            if record.cluster is not None:
-                registry.update(record.id, state=JobState.REMOVED.value,
-                                reason=f"not submitted: {exc}")  # fmt: skip
-        raise
+            registry.update(record.id, state=JobState.REMOVED.value,
+                            reason=f"not submitted: {exc}")  # fmt: skip
+
+    return chokepoint.Submission(
+        kind=kind, description=description, itemdata=itemdata, spool=spool,
+        target=target, stage=stage, wall_time=wall_time, secrets=secrets,
+        on_submitted=remember, on_failure=not_submitted,
+    )  # fmt: skip
 
 
 def submit_sweep(
@@ -118,19 +118,17 @@ def submit_sweep(
     *,
     cache: bool = True,
     allow_unknown: bool = False,
-) -> Sweep:
+) -> SweepRecord:
     """Validate every set, answer what the cache can, submit the rest as one cluster."""
     from condor_nb.store import cache as result_cache
     from condor_nb.submission import templates
+    from condor_nb.submission.executor import wanted
     from condor_nb.submission.render import render_sweep
-    from condor_nb.sweeps.api import SWEEP_PREFIX, Sweep
 
     jobs = _checked_sets(base, sets, allow_unknown)
     registry = registry_for(settings)
     digests = result_cache.input_digests(base)
     sweep_id = SWEEP_PREFIX + new_job_id()
-    from condor_nb.submission.executor import wanted
-
     ship = wanted(settings, base.image, procs=len(sets))
     name = worker_notebook_name(base.notebook)
     files = JobFiles(settings.jobs_dir / sweep_id, name, executor=ship)
@@ -150,23 +148,19 @@ def submit_sweep(
             base, sweep_id=sweep_id, files=files, entries=[e for e, _, _ in pending],
             template=template, settings=settings,
         )  # fmt: skip
-        try:  # every way out after staging starts leads here: nothing staged is left
-            _stage_common(base, files)
-            if base.secrets:
-                _stage_secrets(base, files)
-            _stage_procs(files, [(e, job) for e, job, _ in pending])
-            description_file = files.job_dir / DESCRIPTION_FILE
-            description_file.write_text(json.dumps(description), encoding="utf-8")
-            schedd_name = schedd.client_for(settings).name
-            records = _records(pending, sweep_id, files, schedd_name)
-            _submit(description, itemdata, records, settings)
-        except BaseException:
-            # _submit already removed a cluster the schedd made (client.submit does)
-            shutil.rmtree(files.job_dir, ignore_errors=True)
-            raise
-        if is_spooled(description):
-            files.secrets.unlink(missing_ok=True)  # the schedd has them now
-        # (else the procs read them from in/ as they start; Sweep.retrieve deletes them)
+        records = _records(pending, sweep_id, files, "")
+        procs = [(e, job) for e, job, _ in pending]
+        saved = {DESCRIPTION_FILE: description}
+
+        def stage() -> None:
+            staging.stage_sweep(base, files, procs, saved)
+
+        target = preflight.Target(base.notebook, base.image, base.kernel, files.job_dir)
+        sub = _submission("sweep", target, base.wall_time, description, itemdata, records,
+                          settings, files.secrets, stage)  # fmt: skip
+        schedd_name = chokepoint.submit(sub, settings).schedd
+        # (not spooled: the procs read the secrets from in/ as they start; Sweep.retrieve
+        # deletes them)
         members.extend((e.index, e.job_id) for e, _, _ in pending)
     record = SweepRecord(
         id=sweep_id, name=base.name, notebook=str(base.notebook), schedd=schedd_name,
@@ -174,15 +168,29 @@ def submit_sweep(
     )  # fmt: skip
     registry.insert_sweep(record)
     registry.set_members(sweep_id, members)
-    return Sweep(record, settings)
+    return record
 
 
-def resubmit(sweep: Sweep, failed: Sequence[tuple[int, Job]], settings: Settings) -> list[Job]:
-    """The failed procs again, as a new cluster with the sweep's own description."""
+def archive_attempt(out_dir: Path) -> None:
+    """Keep a failed attempt's outputs next to the new attempt's (nothing is lost)."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        attempt = 1
+        while out_dir.with_name(f"{out_dir.name}.attempt{attempt}").exists():
+            attempt += 1
+        shutil.move(str(out_dir), out_dir.with_name(f"{out_dir.name}.attempt{attempt}"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def resubmit(
+    sweep: SweepRecord, failed: Sequence[tuple[int, JobRecord]], settings: Settings
+) -> list[JobRecord]:
+    """The failed procs again, as a new cluster with the sweep's own description.
+
+    The sweep's folder is reused (never removed); the preflight is a single job's,
+    the base spec being rebuilt from the sweep's record (notebook snapshot, image)."""
     from condor_nb.submission.render import ITEM_ID, ITEM_INDEX, ITEM_PARAMS, params_attr
-    from condor_nb.sweeps.api import archive_attempt
 
-    job_dir = Path(sweep.record.job_dir)
+    job_dir = Path(sweep.job_dir)
     description_path = job_dir / DESCRIPTION_FILE
     if not description_path.is_file():
         raise StateConflictError(
@@ -190,25 +198,37 @@ def resubmit(sweep: Sweep, failed: Sequence[tuple[int, Job]], settings: Settings
             hint="submit the failed parameter sets again with condor_nb.sweep(...)",
         )
     description = json.loads(description_path.read_text(encoding="utf-8"))
-    files = JobFiles(job_dir, worker_notebook_name(Path(sweep.record.notebook)))
-    itemdata, records = [], []
+    files = JobFiles(job_dir, worker_notebook_name(Path(sweep.notebook)))
+    itemdata: list[dict[str, str]] = []
+    records: list[JobRecord] = []
+    configs: list[tuple[JobFiles, dict[str, Any]]] = []
     for position, (index, old) in enumerate(failed):
         proc = JobFiles(job_dir, files.notebook_name, index)
-        archive_attempt(proc.out_dir)
         config = json.loads(proc.job_json.read_text(encoding="utf-8"))
         config["job_id"] = new_id = new_job_id()
-        proc.job_json.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-        params = json.loads(old.record.params_json or "{}")
+        configs.append((proc, config))
+        params = json.loads(old.params_json or "{}")
         itemdata.append(
             {ITEM_ID: new_id, ITEM_INDEX: str(index), ITEM_PARAMS: params_attr(params) or ""}
         )
-        record = _clone(old.record, new_id, position)
-        records.append(record)
-    _submit(description, itemdata, records, settings)
+        records.append(_clone(old, new_id, position))
+
+    def stage() -> None:
+        for proc, config in configs:
+            archive_attempt(proc.out_dir)
+            staging.write_config(proc.job_json, config)
+
+    # Checked as at the first submission: the staged notebook, the sweep's image.
+    first = configs[0][1]
+    image = description.get("CONDOR_NB_IMAGE") or None
+    target = preflight.Target(files.notebook, image, first.get("kernel"), job_dir)
+    sub = _submission("sweep retry", target, first.get("wall_time"), description, itemdata,
+                      records, settings, None, stage)  # fmt: skip
+    chokepoint.submit(sub, settings)
     registry_for(settings).set_members(
         sweep.id, [(i, r.id) for (i, _), r in zip(failed, records, strict=True)]
     )
-    return [Job(r, settings) for r in records]
+    return records
 
 
 def _clone(old: JobRecord, new_id: str, position: int) -> JobRecord:

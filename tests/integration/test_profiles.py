@@ -11,7 +11,7 @@ import pytest
 from condor_nb import api
 from condor_nb.condor import schedd
 from condor_nb.errors import ConfigError, SpecError
-from condor_nb.submission import templates
+from condor_nb.submission import staging, templates
 
 pytestmark = pytest.mark.pool
 
@@ -45,7 +45,7 @@ def test_profile_is_accepted_by_the_schedd_on_hold(cnb: Any, profile: str) -> No
     spec = notebook_job(nb, {"x": 2}, settings=settings, profile=profile, image=image)
     job_id = api.new_job_id()
     files, description = api.prepare(spec, settings, job_id)
-    api._stage(spec, files, job_id)  # initialdir and inputs exist, as at a real submission
+    staging.stage_job(spec, files, job_id)  # initialdir and inputs exist, as at a real submission
     # Accepted, stored, never run. The schedd refuses `hold = true` with spooling
     # ("Cannot set hold to 'true' when using -remote or -spool"), so this one submission
     # is not spooled: no inputs are needed by a job that never runs.

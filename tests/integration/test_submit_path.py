@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import condor_nb
+import condor_nb.store.registry
 from condor_nb.condor.status import JobState
 
 from .conftest import Cnb, cell_outputs
@@ -125,7 +126,7 @@ def test_registry_is_rebuilt_from_the_schedd(cnb: Cnb) -> None:
     settings = cnb.settings()
     registry_file = Path(settings.registry_path)
     condor_nb.api.registry_for(settings).close()
-    condor_nb.api._registries.clear()
+    condor_nb.store.registry._registries.clear()
     for suffix in ("", "-wal", "-shm"):
         Path(str(registry_file) + suffix).unlink(missing_ok=True)
     assert condor_nb.api.registry_for(settings).get(job.id) is None
