@@ -110,12 +110,11 @@ def test_every_error_class_says_both() -> None:
 def test_retry_of_a_sweep_without_its_description_is_a_state_conflict(tmp_path: Path) -> None:
     from condor_nb.settings import load_settings
     from condor_nb.store.registry import SweepRecord
-    from condor_nb.sweeps.api import Sweep
     from condor_nb.sweeps.submit import resubmit
 
     settings = load_settings()
     record = SweepRecord("5eed5eed", "grid", "nb.ipynb", "schedd", str(tmp_path), 2, 0.0)
     with pytest.raises(errors.StateConflictError, match="has no saved description") as caught:
-        resubmit(Sweep(record, settings), [], settings)
+        resubmit(record, [], settings)
     assert (caught.value.exit_code, caught.value.http_status) == (8, 409)
     assert "condor_nb.sweep(" in str(caught.value.hint)
