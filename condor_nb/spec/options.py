@@ -187,6 +187,20 @@ def option_docs(kind: Kind, indent: str = "") -> str:
     )  # fmt: skip
 
 
+def markdown_table() -> str:
+    """The options as the table of docs/users.md ("Job options"; a test keeps it in step)."""
+    rows = [
+        "| option (Python) | CLI flag | job | sweep | schedule | what it is |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in names_for("job"):
+        i = info(name)
+        flags = ", ".join(f"`{f}{' ' + i.metavar if i.metavar else ''}`" for f in i.flags)
+        takes = " | ".join("yes" if name in names_for(k) else "no" for k in KINDS)
+        rows.append(f"| `{name}` | {flags} | {takes} | {i.doc} |")
+    return "\n".join(rows)
+
+
 _MARKER = re.compile(r"^([ \t]*)\{job_options\}[ \t]*$", re.MULTILINE)
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -118,3 +118,10 @@ def test_notebook_job_builds_from_job_options(make_notebook: Callable[..., Path]
     )  # fmt: skip
     with pytest.raises(TypeError, match="not both"):
         notebook_job(nb, settings=settings, options=options, cpus=2)
+
+
+def test_the_users_guide_lists_the_options_as_declared() -> None:
+    guide = Path(__file__).parents[2] / "docs" / "users.md"
+    assert job_opts.markdown_table() in guide.read_text(encoding="utf-8"), (
+        "docs/users.md (Job options) drifted: paste condor_nb.spec.options.markdown_table()"
+    )
