@@ -247,8 +247,6 @@ def schedule(
     Secrets are read now and kept in the schedule's spool on the access point, for
     every run; :func:`update` reads them again from where they came from.
     """
-    from condor_nb.spec.job import build
-
     options = JobOptions.of("schedule", locals())
     cfg = settings or load_settings(profile=profile)
     expr = schedules_cron.normalize(cron)
@@ -485,10 +483,8 @@ def update(
     if notebook is not None:
         request["notebook"] = str(Path(notebook).expanduser().absolute())
     expr = schedules_cron.normalize(cron or current.cron)
-    keep = _check_keep(
-        keep_runs if keep_runs is not None else int(request.pop("keep_runs", current.keep_runs))
-    )
-    request.pop("keep_runs", None)
+    saved_keep = int(request.pop("keep_runs", current.keep_runs))
+    keep = _check_keep(saved_keep if keep_runs is None else keep_runs)
     request.pop("cron", None)
     nb = request["notebook"] if Path(request["notebook"]).is_file() else None
     staged = _dir(cfg, schedule_id) / "in"
