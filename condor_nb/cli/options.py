@@ -56,11 +56,26 @@ def _click_option(name: str, *, update: bool) -> Callable[[F], F]:
     return click.option(*info.flags, name, **kwargs)
 
 
+def _refused_option(kind: Kind, name: str) -> Callable[[F], F]:
+    """A hidden flag for an option ``kind`` does not take: a usage error saying why."""
+    reason = job_opts.NOT_TAKEN[(kind, name)]
+    info = job_opts.info(name)
+
+    def refuse(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            raise click.UsageError(f"{info.flags[0]} is not an option of a {kind}: {reason}", ctx)
+
+    return click.option(*info.flags, f"refused_{name}", hidden=True, expose_value=False,
+                        callback=refuse)  # fmt: skip
+
+
 def job_options(kind: Kind, *, update: bool = False) -> Callable[[F], F]:
-    """The parameter flags and a flag for every option ``kind`` takes."""
+    """The parameter flags, a flag for every option ``kind`` takes, and a hidden one that
+    says why for each option it does not take."""
 
     def decorate(func: F) -> F:
         generated = [_click_option(n, update=update) for n in job_opts.names_for(kind)]
+        generated += [_refused_option(k, n) for k, n in job_opts.NOT_TAKEN if k == kind]
         for option in reversed([*PARAMETER_OPTIONS, *generated]):
             func = option(func)
         return func

@@ -83,6 +83,8 @@ def test_cli_options_are_the_job_options(path: tuple[str, ...], kind: Kind) -> N
     for kind_, name in NOT_TAKEN:
         if kind_ == kind:
             assert name not in by_name, f"{' '.join(path)} has {name}, which a {kind} refuses"
+            refused = by_name[f"refused_{name}"]
+            assert refused.hidden and set(refused.opts) == set(job_opts.info(name).flags)
 
 
 def test_every_option_is_documented_and_reachable() -> None:
