@@ -25,6 +25,7 @@ from condor_nb.condor.state_conflicts import (
 from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
+from condor_nb.spec.options import JobOptions, document
 from condor_nb.store import tracking
 from condor_nb.store.registry import JobRecord, Registry
 from condor_nb.store.registry import registry_for as registry_for  # (moved there)
@@ -379,6 +380,7 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
     return Job(record, settings)
 
 
+@document("job")
 def submit(
     notebook: str | os.PathLike[str],
     parameters: Mapping[str, Any] | None = None,
@@ -388,13 +390,13 @@ def submit(
     disk: int | str | None = None,
     gpus: int | str | None = None,
     image: str | None = None,
-    files: Iterable[str | os.PathLike[str]] = (),
-    name: str | None = None,
     profile: str | None = None,
+    name: str | None = None,
     kernel: str | None = None,
     cell_timeout: float | None = None,
     wall_time: float | str | None = None,
-    retries: int | None = None,
+    retries: int | str | None = None,
+    files: Iterable[str | os.PathLike[str]] = (),
     secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
     allow_unknown_params: bool = False,
     cache: bool = True,
@@ -403,19 +405,15 @@ def submit(
     """Run ``notebook`` with ``parameters`` as an HTCondor job; returns at once.
 
     Parameters reach the notebook typed (papermill injects them after its
-    ``parameters`` cell). Resources use HTCondor's units (``"4GB"``, ``"512MiB"``).
-    ``wall_time`` ("2h", seconds) stops the notebook, keeping its partial outputs;
-    ``retries`` reruns a failed job; ``cache=False`` forces a fresh run.
+    ``parameters`` cell). ``cache=False`` forces a fresh run (else an identical
+    earlier job is returned). The job's options (those of ``condor_nb submit``):
+
+        {job_options}
     """
-    from condor_nb.spec.job import notebook_job
+    from condor_nb.spec.job import build
 
     cfg = settings or load_settings(profile=profile)
-    spec = notebook_job(
-        notebook, parameters, settings=cfg, cpus=cpus, memory=memory, disk=disk, gpus=gpus,
-        image=image, files=files, name=name, profile=profile, kernel=kernel,
-        cell_timeout=cell_timeout, wall_time=wall_time, retries=retries, secrets=secrets,
-        allow_unknown_params=allow_unknown_params,
-    )  # fmt: skip
+    spec = build(notebook, parameters, JobOptions.of("job", locals()), cfg)
     return submit_job(spec, cfg, cache=cache)
 
 

@@ -11,52 +11,8 @@ import click
 
 from condor_nb.cli import display
 from condor_nb.cli.display import printable
+from condor_nb.cli.options import collect, job_options, not_empty
 from condor_nb.condor.status import JobState, StatusInfo
-
-
-def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """An empty path (often an unset shell variable) is an error, never "this folder"."""
-    values = value if isinstance(value, tuple) else (value,)
-    if any(v is not None and not str(v).strip() for v in values):
-        raise click.BadParameter(
-            "an empty path was given; name a folder or file (`.` for the current folder)"
-        )
-    return value
-
-
-_RESOURCE_OPTIONS = [
-    click.option("--cpus", help="CPU cores (default 1)."),
-    click.option("--memory", help="Memory, e.g. 4GB or 512MiB (HTCondor units; default 1GB)."),
-    click.option("--disk", help="Scratch disk, e.g. 10GB (default 1GB)."),
-    click.option("--gpus", help="GPUs (default 0)."),
-    click.option("--image", help="Container image (e.g. a /cvmfs/... Apptainer image)."),
-    click.option("--profile", help="Site profile (`personal`, `ospool`, ...)."),
-    click.option("--name", help="Job name (default: the notebook's name)."),
-    click.option("--kernel", help="Kernel to run the notebook with on the worker."),
-    click.option("--cell-timeout", type=float, help="Seconds a single cell may run."),
-    click.option(
-        "--files", "files", multiple=True, type=click.Path(), callback=not_empty,
-        help="Extra input file or folder.",
-    ),
-    click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
-                 help="A parameter (typed by the notebook's parameters cell)."),
-    click.option("-f", "--params-file", "params_files", multiple=True, type=click.Path(),
-                 help="Parameters from a YAML or JSON file (-p wins)."),
-    click.option("--allow-unknown-params", is_flag=True,
-                 help="Accept parameters the notebook does not declare."),
-    click.option("--retries", help="Run a failed job again, up to this many times."),
-    click.option("--secret", "secrets", multiple=True, metavar="NAME[=FILE]",
-                 help="Give the notebook $NAME (or FILE's content) as environment variable "
-                 "NAME, kept out of job ads, logs and reports."),
-    click.option("--wall-time", help="Stop the notebook after this long (90s, 30m, 2h), "
-                 "keeping its partial outputs."),
-]  # fmt: skip
-
-
-def _resource_options(func: Any) -> Any:
-    for option in reversed(_RESOURCE_OPTIONS):
-        func = option(func)
-    return func
 
 
 def _parameters(
@@ -77,23 +33,16 @@ def _parameters(
 
 def _build_spec(notebook: str, **opts: Any) -> Any:
     from condor_nb.settings import load_settings
-    from condor_nb.spec.job import notebook_job
+    from condor_nb.spec.job import build
 
     settings = load_settings(profile=opts["profile"])
     parameters = _parameters(notebook, opts["params"], opts["params_files"])
-    spec = notebook_job(
-        notebook, parameters, settings=settings, cpus=opts["cpus"], memory=opts["memory"],
-        disk=opts["disk"], gpus=opts["gpus"], image=opts["image"], files=opts["files"],
-        name=opts["name"], profile=opts["profile"], kernel=opts["kernel"],
-        cell_timeout=opts["cell_timeout"], allow_unknown_params=opts["allow_unknown_params"],
-        wall_time=opts["wall_time"], retries=opts["retries"], secrets=opts["secrets"],
-    )  # fmt: skip
-    return settings, spec
+    return settings, build(notebook, parameters, collect("job", opts), settings)
 
 
 @click.command()
 @click.argument("notebook", type=click.Path())
-@_resource_options
+@job_options("job")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the job, then fetch its outputs.")
 @click.option("-o", "--output", type=click.Path(), callback=not_empty,
               help="With --wait: where to fetch outputs.")  # fmt: skip
@@ -376,7 +325,7 @@ def release(job_ids: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("notebook", type=click.Path())
-@_resource_options
+@job_options("job")
 def render(notebook: str, **opts: Any) -> None:
     """Print the submit description NOTEBOOK would get; submit nothing."""
     from condor_nb.api import new_job_id, prepare

@@ -8,21 +8,13 @@ from typing import Any
 import click
 
 from condor_nb.cli.display import printable
+from condor_nb.cli.jobs import _parameters
+from condor_nb.cli.options import given, job_options
 
 
 def _echo(line: str) -> None:
     """A line that may hold user text (names, reasons, paths): shown escaped."""
     click.echo(printable(line))
-
-
-def _params(notebook: str, params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    from condor_nb.spec.notebook import inspect_notebook
-    from condor_nb.spec.params import coerce_cli_value
-
-    if not params:
-        return {}
-    declared = inspect_notebook(notebook).parameters
-    return {name: coerce_cli_value(raw, declared.get(name)) for name, raw in params}
 
 
 def _when(t: float | None) -> str:
@@ -38,17 +30,6 @@ def _show(s: Any) -> None:
     )
     if s.last_problem:
         _echo(f"  problems {s.problems}; last: {s.last_problem}")
-
-
-_PARAM = click.option(
-    "-p",
-    "--param",
-    "params",
-    nargs=2,
-    multiple=True,
-    metavar="NAME VALUE",
-    help="A parameter (typed by the notebook's parameters cell).",
-)
 
 
 @click.group()
@@ -81,8 +62,6 @@ def check(cron: str, count: int) -> None:
 @schedule.command()
 @click.argument("notebook", type=click.Path())
 @click.option("--cron", required=True, help='Five cron fields in UTC, e.g. "0 6 * * 1-5".')
-@_PARAM
-@click.option("--name", help="Schedule name (default: the notebook's name).")
 @click.option(
     "--keep-runs",
     type=int,
@@ -90,19 +69,14 @@ def check(cron: str, count: int) -> None:
     show_default=True,
     help="How many of the newest runs keep their files.",
 )
-@click.option("--cpus", help="CPU cores.")
-@click.option("--memory", help="Memory, e.g. 4GB.")
-@click.option("--disk", help="Scratch disk, e.g. 10GB.")
-@click.option("--image", help="Container image.")
-@click.option("--profile", help="Site profile.")
-def create(
-    notebook: str, cron: str, params: tuple[tuple[str, str], ...], keep_runs: int, **opts: Any
-) -> None:
+@job_options("schedule")
+def create(notebook: str, cron: str, keep_runs: int, **opts: Any) -> None:
     """Create a schedule that runs NOTEBOOK at every CRON time."""
     from condor_nb.schedules import api as schedules
 
+    params = _parameters(notebook, opts["params"], opts["params_files"])
     made = schedules.schedule(
-        notebook, cron, _params(notebook, params), keep_runs=keep_runs, **opts
+        notebook, cron, params, keep_runs=keep_runs, **given("schedule", opts)
     )
     _echo(f"created schedule {made.id} as HTCondor job {made.condor_id}")
     _show(made)
@@ -187,25 +161,31 @@ def resume(schedule_id: str) -> None:
 @schedule.command()
 @click.argument("schedule_id")
 @click.option("--cron", help="New cron expression (UTC).")
-@_PARAM
 @click.option("--notebook", type=click.Path(), help="Run this notebook from now on.")
-@click.option("--name", help="New name.")
+@click.option("--keep-runs", type=int, help="How many of the newest runs keep their files.")
+@job_options("schedule", update=True)
 def update(
-    schedule_id: str,
-    cron: str | None,
-    params: tuple[tuple[str, str], ...],
-    notebook: str | None,
-    name: str | None,
+    schedule_id: str, cron: str | None, notebook: str | None, keep_runs: int | None, **opts: Any
 ) -> None:
-    """Change a schedule (its job is replaced; the run history is kept)."""
+    """Change a schedule (its job is replaced; the run history is kept).
+
+    Options left out keep their current values; -p values are merged into the
+    current parameters.
+    """
     from condor_nb.schedules import api as schedules
 
     current = schedules.get(schedule_id)
     source = notebook or next(iter(sorted(_staged(current))), current.notebook)
-    new_params = {**current.parameters, **_params(source, params)} if params else None
+    changes = _parameters(source, opts["params"], opts["params_files"])
+    new_params = {**current.parameters, **changes} if changes else None
     _show(
         schedules.update(
-            schedule_id, cron=cron, parameters=new_params, notebook=notebook, name=name
+            schedule_id,
+            cron=cron,
+            parameters=new_params,
+            notebook=notebook,
+            keep_runs=keep_runs,
+            **given("schedule", opts),
         )
     )
 

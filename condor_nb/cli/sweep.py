@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from condor_nb.cli.jobs import _parameters, _resource_options, _wait_sweep, not_empty
+from condor_nb.cli.jobs import _parameters, _wait_sweep
+from condor_nb.cli.options import collect, job_options, not_empty
 
 
 class _DefaultToRun(click.Group):
@@ -47,7 +48,7 @@ def sweep() -> None:
     type=click.Path(),
     help="Parameter sets from a .csv, .yaml or .json file.",
 )
-@_resource_options
+@job_options("sweep")
 @click.option("--no-cache", is_flag=True, help="Run every set again, even those already run.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the sweep, then fetch outputs.")
 @click.option("-o", "--output", type=click.Path(), callback=not_empty,
@@ -57,7 +58,7 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
     """Submit NOTEBOOK once per parameter set (prints the sweep id)."""
     from condor_nb.errors import SpecError
     from condor_nb.settings import load_settings
-    from condor_nb.spec.job import notebook_job
+    from condor_nb.spec.job import build
     from condor_nb.spec.notebook import inspect_notebook
     from condor_nb.spec.sweep import grid_sets, load_sets, parse_grid_option, zip_sets
     from condor_nb.sweeps.api import submit_sweep
@@ -75,13 +76,7 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
         sets = zip_sets(parsed, declared) if zip_ else grid_sets(parsed, declared)
     settings = load_settings(profile=opts["profile"])
     common = _parameters(notebook, opts["params"], opts["params_files"])
-    base = notebook_job(
-        notebook, common, settings=settings, cpus=opts["cpus"], memory=opts["memory"],
-        disk=opts["disk"], gpus=opts["gpus"], image=opts["image"], files=opts["files"],
-        name=opts["name"], profile=opts["profile"], kernel=opts["kernel"],
-        cell_timeout=opts["cell_timeout"], allow_unknown_params=opts["allow_unknown_params"],
-        wall_time=opts["wall_time"], retries=opts["retries"], secrets=opts["secrets"],
-    )  # fmt: skip
+    base = build(notebook, common, collect("sweep", opts), settings)
     result = submit_sweep(base, sets, settings, cache=not no_cache,
                           allow_unknown=opts["allow_unknown_params"])  # fmt: skip
     members = result.members()

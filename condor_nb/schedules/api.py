@@ -15,12 +15,13 @@ any time while the schedule keeps going. Shared by the Python API, the CLI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import secrets
+import secrets as secrets_module
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,13 @@ from condor_nb.schedules.state import (
     newest_per_id,
 )
 from condor_nb.settings import Settings, load_settings
+from condor_nb.spec.job import NotebookJob, build, secrets_as_given
+from condor_nb.spec.options import JobOptions, document, names_for
 from condor_nb.store import tracking
 from condor_nb.submission import preflight, quoting, staging
 from condor_nb.submission import submit as chokepoint
 from condor_nb.submission.render import JobFiles, worker_notebook_name
-from condor_nb.worker import CRON_PATH
+from condor_nb.worker import CRON_PATH, SECRETS_JSON
 
 CRON_SCRIPT = "condor_nb_cron.py"
 SPEC_FILE = "schedule.json"
@@ -197,12 +200,12 @@ def _submit(
     return from_ad(ads[0])
 
 
+@document("schedule")
 def schedule(
     notebook: str | os.PathLike[str],
     cron: str,
     parameters: Mapping[str, Any] | None = None,
     *,
-    name: str | None = None,
     timezone: str | None = None,
     keep_runs: int = 10,
     cpus: int | str | None = None,
@@ -210,52 +213,61 @@ def schedule(
     disk: int | str | None = None,
     gpus: int | str | None = None,
     image: str | None = None,
-    files: Iterable[str | os.PathLike[str]] = (),
     profile: str | None = None,
+    name: str | None = None,
     kernel: str | None = None,
     cell_timeout: float | None = None,
+    wall_time: float | str | None = None,
+    files: Iterable[str | os.PathLike[str]] = (),
+    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
     allow_unknown_params: bool = False,
     settings: Settings | None = None,
 ) -> Schedule:
-    """Run ``notebook`` on the cron schedule ``cron`` (execute machine's clock, UTC)."""
-    from condor_nb.spec.job import notebook_job
+    """Run ``notebook`` on the cron schedule ``cron`` (execute machine's clock, UTC).
 
+    ``keep_runs``: how many of the newest runs keep their files. The options of every
+    run (those of :func:`condor_nb.submit`, but ``retries``: a schedule's next run is
+    its next firing):
+
+        {job_options}
+
+    Secrets are read now and kept in the schedule's spool on the access point, for
+    every run; :func:`update` reads them again from where they came from.
+    """
+    options = JobOptions.of("schedule", locals())
     cfg = settings or load_settings(profile=profile)
     expr = schedules_cron.normalize(cron)
     schedules_cron.check_timezone(timezone)
+    spec = build(notebook, parameters, options, cfg)
+    request = _request(spec, options, parameters)
+    schedule_id = "s" + secrets_module.token_hex(4)
+    with _secrets_forgotten(cfg, schedule_id):
+        return _submit(spec, schedule_id, expr, _check_keep(keep_runs), cfg, request)
+
+
+def _request(
+    spec: NotebookJob, options: JobOptions, parameters: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What :func:`update` needs to build the schedule's job again (saved as schedule.json):
+    the options as given, with paths made absolute (never a secret's value)."""
     request: dict[str, Any] = {
-        "notebook": str(Path(notebook).expanduser().absolute()),
+        "notebook": str(spec.notebook),
         "parameters": dict(parameters or {}),
-        "name": name,
-        "cpus": cpus,
-        "memory": memory,
-        "disk": disk,
-        "gpus": gpus,
-        "image": image,
-        "files": [str(f) for f in files],
-        "profile": profile,
-        "kernel": kernel,
-        "cell_timeout": cell_timeout,
-        "allow_unknown_params": allow_unknown_params,
+        **{name: getattr(options, name) for name in names_for("schedule")},
     }
-    spec = notebook_job(
-        notebook,
-        parameters,
-        settings=cfg,
-        cpus=cpus,
-        memory=memory,
-        disk=disk,
-        gpus=gpus,
-        image=image,
-        files=request["files"],
-        name=name,
-        profile=profile,
-        kernel=kernel,
-        cell_timeout=cell_timeout,
-        allow_unknown_params=allow_unknown_params,
-    )
-    schedule_id = "s" + secrets.token_hex(4)
-    return _submit(spec, schedule_id, expr, _check_keep(keep_runs), cfg, request)
+    request["files"] = [str(f) for f in spec.files]
+    request["secrets"] = secrets_as_given(spec.secrets)
+    return request
+
+
+@contextlib.contextmanager
+def _secrets_forgotten(settings: Settings, schedule_id: str) -> Iterator[None]:
+    """The staged secret values go once the schedd has them (a schedule is always
+    spooled), or when the submission failed."""
+    try:
+        yield
+    finally:
+        (_dir(settings, schedule_id) / "in" / SECRETS_JSON).unlink(missing_ok=True)
 
 
 def _ads(settings: Settings, schedule_id: str | None = None) -> dict[str, Any]:
@@ -405,20 +417,41 @@ def _missed(current: Schedule, found: list[Run]) -> list[MissedRun]:
                        holds=holds, next_planned=horizon, now=now)  # fmt: skip
 
 
+@document("schedule")
 def update(
     schedule_id: str,
     *,
     cron: str | None = None,
     parameters: Mapping[str, Any] | None = None,
     notebook: str | os.PathLike[str] | None = None,
-    name: str | None = None,
     timezone: str | None = None,
+    keep_runs: int | None = None,
+    cpus: int | str | None = None,
+    memory: int | str | None = None,
+    disk: int | str | None = None,
+    gpus: int | str | None = None,
+    image: str | None = None,
+    profile: str | None = None,
+    name: str | None = None,
+    kernel: str | None = None,
+    cell_timeout: float | None = None,
+    wall_time: float | str | None = None,
+    files: Iterable[str | os.PathLike[str]] | None = None,
+    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
+    allow_unknown_params: bool | None = None,
     settings: Settings | None = None,
-    **changes: Any,
 ) -> Schedule:
-    """Change a schedule: its job is replaced (same id, run history carried over)."""
-    from condor_nb.spec.job import notebook_job
+    """Change a schedule: its job is replaced (same id, run history carried over).
 
+    Every argument left out (None) keeps its current value; the options are those of
+    :func:`schedule`:
+
+        {job_options}
+
+    The schedule's secrets are read again, from the environment variables or files
+    they came from.
+    """
+    changed = JobOptions.of("schedule", locals()).given()
     cfg = settings or load_settings()
     current = _live(schedule_id, cfg)
     spec_file = _dir(cfg, schedule_id) / SPEC_FILE
@@ -428,17 +461,17 @@ def update(
             hint="delete it and create it again from this machine",
         )
     request = json.loads(spec_file.read_text(encoding="utf-8"))
-    unknown = set(changes) - {"cpus", "memory", "disk", "gpus", "image", "kernel", "keep_runs"}
-    if unknown:
-        raise SpecError(f"update: unknown setting(s) {', '.join(sorted(unknown))}")
     schedules_cron.check_timezone(timezone)
-    for key, value in {"parameters": parameters, "name": name, **changes}.items():
-        if value is not None:
-            request[key] = dict(value) if key == "parameters" else value
+    if allow_unknown_params is False:
+        changed["allow_unknown_params"] = False
+    request.update(changed)
+    if parameters is not None:
+        request["parameters"] = dict(parameters)
     if notebook is not None:
         request["notebook"] = str(Path(notebook).expanduser().absolute())
     expr = schedules_cron.normalize(cron or current.cron)
-    keep = _check_keep(int(request.pop("keep_runs", current.keep_runs)))
+    saved_keep = int(request.pop("keep_runs", current.keep_runs))
+    keep = _check_keep(saved_keep if keep_runs is None else keep_runs)
     request.pop("cron", None)
     nb = request["notebook"] if Path(request["notebook"]).is_file() else None
     staged = _dir(cfg, schedule_id) / "in"
@@ -448,30 +481,17 @@ def update(
             f"schedule {schedule_id}: its notebook {request['notebook']} is gone",
             hint="pass notebook=... with the notebook to run",
         )
-    keys = (
-        "cpus",
-        "memory",
-        "disk",
-        "gpus",
-        "image",
-        "profile",
-        "kernel",
-        "cell_timeout",
-        "allow_unknown_params",
-        "name",
-    )
-    spec = notebook_job(
-        source,
-        request.get("parameters"),
-        settings=cfg,
-        files=request.get("files", []),
-        **{k: request.get(k) for k in keys if k != "allow_unknown_params"},
-        allow_unknown_params=bool(request.get("allow_unknown_params")),
-    )
+    options = JobOptions.of("schedule", request)
+    spec = build(source, request.get("parameters"), options, cfg)
+    request = {
+        **_request(spec, options, request.get("parameters")),
+        "notebook": request["notebook"],
+    }
     runs(schedule_id, settings=cfg)  # the newest archive, to carry the run history over
     archive = _dir(cfg, schedule_id) / "out" / ARCHIVE
     holds = format_log(_holds_until(current, time.time()))
-    fresh = _submit(spec, schedule_id, expr, keep, cfg, request, archive=archive, holds=holds)
+    with _secrets_forgotten(cfg, schedule_id):
+        fresh = _submit(spec, schedule_id, expr, keep, cfg, request, archive=archive, holds=holds)
     schedd.client_for(cfg).act(
         "remove", f"ClusterId == {current.cluster}", f"schedule {schedule_id} updated"
     )

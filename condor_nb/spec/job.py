@@ -16,6 +16,7 @@ from typing import Any
 
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
+from condor_nb.spec.options import JobOptions
 from condor_nb.spec.units import show_value
 from condor_nb.submission import quoting
 
@@ -297,46 +298,64 @@ def notebook_job(
     parameters: Mapping[str, Any] | None = None,
     *,
     settings: Settings,
-    cpus: int | str | None = None,
-    memory: int | str | None = None,
-    disk: int | str | None = None,
-    gpus: int | str | None = None,
-    image: str | None = None,
-    files: Iterable[str | os.PathLike[str]] = (),
-    name: str | None = None,
-    profile: str | None = None,
-    kernel: str | None = None,
-    cell_timeout: float | None = None,
-    wall_time: float | str | None = None,
-    retries: int | str | None = None,
-    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
-    allow_unknown_params: bool = False,
+    options: JobOptions | None = None,
+    **kwargs: Any,
 ) -> NotebookJob:
-    """Validate everything the user gave and return a :class:`NotebookJob`."""
+    """Validate everything the user gave and return a :class:`NotebookJob`.
+
+    The job's options come as ``options`` (a :class:`~condor_nb.spec.options.JobOptions`)
+    or as keyword arguments (those of :func:`condor_nb.submit`), not both.
+    """
+    if options is None:
+        options = JobOptions.from_kwargs(kwargs)
+    elif kwargs:
+        raise TypeError("notebook_job: give the options as options=JobOptions(...) or as "
+                        f"keyword arguments, not both (got {', '.join(kwargs)})")  # fmt: skip
+    return build(notebook, parameters, options, settings)
+
+
+def build(
+    notebook: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None,
+    options: JobOptions,
+    settings: Settings,
+) -> NotebookJob:
+    """:class:`JobOptions` (what the user gave) -> :class:`NotebookJob` (validated)."""
     from condor_nb.spec.notebook import inspect_notebook
     from condor_nb.spec.params import check_parameters
     from condor_nb.submission.render import worker_notebook_name
 
+    o = options
     path = Path(notebook).expanduser().absolute()
     info = inspect_notebook(path)
-    checked = check_parameters(info, parameters or {}, allow_unknown=allow_unknown_params)
-    if kernel is not None:
+    checked = check_parameters(info, parameters or {}, allow_unknown=o.allow_unknown_params)
+    if o.kernel is not None:
         try:
-            quoting.plain_value(kernel, what="kernel name")
+            quoting.plain_value(o.kernel, what="kernel name")
         except ValueError as exc:
             raise SpecError(f"kernel: {exc}") from None
     return NotebookJob(
         notebook=path,
         parameters=checked,
-        resources=_resources(settings, cpus, memory, disk, gpus),
-        name=_job_name(name, path),
-        profile=_profile(profile, settings),
-        image=_image(image, settings),
-        files=_input_files(files, worker_notebook_name(path)),
-        kernel=kernel,
-        cell_timeout=_timeout(cell_timeout),
-        wall_time=_wall_time(wall_time),
-        retries=_retries(retries),
-        secrets=parse_secrets(secrets),
+        resources=_resources(settings, o.cpus, o.memory, o.disk, o.gpus),
+        name=_job_name(o.name, path),
+        profile=_profile(o.profile, settings),
+        image=_image(o.image, settings),
+        files=_input_files(o.files, worker_notebook_name(path)),
+        kernel=o.kernel,
+        cell_timeout=_timeout(o.cell_timeout),
+        wall_time=_wall_time(o.wall_time),
+        retries=_retries(o.retries),
+        secrets=parse_secrets(o.secrets),
         content_hash=info.content_hash,
     )
+
+
+def secrets_as_given(secrets: Iterable[tuple[str, str]]) -> list[str]:
+    """A job's parsed secrets as :func:`parse_secrets` takes them again (``NAME`` for
+    $NAME, ``NAME=/path`` for a file): where the values come from, never a value."""
+    out = []
+    for name, source in secrets:
+        kind, _, where = source.partition(":")
+        out.append(name if kind == "env" else f"{name}={where}")
+    return out

@@ -23,6 +23,7 @@ from condor_nb.condor.status import JobState
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import NotebookJob
+from condor_nb.spec.options import JobOptions, document
 from condor_nb.store.registry import JobRecord, Registry, SweepRecord, registry_for
 from condor_nb.submission.submit import new_job_id
 from condor_nb.sweeps import submit as sweep_submit
@@ -242,6 +243,7 @@ def get_sweep(sweep_id: str, *, settings: Settings | None = None) -> Sweep:
     return Sweep(record, cfg)
 
 
+@document("sweep")
 def sweep(
     notebook: str | os.PathLike[str],
     parameter_sets: Iterable[Mapping[str, Any]] | None = None,
@@ -249,20 +251,34 @@ def sweep(
     grid: Mapping[str, Sequence[Any]] | None = None,
     zip: bool = False,
     parameters: Mapping[str, Any] | None = None,
+    cpus: int | str | None = None,
+    memory: int | str | None = None,
+    disk: int | str | None = None,
+    gpus: int | str | None = None,
+    image: str | None = None,
+    profile: str | None = None,
     name: str | None = None,
+    kernel: str | None = None,
+    cell_timeout: float | None = None,
+    wall_time: float | str | None = None,
+    retries: int | str | None = None,
+    files: Iterable[str | os.PathLike[str]] = (),
+    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
+    allow_unknown_params: bool = False,
     cache: bool = True,
     settings: Settings | None = None,
-    **job_options: Any,
 ) -> Sweep:
     """Run ``notebook`` once per parameter set, as one HTCondor cluster.
 
     Give the sets as a list of dicts, or ``grid={"a": [1, 2], "b": ["x"]}`` (the
     cartesian product; ``zip=True`` pairs the lists instead). ``parameters`` are
-    common to every set. ``job_options`` are those of :func:`condor_nb.submit`
-    (cpus, memory, image, files, profile, wall_time, retries...). Sets whose exact
-    run already exists come from the cache (``cache=False`` forces fresh runs).
+    common to every set. Sets whose exact run already exists come from the cache
+    (``cache=False`` forces fresh runs). The options of every set's job (those of
+    :func:`condor_nb.submit`):
+
+        {job_options}
     """
-    from condor_nb.spec.job import notebook_job
+    from condor_nb.spec.job import build
     from condor_nb.spec.sweep import grid_sets, zip_sets
 
     if (parameter_sets is None) == (grid is None):
@@ -271,14 +287,14 @@ def sweep(
             hint="condor_nb.sweep(nb, [{'a': 1}, {'a': 2}]) "
             "or condor_nb.sweep(nb, grid={'a': [1, 2]})",
         )
-    cfg = settings or load_settings(profile=job_options.get("profile"))
-    base = notebook_job(notebook, parameters, settings=cfg, name=name, **job_options)
+    options = JobOptions.of("sweep", locals())
+    cfg = settings or load_settings(profile=profile)
+    base = build(notebook, parameters, options, cfg)
     if grid is not None:
         sets = zip_sets(grid) if zip else grid_sets(grid)
     else:
         sets = [dict(s) for s in parameter_sets or ()]
-    allow_unknown = bool(job_options.get("allow_unknown_params"))
-    return submit_sweep(base, sets, cfg, cache=cache, allow_unknown=allow_unknown)
+    return submit_sweep(base, sets, cfg, cache=cache, allow_unknown=allow_unknown_params)
 
 
 def with_parameters(base: NotebookJob, params: Mapping[str, Any]) -> NotebookJob:

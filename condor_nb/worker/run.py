@@ -601,8 +601,12 @@ def final_run(code: int) -> bool:
     A success, or bad input (retry_until stops the retries), is final; another failure is
     final once max_retries (JobMaxRetries) is used up. An eviction or condor_rm (SIGTERM,
     exit 8) is not: HTCondor transfers nothing back then and may start the job again.
+    Nor is any run of a job that stays queued whatever its exit (``on_exit_remove =
+    false``: a schedule, whose next firing runs it again with the same spooled inputs).
     """
     if code == EXIT_CODES["interrupted"]:
+        return False
+    if job_ad().get("OnExitRemove", "").lower() == "false":
         return False
     if code in (EXIT_CODES["completed"], EXIT_CODES["input_error"]):
         return True
