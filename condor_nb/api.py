@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from condor_nb.condor import schedd
 from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
+from condor_nb.contract.names import STDERR, STDOUT
 from condor_nb.diagnostics import doctor
 from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError
 from condor_nb.settings import Settings, load_settings
@@ -27,9 +28,9 @@ from condor_nb.store import tracking
 from condor_nb.store.registry import JobRecord, Registry
 
 if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
+    from condor_nb.contract.layout import JobFiles
     from condor_nb.spec.job import NotebookJob
     from condor_nb.store.outputs import FetchedFiles
-    from condor_nb.submission.render import JobFiles
 
 _registries: dict[Path, Registry] = {}
 
@@ -85,7 +86,7 @@ class Job:
     # -- state -----------------------------------------------------------
     @property
     def _files(self) -> JobFiles:
-        from condor_nb.submission.render import JobFiles, worker_notebook_name
+        from condor_nb.contract.layout import JobFiles, worker_notebook_name
 
         job_dir = Path(self._record.job_dir or self._settings.jobs_dir / self.id)
         return JobFiles(
@@ -212,7 +213,7 @@ class Job:
         out_dir = self._files.out_dir
         if self._record.retrieved_at:
             parts = []
-            for label, name in (("stdout", "condor_nb.out"), ("stderr", "condor_nb.err")):
+            for label, name in (("stdout", STDOUT), ("stderr", STDERR)):
                 path = out_dir / name
                 text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
                 parts.append(f"==> {label} <==\n{text}")
@@ -349,9 +350,10 @@ def _stage(job: NotebookJob, files: JobFiles, job_id: str) -> None:
 
 def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
     """The job's staging paths and its submit description (no I/O)."""
+    from condor_nb.contract.layout import JobFiles, worker_notebook_name
     from condor_nb.submission import templates
     from condor_nb.submission.executor import wanted
-    from condor_nb.submission.render import JobFiles, render, worker_notebook_name
+    from condor_nb.submission.render import render
 
     ship = wanted(settings, job.image, procs=1)
     files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook), executor=ship)

@@ -39,9 +39,9 @@ from importlib import metadata
 from pathlib import Path
 
 from condor_nb import __version__
+from condor_nb.contract import EXECUTOR_NAME
 from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
-from condor_nb.worker import EXECUTOR_NAME
 
 #: What the wrapper needs; the shipped set is their closure minus ipykernel's.
 ROOTS = ("papermill", "nbclient", "nbformat", "nbconvert")

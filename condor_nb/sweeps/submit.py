@@ -12,17 +12,12 @@ from typing import TYPE_CHECKING, Any
 from condor_nb.api import Job, _stage_common, _stage_secrets, new_job_id, registry_for
 from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
+from condor_nb.contract.layout import JobFiles, worker_notebook_name
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob
 from condor_nb.store.registry import JobRecord, SweepRecord
-from condor_nb.submission.render import (
-    JobFiles,
-    SweepEntry,
-    is_spooled,
-    job_config,
-    worker_notebook_name,
-)
+from condor_nb.submission.render import SweepEntry, is_spooled, job_config
 
 if TYPE_CHECKING:
     from condor_nb.sweeps.api import Sweep

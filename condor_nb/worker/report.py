@@ -38,18 +38,38 @@ import threading
 import time
 from typing import Any
 
+
+def load_contract() -> Any:
+    """The names this file shares with condor_nb: ``condor_nb_contract.py`` next to it
+    (shipped with the job), or condor_nb/contract/names.py in the source tree; by path."""
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    places = (CONTRACT, os.path.join(os.pardir, "contract", "names.py"))
+    path = next((p for p in (os.path.join(here, n) for n in places) if os.path.isfile(p)), "")
+    spec = importlib.util.spec_from_file_location(CONTRACT[:-3], path) if path else None
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{CONTRACT} is missing: ship it with {os.path.basename(__file__)}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CONTRACT = "condor_nb_contract.py"  # the one name not in it: how to find it
+C = load_contract()
+
 PACKAGES = ("papermill", "nbclient", "ipykernel", "nbformat", "nbconvert", "jupyter_client")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_OUTPUT_CHARS = 20000
-PROGRESS_ATTR = "CondorNbProgress"
+PROGRESS_ATTR = C.PROGRESS_ATTR
 CHIRP_EVERY_S = 10.0  # at most one job-ad update per job per this many seconds
 CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"  # Debian, Ubuntu, RHEL packages
 CHIRP_OTHER_PLACES = ("/usr/lib/condor/libexec/condor_chirp",)  # tarball-style layouts
 #: condor_nb.record() for workers without condor_nb (run.py's enable_recording writes it).
-RECORD_HELPER = os.path.join(".condor_nb_stub", "condor_nb", "__init__.py")
+RECORD_HELPER = os.path.join(C.RECORD_STUB_DIR, "condor_nb", "__init__.py")
 #: Where condor_nb_executor.py extracts the shipped papermill & co.: on the wrapper's
 #: sys.path only, never the kernel's, so the notebook's imports are looked up without it.
-SHIPPED_DIR = ".condor_nb_executor"
+SHIPPED_DIR = C.EXECUTOR_EXTRACT_DIR
 
 
 def find_chirp() -> str | None:

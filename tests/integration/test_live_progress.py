@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any
 
+from condor_nb import contract
 from condor_nb import worker as remote
 from condor_nb.condor import schedd
 
@@ -28,7 +29,7 @@ CELL_S = 12  # each cell longer than the 10 s between two updates
 
 
 def test_each_cell_start_shows_in_the_job_ad_q_status_and_wait(cnb: Any) -> None:
-    assert not remote.PROGRESS_ATTR.lower().startswith("chirp")  # never a delayed update
+    assert not contract.PROGRESS_ATTR.lower().startswith("chirp")  # never a delayed update
     cells = [f"import time\nprint('cell {i}')\ntime.sleep({CELL_S})" for i in (1, 2, 3)]
     cnb.notebook("slow.ipynb", cells)
     submitted = cnb.run("submit", "slow.ipynb", check=True).stdout
@@ -42,7 +43,7 @@ def test_each_cell_start_shows_in_the_job_ad_q_status_and_wait(cnb: Any) -> None
         text=True,
     )
     client = schedd.client_for(cnb.settings())
-    projection = ["JobStatus", "HoldReasonCode", remote.PROGRESS_ATTR]
+    projection = ["JobStatus", "HoldReasonCode", contract.PROGRESS_ATTR]
     seen: list[str] = []
     shown: dict[str, str] = {}
     ad: Any = {}
@@ -51,7 +52,7 @@ def test_each_cell_start_shows_in_the_job_ad_q_status_and_wait(cnb: Any) -> None
         if not ads:
             break
         ad = ads[0]
-        value = ad.get(remote.PROGRESS_ATTR)
+        value = ad.get(contract.PROGRESS_ATTR)
         if value and (not seen or seen[-1] != value):
             seen.append(str(value))
             if value == "cell 2 of 3":  # while it runs: what the CLI shows
@@ -99,8 +100,8 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
     value = None
     try:
         for _ in range(1200):  # a bound on polling, not a timing
-            ads = client.query(f"ClusterId == {cluster}", ["JobStatus", remote.PROGRESS_ATTR])
-            value = ads[0].get(remote.PROGRESS_ATTR) if ads else None
+            ads = client.query(f"ClusterId == {cluster}", ["JobStatus", contract.PROGRESS_ATTR])
+            value = ads[0].get(contract.PROGRESS_ATTR) if ads else None
             if value or not ads or ads[0].get("JobStatus") in (3, 4):
                 break
             time.sleep(0.5)
