@@ -74,6 +74,11 @@ SCHEDD_FILES = (STDOUT, STDERR, EVENT_LOG)
 RECORD_STUB_DIR = ".condor_nb_stub"
 #: Where the shipped executor is extracted (hidden: HTCondor does not bring folders back).
 EXECUTOR_EXTRACT_DIR = ".condor_nb_executor"
+#: Inside the executor zip: its manifest (what was shipped, left out, needed), the
+#: jsonschema stand-in (appended to sys.path) and share/jupyter (nbconvert's templates).
+EXECUTOR_MANIFEST = "condor_nb_executor.json"
+EXECUTOR_FALLBACK_DIR = "condor_nb_fallback"
+EXECUTOR_SHARE_DIR = "condor_nb_share"
 
 # ------------------------------------------------------------------- schedules (cron jobs)
 #: The cumulative archive of a schedule's runs: an input and an output of every firing.

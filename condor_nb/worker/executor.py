@@ -22,12 +22,27 @@ import sys
 import zipfile
 from typing import Any
 
-EXECUTOR_ZIP = "condor_nb_executor.zip"
+
+def load_contract() -> Any:
+    """The names this file shares with condor_nb: ``condor_nb_contract.py`` next to it
+    (shipped with the job), or condor_nb/contract/names.py in the source tree; by path."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    places = (CONTRACT, os.path.join(os.pardir, "contract", "names.py"))
+    path = next((p for p in (os.path.join(here, n) for n in places) if os.path.isfile(p)), "")
+    spec = importlib.util.spec_from_file_location(CONTRACT[:-3], path) if path else None
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{CONTRACT} is missing: ship it with {os.path.basename(__file__)}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CONTRACT = "condor_nb_contract.py"  # the one name not in it: how to find it
+C = load_contract()
+EXECUTOR_ZIP, EXTRACT_TO = C.EXECUTOR_NAME, C.EXECUTOR_EXTRACT_DIR
 PACKAGES = ("papermill", "nbclient", "nbformat", "nbconvert")
-FALLBACK_DIR = "condor_nb_fallback"
-SHARE_DIR = "condor_nb_share"
-MANIFEST = "condor_nb_executor.json"  # in the zip: what was shipped, left out, needed
-EXTRACT_TO = ".condor_nb_executor"  # hidden: HTCondor does not bring folders back
+FALLBACK_DIR, SHARE_DIR = C.EXECUTOR_FALLBACK_DIR, C.EXECUTOR_SHARE_DIR
+MANIFEST = C.EXECUTOR_MANIFEST  # in the zip: what was shipped, left out, needed
 IMAGE_HINT = (
     "use an image with ipykernel (any image a Jupyter server runs in, e.g. "
     "quay.io/jupyter/base-notebook or an OSPool Jupyter image under "

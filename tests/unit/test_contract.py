@@ -81,6 +81,17 @@ def test_the_worker_takes_its_names_from_the_shipped_contract(tmp_path: Path) ->
         new.RECORDING_NAME,
     )
 
+    executor = load(scratch / names.EXECUTOR_MODULE_NAME, "executor_under_test")
+    assert (executor.EXECUTOR_ZIP, executor.EXTRACT_TO) == (
+        new.EXECUTOR_NAME,
+        new.EXECUTOR_EXTRACT_DIR,
+    )
+    assert (executor.MANIFEST, executor.FALLBACK_DIR, executor.SHARE_DIR) == (
+        new.EXECUTOR_MANIFEST,
+        new.EXECUTOR_FALLBACK_DIR,
+        new.EXECUTOR_SHARE_DIR,
+    )
+
     report = load(scratch / names.REPORT_NAME, "report_under_test")
     assert report.PROGRESS_ATTR == new.PROGRESS_ATTR
     assert report.SHIPPED_DIR == new.EXECUTOR_EXTRACT_DIR
@@ -102,9 +113,8 @@ def test_no_worker_file_keeps_its_own_copy_of_a_name() -> None:
     notebook's kernel, alone) may be written in a worker file."""
     shared = {v: k for k, v in vars(names).items() if k.isupper() and isinstance(v, str)}
     allowed = {("run.py", "CONTRACT_NAME"), ("report.py", "CONTRACT_NAME")}
-    allowed |= {("cron.py", "CONTRACT_NAME"), ("record.py", "VALUES_ENV")}
-    # The executor's zip layout is shared with condor_nb.submission.executor (not moved yet).
-    allowed |= {("executor.py", "EXECUTOR_NAME"), ("executor.py", "EXECUTOR_EXTRACT_DIR")}
+    allowed |= {("cron.py", "CONTRACT_NAME"), ("executor.py", "CONTRACT_NAME")}
+    allowed |= {("record.py", "VALUES_ENV")}
     found = set()
     for path in [*WRAPPER_FILES.values(), CRON_PATH]:
         if path == SOURCE:
