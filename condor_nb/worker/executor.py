@@ -18,27 +18,17 @@ import importlib.util
 import json
 import os
 import platform
+import runpy
 import sys
 import zipfile
+from types import SimpleNamespace
 from typing import Any
 
-
-def load_contract() -> Any:
-    """The names this file shares with condor_nb: ``condor_nb_contract.py`` next to it
-    (shipped with the job), or condor_nb/contract/names.py in the source tree; by path."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    places = (CONTRACT, os.path.join(os.pardir, "contract", "names.py"))
-    path = next((p for p in (os.path.join(here, n) for n in places) if os.path.isfile(p)), "")
-    spec = importlib.util.spec_from_file_location(CONTRACT[:-3], path) if path else None
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{CONTRACT} is missing: ship it with {os.path.basename(__file__)}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CONTRACT = "condor_nb_contract.py"  # the one name not in it: how to find it
-C = load_contract()
+# The names shared with condor_nb (condor_nb/contract/names.py, shipped beside this file).
+SHIPPED = os.path.basename(__file__).startswith("condor_nb_")  # else: in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACT = os.path.join(HERE, "condor_nb_contract.py" if SHIPPED else "../contract/names.py")
+C = SimpleNamespace(**runpy.run_path(CONTRACT))
 EXECUTOR_ZIP, EXTRACT_TO = C.EXECUTOR_NAME, C.EXECUTOR_EXTRACT_DIR
 PACKAGES = ("papermill", "nbclient", "nbformat", "nbconvert")
 FALLBACK_DIR, SHARE_DIR = C.EXECUTOR_FALLBACK_DIR, C.EXECUTOR_SHARE_DIR

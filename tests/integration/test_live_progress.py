@@ -79,6 +79,8 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
     job_dir = cnb.workdir / "raw"
     job_dir.mkdir()
     shutil.copy(remote.REPORT_PATH, job_dir / "condor_nb_report.py")
+    shutil.copy(remote.WRAPPER_FILES[contract.CONTRACT_NAME], job_dir / contract.CONTRACT_NAME)
+    shipped = ", ".join(str(job_dir / n) for n in ("condor_nb_report.py", contract.CONTRACT_NAME))
     script = job_dir / "job.py"
     script.write_text(
         "#!/usr/bin/env python3\n"
@@ -92,7 +94,7 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
     script.chmod(0o755)
     client = schedd.client_for(cnb.settings())
     cluster, _ = client.submit({
-        "executable": str(script), "transfer_input_files": str(job_dir / "condor_nb_report.py"),
+        "executable": str(script), "transfer_input_files": shipped,
         "output": "out", "error": "err", "should_transfer_files": "YES",
         "MY.WantIOProxy": "true", "request_memory": "64", "request_disk": "1024",
         "initialdir": str(job_dir), "MY.CondorNbTestChirp": "true",
