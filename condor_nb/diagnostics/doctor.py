@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from condor_nb.contract.names import PROBE_ATTR, PROFILE_ATTR
 from condor_nb.errors import CondorNbError, CredentialsError
 from condor_nb.settings import Settings
 
@@ -169,7 +170,7 @@ def _probe(settings: Settings, timeout: float) -> Check:
         request_memory="256",
         request_disk="102400",
     )
-    description["MY.CondorNbProbe"] = "true"
+    description[f"MY.{PROBE_ATTR}"] = "true"
     if settings.image:
         description["CONDOR_NB_IMAGE"] = settings.image
         if "CONDOR_NB_IMAGE" not in "".join(description.values()):
@@ -252,7 +253,7 @@ def _image_given(description: Mapping[str, str]) -> None:
     if image is not None and not image.strip():
         from condor_nb.errors import SpecError
 
-        profile = description.get("MY.CondorNbProfile", "this profile").strip('"')
+        profile = description.get(f"MY.{PROFILE_ATTR}", "this profile").strip('"')
         raise SpecError(
             f"the site profile {profile} runs jobs in a container: expected an image, got none",
             hint="pass --image /cvmfs/singularity.opensciencegrid.org/ORG/IMAGE:TAG "
