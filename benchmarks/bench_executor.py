@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from condor_nb import contract  # noqa: E402
 from condor_nb import worker as remote  # noqa: E402
 from condor_nb.submission import executor  # noqa: E402
 
@@ -77,7 +78,7 @@ def scratch(root: Path, name: str) -> Path:
     for target, source in remote.WRAPPER_FILES.items():
         shutil.copy(source, work / target)
     executor.stage(work)
-    (work / remote.JOB_JSON).write_text(json.dumps({"notebook": "bench.ipynb", "job_id": name}))
+    (work / contract.JOB_JSON).write_text(json.dumps({"notebook": "bench.ipynb", "job_id": name}))
     return work
 
 
@@ -89,14 +90,14 @@ def cpu_seconds() -> float:
 def once(python: str, root: Path, name: str, chroot: Path | None) -> tuple[float, float, str]:
     """(wall s, CPU s, which executor the manifest says ran) for one wrapper run."""
     work = scratch(root, name)
-    cmd = [python, remote.WRAPPER_NAME]
+    cmd = [python, contract.WRAPPER_NAME]
     if chroot is not None:
         inside = "/" + str(work.relative_to(chroot))
         cmd = ["chroot", str(chroot), "sh", "-c", f"cd {inside} && exec {python} {cmd[1]}"]
     cpu, start = cpu_seconds(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=work, capture_output=True)
     elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    manifest = json.loads((work / remote.MANIFEST_JSON).read_text())
+    manifest = json.loads((work / contract.MANIFEST_JSON).read_text())
     if proc.returncode != 0:
         raise RuntimeError(f"{python} exited {proc.returncode}: {proc.stderr[-2000:]!r}")
     return elapsed, cpu, str((manifest.get("executor") or {}).get("source"))

@@ -29,8 +29,12 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-REMOTE = ROOT / "condor_nb" / "remote"
-SHIPPED = {"condor_nb_run.py": REMOTE / "run.py", "condor_nb_report.py": REMOTE / "report.py"}
+WORKER = ROOT / "condor_nb" / "worker"
+SHIPPED = {
+    "condor_nb_run.py": WORKER / "run.py",
+    "condor_nb_contract.py": ROOT / "condor_nb" / "contract" / "names.py",
+    "condor_nb_report.py": WORKER / "report.py",
+}
 N_CELLS = 500
 TARGET = 1.5
 BASELINE = "nbclient"

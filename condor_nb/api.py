@@ -23,7 +23,8 @@ from condor_nb.condor.state_conflicts import (
     raise_unless_completed,
 )
 from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
-from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
+from condor_nb.contract.names import STDERR, STDOUT
+from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.options import JobOptions, document
 from condor_nb.store import tracking
@@ -34,9 +35,9 @@ from condor_nb.submission import submit as chokepoint
 from condor_nb.submission.submit import new_job_id as new_job_id
 
 if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
+    from condor_nb.contract.layout import JobFiles
     from condor_nb.spec.job import NotebookJob
     from condor_nb.store.outputs import FetchedFiles
-    from condor_nb.submission.render import JobFiles
 
 
 class Job:
@@ -79,7 +80,7 @@ class Job:
     # -- state -----------------------------------------------------------
     @property
     def _files(self) -> JobFiles:
-        from condor_nb.submission.render import JobFiles, worker_notebook_name
+        from condor_nb.contract.layout import JobFiles, worker_notebook_name
 
         job_dir = Path(self._record.job_dir or self._settings.jobs_dir / self.id)
         return JobFiles(
@@ -207,7 +208,7 @@ class Job:
         out_dir = self._files.out_dir
         if self._record.retrieved_at:
             parts = []
-            for label, name in (("stdout", "condor_nb.out"), ("stderr", "condor_nb.err")):
+            for label, name in (("stdout", STDOUT), ("stderr", STDERR)):
                 path = out_dir / name
                 text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
                 parts.append(f"==> {label} <==\n{text}")
@@ -315,9 +316,10 @@ def _still_good(hit: JobRecord, settings: Settings) -> Job | None:
 
 def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
     """The job's staging paths and its submit description (no I/O)."""
+    from condor_nb.contract.layout import JobFiles, worker_notebook_name
     from condor_nb.submission import templates
     from condor_nb.submission.executor import wanted
-    from condor_nb.submission.render import JobFiles, render, worker_notebook_name
+    from condor_nb.submission.render import render
 
     ship = wanted(settings, job.image, procs=1)
     files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook), executor=ship)

@@ -193,7 +193,9 @@ def update(
 def _staged(current: Any) -> list[str]:
     from pathlib import Path
 
-    folder = Path(current.job_dir or "") / "in"
+    from condor_nb.contract import IN_DIR
+
+    folder = Path(current.job_dir or "") / IN_DIR
     return [str(p) for p in folder.glob("*.ipynb")] if current.job_dir else []
 
 

@@ -2,7 +2,7 @@
 
 Inputs are plain job-ad dictionaries (queue or history), so this layer is pure and
 tested with tables of cases. The worker wrapper's exit codes (see
-``condor_nb.worker``) let us classify a failed notebook without fetching anything.
+``condor_nb.contract``) let us classify a failed notebook without fetching anything.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from condor_nb.contract.names import OUTCOME_BY_EXIT_CODE, PROGRESS_ATTR, SPOOLED_ATTR
 
 
 class JobState(enum.StrEnum):
@@ -63,15 +65,10 @@ FAILURE_CLASSES: dict[str, str] = {
     "unknown": "the job ended with an unexpected exit code",
 }
 
-# Worker wrapper exit code -> failure class (mirrors condor_nb.worker.EXIT_CODES).
+# Exit code -> failure class: the worker wrapper's outcomes (a failure class each, by
+# the same name), and the shell's "cannot execute" / "not found" for the worker's Python.
 _EXIT_CLASSES: dict[int, str] = {
-    3: "cell_error",
-    4: "kernel_died",
-    5: "cell_timeout",
-    6: "input_error",
-    7: "internal_error",
-    8: "interrupted",
-    9: "wall_time",
+    **{code: outcome for code, outcome in OUTCOME_BY_EXIT_CODE.items() if code},
     126: "python_missing",
     127: "python_missing",
 }
@@ -152,7 +149,7 @@ def _held(ad: Mapping[str, Any], now: float | None, spool_timeout: float) -> Sta
     ):
         return StatusInfo(JobState.QUEUED, "uploading inputs")
     klass = _HOLD_CLASSES.get(code or -1, "held_by_policy")
-    if ad.get("CondorNbSpooled") is False and code in NOT_SHARED_HOLD_CODES:
+    if ad.get(SPOOLED_ATTR) is False and code in NOT_SHARED_HOLD_CODES:
         klass = "not_shared"
     reason = FAILURE_CLASSES[klass]
     if text and klass not in ("never_uploaded",):
@@ -180,7 +177,7 @@ def classify(
         starts = _as_int(ad.get("NumJobStarts")) or 0
         return StatusInfo(JobState.QUEUED, "waiting to restart" if starts else None)
     if status in (RUNNING, TRANSFERRING_OUTPUT):
-        progress = ad.get("CondorNbProgress")
+        progress = ad.get(PROGRESS_ATTR)
         return StatusInfo(JobState.RUNNING, str(progress) if progress else None)
     if status == SUSPENDED:
         return StatusInfo(JobState.RUNNING, "suspended by the execute machine")

@@ -19,6 +19,7 @@ from typing import Any
 
 from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
+from condor_nb.contract import names
 from condor_nb.dask import description
 from condor_nb.dask.options import WorkerOptions
 from condor_nb.settings import Settings
@@ -35,8 +36,8 @@ log = logging.getLogger("condor_nb.dask")
 DASK_PROFILE = "dask-worker"
 PROJECTION = (
     *tracking.PROJECTION,
-    "CondorNbKind", description.SESSION_ATTR, "CondorNbDaskScheduler", "CondorNbDaskClient",
-    description.HEARTBEAT_ATTR, "DaskWorkerName", "RemoteHost", "ServerTime",
+    names.KIND_ATTR, names.DASK_SESSION_ATTR, names.DASK_SCHEDULER_ATTR, names.DASK_CLIENT_ATTR,
+    names.HEARTBEAT_ATTR, "DaskWorkerName", "RemoteHost", "ServerTime",
     "LastRemoteHost", "JobCurrentStartDate", "RemoteWallClockTime",
 )  # fmt: skip
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from condor_nb.contract.names import NAME_ATTR
 from condor_nb.errors import ConfigError
 
 log = logging.getLogger("condor_nb.dask")
@@ -247,7 +248,7 @@ def never_connected(
     for ad in queue:
         if int(ad.get("JobStatus") or 0) != 2:
             continue
-        name = str(ad.get("DaskWorkerName") or ad.get("CondorNbName") or "")
+        name = str(ad.get("DaskWorkerName") or ad.get(NAME_ATTR) or "")
         if not name or _connected(name, connected_names):
             continue
         started = ad.get("EnteredCurrentStatus") or ad.get("JobCurrentStartDate")
@@ -292,7 +293,7 @@ def exited_without_connecting(
     for ad in history:
         if int(ad.get("JobStatus") or 0) != 4:  # removed jobs did not give up by themselves
             continue
-        name = str(ad.get("DaskWorkerName") or ad.get("CondorNbName") or "")
+        name = str(ad.get("DaskWorkerName") or ad.get(NAME_ATTR) or "")
         wall = float(ad.get("RemoteWallClockTime") or 0)
         if name and wall > grace and not _connected(name, connected_names):
             gone.append(Unconnected(f"{ad.get('ClusterId')}.{ad.get('ProcId')}", _machine(ad),

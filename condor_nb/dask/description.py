@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from condor_nb import __version__
+from condor_nb.contract import names
 from condor_nb.dask.options import WorkerOptions
 from condor_nb.submission import quoting
 from condor_nb.submission.templates import Template
 
 KIND = "dask-worker"
-HEARTBEAT_ATTR = "CondorNbHeartbeat"
-SESSION_ATTR = "CondorNbDaskSession"
+HEARTBEAT_ATTR, SESSION_ATTR = names.HEARTBEAT_ATTR, names.DASK_SESSION_ATTR
 NAME_MACRO, ID_MACRO = "CnbWorkerName", "CnbId"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -90,17 +90,17 @@ def _attributes(options: WorkerOptions, context: BatchContext) -> dict[str, str]
     enc = quoting.encode_attr
     sid = options.session_id
     return {
-        "MY.CondorNbId": f'"$({ID_MACRO})"',
-        "MY.CondorNbName": f'"$({NAME_MACRO})"',
-        "MY.CondorNbNotebook": enc(f"dask session {sid}"),
-        "MY.CondorNbProfile": enc(options.profile),
-        "MY.CondorNbVersion": enc(__version__),
-        "MY.CondorNbSubmitHost": enc(socket.gethostname()),
-        "MY.CondorNbJobDir": enc(context.staging_dir),
-        "MY.CondorNbKind": enc(KIND),
+        f"MY.{names.ID_ATTR}": f'"$({ID_MACRO})"',
+        f"MY.{names.NAME_ATTR}": f'"$({NAME_MACRO})"',
+        f"MY.{names.NOTEBOOK_ATTR}": enc(f"dask session {sid}"),
+        f"MY.{names.PROFILE_ATTR}": enc(options.profile),
+        f"MY.{names.VERSION_ATTR}": enc(__version__),
+        f"MY.{names.SUBMIT_HOST_ATTR}": enc(socket.gethostname()),
+        f"MY.{names.JOB_DIR_ATTR}": enc(context.staging_dir),
+        f"MY.{names.KIND_ATTR}": enc(KIND),
         f"MY.{SESSION_ATTR}": enc(sid),
-        "MY.CondorNbDaskScheduler": enc(context.scheduler),
-        "MY.CondorNbDaskClient": enc(context.client),
+        f"MY.{names.DASK_SCHEDULER_ATTR}": enc(context.scheduler),
+        f"MY.{names.DASK_CLIENT_ATTR}": enc(context.client),
         f"MY.{HEARTBEAT_ATTR}": str(int(context.heartbeat)),
         "MY.DaskWorkerName": f'"$({NAME_MACRO})"',
     }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from condor_nb.condor import schedd
+from condor_nb.contract import names
 from condor_nb.dask.description import HEARTBEAT_ATTR, KIND, SESSION_ATTR, session_constraint
 from condor_nb.dask.errors import DaskSessionError
 from condor_nb.dask.options import check_session_id
@@ -22,8 +23,8 @@ from condor_nb.store import tracking
 from condor_nb.submission import quoting
 
 _PROJECTION = (
-    "ClusterId", "ProcId", "JobStatus", "QDate", SESSION_ATTR, "CondorNbDaskScheduler",
-    "CondorNbDaskClient", HEARTBEAT_ATTR, "CondorNbProfile", "ServerTime",
+    "ClusterId", "ProcId", "JobStatus", "QDate", SESSION_ATTR, names.DASK_SCHEDULER_ATTR,
+    names.DASK_CLIENT_ATTR, HEARTBEAT_ATTR, names.PROFILE_ATTR, "ServerTime",
 )  # fmt: skip
 _STATES = {1: "idle", 2: "running", 5: "held"}
 
@@ -63,25 +64,25 @@ def _summarize(session_id: str, ads: Sequence[Mapping[str, Any]]) -> SessionInfo
         state = _STATES.get(int(ad.get("JobStatus") or 0), "other")
         counts[state] = counts.get(state, 0) + 1
     first = ads[0]
-    client = quoting.decode_attr(first.get("CondorNbDaskClient"))
+    client = quoting.decode_attr(first.get(names.DASK_CLIENT_ATTR))
     beats = [int(b) for ad in ads if isinstance(b := ad.get(HEARTBEAT_ATTR), int)]
     server = first.get("ServerTime")
     age = float(server) - max(beats) if beats and isinstance(server, int) else None
     return SessionInfo(
         id=session_id,
         counts=counts,
-        scheduler=quoting.decode_attr(first.get("CondorNbDaskScheduler")),
+        scheduler=quoting.decode_attr(first.get(names.DASK_SCHEDULER_ATTR)),
         client=client,
         client_alive=_client_alive(client),
         submitted=min(float(ad.get("QDate") or 0) for ad in ads),
         heartbeat_age=age,
-        profile=quoting.decode_attr(first.get("CondorNbProfile")),
+        profile=quoting.decode_attr(first.get(names.PROFILE_ATTR)),
     )
 
 
 def sessions(settings: Settings) -> list[SessionInfo]:
     """Every session with worker jobs in the queue, oldest first (one schedd query)."""
-    constraint = f'{tracking.base_constraint(settings)} && CondorNbKind == "{KIND}"'
+    constraint = f'{tracking.base_constraint(settings)} && {names.KIND_ATTR} == "{KIND}"'
     ads = schedd.client_for(settings).query(constraint, _PROJECTION)
     grouped: dict[str, list[Mapping[str, Any]]] = {}
     for ad in ads:

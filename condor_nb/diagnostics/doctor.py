@@ -14,7 +14,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from condor_nb.errors import CondorNbError
+from condor_nb.contract.names import PROBE_ATTR, PROFILE_ATTR
+from condor_nb.errors import CondorNbError, CredentialsError
 from condor_nb.settings import Settings
 from condor_nb.submission import preflight
 
@@ -164,7 +165,7 @@ def _probe(settings: Settings, timeout: float) -> Check:
         request_memory="256",
         request_disk="102400",
     )
-    description["MY.CondorNbProbe"] = "true"
+    description[f"MY.{PROBE_ATTR}"] = "true"
     if settings.image:
         description["CONDOR_NB_IMAGE"] = settings.image
         if "CONDOR_NB_IMAGE" not in "".join(description.values()):

@@ -60,9 +60,9 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def worker_manifest(job_dir: Path) -> dict[str, Any] | None:
-    from condor_nb.worker import MANIFEST_JSON
+    from condor_nb.contract import MANIFEST_JSON, OUT_DIR
 
-    return _read_json(job_dir / "out" / MANIFEST_JSON)
+    return _read_json(job_dir / OUT_DIR / MANIFEST_JSON)
 
 
 def _import_version(entry: Mapping[str, Any] | None) -> str:

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.condor import schedd
+from condor_nb.contract import names
+from condor_nb.contract.layout import IN_DIR, OUT_DIR, JobFiles, worker_notebook_name
 from condor_nb.errors import JobNotFoundError, SpecError
 from condor_nb.schedules import cron as schedules_cron
 from condor_nb.schedules.missed import HELD as SYSTEM_HOLD
@@ -46,10 +48,9 @@ from condor_nb.spec.options import JobOptions, document, names_for
 from condor_nb.store import tracking
 from condor_nb.submission import preflight, quoting, staging
 from condor_nb.submission import submit as chokepoint
-from condor_nb.submission.render import JobFiles, worker_notebook_name
-from condor_nb.worker import CRON_PATH, SECRETS_JSON
+from condor_nb.worker import CRON_PATH
 
-CRON_SCRIPT = "condor_nb_cron.py"
+CRON_SCRIPT = names.CRON_NAME
 SPEC_FILE = "schedule.json"
 #: Seconds before a run that HTCondor may claim a slot and send the inputs.
 PREP_TIME = 60
@@ -89,10 +90,11 @@ def _constraint(settings: Settings, schedule_id: str | None = None) -> str:
     mine = tracking.owner(settings)
     home = quoting.encode_text(str(settings.home).rstrip("/") + "/")
     clause = (
-        f'CondorNbScheduleId isnt undefined && substr(CondorNbJobDir, 0, {len(home)}) == "{home}"'
+        f"{names.SCHEDULE_ID_ATTR} isnt undefined"
+        f' && substr({names.JOB_DIR_ATTR}, 0, {len(home)}) == "{home}"'
     )
     if schedule_id is not None:
-        clause += f" && CondorNbScheduleId == {quoting.encode_attr(schedule_id)}"
+        clause += f" && {names.SCHEDULE_ID_ATTR} == {quoting.encode_attr(schedule_id)}"
     return f'{clause} && Owner == "{mine}"' if mine else clause
 
 
@@ -128,10 +130,10 @@ def _description(
         )
     except ValueError as exc:
         raise SpecError(f"cannot build the schedule's submit description: {exc}") from None
-    desc.pop("MY.CondorNbId", None)  # not a one-off job: `condor_nb q` does not list it
+    desc.pop(f"MY.{names.ID_ATTR}", None)  # not a one-off job: `condor_nb q` does not list it
     # Always spooled, shared filesystem or not: the runs archive lives in the spool, and
     # a schedule must keep firing whatever happens to the notebook host's folders.
-    desc.pop("MY.CondorNbSpooled", None)
+    desc.pop(f"MY.{names.SPOOLED_ATTR}", None)
     python = quoting.plain_value(settings.worker_python, what="worker_python")
     extra_inputs = [files.in_dir / CRON_SCRIPT, files.in_dir / ARCHIVE]
     desc["transfer_input_files"] += "".join(
@@ -145,9 +147,9 @@ def _description(
             "cron_prep_time": str(PREP_TIME),
             "cron_window": str(WINDOW),
             "periodic_release": MISSED_START_RELEASE,
-            "MY.CondorNbScheduleId": quoting.encode_attr(schedule_id),
-            "MY.CondorNbCron": quoting.encode_attr(cron),
-            "MY.CondorNbKeepRuns": str(keep_runs),
+            f"MY.{names.SCHEDULE_ID_ATTR}": quoting.encode_attr(schedule_id),
+            f"MY.{names.CRON_ATTR}": quoting.encode_attr(cron),
+            f"MY.{names.KEEP_RUNS_ATTR}": str(keep_runs),
         }
     )
     return desc
@@ -172,7 +174,7 @@ def _submit(
     files = _files(spec, settings, job_dir)
     desc = _description(spec, schedule_id, cron, keep_runs, settings, files)
     if holds:  # an update carries the pause history over (schedules_missed)
-        desc["MY.CondorNbHolds"] = f'"{holds}"'
+        desc[f"MY.{names.HOLDS_ATTR}"] = f'"{holds}"'
     saved = {**request, "cron": cron, "keep_runs": keep_runs}
 
     def stage() -> None:
@@ -267,7 +269,7 @@ def _secrets_forgotten(settings: Settings, schedule_id: str) -> Iterator[None]:
     try:
         yield
     finally:
-        (_dir(settings, schedule_id) / "in" / SECRETS_JSON).unlink(missing_ok=True)
+        (_dir(settings, schedule_id) / IN_DIR / names.SECRETS_JSON).unlink(missing_ok=True)
 
 
 def _ads(settings: Settings, schedule_id: str | None = None) -> dict[str, Any]:
@@ -345,7 +347,7 @@ def resume(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
     if current.held_since is not None:  # remember the pause: its firings were skipped
         log = format_log(_holds_until(current, time.time()))
         where = f"ClusterId == {current.cluster} && ProcId == {current.proc}"
-        schedd.client_for(cfg).edit(where, "CondorNbHolds", f'"{log}"')
+        schedd.client_for(cfg).edit(where, names.HOLDS_ATTR, f'"{log}"')
     extra = " && HoldReasonCode =!= 16"
     reason = f"resumed by condor_nb user (schedule {schedule_id})"
     return _act(schedule_id, "release", reason, cfg, extra)
@@ -373,10 +375,10 @@ def runs(schedule_id: str, *, settings: Settings | None = None) -> list[Run]:
 
 def _runs_of(current: Schedule, cfg: Settings) -> list[Run]:
     job_dir = Path(current.job_dir) if current.job_dir else _dir(cfg, current.id)
-    (job_dir / "out").mkdir(parents=True, exist_ok=True)
+    (job_dir / OUT_DIR).mkdir(parents=True, exist_ok=True)
     client = schedd.client_for(cfg)
     client.retrieve(f"ClusterId == {current.cluster} && ProcId == {current.proc}")
-    index = unpack(job_dir / "out" / ARCHIVE, job_dir / "runs")
+    index = unpack(job_dir / OUT_DIR / ARCHIVE, job_dir / "runs")
     return runs_from_index(current.id, index, job_dir / "runs")
 
 
@@ -474,7 +476,7 @@ def update(
     keep = _check_keep(saved_keep if keep_runs is None else keep_runs)
     request.pop("cron", None)
     nb = request["notebook"] if Path(request["notebook"]).is_file() else None
-    staged = _dir(cfg, schedule_id) / "in"
+    staged = _dir(cfg, schedule_id) / IN_DIR
     source = nb or next((p for p in staged.glob("*.ipynb")), None)
     if source is None:
         raise SpecError(
@@ -488,7 +490,7 @@ def update(
         "notebook": request["notebook"],
     }
     runs(schedule_id, settings=cfg)  # the newest archive, to carry the run history over
-    archive = _dir(cfg, schedule_id) / "out" / ARCHIVE
+    archive = _dir(cfg, schedule_id) / OUT_DIR / ARCHIVE
     holds = format_log(_holds_until(current, time.time()))
     with _secrets_forgotten(cfg, schedule_id):
         fresh = _submit(spec, schedule_id, expr, keep, cfg, request, archive=archive, holds=holds)

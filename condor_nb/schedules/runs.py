@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.condor.status import FAILURE_CLASSES, JobState, from_result_file
+from condor_nb.contract.names import RESULT_JSON, RUN_FILES, RUNS_ARCHIVE, RUNS_DIR, RUNS_INDEX
 from condor_nb.errors import FetchError
 
-ARCHIVE = "condor_nb_runs.zip"
-INDEX = "index.json"
+ARCHIVE, INDEX = RUNS_ARCHIVE, RUNS_INDEX
 _RUN_ID_CHARS = frozenset("0123456789TZ")
 
 
@@ -57,7 +57,7 @@ class Run:
 def _safe_member(name: str) -> tuple[str, str] | None:
     """(run id, file name) for ``runs/<id>/<file>`` members; anything else is ignored."""
     parts = name.split("/")
-    if len(parts) != 3 or parts[0] != "runs" or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != RUNS_DIR or not parts[1] or not parts[2]:
         return None
     run_id, file_name = parts[1], parts[2]
     if not set(run_id) <= _RUN_ID_CHARS or file_name in (".", "..") or "\\" in file_name:
@@ -93,7 +93,7 @@ def _classify(
     entry: Mapping[str, Any], directory: Path | None
 ) -> tuple[str, str | None, str | None]:
     code = entry.get("exit_code")
-    result_path = directory / "result.json" if directory else None
+    result_path = directory / RUN_FILES[RESULT_JSON] if directory else None
     if result_path is not None and result_path.is_file():
         try:
             info = from_result_file(json.loads(result_path.read_text(encoding="utf-8")))

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from condor_nb.contract import names
 from condor_nb.submission import quoting
 
 ACTIVE, PAUSED, HELD, DELETED = "ACTIVE", "PAUSED", "HELD", "DELETED"
@@ -34,15 +35,15 @@ PROJECTION = (
     "EnteredCurrentStatus",
     "CompletionDate",
     "JobCurrentStartDate",
-    "CondorNbScheduleId",
-    "CondorNbName",
-    "CondorNbNotebook",
-    "CondorNbParams",
-    "CondorNbCron",
-    "CondorNbProfile",
-    "CondorNbJobDir",
-    "CondorNbKeepRuns",
-    "CondorNbHolds",
+    names.SCHEDULE_ID_ATTR,
+    names.NAME_ATTR,
+    names.NOTEBOOK_ATTR,
+    names.PARAMS_ATTR,
+    names.CRON_ATTR,
+    names.PROFILE_ATTR,
+    names.JOB_DIR_ATTR,
+    names.KEEP_RUNS_ATTR,
+    names.HOLDS_ATTR,
 )
 _USER_HOLD, _SPOOLING_HOLD = 1, 16
 
@@ -138,12 +139,12 @@ def from_ad(ad: Mapping[str, Any], *, now: float | None = None) -> Schedule:
     )
     dec = quoting.decode_attr
     return Schedule(
-        id=dec(ad.get("CondorNbScheduleId")),
-        name=dec(ad.get("CondorNbName")),
-        notebook=dec(ad.get("CondorNbNotebook")),
-        cron=dec(ad.get("CondorNbCron")),
-        parameters=_params(ad.get("CondorNbParams")),
-        profile=dec(ad.get("CondorNbProfile")),
+        id=dec(ad.get(names.SCHEDULE_ID_ATTR)),
+        name=dec(ad.get(names.NAME_ATTR)),
+        notebook=dec(ad.get(names.NOTEBOOK_ATTR)),
+        cron=dec(ad.get(names.CRON_ATTR)),
+        parameters=_params(ad.get(names.PARAMS_ATTR)),
+        profile=dec(ad.get(names.PROFILE_ATTR)),
         state=state,
         reason=reason,
         cluster=int(ad.get("ClusterId", 0)),
@@ -155,10 +156,10 @@ def from_ad(ad: Mapping[str, Any], *, now: float | None = None) -> Schedule:
         problems=_int(ad.get("NumSystemHolds")) or 0,
         last_problem=str(problem) if problem else None,
         created_at=float(ad.get("QDate") or 0),
-        job_dir=dec(ad.get("CondorNbJobDir")) or None,
-        keep_runs=_int(ad.get("CondorNbKeepRuns")) or 10,
+        job_dir=dec(ad.get(names.JOB_DIR_ATTR)) or None,
+        keep_runs=_int(ad.get(names.KEEP_RUNS_ATTR)) or 10,
         held_since=_held_since(ad) if state in (PAUSED, HELD) else None,
-        hold_log=str(ad.get("CondorNbHolds") or ""),
+        hold_log=str(ad.get(names.HOLDS_ATTR) or ""),
     )
 
 
@@ -171,7 +172,7 @@ def newest_per_id(ads: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """One ad per schedule id: an update replaces the job, the newest cluster wins."""
     out: dict[str, Mapping[str, Any]] = {}
     for ad in ads:
-        sid = quoting.decode_attr(ad.get("CondorNbScheduleId"))
+        sid = quoting.decode_attr(ad.get(names.SCHEDULE_ID_ATTR))
         if not sid:
             continue
         old = out.get(sid)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from condor_nb.contract import names
+from condor_nb.contract.layout import worker_notebook_name
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
 from condor_nb.spec.options import JobOptions
@@ -67,11 +69,12 @@ def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any)
 
 # Names the job's own inputs take on the worker; an extra input may not shadow them.
 _RESERVED_INPUTS = (
-    "condor_nb_run.py",
-    "condor_nb_report.py",
-    "condor_nb_recording.py",
-    "condor_nb_job.json",
-    "condor_nb_secrets.json",
+    *names.SHIPPED_FILES,
+    names.EXECUTOR_NAME,
+    names.JOB_JSON,
+    names.SECRETS_JSON,
+    names.CRON_NAME,
+    names.RUNS_ARCHIVE,
 )
 
 
@@ -323,7 +326,6 @@ def build(
     """:class:`JobOptions` (what the user gave) -> :class:`NotebookJob` (validated)."""
     from condor_nb.spec.notebook import inspect_notebook
     from condor_nb.spec.params import check_parameters
-    from condor_nb.submission.render import worker_notebook_name
 
     o = options
     path = Path(notebook).expanduser().absolute()

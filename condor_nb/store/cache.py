@@ -82,13 +82,11 @@ def cache_key(job: NotebookJob, settings: Settings, inputs: list[list[str]] | No
 
 
 def _out_dir_has_notebook(record: JobRecord) -> bool:
-    from condor_nb.worker import OUTPUT_NOTEBOOK
+    from condor_nb.contract import OUTPUT_NOTEBOOK, JobFiles
 
     if not record.job_dir:
         return False
-    out = Path(record.job_dir) / "out"
-    if record.sweep_index is not None:
-        out = out / str(record.sweep_index)
+    out = JobFiles(Path(record.job_dir), "", record.sweep_index).out_dir
     return (out / OUTPUT_NOTEBOOK).is_file()
 
 

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from condor_nb.errors import FetchError
-from condor_nb.submission.render import EVENT_LOG, STDERR, STDOUT
-from condor_nb.worker import (
+from condor_nb.contract import (
+    EVENT_LOG,
     FILES_JSON,
     KEPT_PREFIX,
     MANIFEST_JSON,
@@ -33,7 +32,10 @@ from condor_nb.worker import (
     REPORT_HTML,
     RESULT_JSON,
     SECRETS_JSON,
+    STDERR,
+    STDOUT,
 )
+from condor_nb.errors import FetchError
 
 
 def friendly_names(stem: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from condor_nb.condor import schedd, status
 from condor_nb.condor.schedd import ScheddClient
+from condor_nb.contract import names
 from condor_nb.errors import CondorNbError, ConfigError
 from condor_nb.settings import Settings
 from condor_nb.store.registry import JobRecord, Registry
@@ -28,9 +29,9 @@ PROJECTION = (
     "ClusterId", "ProcId", "JobStatus", "ExitCode", "ExitBySignal", "ExitSignal",
     "HoldReason", "HoldReasonCode", "RemoveReason", "QDate", "JobStartDate",
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
-    "CondorNbId", "CondorNbName", "CondorNbNotebook", "CondorNbProfile",
-    "CondorNbJobDir", "CondorNbParams", "CondorNbHash", "CondorNbProgress",
-    "CondorNbSweep", "CondorNbSweepIndex", "CondorNbSpooled",
+    names.ID_ATTR, names.NAME_ATTR, names.NOTEBOOK_ATTR, names.PROFILE_ATTR,
+    names.JOB_DIR_ATTR, names.PARAMS_ATTR, names.HASH_ATTR, names.PROGRESS_ATTR,
+    names.SWEEP_ATTR, names.SWEEP_INDEX_ATTR, names.SPOOLED_ATTR,
 )  # fmt: skip
 # Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
 # resolution and the summary's ServerTime is read before the "changed" query.
@@ -126,7 +127,7 @@ def signature(ad: Mapping[str, Any]) -> str:
     on 10,000 jobs fast. (A job waiting for its upload also changes with time
     alone, so those are always classified again.)
     """
-    return f"{ad.get('JobStatus')}:{ad.get('EnteredCurrentStatus')}:{ad.get('CondorNbProgress')}"
+    return f"{ad.get('JobStatus')}:{ad.get('EnteredCurrentStatus')}:{ad.get(names.PROGRESS_ATTR)}"
 
 
 def record_from_ad(
@@ -146,16 +147,16 @@ def record_from_ad(
         )
     dec = quoting.decode_attr
     return JobRecord(
-        id=str(ad.get("CondorNbId")),
-        name=known.name if known else dec(ad.get("CondorNbName")),
-        notebook=known.notebook if known else dec(ad.get("CondorNbNotebook")),
-        profile=known.profile if known else dec(ad.get("CondorNbProfile")),
+        id=str(ad.get(names.ID_ATTR)),
+        name=known.name if known else dec(ad.get(names.NAME_ATTR)),
+        notebook=known.notebook if known else dec(ad.get(names.NOTEBOOK_ATTR)),
+        profile=known.profile if known else dec(ad.get(names.PROFILE_ATTR)),
         schedd=known.schedd if known else schedd,
         cluster=int(ad["ClusterId"]),
         proc=int(ad["ProcId"]),
-        job_dir=known.job_dir if known else dec(ad.get("CondorNbJobDir")) or None,
-        params_json=known.params_json if known else dec(ad.get("CondorNbParams")) or None,
-        content_hash=known.content_hash if known else dec(ad.get("CondorNbHash")) or None,
+        job_dir=known.job_dir if known else dec(ad.get(names.JOB_DIR_ATTR)) or None,
+        params_json=known.params_json if known else dec(ad.get(names.PARAMS_ATTR)) or None,
+        content_hash=known.content_hash if known else dec(ad.get(names.HASH_ATTR)) or None,
         state=info.state.value,
         reason=info.reason,
         failure_class=info.failure_class,
@@ -169,9 +170,9 @@ def record_from_ad(
         ad_signature=signature(ad),
         in_queue=int(in_queue),
         cache_key=known.cache_key if known else None,
-        sweep_id=known.sweep_id if known else (dec(ad.get("CondorNbSweep")) or None),
-        sweep_index=known.sweep_index if known else _index(ad.get("CondorNbSweepIndex")),
-        spooled=known.spooled if known else int(ad.get("CondorNbSpooled", True) is not False),
+        sweep_id=known.sweep_id if known else (dec(ad.get(names.SWEEP_ATTR)) or None),
+        sweep_index=known.sweep_index if known else _index(ad.get(names.SWEEP_INDEX_ATTR)),
+        spooled=known.spooled if known else int(ad.get(names.SPOOLED_ATTR, True) is not False),
     )
 
 
@@ -196,7 +197,7 @@ def _merge(
     abandoned: list[str] = []
     timeout = settings.spool_timeout
     for ad in ads:
-        job_id = ad.get("CondorNbId")
+        job_id = ad.get(names.ID_ATTR)
         if not isinstance(job_id, str) or job_id in out:
             continue
         sig = signature(ad)

@@ -39,10 +39,10 @@ from importlib import metadata
 from pathlib import Path
 
 from condor_nb import __version__
+from condor_nb.contract import EXECUTOR_NAME, names
 from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
 from condor_nb.submission import executor_py39
-from condor_nb.worker import EXECUTOR_NAME
 
 #: What the wrapper needs; the shipped set is their closure minus ipykernel's.
 ROOTS = ("papermill", "nbclient", "nbformat", "nbconvert")
@@ -57,10 +57,10 @@ REPLACED = {"jsonschema": "compiled rpds-py; fastjsonschema validates, a stand-i
 COMPILED = (".so", ".pyd", ".dll", ".dylib")
 SKIPPED = (".pyc", ".pyo", ".pyi", "py.typed")
 DIST_INFO_KEPT = ("/METADATA", "/entry_points.txt", "/top_level.txt")
-FALLBACK_DIR = "condor_nb_fallback"  # inside the zip; the wrapper appends it to sys.path
-SHARE_DIR = "condor_nb_share"  # share/jupyter files (templates): extracted on the worker
+FALLBACK_DIR = names.EXECUTOR_FALLBACK_DIR  # in the zip; the wrapper appends it to sys.path
+SHARE_DIR = names.EXECUTOR_SHARE_DIR  # share/jupyter files (templates): extracted on the worker
 JSONSCHEMA_FALLBACK = Path(__file__).parents[1] / "worker" / "jsonschema_fallback.py"
-MANIFEST = "condor_nb_executor.json"
+MANIFEST = names.EXECUTOR_MANIFEST
 FORMAT = 2  # bump when the zip's layout changes
 
 

@@ -78,7 +78,7 @@ def image_given(description: Mapping[str, str]) -> None:
     if image is not None:
         image = image.replace("$(CONDOR_NB_IMAGE)", description.get("CONDOR_NB_IMAGE", ""))
     if image is not None and not image.strip():
-        profile = description.get("MY.CondorNbProfile", "this profile").strip('"')
+        profile = description.get(f"MY.{PROFILE_ATTR}", "this profile").strip('"')
         raise SpecError(
             f"the site profile {profile} runs jobs in a container: expected an image, got none",
             hint="pass --image /cvmfs/singularity.opensciencegrid.org/ORG/IMAGE:TAG "

@@ -9,93 +9,37 @@ values (id, index, parameters) come from itemdata: :func:`render_sweep`.
 from __future__ import annotations
 
 import json
-import re
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from condor_nb import __version__
+from condor_nb.contract import names as attr
+from condor_nb.contract.layout import OUT_DIR, PROCS_DIR, JobFiles
+from condor_nb.contract.names import (
+    EVENT_LOG,
+    EXIT_CODES,
+    JOB_JSON,
+    POST_NAME,
+    STDERR,
+    STDOUT,
+    WRAPPER_NAME,
+)
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob
 from condor_nb.submission import quoting
 from condor_nb.submission.templates import Template
-from condor_nb.worker import (
-    EXECUTOR_NAME,
-    JOB_JSON,
-    POST_NAME,
-    SECRETS_JSON,
-    WRAPPER_FILES,
-    WRAPPER_NAME,
-)
 
-STDOUT, STDERR, EVENT_LOG = "condor_nb.out", "condor_nb.err", "condor_nb.log"
 # Parameters are stored in the job ad (for rebuilding the registry) up to this size.
 _MAX_PARAMS_IN_AD = 8192
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+@=:-]")
 # The wrapper's "bad input" exit: retrying cannot help.
-_NO_RETRY_EXIT = 6
+_NO_RETRY_EXIT = EXIT_CODES["input_error"]
 # HTCondor's own limit stays this far behind the wrapper's, so that the wrapper
 # (which saves the partial notebook) is the one that stops an overlong job.
 _WALL_TIME_GRACE = 300
 # itemdata keys of a sweep (one value per proc).
 ITEM_ID, ITEM_INDEX, ITEM_PARAMS = "condor_nb_id", "condor_nb_index", "condor_nb_params"
-
-
-def worker_notebook_name(notebook: Path) -> str:
-    """The notebook's file name on the worker: the user's name made transfer-safe."""
-    stem = _UNSAFE_NAME.sub("_", notebook.stem) or "notebook"
-    return f"{stem}.ipynb"
-
-
-@dataclass(frozen=True)
-class JobFiles:
-    """Where a job's files live on the submit side (its staging folder).
-
-    A single job owns ``job_dir``; the procs of a sweep share its ``in/`` and each
-    has ``procs/INDEX/condor_nb_job.json`` and ``out/INDEX/``.
-    """
-
-    job_dir: Path
-    notebook_name: str
-    index: int | None = None
-    executor: bool = True  # ship condor_nb_executor.zip (see condor_nb.submission.executor.wanted)
-
-    @property
-    def in_dir(self) -> Path:
-        return self.job_dir / "in"
-
-    @property
-    def out_dir(self) -> Path:
-        """The job's ``initialdir``: retrieved outputs land here."""
-        base = self.job_dir / "out"
-        return base if self.index is None else base / str(self.index)
-
-    @property
-    def notebook(self) -> Path:
-        return self.in_dir / self.notebook_name
-
-    @property
-    def job_json(self) -> Path:
-        if self.index is None:
-            return self.in_dir / JOB_JSON
-        return self.job_dir / "procs" / str(self.index) / JOB_JSON
-
-    @property
-    def wrapper(self) -> Path:
-        return self.in_dir / WRAPPER_NAME
-
-    @property
-    def secrets(self) -> Path:
-        """Secret values (0600), deleted as soon as the schedd has them."""
-        return self.in_dir / SECRETS_JSON
-
-    @property
-    def wrapper_files(self) -> list[Path]:
-        """The worker wrapper's files and the executor zip, as staged under their worker names."""
-        names = [*WRAPPER_FILES, EXECUTOR_NAME] if self.executor else list(WRAPPER_FILES)
-        return [self.in_dir / name for name in names]
 
 
 def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str, object]:
@@ -121,19 +65,19 @@ def params_attr(parameters: Mapping[str, Any]) -> str | None:
 
 def _attributes(job: NotebookJob, job_id: str, files: JobFiles) -> dict[str, str]:
     attrs = {
-        "MY.CondorNbId": quoting.encode_attr(job_id),
-        "MY.CondorNbName": quoting.encode_attr(job.name),
-        "MY.CondorNbNotebook": quoting.encode_attr(str(job.notebook)),
-        "MY.CondorNbProfile": quoting.encode_attr(job.profile),
-        "MY.CondorNbVersion": quoting.encode_attr(__version__),
-        "MY.CondorNbSubmitHost": quoting.encode_attr(socket.gethostname()),
-        "MY.CondorNbJobDir": quoting.encode_attr(str(files.job_dir)),
-        "MY.CondorNbHash": quoting.encode_attr(job.content_hash),
+        f"MY.{attr.ID_ATTR}": quoting.encode_attr(job_id),
+        f"MY.{attr.NAME_ATTR}": quoting.encode_attr(job.name),
+        f"MY.{attr.NOTEBOOK_ATTR}": quoting.encode_attr(str(job.notebook)),
+        f"MY.{attr.PROFILE_ATTR}": quoting.encode_attr(job.profile),
+        f"MY.{attr.VERSION_ATTR}": quoting.encode_attr(__version__),
+        f"MY.{attr.SUBMIT_HOST_ATTR}": quoting.encode_attr(socket.gethostname()),
+        f"MY.{attr.JOB_DIR_ATTR}": quoting.encode_attr(str(files.job_dir)),
+        f"MY.{attr.HASH_ATTR}": quoting.encode_attr(job.content_hash),
         "MY.WantIOProxy": "true",
     }
     encoded = params_attr(job.parameters)
     if encoded is not None:
-        attrs["MY.CondorNbParams"] = f'"{encoded}"'
+        attrs[f"MY.{attr.PARAMS_ATTR}"] = f'"{encoded}"'
     return attrs
 
 
@@ -209,7 +153,7 @@ def render(
     if settings.shared_filesystem:
         # Not spooled: the shadow writes outputs straight into initialdir and the job
         # leaves the queue when done. The registry (and a rebuild) must know.
-        ours["MY.CondorNbSpooled"] = "false"
+        ours[f"MY.{attr.SPOOLED_ATTR}"] = "false"
     return _merge_template(template, ours)
 
 
@@ -234,18 +178,18 @@ def render_sweep(
     """One description for the whole sweep, and the itemdata (one dict per proc)."""
     description = render(job, job_id="", files=files, template=template, settings=settings)
     index = f"$({ITEM_INDEX})"
-    per_proc_json = quoting.transfer_path(str(files.job_dir / "procs")) + f"/{index}/{JOB_JSON}"
+    per_proc_json = quoting.transfer_path(str(files.job_dir / PROCS_DIR)) + f"/{index}/{JOB_JSON}"
     inputs = description["transfer_input_files"].split(", ")
     inputs[len(files.wrapper_files)] = per_proc_json
     description.update(
         {
             "CONDOR_NB_JOB_ID": f"$({ITEM_ID})",
-            "initialdir": quoting.transfer_path(str(files.job_dir / "out")) + f"/{index}",
+            "initialdir": quoting.transfer_path(str(files.job_dir / OUT_DIR)) + f"/{index}",
             "transfer_input_files": ", ".join(inputs),
-            "MY.CondorNbId": f'"$({ITEM_ID})"',
-            "MY.CondorNbParams": f'"$({ITEM_PARAMS})"',
-            "MY.CondorNbSweep": quoting.encode_attr(sweep_id),
-            "MY.CondorNbSweepIndex": index,
+            f"MY.{attr.ID_ATTR}": f'"$({ITEM_ID})"',
+            f"MY.{attr.PARAMS_ATTR}": f'"$({ITEM_PARAMS})"',
+            f"MY.{attr.SWEEP_ATTR}": quoting.encode_attr(sweep_id),
+            f"MY.{attr.SWEEP_INDEX_ATTR}": index,
         }
     )
     itemdata = [
@@ -257,7 +201,7 @@ def render_sweep(
 
 def is_spooled(description: Mapping[str, str]) -> bool:
     """Whether this description is submitted with its inputs uploaded (spooled)."""
-    return description.get("MY.CondorNbSpooled") != "false"
+    return description.get(f"MY.{attr.SPOOLED_ATTR}") != "false"
 
 
 def to_text(description: dict[str, str], *, queue: int = 1) -> str:

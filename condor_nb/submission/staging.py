@@ -23,7 +23,8 @@ from typing import Any
 
 from condor_nb.spec.job import NotebookJob, read_secret
 from condor_nb.submission import executor
-from condor_nb.submission.render import JobFiles, SweepEntry, job_config
+from condor_nb.contract.layout import JobFiles
+from condor_nb.submission.render import SweepEntry, job_config
 from condor_nb.worker import WRAPPER_FILES
 
 

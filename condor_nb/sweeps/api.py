@@ -137,7 +137,7 @@ class Sweep:
         for job in pending:
             job.mark_retrieved()
         if len(spooled) < len(pending) and all(j.record.job_state.is_terminal for j in self.jobs()):
-            from condor_nb.submission.render import JobFiles
+            from condor_nb.contract.layout import JobFiles
 
             # Kept in in/ only for a sweep that was not spooled: its procs read them there.
             JobFiles(Path(self.record.job_dir), "").secrets.unlink(missing_ok=True)

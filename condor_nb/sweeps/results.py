@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from condor_nb.contract import VALUES_JSON
 from condor_nb.errors import SpecError
-from condor_nb.worker import VALUES_JSON
 
 if TYPE_CHECKING:
     from condor_nb.api import Job

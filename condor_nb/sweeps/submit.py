@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.condor.status import JobState
+from condor_nb.contract.layout import JobFiles, worker_notebook_name
 from condor_nb.errors import SpecError, StateConflictError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob
 from condor_nb.store.registry import JobRecord, SweepRecord, registry_for
 from condor_nb.submission import preflight, staging
 from condor_nb.submission import submit as chokepoint
-from condor_nb.submission.render import JobFiles, SweepEntry, is_spooled, worker_notebook_name
+from condor_nb.submission.render import SweepEntry, is_spooled
 from condor_nb.submission.submit import new_job_id
 
 SWEEP_PREFIX = "s"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import shutil
 import signal
 import subprocess
@@ -24,21 +25,18 @@ import sys
 import time
 import zipfile
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
-ARCHIVE = "condor_nb_runs.zip"
-INDEX = "index.json"
-WRAPPER = "condor_nb_run.py"
-JOB_JSON = "condor_nb_job.json"
-OUTPUTS = {
-    "_condor_nb_output.ipynb": "output.ipynb",
-    "_condor_nb_report.html": "report.html",
-    "_condor_nb_result.json": "result.json",
-    "_condor_nb_manifest.json": "manifest.json",
-    "_condor_nb_files.json": "files.json",
-}
-OUTCOMES = {0: "completed", 3: "cell_error", 4: "kernel_died", 5: "cell_timeout"}
-OUTCOMES.update({6: "input_error", 7: "internal_error", 8: "interrupted"})
+# The names shared with condor_nb (condor_nb/contract/names.py, shipped beside this file).
+SHIPPED = os.path.basename(__file__).startswith("condor_nb_")  # else: in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACT = os.path.join(HERE, "condor_nb_contract.py" if SHIPPED else "../contract/names.py")
+C = SimpleNamespace(**runpy.run_path(CONTRACT))
+
+ARCHIVE, INDEX, WRAPPER, JOB_JSON = C.RUNS_ARCHIVE, C.RUNS_INDEX, C.WRAPPER_NAME, C.JOB_JSON
+OUTPUTS = C.RUN_FILES  # the wrapper's file -> its name in the run's folder
+OUTCOMES = C.OUTCOME_BY_EXIT_CODE
 MAX_INDEX = 1000
 
 
@@ -118,16 +116,16 @@ def main() -> int:
     except Exception as exc:  # still file the run, so that it is visible with its reason
         with open(f"{run_id}.err", "a", encoding="utf-8") as f:
             f.write(f"condor_nb: could not start the job wrapper: {exc!r}\n")
-        code = 7
+        code = C.EXIT_CODES["internal_error"]
     finished = time.time()
     index, files = read_archive(ARCHIVE)
-    prefix = f"runs/{run_id}/"
+    prefix = f"{C.RUNS_DIR}/{run_id}/"
     for worker_name, kept_name in OUTPUTS.items():
         if os.path.isfile(worker_name):
             with open(worker_name, "rb") as f:
                 files[prefix + kept_name] = f.read()
             os.unlink(worker_name)
-    for suffix, kept_name in ((".out", "stdout.txt"), (".err", "stderr.txt")):
+    for suffix, kept_name in ((".out", C.RUN_STDOUT), (".err", C.RUN_STDERR)):
         if os.path.isfile(run_id + suffix):
             with open(run_id + suffix, "rb") as f:
                 files[prefix + kept_name] = f.read()

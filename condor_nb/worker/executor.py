@@ -18,16 +18,21 @@ import importlib.util
 import json
 import os
 import platform
+import runpy
 import sys
 import zipfile
+from types import SimpleNamespace
 from typing import Any
 
-EXECUTOR_ZIP = "condor_nb_executor.zip"
+# The names shared with condor_nb (condor_nb/contract/names.py, shipped beside this file).
+SHIPPED = os.path.basename(__file__).startswith("condor_nb_")  # else: in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACT = os.path.join(HERE, "condor_nb_contract.py" if SHIPPED else "../contract/names.py")
+C = SimpleNamespace(**runpy.run_path(CONTRACT))
+EXECUTOR_ZIP, EXTRACT_TO = C.EXECUTOR_NAME, C.EXECUTOR_EXTRACT_DIR
 PACKAGES = ("papermill", "nbclient", "nbformat", "nbconvert")
-FALLBACK_DIR = "condor_nb_fallback"
-SHARE_DIR = "condor_nb_share"
-MANIFEST = "condor_nb_executor.json"  # in the zip: what was shipped, left out, needed
-EXTRACT_TO = ".condor_nb_executor"  # hidden: HTCondor does not bring folders back
+FALLBACK_DIR, SHARE_DIR = C.EXECUTOR_FALLBACK_DIR, C.EXECUTOR_SHARE_DIR
+MANIFEST = C.EXECUTOR_MANIFEST  # in the zip: what was shipped, left out, needed
 IMAGE_HINT = (
     "use an image with ipykernel (any image a Jupyter server runs in, e.g. "
     "quay.io/jupyter/base-notebook or an OSPool Jupyter image under "

@@ -30,26 +30,34 @@ import json
 import os
 import platform
 import re
+import runpy
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
+
+# The names shared with condor_nb (condor_nb/contract/names.py, shipped beside this file).
+SHIPPED = os.path.basename(__file__).startswith("condor_nb_")  # else: in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACT = os.path.join(HERE, "condor_nb_contract.py" if SHIPPED else "../contract/names.py")
+C = SimpleNamespace(**runpy.run_path(CONTRACT))
 
 PACKAGES = ("papermill", "nbclient", "ipykernel", "nbformat", "nbconvert", "jupyter_client")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_OUTPUT_CHARS = 20000
-PROGRESS_ATTR = "CondorNbProgress"
+PROGRESS_ATTR = C.PROGRESS_ATTR
 CHIRP_EVERY_S = 10.0  # at most one job-ad update per job per this many seconds
 CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"  # Debian, Ubuntu, RHEL packages
 CHIRP_OTHER_PLACES = ("/usr/lib/condor/libexec/condor_chirp",)  # tarball-style layouts
 #: condor_nb.record() for workers without condor_nb (run.py's enable_recording writes it).
-RECORD_HELPER = os.path.join(".condor_nb_stub", "condor_nb", "__init__.py")
+RECORD_HELPER = os.path.join(C.RECORD_STUB_DIR, "condor_nb", "__init__.py")
 #: Where condor_nb_executor.py extracts the shipped papermill & co.: on the wrapper's
 #: sys.path only, never the kernel's, so the notebook's imports are looked up without it.
-SHIPPED_DIR = ".condor_nb_executor"
+SHIPPED_DIR = C.EXECUTOR_EXTRACT_DIR
 
 
 def find_chirp() -> str | None:

@@ -16,27 +16,32 @@ import math
 import os
 import platform
 import re
+import runpy
 import signal
 import sys
 import time
 import traceback
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
-JOB_JSON = "condor_nb_job.json"
-OUTPUT_NOTEBOOK = "_condor_nb_output.ipynb"
-REPORT_HTML = "_condor_nb_report.html"
-RESULT_JSON = "_condor_nb_result.json"
-MANIFEST_JSON = "_condor_nb_manifest.json"
-REPORT_MODULE = "condor_nb_report.py"  # shipped next to this file; see load_report()
-REDACT_MODULE = "condor_nb_redact.py"  # the same, for load_secrets()
-EXECUTOR_MODULE = "condor_nb_executor.py"  # the worker's papermill or the shipped one
-EXIT_CODES = {"completed": 0, "cell_error": 3, "kernel_died": 4, "cell_timeout": 5}
-EXIT_CODES.update(input_error=6, internal_error=7, interrupted=8, wall_time=9)
-VALUES_JSON = "_condor_nb_values.json"  # what condor_nb.record() writes (see recording.py)
-SECRETS_JSON = "condor_nb_secrets.json"  # --secret values: read, deleted, never written out
-SECRETS_GONE = "removed from the access point after the job's final run"  # see drop_secrets()
-RECORDING_MODULE = "condor_nb_recording.py"  # condor_nb.record() for workers without condor_nb
+# The names shared with condor_nb (condor_nb/contract/names.py, shipped beside this file).
+SHIPPED = os.path.basename(__file__).startswith("condor_nb_")  # else: in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACT = os.path.join(HERE, "condor_nb_contract.py" if SHIPPED else "../contract/names.py")
+C = SimpleNamespace(**runpy.run_path(CONTRACT))
+JOB_JSON, SECRETS_JSON, SECRETS_GONE, VALUES_JSON = (
+    C.JOB_JSON,
+    C.SECRETS_JSON,
+    C.SECRETS_GONE,
+    C.VALUES_JSON,
+)
+OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON = C.OUTPUT_NOTEBOOK, C.REPORT_HTML, C.RESULT_JSON
+MANIFEST_JSON, OUTPUT_FILES, EXIT_CODES = C.MANIFEST_JSON, C.OUTPUT_FILES, C.EXIT_CODES
+REPORT_MODULE = C.REPORT_NAME  # shipped next to this file; see load_report()
+REDACT_MODULE = C.REDACT_NAME  # the same, for load_secrets()
+EXECUTOR_MODULE = C.EXECUTOR_MODULE_NAME  # the worker's papermill or the shipped one
+RECORDING_MODULE = C.RECORDING_NAME  # condor_nb.record() for workers without condor_nb
 FALLBACK_KERNEL = "python3"
 NEEDS = "use an image (or a Python) with ipykernel installed (condor_nb brings papermill)"
 SHUTDOWN_WAIT_S = 2.0  # graceful kernel shutdown budget (jupyter_client's default: 5 s)
@@ -203,7 +208,7 @@ def load_job(path: str = JOB_JSON) -> dict[str, Any]:
 
 
 def load_notebook(name: str) -> Any:
-    if name in (OUTPUT_NOTEBOOK, REPORT_HTML, RESULT_JSON, MANIFEST_JSON):
+    if name in OUTPUT_FILES:
         raise InputError(f"the input notebook may not be called {name!r} (an output file name)")
     if not os.path.isfile(name):
         present = ", ".join(sorted(os.listdir("."))[:30])
@@ -637,10 +642,8 @@ def drop_secrets(code: int) -> None:
 # files may be left at the top: a FIFO, socket, device or symbolic link would hang (or
 # flood) the output transfer, so it is moved into SKIPPED_DIR (never transferred) and
 # listed too.
-FILES_JSON = "_condor_nb_files.json"
-KEPT_PREFIX = "_condor_nb_kept."
-SKIPPED_DIR = ".condor_nb_skipped"
-SCHEDD_FILES = ("condor_nb.out", "condor_nb.err", "condor_nb.log")
+FILES_JSON, KEPT_PREFIX, SKIPPED_DIR = C.FILES_JSON, C.KEPT_PREFIX, C.SKIPPED_DIR
+SCHEDD_FILES = C.SCHEDD_FILES
 OWN_FILES: dict[str, tuple[int, int, int]] = {}  # name -> (inode, mtime, size) as we wrote it
 KEPT: dict[str, str] = {}  # kept name -> the name the notebook gave the file
 SKIPPED: dict[str, str] = {}  # name -> what it is
@@ -776,12 +779,12 @@ def enable_recording() -> None:
     """Let the notebook's condor_nb.record() write VALUES_JSON, with or without condor_nb."""
     import importlib.util
 
-    os.environ["CONDOR_NB_VALUES_FILE"] = os.path.abspath(VALUES_JSON)
+    os.environ[C.VALUES_ENV] = os.path.abspath(VALUES_JSON)
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)), RECORDING_MODULE)
     if importlib.util.find_spec("condor_nb") is not None or not os.path.isfile(source):
         return
     # A hidden folder: HTCondor brings back new top-level files only, not folders.
-    package = os.path.join(os.path.abspath(".condor_nb_stub"), "condor_nb")
+    package = os.path.join(os.path.abspath(C.RECORD_STUB_DIR), "condor_nb")
     os.makedirs(package, exist_ok=True)
     with open(source, encoding="utf-8") as src:  # one "with" per file: Python 3.9
         text = src.read()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from condor_nb.worker import MANIFEST_JSON, RESULT_JSON, VALUES_JSON
+from condor_nb.contract import MANIFEST_JSON, RESULT_JSON, VALUES_JSON
 
 from . import bare_python
 from .conftest import cell_outputs

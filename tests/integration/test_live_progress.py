@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any
 
+from condor_nb import contract
 from condor_nb import worker as remote
 from condor_nb.condor import schedd
 
@@ -28,7 +29,7 @@ CELL_S = 12  # each cell longer than the 10 s between two updates
 
 
 def test_each_cell_start_shows_in_the_job_ad_q_status_and_wait(cnb: Any) -> None:
-    assert not remote.PROGRESS_ATTR.lower().startswith("chirp")  # never a delayed update
+    assert not contract.PROGRESS_ATTR.lower().startswith("chirp")  # never a delayed update
     cells = [f"import time\nprint('cell {i}')\ntime.sleep({CELL_S})" for i in (1, 2, 3)]
     cnb.notebook("slow.ipynb", cells)
     submitted = cnb.run("submit", "slow.ipynb", check=True).stdout
@@ -42,7 +43,7 @@ def test_each_cell_start_shows_in_the_job_ad_q_status_and_wait(cnb: Any) -> None
         text=True,
     )
     client = schedd.client_for(cnb.settings())
-    projection = ["JobStatus", "HoldReasonCode", remote.PROGRESS_ATTR]
+    projection = ["JobStatus", "HoldReasonCode", contract.PROGRESS_ATTR]
     seen: list[str] = []
     shown: dict[str, str] = {}
     ad: Any = {}
@@ -51,7 +52,7 @@ def test_each_cell_start_shows_in_the_job_ad_q_status_and_wait(cnb: Any) -> None
         if not ads:
             break
         ad = ads[0]
-        value = ad.get(remote.PROGRESS_ATTR)
+        value = ad.get(contract.PROGRESS_ATTR)
         if value and (not seen or seen[-1] != value):
             seen.append(str(value))
             if value == "cell 2 of 3":  # while it runs: what the CLI shows
@@ -78,6 +79,8 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
     job_dir = cnb.workdir / "raw"
     job_dir.mkdir()
     shutil.copy(remote.REPORT_PATH, job_dir / "condor_nb_report.py")
+    shutil.copy(remote.WRAPPER_FILES[contract.CONTRACT_NAME], job_dir / contract.CONTRACT_NAME)
+    shipped = ", ".join(str(job_dir / n) for n in ("condor_nb_report.py", contract.CONTRACT_NAME))
     script = job_dir / "job.py"
     script.write_text(
         "#!/usr/bin/env python3\n"
@@ -91,7 +94,7 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
     script.chmod(0o755)
     client = schedd.client_for(cnb.settings())
     cluster, _ = client.submit({
-        "executable": str(script), "transfer_input_files": str(job_dir / "condor_nb_report.py"),
+        "executable": str(script), "transfer_input_files": shipped,
         "output": "out", "error": "err", "should_transfer_files": "YES",
         "MY.WantIOProxy": "true", "request_memory": "64", "request_disk": "1024",
         "initialdir": str(job_dir), "MY.CondorNbTestChirp": "true",
@@ -99,8 +102,8 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
     value = None
     try:
         for _ in range(1200):  # a bound on polling, not a timing
-            ads = client.query(f"ClusterId == {cluster}", ["JobStatus", remote.PROGRESS_ATTR])
-            value = ads[0].get(remote.PROGRESS_ATTR) if ads else None
+            ads = client.query(f"ClusterId == {cluster}", ["JobStatus", contract.PROGRESS_ATTR])
+            value = ads[0].get(contract.PROGRESS_ATTR) if ads else None
             if value or not ads or ads[0].get("JobStatus") in (3, 4):
                 break
             time.sleep(0.5)

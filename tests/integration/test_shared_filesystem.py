@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from condor_nb.worker import OUTPUT_NOTEBOOK
+from condor_nb.contract import OUTPUT_NOTEBOOK
 
 from .conftest import Cnb, cell_outputs, write_notebook
 from .test_doctor import doc_blocks

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import condor_nb
 import condor_nb.store.registry
 from condor_nb.condor.status import JobState
+from condor_nb.contract import CONTRACT_NAME, WRAPPER_NAME
 
 from .conftest import Cnb, cell_outputs
 
@@ -24,7 +27,9 @@ SHOW = (
 )
 
 
-def test_parameterised_notebook_completes_with_typed_values(cnb: Cnb) -> None:
+def test_parameterised_notebook_completes_with_typed_values(
+    cnb: Cnb, schedd_ads: Callable[[str], dict[str, Any]]
+) -> None:
     nb = cnb.notebook("typed.ipynb", [SHOW], params=PARAMS)
     hostile = 'quote " back \\ dollar $(Cluster) newline\n+Attr = 1'
     job = condor_nb.submit(
@@ -48,6 +53,9 @@ def test_parameterised_notebook_completes_with_typed_values(cnb: Cnb) -> None:
     assert json.loads(fetched.result.read_text())["outcome"] == "completed"  # type: ignore[union-attr]
     assert "python" in json.loads((fetched.directory / "manifest.json").read_text())
     assert (fetched.directory / "stdout.txt").exists()
+    # The job ran with the contract shipped beside its wrapper.
+    inputs = [Path(p.strip()).name for p in str(schedd_ads(job.id)["TransferInput"]).split(",")]
+    assert CONTRACT_NAME in inputs and WRAPPER_NAME in inputs, inputs
 
 
 def test_failing_notebook_is_failed_with_partial_outputs(cnb: Cnb) -> None:

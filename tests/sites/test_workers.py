@@ -33,6 +33,8 @@ from typing import Any
 import pytest
 from deploy import DOMAIN, Site
 
+from condor_nb.contract import CONTRACT_NAME
+
 pytestmark = pytest.mark.site
 
 NO_IPYKERNEL = "/opt/cnb-site-noipykernel"
@@ -264,7 +266,7 @@ def test_shipped_executor_overhead_on_the_site(batch: Batch) -> None:
         for name in ("ep1", "ep2"):
             folder = batch.site.hosts[name].root / f"tmp/cnb-setup-{round_}"
             folder.mkdir()
-            for file in ("condor_nb_executor.py", "condor_nb_executor.zip"):
+            for file in ("condor_nb_executor.py", "condor_nb_executor.zip", CONTRACT_NAME):
                 shutil.copy(staged / file, folder / file)
             shown = batch.site.run(name, ["sh", "-c", f"cd /tmp/cnb-setup-{round_} && "
                                           f"python3 -c {shlex.quote(SETUP_TIMING)}"])  # fmt: skip

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from condor_nb.contract import EXECUTOR_NAME
 from condor_nb.submission import executor
-from condor_nb.worker import EXECUTOR_NAME
 
 
 @pytest.fixture
@@ -73,10 +73,10 @@ def test_zip_is_built_once_pure_python_and_importable(cache: Path, tmp_path: Pat
 
 
 def test_ship_executor_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from condor_nb.contract import JobFiles
     from condor_nb.diagnostics import parity
     from condor_nb.errors import ConfigError
     from condor_nb.settings import load_settings
-    from condor_nb.submission.render import JobFiles
 
     env = {"XDG_CONFIG_HOME": str(tmp_path), "CONDOR_NB_HOME": str(tmp_path / "h")}
     auto = load_settings(env)

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 
 from condor_nb.cli.display import printable
 from condor_nb.condor import deadline
+from condor_nb.contract import JobFiles, worker_notebook_name
 from condor_nb.credentials import discover as credentials
 from condor_nb.errors import ConfigError, SpecError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import MAX_WALL_TIME, NotebookJob, Resources, _wall_time, parse_secrets
 from condor_nb.submission import templates
-from condor_nb.submission.render import JobFiles, render, worker_notebook_name
+from condor_nb.submission.render import render
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_remote_run import NEEDS_KERNEL, make_notebook, run_job, stage
 
-import condor_nb.worker as remote
+import condor_nb.contract as contract
 from condor_nb.api import check_dest
 from condor_nb.errors import FetchError, SpecError
 from condor_nb.spec.job import notebook_job
@@ -33,11 +33,11 @@ def test_wrapper_keeps_the_notebooks_files_apart_even_when_a_cell_fails(tmp_path
 
     code, _out, err = run_job(scratch)
 
-    assert code == remote.EXIT_CODES["cell_error"], err
-    result = json.loads((scratch / remote.RESULT_JSON).read_text())
+    assert code == contract.EXIT_CODES["cell_error"], err
+    result = json.loads((scratch / contract.RESULT_JSON).read_text())
     assert result["outcome"] == "cell_error" and result["error"]["value"] == "boom"
-    assert "boom" in (scratch / remote.OUTPUT_NOTEBOOK).read_text()  # papermill's, not forged
-    record = json.loads((scratch / remote.FILES_JSON).read_text())
+    assert "boom" in (scratch / contract.OUTPUT_NOTEBOOK).read_text()  # papermill's, not forged
+    record = json.loads((scratch / contract.FILES_JSON).read_text())
     assert record["skipped"] == [{"name": "pipe", "kind": "FIFO"}]
     assert not (scratch / "pipe").exists()
     kept = record["kept"]
@@ -59,8 +59,8 @@ def _staging(tmp_path: Path, record: object = None) -> Path:
     out = tmp_path / "out"
     out.mkdir()
     files = {
-        remote.OUTPUT_NOTEBOOK: "real notebook",
-        remote.RESULT_JSON: '{"outcome": "completed"}',
+        contract.OUTPUT_NOTEBOOK: "real notebook",
+        contract.RESULT_JSON: '{"outcome": "completed"}',
         "condor_nb.out": "real stdout",
         "stdout.txt": "notebook's stdout.txt",
         "plot.png": "png",
@@ -76,7 +76,7 @@ def _staging(tmp_path: Path, record: object = None) -> Path:
         },
         "skipped": [{"name": "pipe", "kind": "FIFO"}],
     }
-    (out / remote.FILES_JSON).write_text(json.dumps(record))
+    (out / contract.FILES_JSON).write_text(json.dumps(record))
     return out
 
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from condor_nb.contract import JobFiles, worker_notebook_name
 from condor_nb.errors import CondorNbError, SpecError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob, Resources, parse_duration
@@ -18,13 +19,7 @@ from condor_nb.spec.sweep import grid_sets, parse_grid_option, zip_sets
 from condor_nb.spec.units import parse_count, parse_size_mib
 from condor_nb.submission import templates
 from condor_nb.submission.quoting import decode_attr
-from condor_nb.submission.render import (
-    JobFiles,
-    SweepEntry,
-    render,
-    render_sweep,
-    worker_notebook_name,
-)
+from condor_nb.submission.render import SweepEntry, render, render_sweep
 
 htcondor2 = pytest.importorskip("htcondor2")
 classad2 = pytest.importorskip("classad2")

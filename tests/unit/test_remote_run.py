@@ -19,6 +19,7 @@ from typing import Any
 import nbformat
 import pytest
 
+import condor_nb.contract as contract
 import condor_nb.worker as remote
 
 NEEDS_KERNEL = pytest.mark.skipif(
@@ -40,12 +41,12 @@ def stage(tmp_path: Path, nb: Any = None, raw: str | None = None, **job: Any) ->
     for name, source in remote.WRAPPER_FILES.items():
         shutil.copy(source, tmp_path / name)
     (tmp_path / "analysis.ipynb").write_text(raw if raw is not None else nbformat.writes(nb))
-    (tmp_path / remote.JOB_JSON).write_text(json.dumps({"notebook": "analysis.ipynb", **job}))
+    (tmp_path / contract.JOB_JSON).write_text(json.dumps({"notebook": "analysis.ipynb", **job}))
     return tmp_path
 
 
 def start(scratch: Path) -> subprocess.Popen[str]:
-    cmd = [sys.executable, remote.WRAPPER_NAME]
+    cmd = [sys.executable, contract.WRAPPER_NAME]
     env = {k: v for k, v in os.environ.items() if k != "_CONDOR_CHIRP_CONFIG"}
     return subprocess.Popen(
         cmd, cwd=scratch, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -59,12 +60,12 @@ def run_job(scratch: Path, timeout: float = 120) -> tuple[int, str, str]:
 
 
 def result_of(scratch: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((scratch / remote.RESULT_JSON).read_text())
+    data: dict[str, Any] = json.loads((scratch / contract.RESULT_JSON).read_text())
     return data
 
 
 def output_nb(scratch: Path) -> Any:
-    return nbformat.read(scratch / remote.OUTPUT_NOTEBOOK, as_version=4)
+    return nbformat.read(scratch / contract.OUTPUT_NOTEBOOK, as_version=4)
 
 
 def texts(nb: Any) -> str:
@@ -77,7 +78,7 @@ def texts(nb: Any) -> str:
 
 
 def assert_all_outputs(scratch: Path) -> None:
-    for name in remote.OUTPUT_FILES:
+    for name in contract.OUTPUT_FILES:
         assert (scratch / name).is_file(), f"{name} missing: {sorted(os.listdir(scratch))}"
     assert not list(scratch.glob(".*.tmp")), "temporary files left behind"
 
@@ -89,18 +90,6 @@ def load_module(path: Path, name: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def test_constants_in_the_wrapper_match_the_package() -> None:
-    run = load_module(remote.WRAPPER_PATH, "condor_nb_run_under_test")
-    report = load_module(remote.REPORT_PATH, "condor_nb_report_under_test")
-    assert run.EXIT_CODES == remote.EXIT_CODES
-    names = ("JOB_JSON", "OUTPUT_NOTEBOOK", "REPORT_HTML", "RESULT_JSON", "MANIFEST_JSON")
-    names += ("FILES_JSON", "KEPT_PREFIX", "SECRETS_JSON", "VALUES_JSON")
-    assert {n: getattr(run, n) for n in names} == {n: getattr(remote, n) for n in names}
-    assert run.REPORT_MODULE == remote.REPORT_NAME
-    assert run.REDACT_MODULE == remote.REDACT_NAME
-    assert report.PROGRESS_ATTR == remote.PROGRESS_ATTR
 
 
 def test_the_wrapper_imports_only_stdlib_and_the_jupyter_stack() -> None:
@@ -173,7 +162,7 @@ def test_completed_with_typed_parameters(tmp_path: Path) -> None:
 
     code, out, err = run_job(scratch)
 
-    assert code == remote.EXIT_CODES["completed"], err
+    assert code == contract.EXIT_CODES["completed"], err
     assert_all_outputs(scratch)
     shown = texts(output_nb(scratch))
     assert "int 42" in shown and "float 2.5" in shown
@@ -185,13 +174,13 @@ def test_completed_with_typed_parameters(tmp_path: Path) -> None:
     assert result["cells_executed"] == result["cells_total"] == 8  # + injected parameters
     assert result["job_id"] == "job-7" and result["duration_s"] > 0
     assert "executing cell 3/8" in out and "list 6" in out  # cell output streamed to the log
-    manifest = json.loads((scratch / remote.MANIFEST_JSON).read_text())
+    manifest = json.loads((scratch / contract.MANIFEST_JSON).read_text())
     assert manifest["complete"] is True
     assert manifest["imports"]["nbformat"]["version"] == nbformat.__version__
     assert manifest["packages"]["papermill"] == result["papermill_version"]
     assert manifest["kernel"]["name"] == "python3" and manifest["kernel"]["fallback"] is False
     assert manifest["kernel"]["language_version"]
-    assert "int 42" in (scratch / remote.REPORT_HTML).read_text()  # the nbconvert report
+    assert "int 42" in (scratch / contract.REPORT_HTML).read_text()  # the nbconvert report
 
 
 @NEEDS_KERNEL
@@ -201,7 +190,7 @@ def test_cell_error_returns_the_partial_notebook(tmp_path: Path) -> None:
 
     code, _, err = run_job(scratch)
 
-    assert code == remote.EXIT_CODES["cell_error"] == 3
+    assert code == contract.EXIT_CODES["cell_error"] == 3
     assert_all_outputs(scratch)
     result = result_of(scratch)
     assert result["outcome"] == "cell_error"
@@ -213,7 +202,7 @@ def test_cell_error_returns_the_partial_notebook(tmp_path: Path) -> None:
     assert "step one done" in texts(returned) and "no\n" not in texts(returned)
     assert "An Exception was encountered" in returned.cells[0].source  # papermill's banner
     assert result["cells_executed"] == 2 and result["cells_total"] == 3
-    assert "bad input 17" in (scratch / remote.REPORT_HTML).read_text()
+    assert "bad input 17" in (scratch / contract.REPORT_HTML).read_text()
     assert "ValueError: bad input 17" in err
 
 
@@ -224,7 +213,7 @@ def test_kernel_death_is_reported_as_such(tmp_path: Path) -> None:
 
     code, _, _ = run_job(scratch)
 
-    assert code == remote.EXIT_CODES["kernel_died"] == 4
+    assert code == contract.EXIT_CODES["kernel_died"] == 4
     assert_all_outputs(scratch)
     result = result_of(scratch)
     assert result["outcome"] == "kernel_died"
@@ -241,7 +230,7 @@ def test_cell_timeout(tmp_path: Path) -> None:
     started = time.monotonic()
     code, _, _ = run_job(scratch)
 
-    assert code == remote.EXIT_CODES["cell_timeout"] == 5
+    assert code == contract.EXIT_CODES["cell_timeout"] == 5
     assert time.monotonic() - started < 30
     assert_all_outputs(scratch)
     result = result_of(scratch)
@@ -260,13 +249,13 @@ def test_bad_notebook_is_an_input_error_with_all_files(tmp_path: Path, raw: str)
 
     code, _, err = run_job(scratch)
 
-    assert code == remote.EXIT_CODES["input_error"] == 6
+    assert code == contract.EXIT_CODES["input_error"] == 6
     assert_all_outputs(scratch)
     result = result_of(scratch)
     assert result["outcome"] == "input_error" and "analysis.ipynb" in result["error"]["value"]
     assert "notebook" in result["error"]["value"]
     assert result["error"]["value"] in output_nb(scratch).cells[0].source  # readable in Jupyter
-    assert "input_error" in (scratch / remote.REPORT_HTML).read_text()
+    assert "input_error" in (scratch / contract.REPORT_HTML).read_text()
     assert "analysis.ipynb" in err
 
 
@@ -278,7 +267,7 @@ def test_missing_job_file_is_an_input_error(tmp_path: Path) -> None:
 
     assert code == 6
     assert_all_outputs(tmp_path)
-    assert remote.JOB_JSON in result_of(tmp_path)["error"]["value"]
+    assert contract.JOB_JSON in result_of(tmp_path)["error"]["value"]
 
 
 def test_wrong_job_value_type_says_what_was_expected(tmp_path: Path) -> None:
@@ -304,14 +293,14 @@ def test_sigterm_keeps_the_cells_run_so_far(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(timeout=30)
 
-    assert code == remote.EXIT_CODES["interrupted"] == 8
+    assert code == contract.EXIT_CODES["interrupted"] == 8
     assert_all_outputs(scratch)
     result = result_of(scratch)
     assert result["outcome"] == "interrupted" and result["error"]["value"] == "received SIGTERM"
     assert result["cells_executed"] == 3 and "time.sleep(120)" in result["failed_cell_source"]
     shown = texts(output_nb(scratch))
     assert all(f"cell {i} ran" in shown for i in range(3)) and "sleeping" in shown
-    html = (scratch / remote.REPORT_HTML).read_text()
+    html = (scratch / contract.REPORT_HTML).read_text()
     assert "cell 2 ran" in html
 
 
@@ -335,7 +324,7 @@ def test_unknown_kernel_falls_back_to_python3(tmp_path: Path) -> None:
     code, _, err = run_job(scratch)
 
     assert code == 0
-    manifest = json.loads((scratch / remote.MANIFEST_JSON).read_text())
+    manifest = json.loads((scratch / contract.MANIFEST_JSON).read_text())
     assert manifest["kernel"]["requested"] == "no-such-kernel"
     assert manifest["kernel"]["name"] == "python3" and manifest["kernel"]["fallback"] is True
     assert "no-such-kernel" in err and "ran" in texts(output_nb(scratch))
@@ -344,14 +333,14 @@ def test_unknown_kernel_falls_back_to_python3(tmp_path: Path) -> None:
 @NEEDS_KERNEL
 def test_runs_without_the_report_module(tmp_path: Path) -> None:
     scratch = stage(tmp_path, make_notebook("print('ran')"))
-    (scratch / remote.REPORT_NAME).unlink()
+    (scratch / contract.REPORT_NAME).unlink()
 
     code, _, err = run_job(scratch)
 
     assert code == 0
     assert_all_outputs(scratch)
     assert result_of(scratch)["outcome"] == "completed"
-    assert remote.REPORT_NAME in err
+    assert contract.REPORT_NAME in err
 
 
 @NEEDS_KERNEL
@@ -363,7 +352,7 @@ def test_wall_time_limit_stops_the_notebook_and_keeps_its_outputs(tmp_path: Path
     started = time.monotonic()
     code, _, _ = run_job(scratch)
 
-    assert code == remote.EXIT_CODES["wall_time"] == 9
+    assert code == contract.EXIT_CODES["wall_time"] == 9
     assert time.monotonic() - started < 200  # stopped, not left to sleep its 300 s
     assert_all_outputs(scratch)
     result = result_of(scratch)

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from secret_leaks import CELLS, SECRETS, scan
 
+import condor_nb.contract as contract
 import condor_nb.worker as remote
 
 pytestmark = pytest.mark.skipif(
@@ -33,8 +34,8 @@ def stage(scratch: Path, job_ad: str | None = None) -> Path:
         metadata={"kernelspec": {"name": "python3", "display_name": "py", "language": "python"}},
     )
     (scratch / "analysis.ipynb").write_text(nbformat.writes(nb))
-    (scratch / remote.JOB_JSON).write_text(json.dumps({"notebook": "analysis.ipynb"}))
-    (scratch / remote.SECRETS_JSON).write_text(json.dumps(SECRETS), encoding="utf-8")
+    (scratch / contract.JOB_JSON).write_text(json.dumps({"notebook": "analysis.ipynb"}))
+    (scratch / contract.SECRETS_JSON).write_text(json.dumps(SECRETS), encoding="utf-8")
     if job_ad is not None:
         (scratch / ".job.ad").write_text(job_ad)
     return scratch
@@ -49,7 +50,7 @@ def run(scratch: Path) -> int:
         open(scratch / "_condor_stderr", "wb") as err,
     ):
         proc = subprocess.run(
-            [sys.executable, remote.WRAPPER_NAME], cwd=scratch, env=env, stdout=out, stderr=err,
+            [sys.executable, contract.WRAPPER_NAME], cwd=scratch, env=env, stdout=out, stderr=err,
             timeout=180,
         )  # fmt: skip
     return proc.returncode
@@ -57,28 +58,28 @@ def run(scratch: Path) -> int:
 
 def test_no_file_the_job_leaves_holds_a_secret_and_the_outputs_stay_useful(tmp_path: Path) -> None:
     scratch = stage(tmp_path)
-    inputs = {*remote.WRAPPER_FILES, remote.JOB_JSON, "analysis.ipynb"}
-    assert run(scratch) == remote.EXIT_CODES["cell_error"]
+    inputs = {*remote.WRAPPER_FILES, contract.JOB_JSON, "analysis.ipynb"}
+    assert run(scratch) == contract.EXIT_CODES["cell_error"]
     written = [p for p in scratch.rglob("*") if p.is_file() and p.name not in inputs]
     names = {p.name for p in written}
-    assert {*remote.OUTPUT_FILES, remote.VALUES_JSON, "_condor_stdout"} <= names, names
+    assert {*contract.OUTPUT_FILES, contract.VALUES_JSON, "_condor_stdout"} <= names, names
     assert scan(list(SECRETS.values()), written) == {}
     # The notebook had its secrets, and the outputs say where they were.
-    nb = nbformat.read(scratch / remote.OUTPUT_NOTEBOOK, as_version=4)
+    nb = nbformat.read(scratch / contract.OUTPUT_NOTEBOOK, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]  # papermill adds error banners
     first = "".join(o.get("text", "") for o in cells[0].outputs)
     assert f"lengths {sorted(len(v) for v in SECRETS.values())}" in first
     printed = "".join(o.get("text", "") for o in cells[1].outputs)
     assert printed.count("printed: [secret]") == 3
     assert "".join(o.get("text", "") for o in cells[2].outputs) == "[secret]\n"
-    error = json.loads((scratch / remote.RESULT_JSON).read_text())["error"]
+    error = json.loads((scratch / contract.RESULT_JSON).read_text())["error"]
     assert error["name"] == "ValueError" and "[secret] [secret]" in error["value"]
-    assert json.loads((scratch / remote.VALUES_JSON).read_text()) == {"token": "[secret]", "n": 1}
+    assert json.loads((scratch / contract.VALUES_JSON).read_text()) == {"token": "[secret]", "n": 1}
     assert "printed: [secret]" in (scratch / "_condor_stdout").read_text()
-    assert "[secret]" in (scratch / remote.REPORT_HTML).read_text()
+    assert "[secret]" in (scratch / contract.REPORT_HTML).read_text()
     # Final run (no retries left): a placeholder replaces the secrets file, so that
     # HTCondor transfers it back over the spooled copy on the access point.
-    placeholder = json.loads((scratch / remote.SECRETS_JSON).read_text())
+    placeholder = json.loads((scratch / contract.SECRETS_JSON).read_text())
     assert list(placeholder) == ["_condor_nb"]
 
 
@@ -86,15 +87,15 @@ def test_a_run_that_will_be_retried_keeps_the_spooled_secrets(tmp_path: Path) ->
     """Exit 3 with a retry left: no secrets file is left (HTCondor transfers nothing over
     the spooled copy, which the retry needs); the last retry leaves the placeholder."""
     scratch = stage(tmp_path, job_ad="JobMaxRetries = 1\nNumJobCompletions = 0\n")
-    assert run(scratch) == remote.EXIT_CODES["cell_error"]
-    assert not (scratch / remote.SECRETS_JSON).exists()
+    assert run(scratch) == contract.EXIT_CODES["cell_error"]
+    assert not (scratch / contract.SECRETS_JSON).exists()
     # The retry (the spooled copy comes in again); now no retry is left.
     stage(scratch, job_ad="JobMaxRetries = 1\nNumJobCompletions = 1\n")
-    assert run(scratch) == remote.EXIT_CODES["cell_error"]
-    assert "_condor_nb" in json.loads((scratch / remote.SECRETS_JSON).read_text())
+    assert run(scratch) == contract.EXIT_CODES["cell_error"]
+    assert "_condor_nb" in json.loads((scratch / contract.SECRETS_JSON).read_text())
     # A run that finds the placeholder says what happened instead of running without them.
-    assert run(scratch) == remote.EXIT_CODES["input_error"]
-    value = json.loads((scratch / remote.RESULT_JSON).read_text())["error"]["value"]
+    assert run(scratch) == contract.EXIT_CODES["input_error"]
+    value = json.loads((scratch / contract.RESULT_JSON).read_text())["error"]["value"]
     assert "removed from the access point after the job's final run" in value
 
 
@@ -104,15 +105,15 @@ def test_secrets_never_read_are_still_replaced_and_a_notebook_file_of_that_name_
     # Bad input before the secrets are read (an unreadable job file): the final exit
     # still leaves the placeholder over them, since HTCondor delivered them (TransferInput).
     scratch = stage(tmp_path / "bad", job_ad='TransferInput = "a,condor_nb_secrets.json"\n')
-    (scratch / remote.JOB_JSON).write_text("{not json")
-    assert run(scratch) == remote.EXIT_CODES["input_error"]
-    assert "_condor_nb" in json.loads((scratch / remote.SECRETS_JSON).read_text())
+    (scratch / contract.JOB_JSON).write_text("{not json")
+    assert run(scratch) == contract.EXIT_CODES["input_error"]
+    assert "_condor_nb" in json.loads((scratch / contract.SECRETS_JSON).read_text())
     # A job without secrets whose notebook writes a file of that name: it is the
     # notebook's, left as written, and fetch would copy it (not a placeholder).
     from condor_nb.store.outputs import is_secrets_placeholder
 
     scratch = stage(tmp_path / "mine", job_ad='TransferInput = "a,b"\n')
-    (scratch / remote.SECRETS_JSON).unlink()
+    (scratch / contract.SECRETS_JSON).unlink()
     nb = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell("open('condor_nb_secrets.json', 'w').write('{\"a\": 1}')")
@@ -120,6 +121,6 @@ def test_secrets_never_read_are_still_replaced_and_a_notebook_file_of_that_name_
         metadata={"kernelspec": {"name": "python3", "display_name": "py", "language": "python"}},
     )
     (scratch / "analysis.ipynb").write_text(nbformat.writes(nb))
-    assert run(scratch) == remote.EXIT_CODES["completed"]
-    assert (scratch / remote.SECRETS_JSON).read_text() == '{"a": 1}'
-    assert not is_secrets_placeholder(scratch / remote.SECRETS_JSON)
+    assert run(scratch) == contract.EXIT_CODES["completed"]
+    assert (scratch / contract.SECRETS_JSON).read_text() == '{"a": 1}'
+    assert not is_secrets_placeholder(scratch / contract.SECRETS_JSON)
