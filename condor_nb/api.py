@@ -24,7 +24,7 @@ from condor_nb.condor.state_conflicts import (
 )
 from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
 from condor_nb.contract.names import STDERR, STDOUT
-from condor_nb.errors import JobNotFoundError, NotebookExecutionError, SpecError, StateConflictError
+from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.options import JobOptions, document
 from condor_nb.store import tracking

@@ -14,8 +14,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from condor_nb.contract.names import PROBE_ATTR, PROFILE_ATTR
-from condor_nb.errors import CondorNbError, CredentialsError
+from condor_nb.contract.names import PROBE_ATTR
+from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
 from condor_nb.submission import preflight
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from condor_nb.contract.names import PROFILE_ATTR
 from condor_nb.credentials import discover as credentials
 from condor_nb.credentials import policy as credentials_policy
 from condor_nb.errors import CredentialsError, SpecError

@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from condor_nb.contract.layout import JobFiles
 from condor_nb.spec.job import NotebookJob, read_secret
 from condor_nb.submission import executor
-from condor_nb.contract.layout import JobFiles
 from condor_nb.submission.render import SweepEntry, job_config
 from condor_nb.worker import WRAPPER_FILES
 

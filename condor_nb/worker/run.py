@@ -747,7 +747,7 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
         f"{outcome}, exit {result['exit_code']}, after {result['duration_s']} s, {summary}",
         err=outcome != "completed",
     )
-    return EXIT_CODES[outcome]
+    return int(EXIT_CODES[outcome])
 
 
 def on_signal(signum: int, _frame: Any) -> None:
