@@ -42,15 +42,23 @@ def why_line(thing: Any) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 def why(job_id: str, as_json: bool) -> None:
     """Say why job JOB_ID is not running, and what to change."""
+    from condor_nb.api import get
     from condor_nb.cli.display import printable
-    from condor_nb.cli.jobs import _find, _is_sweep
+    from condor_nb.errors import JobNotFoundError
 
-    thing = _find(job_id)
-    if _is_sweep(thing):
-        raise click.UsageError(
-            f"{job_id} is a sweep; ask about one of its jobs (`condor_nb status {job_id}` "
-            "lists them)"
-        )
+    if job_id.startswith("s"):
+        from condor_nb.sweeps.api import get_sweep
+
+        try:
+            get_sweep(job_id)
+        except JobNotFoundError:
+            pass
+        else:
+            raise click.UsageError(
+                f"{job_id} is a sweep; ask about one of its jobs (`condor_nb status {job_id}` "
+                "lists them)"
+            )
+    thing = get(job_id)
     answer = why_for(thing)
     if as_json:
         click.echo(json.dumps(answer.as_json(), indent=2))
