@@ -61,9 +61,9 @@ class Why:
     clauses: list[Clause] = field(default_factory=list)
     slots: int = 0  # slot ads in the pool (all, dynamic ones included)
     machines: int = 0  # non-dynamic slots (what better-analyze's summary counts)
-    matching: int = 0  # machines whose slot matches the job's requirements now
-    rejecting: int = 0  # of those, slots whose own requirements reject the job
-    available: int = 0  # machines that match both ways and are not claimed
+    matching: int = 0  # machines (taken whole) meeting the job's requirements
+    rejecting: int = 0  # of those, the ones whose own requirements (START) reject the job
+    available: int = 0  # machines with room for it now, both ways, not claimed
     command: str | None = None
 
     def text(self) -> str:
@@ -225,18 +225,19 @@ def analyse_idle(
             continue
         words = _describe(text, job, slots, empty, matched, ever)
         clauses.append(Clause(text, matched, ever, words))
-    matching = [s for s in machines_now if analysis.clause_matches(job, requirements, s)]
-    rejecting = [s for s in matching if not analysis.slot_accepts(s, job)]
-    available = [
-        s for s in matching
-        if s not in rejecting and str(analysis.value(s, "State")) in ("Unclaimed", "None")
-    ]  # fmt: skip
-    why = Why(job_id, "QUEUED", "", slots=len(slots), machines=len(machines_now),
-              matching=len(matching), rejecting=len(rejecting), available=len(available),
-              clauses=clauses)  # fmt: skip
-    never = [c for c in clauses if c.ever == 0]
+    # Machine by machine, partitionable slots taken whole (as better-analyze's summary
+    # counts them); "available": room for it now, both ways, on a slot nobody claimed.
     fits = [m for m in empty if analysis.clause_matches(job, requirements, m)]
     welcome = [m for m in fits if analysis.slot_accepts(m, job)]
+    available = [
+        s for s in machines_now
+        if analysis.clause_matches(job, requirements, s) and analysis.slot_accepts(s, job)
+        and str(analysis.value(s, "State")) in ("Unclaimed", "None")
+    ]  # fmt: skip
+    why = Why(job_id, "QUEUED", "", slots=len(slots), machines=len(machines_now),
+              matching=len(fits), rejecting=len(fits) - len(welcome), available=len(available),
+              clauses=clauses)  # fmt: skip
+    never = [c for c in clauses if c.ever == 0]
     if not slots:
         why.summary = "the pool has no slots at all (no execute point is up)"
     elif never:
@@ -261,12 +262,12 @@ def analyse_idle(
             "negotiation cycle"
         )
     else:
-        short = [c.words for c in clauses if c.matched < len(slots) and c.ever > 0]
+        rooms = [_room(job, s) for s in machines_now if _room(job, s)]
         why.summary = (
             f"waiting for room: {len(welcome)} slot(s) can run it once the jobs running "
-            "there end" + (f" ({'; '.join(short)})" if short else "")
+            "there end" + (f" ({rooms[0]})" if rooms else "")
         )
-        why.details = [_room(job, s) for s in machines_now if _room(job, s)][:5]
+        why.details = rooms[1:5]
     why.details += _priority_lines(job, priorities)
     return why
 

@@ -64,7 +64,8 @@ def test_a_job_that_fits_a_busy_machine_is_waiting_for_room(
     answer = why.explain(small, slots)
     assert why.never_matches(small, slots) is None
     assert answer.summary.startswith("waiting for room: 1 slot(s) can run it")
-    assert "request_cpus 1, 0 free" in " ".join(answer.details)  # the snapshot's slot was full
+    assert answer.summary.endswith("(slot1@localhost: request_cpus 1, 0 free)")  # it was full
+    assert (answer.machines, answer.matching, answer.rejecting, answer.available) == (1, 1, 0, 0)
 
 
 def test_clauses_no_slot_meets_are_said_in_plain_words(slots: list[object], big: object) -> None:
