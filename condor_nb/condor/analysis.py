@@ -242,3 +242,49 @@ def first_values(slots: Sequence[Mapping[str, Any]], name: str, limit: int = 5) 
         if len(seen) >= limit:
             break
     return seen
+
+
+#: request_* submit command -> job attribute, and the clause the schedd adds for it.
+_REQUESTS = (
+    ("request_memory", "RequestMemory", "TARGET.Memory >= RequestMemory"),
+    ("request_disk", "RequestDisk", "TARGET.Disk >= RequestDisk"),
+    ("request_cpus", "RequestCpus", "TARGET.Cpus >= RequestCpus"),
+    ("request_gpus", "RequestGPUs", "TARGET.GPUs >= RequestGPUs"),
+)
+
+
+def job_ad_from_description(description: Mapping[str, str]) -> Any:
+    """The part of the job ad matchmaking reads, from a rendered submit description
+    (what :func:`condor_nb.diagnostics.why.never_matches` needs before submitting).
+
+    ``request_memory`` is taken in MB and ``request_disk`` in KB (as rendered); the
+    requirements get the resource clauses the schedd adds. Clauses the schedd adds
+    for other reasons (file transfer, the submit host's OS) are left out: an ad built
+    here may match where the real job would not, never the other way.
+    """
+    import classad2
+
+    ad = classad2.ClassAd()
+    clauses = []
+    user = str(description.get("requirements") or "").strip()
+    if user:
+        clauses.append(f"({user})")
+    for command, attr, clause in _REQUESTS:
+        raw = str(description.get(command) or "").strip()
+        try:
+            amount = int(float(raw))
+        except ValueError:
+            continue
+        if attr == "RequestGPUs" and amount <= 0:
+            continue
+        ad[attr] = amount
+        clauses.append(f"({clause})")
+    for key, text in description.items():
+        name = key[3:] if key.startswith("MY.") else key[1:] if key.startswith("+") else None
+        if name:
+            try:
+                ad[name] = classad2.ExprTree(str(text))
+            except Exception:
+                continue
+    ad["Requirements"] = classad2.ExprTree(" && ".join(clauses) or "true")
+    return ad

@@ -378,14 +378,26 @@ def explain(
                + (f": {info.reason}" if info.reason else ""))  # fmt: skip
 
 
-def never_matches(job: Any, slots: Sequence[Any]) -> str | None:
+@dataclass(frozen=True)
+class NeverMatch:
+    """No slot of the pool can run the job, even with nothing else running."""
+
+    reason: str  # the plain sentence(s), as ``why`` says them
+    #: Every clause no slot meets reads an attribute no slot has (say, a custom one, or
+    #: a GPU type): a machine of a new kind joining the pool could run it. Warn, then;
+    #: otherwise (more memory than any machine has, an OS no slot runs) refuse.
+    may_match_new_machines: bool
+
+
+def never_matches(job: Any, slots: Sequence[Any]) -> NeverMatch | None:
     """None if some slot of the pool could run ``job`` once free; else why none can.
 
-    ``job`` is a job ad (or an ad built from a submit description with the
-    ``Request*`` attributes and the ``Requirements`` the schedd would give it);
-    ``slots`` the pool's slot ads. Partitionable slots are taken with their whole
-    resources, so a busy pool is not a reason to refuse. An empty pool answers None
-    (it may be growing: nothing to say).
+    ``job`` is a job ad, or for a job not yet submitted the ad
+    :func:`condor_nb.condor.analysis.job_ad_from_description` builds from its submit
+    description; ``slots`` are the pool's slot ads
+    (:func:`condor_nb.condor.analysis.fetch_slots`). Partitionable slots are taken
+    with their whole resources, so a busy pool is never a reason. An empty pool
+    answers None (nothing is known about it).
     """
     machines = [analysis.as_empty_machine(s) for s in slots if not analysis.is_dynamic(s)]
     if not machines:
@@ -393,8 +405,14 @@ def never_matches(job: Any, slots: Sequence[Any]) -> str | None:
     requirements = analysis.expression_text(job, "Requirements") or "true"
     if any(analysis.clause_matches(job, requirements, m) for m in machines):
         return None
-    why = analyse_idle(job, slots)
-    return why.summary
+    answer = analyse_idle(job, slots)
+    never = [c for c in answer.clauses if c.ever == 0] or answer.clauses
+    unknown = all(
+        any(all(analysis.value(s, ref) is None for s in slots)
+            for ref in analysis.target_refs(job, c.text))
+        for c in never
+    )  # fmt: skip
+    return NeverMatch(answer.summary, unknown)
 
 
 def _condor_id(job: Any) -> str:

@@ -54,7 +54,9 @@ def test_memory_no_slot_has_names_request_memory_and_the_largest_slot(
     assert answer.clauses[0].text == "Foo isnt 7"  # unscoped: looked up in the slot too
     assert (answer.slots, answer.machines, answer.matching) == (5, 1, 0)
     assert answer.command and "submit it again" in answer.command
-    assert why.never_matches(big, slots) == answer.summary
+    never = why.never_matches(big, slots)
+    assert never is not None and never.reason == answer.summary
+    assert not never.may_match_new_machines  # more than any machine has: refuse
 
 
 def test_a_job_that_fits_a_busy_machine_is_waiting_for_room(
@@ -118,3 +120,46 @@ def test_held_job_says_the_reason_what_to_change_and_the_command(slots: list[obj
 def test_an_empty_pool_is_never_a_reason_to_refuse(big: object) -> None:
     assert why.never_matches(big, []) is None
     assert "no slots at all" in why.explain(big, []).summary
+
+
+#: What `condor_nb render` printed for a notebook (the parts matchmaking reads).
+RENDERED = {
+    "universe": "vanilla",
+    "requirements": '(OpSys == "LINUX")',
+    "request_cpus": "1",
+    "request_memory": "3072",
+    "request_disk": "1048576",
+    "MY.CondorNbId": '"8bb7e990"',
+    "MY.WantIOProxy": "true",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict"),
+    [
+        ({}, None),
+        ({"request_memory": "102400"}, "request_memory 102400 MB: 0 of 1 slots"),
+        ({"request_cpus": "64"}, "request_cpus 64: 0 of 1 slots"),
+        ({"request_gpus": "1"}, "request_gpus 1: 0 of 1 slots"),
+        ({"request_disk": str(10**12)}, "request_disk 953674.3 GB: 0 of 1 slots"),
+        ({"requirements": '(OpSys == "WINDOWS")'}, "the slots have OpSys LINUX"),
+        ({"requirements": "(HAS_SINGULARITY == True)"}, "a container runtime"),
+        ({"requirements": "(MY.ProjectName =!= undefined)", "MY.ProjectName": '"Hx"'}, None),
+    ],
+)
+def test_never_matches_before_submitting(
+    slots: list[object], changes: dict[str, str], verdict: str | None
+) -> None:
+    job = analysis.job_ad_from_description({**RENDERED, **changes})
+    never = why.never_matches(job, slots)
+    if verdict is None:
+        assert never is None
+    else:
+        assert never is not None and verdict in never.reason, never
+
+
+def test_an_attribute_no_slot_has_may_come_with_new_machines(slots: list[object]) -> None:
+    job = analysis.job_ad_from_description({**RENDERED, "requirements": "(HasBigGPU == true)"})
+    never = why.never_matches(job, slots)
+    assert never is not None and never.may_match_new_machines
+    assert "no slot defines HasBigGPU" in never.reason
