@@ -33,6 +33,8 @@ def why_line(thing: Any) -> str | None:
         answer = why_for(thing)
     except CondorNbError as exc:
         return f"why: (not known: {printable(exc.message)})"
+    except Exception as exc:  # the analysis is a hint: status itself must still answer
+        return f"why: (could not be analysed: {printable(str(exc))}; `condor_nb why {record.id}`)"
     text = f"why: {printable(answer.summary)}"
     return text + (f"\ndo:  {printable(answer.command)}" if answer.command else "")
 

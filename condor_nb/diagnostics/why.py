@@ -333,6 +333,22 @@ _HELD_ADVICE: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
+#: What site policies (the OSPool's among them) write in HoldReason -> advice, command.
+_HOLD_TEXTS: tuple[tuple[str, tuple[str, str]], ...] = (
+    (r"JobDurationCategory|duration categor|max(imum)? (allowed )?(wall|run) ?time", (
+        'the job ran longer than its duration category allows (OSPool: "Medium" 20 h, '
+        '"Long" 40 h): split the work, or ask your facilitator for "Long"',
+        "{cmd} rm {id}; submit shorter runs (a sweep) or with a longer category")),
+    (r"memory", ("it used more memory than it asked for: ask for more (--memory)",
+                 "{cmd} rm {id}; submit again with a larger --memory")),
+    (r"disk", ("it used more disk than it asked for: ask for more (--disk)",
+               "{cmd} rm {id}; submit again with a larger --disk")),
+    (r"ProjectName|project", ("the site needs your project: set CONDOR_NB_PROJECT (the ospool "
+                              "profile's MY.ProjectName)", "{cmd} rm {id}; set the project, "
+                              "submit again")),
+)  # fmt: skip
+
+
 def analyse_held(job: Any, job_id: str | None = None) -> Why:
     """A held job: the hold reason in plain words, what to change, the command."""
     ad = {
@@ -348,6 +364,10 @@ def analyse_held(job: Any, job_id: str | None = None) -> Why:
                 "{cmd} release {id} (once the cause is fixed)"),
     )  # fmt: skip
     raw = str(ad.get("HoldReason") or "").strip()
+    for pattern, better in _HOLD_TEXTS:
+        if klass == "held_by_policy" and re.search(pattern, raw, re.IGNORECASE):
+            advice, command = better
+            break
     details = [f"what to change: {advice}"]
     if raw:
         details.append(f"HTCondor says: {raw} (code {ad.get('HoldReasonCode')})")

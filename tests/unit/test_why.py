@@ -163,3 +163,33 @@ def test_an_attribute_no_slot_has_may_come_with_new_machines(slots: list[object]
     never = why.never_matches(job, slots)
     assert never is not None and never.may_match_new_machines
     assert "no slot defines HasBigGPU" in never.reason
+
+
+@pytest.mark.parametrize(
+    ("reason", "advice"),
+    [
+        ("Job exceeded the maximum runtime for its JobDurationCategory (20 hours)", '"Long"'),
+        ("Job has gone over memory limit of 2048 megabytes.", "--memory"),
+        ("Cannot access initial working directory /x", "the reason says which"),
+    ],
+)
+def test_policy_holds_in_plain_words(slots: list[object], reason: str, advice: str) -> None:
+    held = analysis.parse_ad((DATA / "job_held.ad").read_text(encoding="utf-8"))
+    job = analysis.with_attributes(held, {"HoldReasonCode": "3", "HoldReason": f'"{reason}"'})
+    answer = why.explain(job, slots, job_id="abc")
+    assert advice in answer.text() and reason in answer.text()
+
+
+def test_slots_whose_policy_wants_a_project_say_so(slots: list[object], big: object) -> None:
+    ospool = [
+        analysis.with_attributes(s, {"Start": "TARGET.ProjectName =!= undefined"}) for s in slots
+    ]
+    job = analysis.with_attributes(big, {"RequestMemory": "1024"})
+    answer = why.explain(job, ospool)
+    assert answer.summary == (
+        "1 slot(s) match its requirements but their own policy (START) rejects the job"
+    )
+    assert (answer.matching, answer.rejecting) == (1, 1)
+    assert "ProjectName" in answer.details[0] and "CONDOR_NB_PROJECT" in answer.details[0]
+    with_project = analysis.with_attributes(job, {"ProjectName": '"Hx"'})
+    assert "rejects" not in why.explain(with_project, ospool).summary
