@@ -129,6 +129,30 @@ def test_why_agrees_with_better_analyze_on_the_access_point(site: Site, tmp_path
         assert theirs["by_job"] == answer["machines"] - answer["matching"], (theirs["text"], answer)
         assert theirs["by_slot"] == answer["rejecting"], (theirs["text"], answer)
 
+        # Before submitting (what the submit path can call): the same verdicts.
+        code = """
+import json
+from condor_nb.condor import analysis
+from condor_nb.diagnostics.why import never_matches
+from condor_nb.settings import load_settings
+slots = analysis.fetch_slots(load_settings())
+base = {"request_cpus": "1", "request_memory": "1024", "request_disk": "1048576"}
+asks = {"big": {"request_memory": "102400"},
+        "ep1": {"requirements": "(OSGVO_OS_STRING =!= undefined)"},
+        "custom": {"requirements": "(HasQuantumChip == true)"}}
+out = {}
+for name, ask in asks.items():
+    never = never_matches(analysis.job_ad_from_description({**base, **ask}), slots)
+    out[name] = None if never is None else [never.reason, never.may_match_new_machines]
+print(json.dumps(out))
+"""
+        proc = site.client_python(code, env=env, check=True)
+        verdicts = json.loads(proc.stdout)
+        assert verdicts["ep1"] is None, verdicts
+        assert "request_memory 102400 MB: 0 of 2 slots" in verdicts["big"][0]
+        assert verdicts["big"][1] is False  # refuse: more than any machine has
+        assert verdicts["custom"][1] is True, verdicts  # warn: a new kind of machine may come
+
         # Held: the reason in words and the command.
         answer = why(held)
         assert answer["state"] == "HELD" and "held by the user" in answer["summary"], answer
