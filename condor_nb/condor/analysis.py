@@ -10,7 +10,7 @@ ad (from the schedd) and the pool's slot ads (from the collector).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from condor_nb.condor.deadline import DeadlineExceeded, call_with_deadline
@@ -97,15 +97,25 @@ def _bridged(ad: Any, expression: Any) -> Any:
     return copy
 
 
-def clause_matches(job: Mapping[str, Any], clause: str, slot: Mapping[str, Any]) -> bool:
-    """Does ``clause`` (part of the job's requirements) hold against ``slot``?"""
+def clause_matcher(job: Mapping[str, Any], clause: str) -> Callable[[Mapping[str, Any]], bool]:
+    """A test of ``clause`` (part of the job's requirements) against one slot ad; the
+    job's side is prepared once, so a pool of many slots costs one evaluation each."""
     import classad2
 
     expression = classad2.ExprTree(clause)
     probe = _bridged(_as_ad(job), expression)
     probe["Requirements"] = expression
-    # a.matches(b): b's Requirements, evaluated with a as TARGET.
-    return bool(_as_ad(slot).matches(probe))
+
+    def matches(slot: Mapping[str, Any]) -> bool:
+        # a.matches(b): b's Requirements, evaluated with a as TARGET.
+        return bool(_as_ad(slot).matches(probe))
+
+    return matches
+
+
+def clause_matches(job: Mapping[str, Any], clause: str, slot: Mapping[str, Any]) -> bool:
+    """Does ``clause`` (part of the job's requirements) hold against ``slot``?"""
+    return clause_matcher(job, clause)(slot)
 
 
 def slot_accepts(slot: Mapping[str, Any], job: Mapping[str, Any]) -> bool:

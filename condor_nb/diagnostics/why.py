@@ -218,8 +218,9 @@ def analyse_idle(
     clauses: list[Clause] = []
     for text in split_conjunction(requirements):
         try:
-            matched = sum(analysis.clause_matches(job, text, s) for s in slots)
-            ever = sum(analysis.clause_matches(job, text, m) for m in empty)
+            test = analysis.clause_matcher(job, text)
+            matched = sum(test(s) for s in slots)
+            ever = sum(test(m) for m in empty)
         except Exception as exc:  # a clause classad2 cannot parse: show it, do not fail
             clauses.append(Clause(text, 0, 0, f"{text}: cannot be evaluated ({exc})"))
             continue
@@ -227,11 +228,12 @@ def analyse_idle(
         clauses.append(Clause(text, matched, ever, words))
     # Machine by machine, partitionable slots taken whole (as better-analyze's summary
     # counts them); "available": room for it now, both ways, on a slot nobody claimed.
-    fits = [m for m in empty if analysis.clause_matches(job, requirements, m)]
+    whole = analysis.clause_matcher(job, requirements)
+    fits = [m for m in empty if whole(m)]
     welcome = [m for m in fits if analysis.slot_accepts(m, job)]
     available = [
         s for s in machines_now
-        if analysis.clause_matches(job, requirements, s) and analysis.slot_accepts(s, job)
+        if whole(s) and analysis.slot_accepts(s, job)
         and str(analysis.value(s, "State")) in ("Unclaimed", "None")
     ]  # fmt: skip
     why = Why(job_id, "QUEUED", "", slots=len(slots), machines=len(machines_now),
@@ -423,7 +425,8 @@ def never_matches(job: Any, slots: Sequence[Any]) -> NeverMatch | None:
     if not machines:
         return None
     requirements = analysis.expression_text(job, "Requirements") or "true"
-    if any(analysis.clause_matches(job, requirements, m) for m in machines):
+    whole = analysis.clause_matcher(job, requirements)
+    if any(whole(m) for m in machines):
         return None
     answer = analyse_idle(job, slots)
     never = [c for c in answer.clauses if c.ever == 0] or answer.clauses
