@@ -170,6 +170,11 @@ def status(job_id: str) -> None:
         return
     thing.status()
     click.echo(display.detail(thing.record))
+    from condor_nb.cli.why import why_line  # idle or held: why, from the pool's slots
+
+    line = why_line(thing)
+    if line:
+        click.echo(line)
     from condor_nb.diagnostics.parity import for_job  # issue 5: environment differences, when known
 
     click.echo("\n".join(for_job(thing.id, Path(thing.record.job_dir or "")).lines()))

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "submit": ("condor_nb.cli.jobs", "submit", "Submit a notebook as an HTCondor job."),
     "q": ("condor_nb.cli.jobs", "q", "List your notebook jobs and their states."),
     "status": ("condor_nb.cli.jobs", "status", "Show one job in detail."),
+    "why": ("condor_nb.cli.why", "why", "Say why a job is not running, and what to change."),
     "wait": ("condor_nb.cli.jobs", "wait", "Wait for a job to finish, showing progress."),
     "logs": ("condor_nb.cli.jobs", "logs", "Show a job's output (stdout and stderr)."),
     "fetch": ("condor_nb.cli.jobs", "fetch", "Copy a job's executed notebook, report and logs."),

@@ -1,0 +1,300 @@
+"""Matchmaking analysis on the v2 bindings: what ``condor_q -better-analyze`` does.
+
+The bindings have no analyser, but ``classad2`` evaluates a job's requirements
+against a slot ad as the negotiator does (``ClassAd.matches``: unscoped names are
+looked up in the job first, then in the slot). :mod:`condor_nb.diagnostics.why`
+builds its explanations on the few functions here; the ads it reads are the job
+ad (from the schedd) and the pool's slot ads (from the collector).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from condor_nb.condor.deadline import DeadlineExceeded, call_with_deadline
+from condor_nb.errors import ScheddUnavailableError
+from condor_nb.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: A partitionable slot advertises what is left; these are what the whole machine has.
+_TOTALS = {
+    "Memory": "TotalSlotMemory",
+    "Cpus": "TotalSlotCpus",
+    "Disk": "TotalSlotDisk",
+    "GPUs": "TotalSlotGPUs",
+}
+
+
+def parse_ad(text: str) -> Any:
+    """A ClassAd from its text (``condor_q -l`` / ``condor_status -l`` or ``[...]``)."""
+    import classad2
+
+    text = text.strip()
+    if text.startswith("["):
+        return classad2.ClassAd(text)
+    return classad2.parseOne(text, classad2.ParserType.Old)
+
+
+def parse_ads(text: str) -> list[Any]:
+    """Several ads in ``-long`` form, separated by blank lines."""
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    return [parse_ad(b) for b in blocks]
+
+
+def _as_ad(ad: Mapping[str, Any]) -> Any:
+    import classad2
+
+    if isinstance(ad, classad2.ClassAd):
+        return ad
+    copy = classad2.ClassAd()
+    for key, value in ad.items():
+        copy[key] = value
+    return copy
+
+
+def expression_text(ad: Mapping[str, Any], name: str) -> str | None:
+    """The unevaluated text of attribute ``name`` (e.g. a job's Requirements)."""
+    real = _as_ad(ad)
+    if name not in real:
+        return None
+    return str(real.lookup(name))
+
+
+def value(ad: Mapping[str, Any], name: str) -> Any:
+    """Attribute ``name`` evaluated in ``ad`` (None when undefined or an error)."""
+    import classad2
+
+    real = _as_ad(ad)
+    if name not in real:
+        return None
+    try:
+        got = real.eval(name)
+    except Exception:
+        return None
+    if isinstance(got, classad2.Value):
+        return None
+    return got
+
+
+def _bridged(ad: Any, expression: Any) -> Any:
+    """A copy of ``ad`` in which every unscoped name ``expression`` uses but ``ad`` does
+    not define reads the other ad (``X = TARGET.X``): the negotiator looks unscoped
+    names up in MY, then in TARGET; ``classad2``'s ``matches`` only in MY."""
+    import classad2
+
+    copy = classad2.ClassAd(str(ad))
+    try:
+        refs = ad.externalRefs(expression)
+    except Exception:
+        return copy
+    for ref in refs:
+        name = str(ref)
+        if "." not in name and name not in copy:
+            copy[name] = classad2.ExprTree(f"TARGET.{name}")
+    return copy
+
+
+def clause_matcher(job: Mapping[str, Any], clause: str) -> Callable[[Mapping[str, Any]], bool]:
+    """A test of ``clause`` (part of the job's requirements) against one slot ad; the
+    job's side is prepared once, so a pool of many slots costs one evaluation each."""
+    import classad2
+
+    expression = classad2.ExprTree(clause)
+    probe = _bridged(_as_ad(job), expression)
+    probe["Requirements"] = expression
+
+    def matches(slot: Mapping[str, Any]) -> bool:
+        # a.matches(b): b's Requirements, evaluated with a as TARGET.
+        return bool(_as_ad(slot).matches(probe))
+
+    return matches
+
+
+def clause_matches(job: Mapping[str, Any], clause: str, slot: Mapping[str, Any]) -> bool:
+    """Does ``clause`` (part of the job's requirements) hold against ``slot``?"""
+    return clause_matcher(job, clause)(slot)
+
+
+def slot_accepts(slot: Mapping[str, Any], job: Mapping[str, Any]) -> bool:
+    """Do the slot's own requirements (its START policy) accept the job?"""
+    real = _as_ad(slot)
+    requirements = real.lookup("Requirements") if "Requirements" in real else None
+    if requirements is None:
+        return True
+    return bool(_as_ad(job).matches(_bridged(real, requirements)))
+
+
+def target_refs(job: Mapping[str, Any], clause: str) -> list[str]:
+    """The attributes ``clause`` looks up in the slot (not defined by the job)."""
+    import classad2
+
+    try:
+        refs = _as_ad(job).externalRefs(classad2.ExprTree(clause))
+    except Exception:
+        return []
+    names = []
+    for ref in refs:
+        name = str(ref).split(".")[-1]
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def as_empty_machine(slot: Mapping[str, Any]) -> Any:
+    """A partitionable slot as it is with nothing running on it (its whole resources);
+    any other slot as it is. What "could this job ever match here" is asked of."""
+    import classad2
+
+    real = _as_ad(slot)
+    if value(real, "PartitionableSlot") is not True:
+        return real
+    empty = classad2.ClassAd(str(real))
+    for attr, total in _TOTALS.items():
+        whole = value(real, total)
+        if whole is not None:
+            empty[attr] = whole
+    return empty
+
+
+def is_dynamic(slot: Mapping[str, Any]) -> bool:
+    return value(slot, "DynamicSlot") is True or str(value(slot, "SlotType")) == "Dynamic"
+
+
+def with_attributes(job: Mapping[str, Any], extra: Mapping[str, str]) -> Any:
+    """A copy of ``job`` with ClassAd expressions ``extra`` (name -> expression text)."""
+    import classad2
+
+    copy = classad2.ClassAd(str(_as_ad(job)))
+    for name, text in extra.items():
+        copy[name] = classad2.ExprTree(text)
+    return copy
+
+
+def fetch_slots(settings: Settings, constraint: str = "true") -> list[Any]:
+    """The pool's slot ads, from the collector, with a time bound."""
+    from condor_nb.condor.schedd import configure_bindings
+
+    h = configure_bindings(settings)
+    limit = settings.schedd_timeout
+
+    def query() -> list[Any]:
+        collector = h.Collector(settings.collector) if settings.collector else h.Collector()
+        return list(collector.query(h.AdTypes.Startd, constraint))
+
+    try:
+        return call_with_deadline(query, limit)
+    except DeadlineExceeded:
+        raise ScheddUnavailableError(
+            f"asking the collector for the pool's slots: no answer within {limit:g} s",
+            hint="it may be overloaded or cut off; try again later "
+            "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
+        ) from None
+    except Exception as exc:
+        raise ScheddUnavailableError(
+            f"asking the collector for the pool's slots failed: {exc}",
+            hint="`condor_nb doctor` checks the connection to the pool",
+        ) from exc
+
+
+def fetch_job(settings: Settings, cluster: int, proc: int) -> Any | None:
+    """The whole job ad (queue, else history), or None when the schedd has no such job."""
+    from condor_nb.condor.schedd import client_for
+
+    client = client_for(settings)
+    constraint = f"ClusterId == {int(cluster)} && ProcId == {int(proc)}"
+    ads = client.query(constraint, [])
+    if not ads:
+        ads = client.history(constraint, [], match=1)
+    return ads[0] if ads else None
+
+
+def user_priorities(settings: Settings, users: Iterable[str]) -> dict[str, float]:
+    """Effective user priorities from the negotiator, for ``users`` (name or name@domain).
+
+    Empty when the negotiator cannot be asked (many sites do not let users): the
+    analysis then goes without it.
+    """
+    from condor_nb.condor.schedd import configure_bindings
+
+    h = configure_bindings(settings)
+    wanted = {u for u in users if u}
+
+    def ask() -> dict[str, float]:
+        collector = h.Collector(settings.collector) if settings.collector else h.Collector()
+        ad = collector.locate(h.DaemonType.Negotiator)
+        if ad is None:
+            return {}
+        found: dict[str, float] = {}
+        for entry in h.Negotiator(ad).getPriorities(False):
+            name = str(entry.get("Name", ""))
+            if name in wanted or name.split("@", 1)[0] in wanted:
+                found[name] = float(entry.get("Priority", 0.0))
+        return found
+
+    try:
+        return call_with_deadline(ask, min(settings.schedd_timeout, 10.0))
+    except Exception as exc:
+        log.debug("user priorities unavailable: %s", exc)
+        return {}
+
+
+def first_values(slots: Sequence[Mapping[str, Any]], name: str, limit: int = 5) -> list[str]:
+    """Distinct values of ``name`` across ``slots`` (as text; "undefined" when unset)."""
+    seen: list[str] = []
+    for slot in slots:
+        got = value(slot, name)
+        text = "undefined" if got is None else str(got)
+        if text not in seen:
+            seen.append(text)
+        if len(seen) >= limit:
+            break
+    return seen
+
+
+#: request_* submit command -> job attribute, and the clause the schedd adds for it.
+_REQUESTS = (
+    ("request_memory", "RequestMemory", "TARGET.Memory >= RequestMemory"),
+    ("request_disk", "RequestDisk", "TARGET.Disk >= RequestDisk"),
+    ("request_cpus", "RequestCpus", "TARGET.Cpus >= RequestCpus"),
+    ("request_gpus", "RequestGPUs", "TARGET.GPUs >= RequestGPUs"),
+)
+
+
+def job_ad_from_description(description: Mapping[str, str]) -> Any:
+    """The part of the job ad matchmaking reads, from a rendered submit description
+    (what :func:`condor_nb.diagnostics.why.never_matches` needs before submitting).
+
+    ``request_memory`` is taken in MB and ``request_disk`` in KB (as rendered); the
+    requirements get the resource clauses the schedd adds. Clauses the schedd adds
+    for other reasons (file transfer, the submit host's OS) are left out: an ad built
+    here may match where the real job would not, never the other way.
+    """
+    import classad2
+
+    ad = classad2.ClassAd()
+    clauses = []
+    user = str(description.get("requirements") or "").strip()
+    if user:
+        clauses.append(f"({user})")
+    for command, attr, clause in _REQUESTS:
+        raw = str(description.get(command) or "").strip()
+        try:
+            amount = int(float(raw))
+        except ValueError:
+            continue
+        if attr == "RequestGPUs" and amount <= 0:
+            continue
+        ad[attr] = amount
+        clauses.append(f"({clause})")
+    for key, text in description.items():
+        name = key[3:] if key.startswith("MY.") else key[1:] if key.startswith("+") else None
+        if name:
+            try:
+                ad[name] = classad2.ExprTree(str(text))
+            except Exception:
+                continue
+    ad["Requirements"] = classad2.ExprTree(" && ".join(clauses) or "true")
+    return ad
