@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from condor_nb import worker as remote
-from condor_nb.contract import names
+from condor_nb.contract import names as contract
 from condor_nb.contract.names import (
     MANIFEST_JSON,
     OUTPUT_NOTEBOOK,
@@ -79,7 +79,7 @@ def _stage(folder: Path, cells: list[str], params: str, job: dict[str, object]) 
         shutil.copyfile(source, folder / name)
     executor.stage(folder)
     write_notebook(folder / "analysis.ipynb", cells, params=params)
-    (folder / names.JOB_JSON).write_text(json.dumps({"notebook": "analysis.ipynb", **job}))
+    (folder / contract.JOB_JSON).write_text(json.dumps({"notebook": "analysis.ipynb", **job}))
     return folder
 
 
@@ -121,7 +121,7 @@ def test_python39_worker_runs_the_shipped_executor(root: Path, scratch: Path) ->
     assert manifest["packages"]["ipykernel"] == "5.4.3"  # the worker's own
 
     # The zip records the decision: which tree serves which Pythons.
-    with zipfile.ZipFile(job / names.EXECUTOR_NAME) as zf:
+    with zipfile.ZipFile(job / contract.EXECUTOR_NAME) as zf:
         info = json.loads(zf.read(executor.MANIFEST))
         tree = json.loads(zf.read(f"{executor_py39.VARIANT_DIR}/{executor.MANIFEST}"))
     # jinja2 (nbconvert's HTML above) is held once, in the main tree, for both trees.
@@ -140,7 +140,7 @@ def test_python39_worker_runs_the_shipped_executor(root: Path, scratch: Path) ->
     # A failing cell on the 3.9 worker: the partial notebook, the error, exit code 3.
     bad = _stage(scratch / "bad", ["print('before')", "raise ValueError('boom 3.9')"], "x = 1", {})
     failed = old_python.run_wrapper(root, bad)
-    assert failed.returncode == names.EXIT_CODES["cell_error"], failed.stdout + failed.stderr
+    assert failed.returncode == contract.EXIT_CODES["cell_error"], failed.stdout + failed.stderr
     result = json.loads((bad / RESULT_JSON).read_text())
     assert result["outcome"] == "cell_error" and "boom 3.9" in result["error"]["value"]
     assert "before" in "".join(cell_outputs(bad / OUTPUT_NOTEBOOK))
