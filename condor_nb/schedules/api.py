@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from condor_nb.condor import schedd
+from condor_nb.condor import constraints, schedd
 from condor_nb.errors import JobNotFoundError, SpecError
 from condor_nb.schedules import cron as schedules_cron
 from condor_nb.schedules.missed import HELD as SYSTEM_HOLD
@@ -82,14 +82,7 @@ def home_constraint(settings: Settings) -> str:
 
 def _constraint(settings: Settings, schedule_id: str | None = None) -> str:
     """Our schedules: of our Owner, created from this condor_nb home (as for jobs)."""
-    mine = tracking.owner(settings)
-    home = quoting.encode_text(str(settings.home).rstrip("/") + "/")
-    clause = (
-        f'CondorNbScheduleId isnt undefined && substr(CondorNbJobDir, 0, {len(home)}) == "{home}"'
-    )
-    if schedule_id is not None:
-        clause += f" && CondorNbScheduleId == {quoting.encode_attr(schedule_id)}"
-    return f'{clause} && Owner == "{mine}"' if mine else clause
+    return constraints.schedule(tracking.owner(settings), settings.home, schedule_id)
 
 
 def _check_keep(keep_runs: int) -> int:
@@ -312,7 +305,8 @@ def _act(
     cfg = settings or load_settings()
     current = _live(schedule_id, cfg)
     client = schedd.client_for(cfg)
-    client.act(action, f"ClusterId == {current.cluster} && ProcId == {current.proc}{extra}", reason)
+    where = f"ClusterId == {current.cluster} && ProcId == {current.proc}{extra}"
+    client.act(action, f"{_constraint(cfg, schedule_id)} && {where}", reason)
     return get(schedule_id, settings=cfg) if action != "remove" else current
 
 
@@ -343,7 +337,7 @@ def resume(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
         log = format_log(_holds_until(current, time.time()))
         where = f"ClusterId == {current.cluster} && ProcId == {current.proc}"
         schedd.client_for(cfg).edit(where, "CondorNbHolds", f'"{log}"')
-    extra = " && HoldReasonCode =!= 16"
+    extra = f" && {constraints.not_uploading()}"
     reason = f"resumed by condor_nb user (schedule {schedule_id})"
     return _act(schedule_id, "release", reason, cfg, extra)
 

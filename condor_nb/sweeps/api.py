@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.api import Job, new_job_id, registry_for
-from condor_nb.condor import schedd
+from condor_nb.condor import constraints, schedd
 from condor_nb.condor.status import JobState
 from condor_nb.errors import JobNotFoundError, SpecError
 from condor_nb.settings import Settings, load_settings
@@ -154,9 +154,11 @@ class Sweep:
             self.retrieve()
         return results_table(self.members(), as_dataframe=as_dataframe)
 
-    def _act(self, action: schedd.Action, reason: str) -> None:
+    def _act(self, action: schedd.Action, reason: str, extra: str = "") -> None:
+        from condor_nb.store import tracking
+
         client = schedd.client_for(self._settings)
-        client.act(action, f'CondorNbSweep == "{self.id}"', reason)
+        client.act(action, tracking.sweep_constraint(self.id, self._settings) + extra, reason)
         self.status()
 
     def remove(self, *, force: bool = False) -> None:
@@ -181,10 +183,9 @@ class Sweep:
         self._act("hold", f"held by condor_nb user (sweep {self.id})")
 
     def release(self) -> None:
-        client = schedd.client_for(self._settings)
-        constraint = f'CondorNbSweep == "{self.id}" && HoldReasonCode =!= 16'
-        client.act("release", constraint, f"released by condor_nb user (sweep {self.id})")
-        self.status()
+        # Never release the "spooling input" hold: the procs would start without inputs.
+        extra = f" && {constraints.not_uploading()}"
+        self._act("release", f"released by condor_nb user (sweep {self.id})", extra)
 
     def retry(self) -> list[Job]:
         """Submit again, as a new cluster, only the procs that FAILED or were REMOVED."""
