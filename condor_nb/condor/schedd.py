@@ -246,7 +246,7 @@ class HTCondorSchedd:
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log.warning(
+            log.info(
                 "%s on schedd %s failed (try %d), trying again in %.1f s: %s",
                 what, self.name, state.attempt_number, state.upcoming_sleep, exc,
             )  # fmt: skip
