@@ -105,6 +105,8 @@ def configure_bindings(settings: Settings) -> Any:
     # first (a notebook cell, a test), or we now want another pool, read it again.
     if imported_before and (_configured is None or _configured != config):
         htcondor2.reload_config()
+    if _configured != config:
+        log.debug("HTCondor client configuration: %s", config or "HTCondor's own search")
     _configured = config
     return htcondor2
 
@@ -148,12 +150,14 @@ class HTCondorSchedd:
                 return self._locate_once()
             except ScheddUnavailableError as exc:
                 if exc.unlisted:
+                    log.info("%s; asking again for up to %g s", exc.message, _UNLISTED_WAIT)
                     while time.monotonic() + 2.0 < unlisted_until:
                         time.sleep(2.0)
                         with contextlib.suppress(ScheddUnavailableError):
                             return self._locate_once()
                 if delay is None:
                     raise
+                log.info("finding the schedd failed, trying again in %g s: %s", delay, exc)
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -200,6 +204,7 @@ class HTCondorSchedd:
             raise ScheddUnavailableError(f"no schedd named {self._settings.schedd!r} at {where}")
         self.name = str(ad.get("Name"))
         self._ad = ad
+        log.debug("schedd %s at %s (collector %s)", self.name, ad.get("MyAddress"), where)
         return h.Schedd(ad)
 
     def _bounded(

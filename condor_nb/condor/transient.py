@@ -45,8 +45,9 @@ TRANSIENT_MARKERS = (
     "Failed to connect",
     "Unable to connect",
     ":6001:",  # CEDAR: connect failed
-    "SECMAN:2003",  # TCP connection failed
-    "SECMAN:2007",  # no answer in time, or a stale security session
+    # The security handshake (2003: TCP connection failed; 2007: no answer in time, or
+    # a stale session after a restart). Refusals (2010 DENIED) are caught first.
+    "SECMAN:",
     "resume session",
     "Connection refused",
     "Connection reset",
