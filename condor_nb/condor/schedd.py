@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NoReturn, Protocol
 
-import tenacity
-
 from condor_nb.condor import auth_refused, site_hints, transient
 from condor_nb.condor.deadline import (
     ChildError,
@@ -36,7 +34,7 @@ from condor_nb.settings import Settings
 Action = Literal["hold", "release", "remove"]
 log = logging.getLogger(__name__)
 #: Waits between tries of a transient failure: 0.5 s, doubling, at most 4 s.
-_RETRY_WAIT = tenacity.wait_exponential(multiplier=0.5, min=0.5, max=4.0)
+_RETRY_WAIT = {"multiplier": 0.5, "min": 0.5, "max": 4.0}
 #: How long a collector that lists no schedd is asked again (a schedd restarting).
 _UNLISTED_WAIT = 30.0
 _RETRIEVE_FACTOR = 30  # 30 min with the default schedd_timeout
@@ -245,6 +243,16 @@ class HTCondorSchedd:
         limit = self._settings.schedd_timeout if budget is None else budget
         deadline = time.monotonic() + limit
         retry_until = min(deadline, time.monotonic() + self._settings.schedd_timeout)
+        try:
+            return self._bounded(what, call, limit, deadline)
+        except ScheddUnavailableError:
+            raise
+        except Exception as exc:
+            if not transient.is_transient(exc):
+                self._raise_failure(what, exc, constraint, 1, writes)
+            first = exc
+        # tenacity imports asyncio and tornado (~0.1 s): only once a call has failed.
+        import tenacity
 
         def out_of_time(state: tenacity.RetryCallState) -> bool:
             return time.monotonic() + (state.upcoming_sleep or 0.0) >= retry_until
@@ -258,7 +266,7 @@ class HTCondorSchedd:
 
         policy = tenacity.Retrying(
             retry=tenacity.retry_if_exception(transient.is_transient),
-            wait=_RETRY_WAIT,
+            wait=tenacity.wait_exponential(**_RETRY_WAIT),
             stop=out_of_time,
             before_sleep=before_sleep,
             reraise=True,
@@ -268,9 +276,11 @@ class HTCondorSchedd:
             for attempt in policy:
                 with attempt:
                     tries += 1
-                    if tries > 1:  # a restarted schedd has a new address: find it again
-                        with contextlib.suppress(ScheddUnavailableError):
-                            self._schedd = self._locate()
+                    if tries == 1:  # the first try, made above, goes through the policy too
+                        raise first
+                    # A restarted schedd has a new address: find it again.
+                    with contextlib.suppress(ScheddUnavailableError):
+                        self._schedd = self._locate()
                     return self._bounded(what, call, limit, deadline)
         except ScheddUnavailableError:
             raise
