@@ -57,7 +57,7 @@ TRANSIENT_MARKERS = (
 EMPTY_FETCH = "Failed to fetch ads from schedd, errmsg="
 INVALID_MARKERS = ("invalid constraint", "job_spec string must be", "Unable to parse")
 #: Exception types (by name) the bindings raise for an argument they cannot use.
-INVALID_KINDS = ("ValueError", "ClassAdException", "ClassAdParseError", "TypeError")
+INVALID_KINDS = ("ValueError", "ClassAdException", "ClassAdParseError")
 
 
 def classify(message: str, kind: str = "", *, constraint_parses: bool | None = None) -> Kind:
