@@ -85,6 +85,12 @@ def _constraint(settings: Settings, schedule_id: str | None = None) -> str:
     return constraints.schedule(tracking.owner(settings), settings.home, schedule_id)
 
 
+def _job_of(current: Schedule, settings: Settings) -> str:
+    """The schedule's current job, scoped like every schedule constraint."""
+    where = f"ClusterId == {current.cluster} && ProcId == {current.proc}"
+    return f"{_constraint(settings, current.id)} && {where}"
+
+
 def _check_keep(keep_runs: int) -> int:
     if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or not 1 <= keep_runs <= 500:
         raise SpecError(
@@ -305,8 +311,7 @@ def _act(
     cfg = settings or load_settings()
     current = _live(schedule_id, cfg)
     client = schedd.client_for(cfg)
-    where = f"ClusterId == {current.cluster} && ProcId == {current.proc}{extra}"
-    client.act(action, f"{_constraint(cfg, schedule_id)} && {where}", reason)
+    client.act(action, _job_of(current, cfg) + extra, reason)
     return get(schedule_id, settings=cfg) if action != "remove" else current
 
 
@@ -335,8 +340,7 @@ def resume(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
     current = _live(schedule_id, cfg)
     if current.held_since is not None:  # remember the pause: its firings were skipped
         log = format_log(_holds_until(current, time.time()))
-        where = f"ClusterId == {current.cluster} && ProcId == {current.proc}"
-        schedd.client_for(cfg).edit(where, "CondorNbHolds", f'"{log}"')
+        schedd.client_for(cfg).edit(_job_of(current, cfg), "CondorNbHolds", f'"{log}"')
     extra = f" && {constraints.not_uploading()}"
     reason = f"resumed by condor_nb user (schedule {schedule_id})"
     return _act(schedule_id, "release", reason, cfg, extra)
@@ -366,7 +370,7 @@ def _runs_of(current: Schedule, cfg: Settings) -> list[Run]:
     job_dir = Path(current.job_dir) if current.job_dir else _dir(cfg, current.id)
     (job_dir / "out").mkdir(parents=True, exist_ok=True)
     client = schedd.client_for(cfg)
-    client.retrieve(f"ClusterId == {current.cluster} && ProcId == {current.proc}")
+    client.retrieve(_job_of(current, cfg))
     index = unpack(job_dir / "out" / ARCHIVE, job_dir / "runs")
     return runs_from_index(current.id, index, job_dir / "runs")
 
@@ -476,7 +480,7 @@ def update(
     holds = format_log(_holds_until(current, time.time()))
     fresh = _submit(spec, schedule_id, expr, keep, cfg, request, archive=archive, holds=holds)
     schedd.client_for(cfg).act(
-        "remove", f"ClusterId == {current.cluster}", f"schedule {schedule_id} updated"
+        "remove", f"{_job_of(current, cfg)}", f"schedule {schedule_id} updated"
     )
     if current.state == "PAUSED":
         fresh = pause(schedule_id, settings=cfg)
