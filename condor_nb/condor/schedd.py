@@ -378,9 +378,7 @@ class HTCondorSchedd:
                 # A submission that never reached the schedd submitted nothing: resend once.
                 if cluster is not None or not transient.never_reached(exc):
                     raise
-                log.warning(
-                    "submitting to schedd %s failed, sending it once more: %s", self.name, exc
-                )
+                log.info("submitting to schedd %s failed, sending it once more: %s", self.name, exc)
                 self._schedd = self._locate()
                 procs, asked = send()
         except DeadlineExceeded:
