@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from condor_nb.condor import schedd
+from condor_nb.condor import constraints, schedd
 from condor_nb.condor.state_conflicts import (
     raise_cannot_act,
     raise_no_outputs,
     raise_unless_completed,
 )
-from condor_nb.condor.status import HOLD_CODE_SPOOLING_INPUT, JobState, StatusInfo
+from condor_nb.condor.status import JobState, StatusInfo
 from condor_nb.contract.names import STDERR, STDOUT
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
@@ -291,7 +291,7 @@ class Job:
     def release(self) -> None:
         """Release the held job; StateConflictError when it is not held."""
         # Never release the "spooling input" hold: the job would start without inputs.
-        extra = f" && HoldReasonCode =!= {HOLD_CODE_SPOOLING_INPUT}"
+        extra = f" && {constraints.not_uploading()}"
         self._act("release", f"released by condor_nb user (job {self.id})", extra)
 
 

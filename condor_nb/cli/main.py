@@ -61,7 +61,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="condor_nb", prog_name="condor_nb")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Log to stderr what is sent to the schedd.")
+def cli(debug: bool) -> None:
     """Run Jupyter notebooks as HTCondor jobs on an external schedd.
 
     \b
@@ -70,6 +71,10 @@ def cli() -> None:
       condor_nb submit examples/hello.ipynb -p name grid --wait
       condor_nb q
     """
+    if debug:
+        from condor_nb.cli import debugging
+
+        debugging.enable()
 
 
 def main(argv: list[str] | None = None) -> Any:

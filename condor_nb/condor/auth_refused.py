@@ -18,16 +18,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from condor_nb.condor import transient
 from condor_nb.errors import CredentialsError
 from condor_nb.settings import Settings
 
-#: What the bindings' messages contain when authentication itself failed.
-MARKERS = ("AUTHENTICATE", "Failed to authenticate", "PERMISSION DENIED")
-
 
 def is_refusal(exc: BaseException | str) -> bool:
-    text = str(exc)
-    return any(marker in text for marker in MARKERS)
+    """Authentication itself failed (see :mod:`condor_nb.condor.transient`)."""
+    return transient.classify(str(exc)) is transient.Kind.REFUSED
 
 
 def write_refused(ping: Callable[[str], Any]) -> str | None:

@@ -13,6 +13,7 @@ when the time is up. Results must be picklable (ClassAds are).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import select
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class DeadlineExceeded(Exception):
@@ -82,6 +84,7 @@ def call_with_deadline(call: Callable[[], T], seconds: float) -> T:
     finally:
         os.close(read_fd)
         if data is None:  # timed out, or interrupted (Ctrl-C)
+            log.debug("no answer within %g s: killing the call's process %d", seconds, pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

@@ -9,15 +9,14 @@ Note for the Jupyter side: these calls hold the GIL; run them in a worker proces
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
-from condor_nb.condor import auth_refused, site_hints
+from condor_nb.condor import auth_refused, site_hints, transient
 from condor_nb.condor.deadline import (
     ChildError,
     DeadlineExceeded,
@@ -34,7 +33,8 @@ from condor_nb.settings import Settings
 
 Action = Literal["hold", "release", "remove"]
 log = logging.getLogger(__name__)
-_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+#: Waits between tries of a transient failure: 0.5 s, doubling, at most 4 s.
+_RETRY_WAIT = {"multiplier": 0.5, "min": 0.5, "max": 4.0}
 #: How long a collector that lists no schedd is asked again (a schedd restarting).
 _UNLISTED_WAIT = 30.0
 _RETRIEVE_FACTOR = 30  # 30 min with the default schedd_timeout
@@ -103,6 +103,8 @@ def configure_bindings(settings: Settings) -> Any:
     # first (a notebook cell, a test), or we now want another pool, read it again.
     if imported_before and (_configured is None or _configured != config):
         htcondor2.reload_config()
+    if _configured != config:
+        log.debug("HTCondor client configuration: %s", config or "HTCondor's own search")
     _configured = config
     return htcondor2
 
@@ -116,10 +118,15 @@ def client_params(settings: Settings, names: Sequence[str]) -> dict[str, str | N
     return {name: h.param.get(name) for name in names}
 
 
-def _not_connected(exc: Exception) -> bool:
-    """The bindings' error for a call that never reached the schedd."""
-    text = str(exc)
-    return "Failed to connect" in text or "SECMAN" in text
+def _parses(constraint: str) -> bool:
+    """Does ``constraint`` parse as a ClassAd expression (asked only after a failure)?"""
+    import classad2
+
+    try:
+        classad2.ExprTree(constraint)
+    except Exception:
+        return False
+    return True
 
 
 class HTCondorSchedd:
@@ -141,12 +148,14 @@ class HTCondorSchedd:
                 return self._locate_once()
             except ScheddUnavailableError as exc:
                 if exc.unlisted:
+                    log.info("%s; asking again for up to %g s", exc.message, _UNLISTED_WAIT)
                     while time.monotonic() + 2.0 < unlisted_until:
                         time.sleep(2.0)
                         with contextlib.suppress(ScheddUnavailableError):
                             return self._locate_once()
                 if delay is None:
                     raise
+                log.info("finding the schedd failed, trying again in %g s: %s", delay, exc)
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -193,6 +202,7 @@ class HTCondorSchedd:
             raise ScheddUnavailableError(f"no schedd named {self._settings.schedd!r} at {where}")
         self.name = str(ad.get("Name"))
         self._ad = ad
+        log.debug("schedd %s at %s (collector %s)", self.name, ad.get("MyAddress"), where)
         return h.Schedd(ad)
 
     def _bounded(
@@ -211,37 +221,103 @@ class HTCondorSchedd:
                 hint="it may be overloaded, hung or cut off; try again later "
                 "(CONDOR_NB_SCHEDD_TIMEOUT sets how long to wait)",
             ) from None
-        except ChildError as exc:
-            raise RuntimeError(str(exc)) from None
+        # A ChildError (the call raised in the child) keeps the bindings' message and
+        # exception type: condor_nb.condor.transient classifies it.
 
-    def _retrying(self, what: str, call: Callable[[], Any], budget: float | None = None) -> Any:
-        """Idempotent reads survive a schedd restart: retry with backoff, then explain.
+    def _retrying(
+        self,
+        what: str,
+        call: Callable[[], Any],
+        budget: float | None = None,
+        constraint: str | None = None,
+        writes: bool = False,
+    ) -> Any:
+        """Idempotent calls survive a schedd restart: only transient failures
+        (:mod:`condor_nb.condor.transient`) are tried again, with exponential waits,
+        each logged; anything else is raised at once, as what it is.
 
         Every try, and all of them together, stay within ``budget`` seconds
         (``schedd_timeout`` unless given). Failed tries are retried for up to
         ``schedd_timeout``: a restarting access point's schedd takes 15-20 s to answer
-        again (and to advertise its new address), longer than the backoff steps alone."""
+        again (and to advertise its new address), longer than the first waits alone."""
         limit = self._settings.schedd_timeout if budget is None else budget
         deadline = time.monotonic() + limit
-        retry_until = time.monotonic() + min(limit, self._settings.schedd_timeout)
-        for attempt in itertools.count():
-            try:
-                return self._bounded(what, call, limit, deadline)
-            except ScheddUnavailableError:
-                raise
-            except Exception as exc:
-                if auth_refused.is_refusal(exc):  # not transient: say so now
-                    raise auth_refused.refused(self._settings, what, self.name, str(exc)) from None
-                delay = _RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)]
-                if time.monotonic() + delay >= min(deadline, retry_until):
-                    raise ScheddUnavailableError(
-                        f"{what} failed on schedd {self.name}: {exc}",
-                        hint="the schedd may be restarting or unreachable; try again shortly",
-                    ) from exc
-                time.sleep(delay)
-                with contextlib.suppress(ScheddUnavailableError):
-                    self._schedd = self._locate()
+        retry_until = min(deadline, time.monotonic() + self._settings.schedd_timeout)
+        try:
+            return self._bounded(what, call, limit, deadline)
+        except ScheddUnavailableError:
+            raise
+        except Exception as exc:
+            if not transient.is_transient(exc):
+                self._raise_failure(what, exc, constraint, 1, writes)
+            first = exc
+        # tenacity imports asyncio and tornado (~0.1 s): only once a call has failed.
+        import tenacity
+
+        def out_of_time(state: tenacity.RetryCallState) -> bool:
+            return time.monotonic() + (state.upcoming_sleep or 0.0) >= retry_until
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.info(
+                "%s on schedd %s failed (try %d), trying again in %.1f s: %s",
+                what, self.name, state.attempt_number, state.upcoming_sleep, exc,
+            )  # fmt: skip
+
+        policy = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(transient.is_transient),
+            wait=tenacity.wait_exponential(**_RETRY_WAIT),
+            stop=out_of_time,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        tries = 0
+        try:
+            for attempt in policy:
+                with attempt:
+                    tries += 1
+                    if tries == 1:  # the first try, made above, goes through the policy too
+                        raise first
+                    # A restarted schedd has a new address: find it again.
+                    with contextlib.suppress(ScheddUnavailableError):
+                        self._schedd = self._locate()
+                    return self._bounded(what, call, limit, deadline)
+        except ScheddUnavailableError:
+            raise
+        except Exception as exc:
+            self._raise_failure(what, exc, constraint, tries, writes)
         raise AssertionError("unreachable")
+
+    def _raise_failure(
+        self, what: str, exc: Exception, constraint: str | None, tries: int, writes: bool
+    ) -> NoReturn:
+        """Raise what ``exc`` means: unavailable (after the tries a transient failure
+        deserves), a refused credential, an unusable constraint, or the schedd's answer
+        (for a write, a :class:`SubmitError` once a handshake showed the credential is
+        not the cause)."""
+        parses = _parses(constraint) if constraint is not None else None
+        kind = transient.of(exc, constraint_parses=parses)
+        if kind is transient.Kind.TRANSIENT:
+            raise ScheddUnavailableError(
+                f"{what} failed on schedd {self.name} ({tries} tr{'y' if tries == 1 else 'ies'}):"
+                f" {exc}",
+                hint="the schedd may be restarting or unreachable; try again shortly",
+            ) from exc
+        if kind is transient.Kind.REFUSED:
+            raise auth_refused.refused(self._settings, what, self.name, str(exc)) from None
+        if kind is transient.Kind.INVALID:
+            raise transient.InvalidConstraintError(
+                f"{what}: the schedd {self.name} cannot use the constraint {constraint!r}: {exc}",
+                hint="a ClassAd expression was expected (HTCondor manual, 'ClassAd syntax'); "
+                "if condor_nb built it, this is a bug: please report it",
+            ) from exc
+        if writes:
+            self._raise_if_refused(what, exc)
+            raise SubmitError(f"{what} failed on schedd {self.name}: {exc}") from exc
+        raise transient.ScheddCallError(
+            f"{what} failed on schedd {self.name}: {exc}",
+            hint="the schedd answered with an error that trying again would not change",
+        ) from exc
 
     def submit(
         self,
@@ -255,6 +331,11 @@ class HTCondorSchedd:
         the cluster is removed. Without ``spool`` the access point must see the input
         files at the same paths (a shared filesystem); nothing is uploaded."""
         h = self._htcondor
+        if log.isEnabledFor(logging.DEBUG):
+            # Secrets travel as a file (encrypt_input_files), never in the description.
+            text = "\n".join(f"  {key} = {value}" for key, value in description.items())
+            many = f", {len(itemdata)} proc(s) of itemdata" if itemdata else ""
+            log.debug("submit description sent to schedd %s%s:\n%s", self.name, many, text)
         submit = h.Submit(dict(description))
         limit = self._settings.schedd_timeout
         cluster: int | None = None
@@ -295,8 +376,9 @@ class HTCondorSchedd:
                 procs, asked = send()
             except ChildError as exc:
                 # A submission that never reached the schedd submitted nothing: resend once.
-                if cluster is not None or not _not_connected(exc):
+                if cluster is not None or not transient.never_reached(exc):
                     raise
+                log.info("submitting to schedd %s failed, sending it once more: %s", self.name, exc)
                 self._schedd = self._locate()
                 procs, asked = send()
         except DeadlineExceeded:
@@ -317,7 +399,7 @@ class HTCondorSchedd:
             if cluster is None:
                 if not isinstance(exc, ChildError):
                     raise
-                if "AUTHENTICATE" in str(exc):  # issue 5: a credential problem, said plainly
+                if transient.of(exc) is transient.Kind.REFUSED:  # a credential problem
                     raise CredentialsError(
                         f"the schedd {self.name} did not accept the credential presented: {exc}",
                         hint="`condor_nb auth status` shows which credential was presented; an "
@@ -350,13 +432,19 @@ class HTCondorSchedd:
         # 10,000 of them to dicts costs more than the query, and most callers
         # read only a few attributes of each.
         proj = list(projection)
-        ads = self._retrying("query", lambda: self._schedd.query(constraint, proj))
+        ads = self._retrying(
+            "query", lambda: self._schedd.query(constraint, proj), constraint=constraint
+        )
         return list(ads)
 
     def summary(self, constraint: str) -> Mapping[str, Any]:
         """Counts of the matching jobs by status (one small ad): ``Jobs``, ``Idle``, ..."""
         opts = self._htcondor.QueryOpt.SummaryOnly
-        ads = self._retrying("summary query", lambda: self._schedd.query(constraint, [], opts=opts))
+        ads = self._retrying(
+            "summary query",
+            lambda: self._schedd.query(constraint, [], opts=opts),
+            constraint=constraint,
+        )
         return ads[0] if ads else {}
 
     def history(
@@ -364,7 +452,9 @@ class HTCondorSchedd:
     ) -> list[Mapping[str, Any]]:
         proj = list(projection)
         return self._retrying(  # type: ignore[no-any-return]
-            "history query", lambda: list(self._schedd.history(constraint, proj, match=match))
+            "history query",
+            lambda: list(self._schedd.history(constraint, proj, match=match)),
+            constraint=constraint,
         )
 
     def act(self, action: Action, constraint: str, reason: str) -> int:
@@ -374,36 +464,33 @@ class HTCondorSchedd:
             "release": h.JobAction.Release,
             "remove": h.JobAction.Remove,
         }[action]
-        try:
-            # A plain string reason is silently dropped by the v2 bindings: pass (text, code).
-            result = self._reconnecting(
-                lambda: self._bounded(
-                    action, lambda: self._schedd.act(kind, constraint, (reason, 0))
-                )
-            )
-        except ScheddUnavailableError:
-            raise
-        except Exception as exc:
-            self._raise_if_refused(action, exc)
-            raise SubmitError(f"{action} failed on schedd {self.name}: {exc}") from exc
-        return int(result.get("TotalSuccess", 0)) if result is not None else 0
+        log.debug("%s on schedd %s: %s", action, self.name, constraint)
+        # A plain string reason is silently dropped by the v2 bindings: pass (text, code).
+        result = self._retrying(
+            action,
+            lambda: self._schedd.act(kind, constraint, (reason, 0)),
+            constraint=constraint,
+            writes=True,
+        )
+        if result is None:
+            return 0
+        log.debug(
+            "%s on schedd %s: %s done, %s refused (permission denied)",
+            action, self.name, result.get("TotalSuccess", 0),
+            result.get("TotalPermissionDenied", 0),
+        )  # fmt: skip
+        return int(result.get("TotalSuccess", 0))
 
     def edit(self, constraint: str, attribute: str, value: str) -> int:
         """Set ``attribute`` to the ClassAd expression ``value`` in the matching jobs."""
-        try:
-            return int(
-                self._reconnecting(
-                    lambda: self._bounded(
-                        f"editing {attribute}",
-                        lambda: self._schedd.edit(constraint, attribute, value),
-                    )
-                )
+        return int(
+            self._retrying(
+                f"editing {attribute}",
+                lambda: self._schedd.edit(constraint, attribute, value),
+                constraint=constraint,
+                writes=True,
             )
-        except ScheddUnavailableError:
-            raise
-        except Exception as exc:
-            self._raise_if_refused(f"editing {attribute}", exc)
-            raise SubmitError(f"editing {attribute} failed on schedd {self.name}: {exc}") from exc
+        )
 
     def _raise_if_refused(self, what: str, exc: Exception) -> None:
         """A CredentialsError if ``exc`` was the schedd refusing our credential. The
@@ -418,23 +505,15 @@ class HTCondorSchedd:
         if reason is not None:
             raise auth_refused.refused(self._settings, what, self.name, reason) from None
 
-    def _reconnecting(self, call: Callable[[], Any]) -> Any:
-        """A call that never reached the schedd (it restarted: new address, stale
-        security session) is sent once more to the schedd located again. Only for
-        calls a second try cannot do twice: a submission that did not arrive, an
-        action or an edit (both idempotent)."""
-        try:
-            return call()
-        except Exception as exc:
-            if not _not_connected(exc):
-                raise
-            self._schedd = self._locate()
-            return call()
-
     def retrieve(self, constraint: str) -> None:
         # Outputs can be large: a transfer gets _RETRIEVE_FACTOR times the usual bound.
         budget = self._settings.schedd_timeout * _RETRIEVE_FACTOR
-        self._retrying("retrieving outputs", lambda: self._schedd.retrieve(constraint), budget)
+        self._retrying(
+            "retrieving outputs",
+            lambda: self._schedd.retrieve(constraint),
+            budget,
+            constraint=constraint,
+        )
 
     def whoami(self) -> str | None:
         """The user the schedd maps our credential to (the Owner of our jobs), or None.

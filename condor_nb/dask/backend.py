@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from condor_nb.condor import schedd
+from condor_nb.condor import constraints, schedd
 from condor_nb.condor.status import JobState
 from condor_nb.contract import names
 from condor_nb.dask import description
@@ -89,7 +89,8 @@ class WorkerJobs:
 
     @property
     def constraint(self) -> str:
-        return description.session_constraint(self.session_id)
+        """This session's worker jobs, of our Owner, from this condor_nb home."""
+        return tracking.mine(description.session_constraint(self.session_id), self.settings)
 
     def _measure_clock_offset(self) -> float:
         """Heartbeats are compared with the schedd's clock: learn how far ours is."""
@@ -173,12 +174,14 @@ class WorkerJobs:
         if not condor_nb_ids:
             return 0
         with self._lock:
-            return self.client.act("remove", tracking.id_constraint(condor_nb_ids), reason)
+            constraint = tracking.mine(tracking.id_constraint(condor_nb_ids), self.settings)
+            return self.client.act("remove", constraint, reason)
 
     def remove_session(self, reason: str) -> int:
         """Remove every job of the session still in the queue (the final sweep)."""
         with self._lock:
-            return self.client.act("remove", self.constraint + " && JobStatus =!= 3", reason)
+            constraint = f"{self.constraint} && {constraints.not_removed()}"
+            return self.client.act("remove", constraint, reason)
 
     def beat(self) -> int:
         """Tell the schedd the session is alive (its jobs' removal policy reads this)."""

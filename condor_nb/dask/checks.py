@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from condor_nb.condor.status import COMPLETED, RUNNING
 from condor_nb.contract.names import NAME_ATTR
 from condor_nb.errors import ConfigError
 
@@ -189,7 +190,7 @@ def explain_missing_workers(
             f"that cannot reach {scheduler} (firewall, loopback or private address) exits "
             "after its death timeout; see docs/dask.md, 'Networking'."
         )
-    exited = [ad for ad in history if int(ad.get("JobStatus") or 0) == 4]
+    exited = [ad for ad in history if int(ad.get("JobStatus") or 0) == COMPLETED]
     unreachable = exited_without_connecting(
         exited, connected_names=connected_names or set(), grace=tried
     )
@@ -246,7 +247,7 @@ def never_connected(
     """Running worker jobs older than ``grace`` seconds whose worker never connected."""
     stuck = []
     for ad in queue:
-        if int(ad.get("JobStatus") or 0) != 2:
+        if int(ad.get("JobStatus") or 0) != RUNNING:
             continue
         name = str(ad.get("DaskWorkerName") or ad.get(NAME_ATTR) or "")
         if not name or _connected(name, connected_names):
@@ -291,7 +292,7 @@ def exited_without_connecting(
     """Worker jobs that ran longer than ``grace``, then exited without ever connecting."""
     gone = []
     for ad in history:
-        if int(ad.get("JobStatus") or 0) != 4:  # removed jobs did not give up by themselves
+        if int(ad.get("JobStatus") or 0) != COMPLETED:  # removed jobs did not give up by themselves
             continue
         name = str(ad.get("DaskWorkerName") or ad.get(NAME_ATTR) or "")
         wall = float(ad.get("RemoteWallClockTime") or 0)

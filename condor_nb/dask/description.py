@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from condor_nb import __version__
+from condor_nb.condor.status import RUNNING
 from condor_nb.contract import names
 from condor_nb.dask.options import WorkerOptions
 from condor_nb.submission import quoting
@@ -81,7 +82,8 @@ def removal_policy(options: WorkerOptions) -> str:
     )
     if options.lifetime is not None:
         policy += (
-            f" || (JobStatus == 2 && time() - JobCurrentStartDate > {int(options.lifetime) + 60})"
+            f" || (JobStatus == {RUNNING}"
+            f" && time() - JobCurrentStartDate > {int(options.lifetime) + 60})"
         )
     return policy
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from condor_nb.condor import schedd
+from condor_nb.condor import constraints, schedd
+from condor_nb.condor.status import HELD, IDLE, RUNNING
 from condor_nb.contract import names
 from condor_nb.dask.description import HEARTBEAT_ATTR, KIND, SESSION_ATTR, session_constraint
 from condor_nb.dask.errors import DaskSessionError
@@ -26,7 +27,7 @@ _PROJECTION = (
     "ClusterId", "ProcId", "JobStatus", "QDate", SESSION_ATTR, names.DASK_SCHEDULER_ATTR,
     names.DASK_CLIENT_ATTR, HEARTBEAT_ATTR, names.PROFILE_ATTR, "ServerTime",
 )  # fmt: skip
-_STATES = {1: "idle", 2: "running", 5: "held"}
+_STATES = {IDLE: "idle", RUNNING: "running", HELD: "held"}
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ def resolve(settings: Settings, session_id: str) -> str:
 def down(settings: Settings, session_id: str) -> tuple[str, int]:
     """Remove every worker job of a session: (its full id, jobs the schedd removed)."""
     sid = check_session_id(resolve(settings, session_id))
-    constraint = f"{tracking.base_constraint(settings)} && {session_constraint(sid)}"
+    constraint = tracking.mine(session_constraint(sid), settings)
     reason = f"condor_nb: dask session {sid} taken down (condor_nb dask down)"
-    removed = schedd.client_for(settings).act("remove", constraint + " && JobStatus =!= 3", reason)
+    removed = schedd.client_for(settings).act(
+        "remove", f"{constraint} && {constraints.not_removed()}", reason
+    )
     return sid, removed

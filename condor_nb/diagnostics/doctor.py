@@ -147,7 +147,13 @@ def _probe(settings: Settings, timeout: float) -> Check:
     """A tiny job: can the worker's Python (in the image) import ipykernel? (condor_nb ships
     papermill with every job; a kernel needs ipykernel and jupyter_client on the worker.)"""
     from condor_nb.condor import schedd
-    from condor_nb.condor.status import FAILURE_CLASSES, NOT_SHARED_HOLD_CODES
+    from condor_nb.condor.status import (
+        COMPLETED,
+        FAILURE_CLASSES,
+        HELD,
+        HOLD_CODE_SPOOLING_INPUT,
+        NOT_SHARED_HOLD_CODES,
+    )
     from condor_nb.submission import templates
 
     fix = (
@@ -181,19 +187,20 @@ def _probe(settings: Settings, timeout: float) -> Check:
             if not ads:  # not spooled: a finished job leaves the queue at once
                 ads = client.history(f"ClusterId == {cluster}", projection, match=1)
             ad = ads[0] if ads else {}
-            uploading = ad.get("HoldReasonCode") == 16  # the spooling hold lifts by itself
-            if ad.get("JobStatus") == 4 or (ad.get("JobStatus") == 5 and not uploading):
+            # The spooling hold lifts by itself.
+            uploading = ad.get("HoldReasonCode") == HOLD_CODE_SPOOLING_INPUT
+            if ad.get("JobStatus") == COMPLETED or (ad.get("JobStatus") == HELD and not uploading):
                 break
             time.sleep(1.0)
     finally:
         client.act("remove", f"ClusterId == {cluster}", "condor_nb doctor probe done")
-    if ad.get("JobStatus") == 4 and ad.get("ExitCode") == 0:
+    if ad.get("JobStatus") == COMPLETED and ad.get("ExitCode") == 0:
         return Check(PROBE, OK, f"job {cluster}: {settings.worker_python} imports ipykernel")
-    if ad.get("JobStatus") == 4:
+    if ad.get("JobStatus") == COMPLETED:
         command = f"{settings.worker_python} -c '{PROBE_CODE}'"
         detail = f"job {cluster}: `{command}` exited {ad.get('ExitCode')}"
         return Check(PROBE, FAIL, detail, fix)
-    held = ad.get("JobStatus") == 5
+    held = ad.get("JobStatus") == HELD
     if held and settings.shared_filesystem and ad.get("HoldReasonCode") in NOT_SHARED_HOLD_CODES:
         detail = f"job {cluster} held: {FAILURE_CLASSES['not_shared']}: {ad.get('HoldReason')}"
         return Check(PROBE, FAIL, detail, f"put condor_nb's home ({settings.home}) "

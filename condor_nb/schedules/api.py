@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from condor_nb.condor import schedd
+from condor_nb.condor import constraints, schedd
 from condor_nb.contract import names
 from condor_nb.contract.layout import IN_DIR, OUT_DIR, JobFiles, worker_notebook_name
 from condor_nb.errors import JobNotFoundError, SpecError
@@ -87,15 +87,13 @@ def home_constraint(settings: Settings) -> str:
 
 def _constraint(settings: Settings, schedule_id: str | None = None) -> str:
     """Our schedules: of our Owner, created from this condor_nb home (as for jobs)."""
-    mine = tracking.owner(settings)
-    home = quoting.encode_text(str(settings.home).rstrip("/") + "/")
-    clause = (
-        f"{names.SCHEDULE_ID_ATTR} isnt undefined"
-        f' && substr({names.JOB_DIR_ATTR}, 0, {len(home)}) == "{home}"'
-    )
-    if schedule_id is not None:
-        clause += f" && {names.SCHEDULE_ID_ATTR} == {quoting.encode_attr(schedule_id)}"
-    return f'{clause} && Owner == "{mine}"' if mine else clause
+    return constraints.schedule(tracking.owner(settings), settings.home, schedule_id)
+
+
+def _job_of(current: Schedule, settings: Settings) -> str:
+    """The schedule's current job, scoped like every schedule constraint."""
+    where = f"ClusterId == {current.cluster} && ProcId == {current.proc}"
+    return f"{_constraint(settings, current.id)} && {where}"
 
 
 def _check_keep(keep_runs: int) -> int:
@@ -317,7 +315,7 @@ def _act(
     cfg = settings or load_settings()
     current = _live(schedule_id, cfg)
     client = schedd.client_for(cfg)
-    client.act(action, f"ClusterId == {current.cluster} && ProcId == {current.proc}{extra}", reason)
+    client.act(action, _job_of(current, cfg) + extra, reason)
     return get(schedule_id, settings=cfg) if action != "remove" else current
 
 
@@ -346,9 +344,8 @@ def resume(schedule_id: str, *, settings: Settings | None = None) -> Schedule:
     current = _live(schedule_id, cfg)
     if current.held_since is not None:  # remember the pause: its firings were skipped
         log = format_log(_holds_until(current, time.time()))
-        where = f"ClusterId == {current.cluster} && ProcId == {current.proc}"
-        schedd.client_for(cfg).edit(where, names.HOLDS_ATTR, f'"{log}"')
-    extra = " && HoldReasonCode =!= 16"
+        schedd.client_for(cfg).edit(_job_of(current, cfg), names.HOLDS_ATTR, f'"{log}"')
+    extra = f" && {constraints.not_uploading()}"
     reason = f"resumed by condor_nb user (schedule {schedule_id})"
     return _act(schedule_id, "release", reason, cfg, extra)
 
@@ -377,7 +374,7 @@ def _runs_of(current: Schedule, cfg: Settings) -> list[Run]:
     job_dir = Path(current.job_dir) if current.job_dir else _dir(cfg, current.id)
     (job_dir / OUT_DIR).mkdir(parents=True, exist_ok=True)
     client = schedd.client_for(cfg)
-    client.retrieve(f"ClusterId == {current.cluster} && ProcId == {current.proc}")
+    client.retrieve(_job_of(current, cfg))
     index = unpack(job_dir / OUT_DIR / ARCHIVE, job_dir / "runs")
     return runs_from_index(current.id, index, job_dir / "runs")
 
@@ -495,7 +492,7 @@ def update(
     with _secrets_forgotten(cfg, schedule_id):
         fresh = _submit(spec, schedule_id, expr, keep, cfg, request, archive=archive, holds=holds)
     schedd.client_for(cfg).act(
-        "remove", f"ClusterId == {current.cluster}", f"schedule {schedule_id} updated"
+        "remove", f"{_job_of(current, cfg)}", f"schedule {schedule_id} updated"
     )
     if current.state == "PAUSED":
         fresh = pause(schedule_id, settings=cfg)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from condor_nb.condor import status as job_status
 from condor_nb.contract import names
 from condor_nb.submission import quoting
 
@@ -45,7 +46,7 @@ PROJECTION = (
     names.KEEP_RUNS_ATTR,
     names.HOLDS_ATTR,
 )
-_USER_HOLD, _SPOOLING_HOLD = 1, 16
+_USER_HOLD, _SPOOLING_HOLD = job_status.HOLD_CODE_USER, job_status.HOLD_CODE_SPOOLING_INPUT
 
 
 @dataclass(frozen=True)
@@ -103,20 +104,20 @@ def _state(ad: Mapping[str, Any], now: float) -> tuple[str, str | None]:
     status = _int(ad.get("JobStatus"))
     deferral = _int(ad.get("DeferralTime"))
     upcoming = f"next run {_when(deferral)}" if deferral else "waiting for its first run"
-    if status == 1:
+    if status == job_status.IDLE:
         return ACTIVE, upcoming
-    if status in (2, 6):
+    if status in (job_status.RUNNING, job_status.TRANSFERRING_OUTPUT):
         if deferral and now < deferral:
             return ACTIVE, f"{upcoming} (a slot is claimed and waiting)"
         return ACTIVE, "running now"
-    if status == 5:
+    if status == job_status.HELD:
         code = _int(ad.get("HoldReasonCode"))
         if code == _USER_HOLD:
             return PAUSED, "paused; resume it to run again"
         if code == _SPOOLING_HOLD:
             return ACTIVE, "uploading inputs"
         return HELD, f"held by HTCondor: {ad.get('HoldReason') or 'no reason given'}"
-    if status in (3, 4):
+    if status in (job_status.REMOVED, job_status.COMPLETED):
         return DELETED, "deleted"
     return ACTIVE, f"unknown HTCondor JobStatus {status}"
 

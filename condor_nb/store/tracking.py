@@ -12,12 +12,13 @@ back to a full look. On a shared access point this keeps frequent polling cheap
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from condor_nb.condor import schedd, status
+from condor_nb.condor import constraints, schedd, status
 from condor_nb.condor.schedd import ScheddClient
 from condor_nb.contract import names
 from condor_nb.errors import CondorNbError, ConfigError
@@ -25,6 +26,7 @@ from condor_nb.settings import Settings
 from condor_nb.store.registry import JobRecord, Registry
 from condor_nb.submission import quoting
 
+log = logging.getLogger(__name__)
 PROJECTION = (
     "ClusterId", "ProcId", "JobStatus", "ExitCode", "ExitBySignal", "ExitSignal",
     "HoldReason", "HoldReasonCode", "RemoveReason", "QDate", "JobStartDate",
@@ -89,7 +91,7 @@ def mine(constraint: str, settings: Settings) -> str:
     may a job of the same Owner submitted from another condor_nb home, whose
     outputs belong to that home's staging folders.
     """
-    return f"({constraint}) && {base_constraint(settings)}"
+    return constraints.scoped(constraint, owner(settings), settings.home)
 
 
 def base_constraint(settings: Settings) -> str:
@@ -99,18 +101,16 @@ def base_constraint(settings: Settings) -> str:
     ``CONDOR_NB_HOME``) belong to that home's registry: their outputs are retrieved
     into its staging folders, so this one leaves them alone.
     """
-    mine = owner(settings)
-    home = quoting.encode_text(str(settings.home).rstrip("/") + "/")
-    clause = f'CondorNbId isnt undefined && substr(CondorNbJobDir, 0, {len(home)}) == "{home}"'
-    return f'{clause} && Owner == "{mine}"' if mine else clause
+    return constraints.ours(owner(settings), settings.home)
 
 
-def id_constraint(ids: Sequence[str]) -> str:
-    """ClassAd constraint matching the given condor_nb ids (ids are [0-9a-f] only)."""
-    if len(ids) == 1:
-        return f'CondorNbId == "{ids[0]}"'
-    listed = ", ".join(f'"{i}"' for i in ids)
-    return f"member(CondorNbId, {{{listed}}})"
+#: ClassAd constraint matching the given condor_nb ids.
+id_constraint = constraints.job_ids
+
+
+def sweep_constraint(sweep_id: str, settings: Settings) -> str:
+    """Every proc of one sweep of ours (never another Owner's or another home's)."""
+    return constraints.sweep(sweep_id, owner(settings), settings.home)
 
 
 def _num(value: Any) -> float | None:
@@ -213,14 +213,15 @@ def _merge(
         else:
             out[job_id] = record_from_ad(ad, client.name, old, now, timeout, in_queue)
     if abandoned:
-        _remove_abandoned(client, abandoned)
+        log.debug("removing %d job(s) whose inputs were never uploaded", len(abandoned))
+        _remove_abandoned(client, abandoned, settings)
     return out
 
 
-def _remove_abandoned(client: ScheddClient, ids: Sequence[str]) -> None:
+def _remove_abandoned(client: ScheddClient, ids: Sequence[str], settings: Settings) -> None:
     """Remove jobs whose submitter died before uploading their inputs (they never run)."""
     reason = "condor_nb: inputs were never uploaded (the submitting process stopped)"
-    client.act("remove", id_constraint(ids), reason)
+    client.act("remove", mine(id_constraint(ids), settings), reason)
 
 
 def _changed(fresh: Mapping[str, JobRecord], known: Mapping[str, JobRecord]) -> list[JobRecord]:
@@ -252,7 +253,7 @@ def refresh_sweep(
     if not open_ids:
         return
     known = {r.id: r for r in members}
-    constraint = f'CondorNbSweep == "{sweep_id}"'
+    constraint = f"CondorNbSweep == {quoting.encode_attr(sweep_id)}"
     own = {r.id for r in members if r.sweep_id == sweep_id}
     others = sorted(open_ids - own)  # cached answers from earlier runs
     if others:
@@ -280,14 +281,22 @@ def _incremental(
     """Jobs that changed since ``since``; None when the queue moved in ways it cannot see."""
     base = base_constraint(settings)
     summary = client.summary(base)
-    changed = (
-        f"{base} && (EnteredCurrentStatus >= {int(since)} || QDate >= {int(since)}"
-        " || JobStatus == 2 || (JobStatus == 5 && HoldReasonCode == 16))"
-    )
+    changed = constraints.changed_since(base, since)
     fresh = _merge(client.query(changed, PROJECTION), client, known, settings, in_queue=True)
     in_queue = {r.id for r in known.values() if r.in_queue and r.schedd == client.name}
-    if len(in_queue | fresh.keys()) != int(summary.get("Jobs", -1)):
-        return None  # a job left the queue (or arrived) unseen: look at everything
+    counted = int(summary.get("Jobs", -1))
+    if len(in_queue | fresh.keys()) != counted:
+        # A job left the queue (or arrived) unseen: look at everything.
+        log.debug(
+            "sync %s: full look: the schedd counts %d job(s) of ours in the queue, the "
+            "registry and the %d changed since %d make %d",
+            client.name, counted, len(fresh), int(since), len(in_queue | fresh.keys()),
+        )  # fmt: skip
+        return None
+    log.debug(
+        "sync %s: incremental: %d job(s) changed since %d, %d in the queue",
+        client.name, len(fresh), int(since), counted,
+    )  # fmt: skip
     registry.upsert_many(_changed(fresh, known))
     registry.set_meta(_mark_key(client), str(int(summary["ServerTime"]) - SYNC_MARGIN))
     return fresh
@@ -306,9 +315,14 @@ def _full(
         and not (r.job_state.is_terminal and not r.in_queue)
     ]  # fmt: skip
     if left:
+        log.debug("sync %s: %d job(s) left the queue: asking the history", client.name, len(left))
         hist = client.history(mine(id_constraint(left), settings), PROJECTION, match=len(left))
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     changed = _changed(fresh, known)
+    log.debug(
+        "sync %s: full look: %d job(s) in the queue, %d row(s) written",
+        client.name, sum(1 for r in fresh.values() if r.in_queue), len(changed),
+    )  # fmt: skip
     registry.upsert_many(changed)
     written = {r.id for r in changed}
     # Only the flags that moved (usually none): rewriting 10,000 rows costs ~0.1 s.
@@ -331,6 +345,8 @@ def sync(client: ScheddClient, registry: Registry, settings: Settings) -> list[J
     fresh = None
     if mark is not None:
         fresh = _incremental(client, registry, settings, known, float(mark))
+    else:
+        log.debug("sync %s: full look: no earlier look at this schedd recorded", client.name)
     if fresh is None:
         fresh = _full(client, registry, settings, known)
     merged = {**known, **fresh}

@@ -9,11 +9,14 @@ set by a profile. Profiles are looked up, first match wins, in:
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from condor_nb.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 RESERVED = frozenset(
     {
@@ -77,9 +80,10 @@ def available() -> dict[str, tuple[str, Path]]:
 
 
 def load(name: str) -> Template:
-    for _origin, directory in search_path():
+    for origin, directory in search_path():
         path = directory / f"{name}.sub"
         if path.is_file():
+            log.debug("site profile %s: %s (%s)", name, path, origin)
             return parse(path.read_text(encoding="utf-8"), path=path, name=name)
     names = ", ".join(sorted(available())) or "(none)"
     raise ConfigError(

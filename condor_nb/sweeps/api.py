@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.api import Job
-from condor_nb.condor import schedd
+from condor_nb.condor import constraints, schedd
 from condor_nb.condor.status import JobState
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
@@ -166,10 +166,16 @@ class Sweep:
             self.retrieve()
         return results_table(self.members(), as_dataframe=as_dataframe)
 
-    def _act(self, action: schedd.Action, reason: str) -> None:
+    def _act(self, action: schedd.Action, reason: str, extra: str = "") -> int:
+        """``action`` on the sweep's jobs (scoped to this user's home); how many it took."""
+        from condor_nb.store import tracking
+
         client = schedd.client_for(self._settings)
-        client.act(action, f'CondorNbSweep == "{self.id}"', reason)
+        done = client.act(
+            action, tracking.sweep_constraint(self.id, self._settings) + extra, reason
+        )
         self.status()
+        return done
 
     def remove(self, *, force: bool = False) -> None:
         """Remove every proc; refused (StateConflictError) while finished procs' outputs were never
@@ -194,13 +200,12 @@ class Sweep:
 
     def release(self) -> None:
         """Release its held jobs; StateConflictError when none is held."""
-        client = schedd.client_for(self._settings)
-        constraint = f'CondorNbSweep == "{self.id}" && HoldReasonCode =!= 16'
-        done = client.act("release", constraint, f"released by condor_nb user (sweep {self.id})")
-        counts = self.status()
+        # Never release the "spooling input" hold: the procs would start without inputs.
+        extra = f" && {constraints.not_uploading()}"
+        done = self._act("release", f"released by condor_nb user (sweep {self.id})", extra)
         if not done:
             raise StateConflictError(
-                f"sweep {self.id} has no held job ({counts}): nothing was released",
+                f"sweep {self.id} has no held job ({self.status()}): nothing was released",
                 hint=f"`condor_nb status {self.id}` shows its jobs' states",
             )
 

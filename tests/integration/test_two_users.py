@@ -122,3 +122,72 @@ def test_pool_add_user_prints_a_shell_that_acts_as_the_user(
     assert f"{OTHER}@" in auth.stdout, auth.stdout
     bad = cnb.run("pool", "add-user", "root")
     assert bad.returncode == 10 and "not a name for a new pool user" in bad.stderr
+
+
+_PLANT = """
+import json, sys
+from condor_nb.condor import schedd
+from condor_nb.settings import load_settings
+sweep_id, job_dir = sys.argv[1], sys.argv[2]
+client = schedd.client_for(load_settings())
+sub = {"executable": "/bin/sleep", "arguments": "600", "transfer_executable": "false",
+       "requirements": "false", "+CondorNbSweep": json.dumps(sweep_id),
+       "+CondorNbId": '"feedf00d"', "+CondorNbJobDir": json.dumps(job_dir)}
+print(client.submit(sub, spool=False)[0])
+"""
+
+
+def test_a_sweep_acts_only_on_its_owners_jobs_from_its_home(
+    cnb: Cnb, other_user_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Jobs carrying our sweep's id but submitted by another user (same home path, as on
+    JupyterHub) or by us from another condor_nb home are never held nor removed with it.
+    Before: the sweep acted on `CondorNbSweep == id` alone; the schedd refused the other
+    Owner's job (permission denied) and held our other home's job."""
+    import logging
+
+    nb = cnb.notebook("sweep.ipynb", ["import time; time.sleep(s)"], params="s = 0")
+    sweep = condor_nb.sweep(nb, grid={"s": [300, 301]})
+    home = cnb.env["CONDOR_NB_HOME"]
+    job_dir = f"{home}/jobs/{sweep.id}/"
+    env = {**os.environ, **cnb.env}
+    theirs = subprocess.run(
+        [sys.executable, "-c", _PLANT, sweep.id, job_dir], env={**env, **other_user_env},
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout.split()[-1]  # fmt: skip
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", _PLANT, sweep.id, f"{home}-elsewhere/jobs/{sweep.id}/"],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    ).stdout.split()[-1]  # fmt: skip
+    planted = {theirs: "alice", elsewhere: "nbuser"}
+    try:
+        caplog.set_level(logging.DEBUG, logger="condor_nb")
+        sweep.hold()
+        sweep.remove(force=True)
+        for cluster, owner in planted.items():
+            ads = _ads(cluster)
+            assert ads, f"{owner}'s job {cluster} (not of this sweep) was removed with it"
+            assert ads[0]["Owner"] == owner, ads
+            assert ads[0]["JobStatus"] == 1, (owner, ads)  # idle, as planted: untouched
+        acted = [r.getMessage() for r in caplog.records if " on schedd " in r.getMessage()]
+        done = [line for line in acted if "refused (permission denied)" in line]
+        assert len(done) == 2 and all(" 0 refused" in line for line in done), acted
+        assert all(
+            f'CondorNbSweep == "{sweep.id}"' in line and "Owner ==" in line
+            for line in acted
+            if line.startswith(("hold on", "remove on")) and "done" not in line
+        ), acted
+        for _, job in sweep.members():
+            assert job.status().state.value == "REMOVED"
+    finally:
+        _remove_as(theirs, {**env, **other_user_env})
+        _remove_as(elsewhere, env)
+
+
+def _remove_as(cluster: str, env: dict[str, str]) -> None:
+    code = (
+        "import sys\nfrom condor_nb.condor import schedd\nfrom condor_nb.settings import "
+        "load_settings\nschedd.client_for(load_settings()).act('remove', "
+        "'ClusterId == ' + sys.argv[1], 'test done')"
+    )
+    subprocess.run([sys.executable, "-c", code, cluster], env=env, timeout=120, check=False)
