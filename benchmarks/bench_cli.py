@@ -51,7 +51,7 @@ def _fill_queue(n: int, home: Path) -> int:
     """n held condor_nb-like jobs of ``home`` in one cluster (no spool: fast)."""
     from common import raw_schedd
 
-    from condor_nb.submission.quoting import encode_attr
+    from condor_nb.spec.quoting import encode_attr
 
     htcondor2, schedd = raw_schedd()
     sub = htcondor2.Submit({

@@ -29,7 +29,7 @@ def submit_lookalikes(
     home: Path, n: int, prefix: str, *, held: bool = True, universe: str | None = None
 ) -> int:
     """n jobs of the condor_nb home ``home`` (ids ``prefix`` + 7 hex digits); the cluster."""
-    from condor_nb.submission.quoting import encode_text
+    from condor_nb.spec.quoting import encode_text
 
     htcondor2, schedd = raw_schedd(home)
     description = {

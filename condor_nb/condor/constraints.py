@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from condor_nb.condor.status import HELD, HOLD_CODE_SPOOLING_INPUT, REMOVED, RUNNING
-from condor_nb.submission import quoting
+from condor_nb.spec import quoting
 
 #: What marks a job (``CondorNbId``) or a schedule (``CondorNbScheduleId``) as condor_nb's.
 JOB_MARK = "CondorNbId"

@@ -3,7 +3,7 @@
 Pure (no I/O, no bindings, no dask). One description serves a whole scale-up
 batch: the per-worker values (its dask name and condor_nb id) are itemdata, so N
 workers are one HTCondor cluster of N procs. User strings reach the description
-only through :mod:`condor_nb.submission.quoting`.
+only through :mod:`condor_nb.spec.quoting`.
 
 The jobs carry ``CondorNb*`` attributes like notebook jobs (``condor_nb q`` lists
 them, the registry can be rebuilt from them) plus ``CondorNbKind = "dask-worker"``
@@ -25,7 +25,7 @@ from condor_nb import __version__
 from condor_nb.condor.status import RUNNING
 from condor_nb.contract import names
 from condor_nb.dask.options import WorkerOptions
-from condor_nb.submission import quoting
+from condor_nb.spec import quoting
 from condor_nb.submission.templates import Template
 
 KIND = "dask-worker"

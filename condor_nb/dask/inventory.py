@@ -20,8 +20,8 @@ from condor_nb.dask.description import HEARTBEAT_ATTR, KIND, SESSION_ATTR, sessi
 from condor_nb.dask.errors import DaskSessionError
 from condor_nb.dask.options import check_session_id
 from condor_nb.settings import Settings
+from condor_nb.spec import quoting
 from condor_nb.store import tracking
-from condor_nb.submission import quoting
 
 _PROJECTION = (
     "ClusterId", "ProcId", "JobStatus", "QDate", SESSION_ATTR, names.DASK_SCHEDULER_ATTR,

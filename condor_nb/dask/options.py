@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
+from condor_nb.spec import quoting
 from condor_nb.spec.units import parse_count, parse_size_mib
-from condor_nb.submission import quoting
 
 #: Seconds a worker waits for a lost (or not yet reachable) scheduler before exiting.
 DEFAULT_DEATH_TIMEOUT = 60.0

@@ -43,10 +43,11 @@ from condor_nb.schedules.state import (
     newest_per_id,
 )
 from condor_nb.settings import Settings, load_settings
+from condor_nb.spec import quoting
 from condor_nb.spec.job import NotebookJob, build, secrets_as_given
 from condor_nb.spec.options import JobOptions, document, names_for
 from condor_nb.store import tracking
-from condor_nb.submission import preflight, quoting, staging
+from condor_nb.submission import preflight, staging
 from condor_nb.submission import submit as chokepoint
 from condor_nb.worker import CRON_PATH
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from condor_nb.condor import status as job_status
 from condor_nb.contract import names
-from condor_nb.submission import quoting
+from condor_nb.spec import quoting
 
 ACTIVE, PAUSED, HELD, DELETED = "ACTIVE", "PAUSED", "HELD", "DELETED"
 PROJECTION = (

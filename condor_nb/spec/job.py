@@ -18,9 +18,9 @@ from condor_nb.contract import names
 from condor_nb.contract.layout import worker_notebook_name
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
+from condor_nb.spec import quoting
 from condor_nb.spec.options import JobOptions
 from condor_nb.spec.units import show_value
-from condor_nb.submission import quoting
 
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _MAX_NAME = 256

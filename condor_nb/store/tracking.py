@@ -23,8 +23,8 @@ from condor_nb.condor.schedd import ScheddClient
 from condor_nb.contract import names
 from condor_nb.errors import CondorNbError, ConfigError
 from condor_nb.settings import Settings
+from condor_nb.spec import quoting
 from condor_nb.store.registry import JobRecord, Registry
-from condor_nb.submission import quoting
 
 log = logging.getLogger(__name__)
 PROJECTION = (

@@ -1,7 +1,7 @@
 """Spec + site profile -> HTCondor submit description (pure: no I/O, no bindings).
 
 ``condor_nb render`` prints exactly what :func:`render` returns. User strings reach
-the description only through :mod:`condor_nb.submission.quoting`, so none can add or change a
+the description only through :mod:`condor_nb.spec.quoting`, so none can add or change a
 submit command or a job attribute. A sweep is one description whose per-proc
 values (id, index, parameters) come from itemdata: :func:`render_sweep`.
 """
@@ -27,8 +27,8 @@ from condor_nb.contract.names import (
     WRAPPER_NAME,
 )
 from condor_nb.settings import Settings
+from condor_nb.spec import quoting
 from condor_nb.spec.job import NotebookJob
-from condor_nb.submission import quoting
 from condor_nb.submission.templates import Template
 
 # Parameters are stored in the job ad (for rebuilding the registry) up to this size.

@@ -11,7 +11,7 @@ import pytest
 
 import condor_nb
 from condor_nb.condor.status import JobState
-from condor_nb.submission.quoting import decode_attr
+from condor_nb.spec.quoting import decode_attr
 
 from .conftest import Cnb
 

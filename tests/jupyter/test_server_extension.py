@@ -34,7 +34,7 @@ def _fill_queue(n: int, home: Path) -> int:
     """n held condor_nb-like jobs in one cluster, with the raw bindings (no spooling: fast)."""
     from condor_nb.condor import schedd
     from condor_nb.settings import load_settings
-    from condor_nb.submission.quoting import encode_text
+    from condor_nb.spec.quoting import encode_text
 
     h = schedd.configure_bindings(load_settings())
     sd = h.Schedd(h.Collector().locateAll(h.DaemonType.Schedd)[0])

@@ -15,10 +15,10 @@ from condor_nb.contract import JobFiles, worker_notebook_name
 from condor_nb.errors import CondorNbError, SpecError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob, Resources, parse_duration
+from condor_nb.spec.quoting import decode_attr
 from condor_nb.spec.sweep import grid_sets, parse_grid_option, zip_sets
 from condor_nb.spec.units import parse_count, parse_size_mib
 from condor_nb.submission import templates
-from condor_nb.submission.quoting import decode_attr
 from condor_nb.submission.render import SweepEntry, render, render_sweep
 
 htcondor2 = pytest.importorskip("htcondor2")
@@ -160,7 +160,7 @@ def test_worker_notebook_name_is_always_transfer_safe() -> None:
     def check(stem: str) -> None:
         assume("/" not in stem and stem not in (".", ".."))
         name = worker_notebook_name(Path(f"{stem or 'x'}.ipynb"))
-        from condor_nb.submission.quoting import transfer_path
+        from condor_nb.spec.quoting import transfer_path
 
         assert transfer_path(name) == name and name.endswith(".ipynb")
 

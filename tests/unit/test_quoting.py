@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from condor_nb.submission.quoting import (
+from condor_nb.spec.quoting import (
     decode_attr,
     encode_attr,
     escape_macros,

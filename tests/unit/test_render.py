@@ -23,8 +23,8 @@ from condor_nb.contract import JobFiles, worker_notebook_name
 from condor_nb.errors import ConfigError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob, Resources, notebook_job
+from condor_nb.spec.quoting import decode_attr
 from condor_nb.submission import render, templates
-from condor_nb.submission.quoting import decode_attr
 from condor_nb.submission.render import job_config, to_text
 from condor_nb.submission.templates import Template
 
