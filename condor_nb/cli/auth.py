@@ -32,11 +32,11 @@ def _lifetime(expires_at: float | None) -> str:
 def status(wall_time: float | None) -> None:
     """Show the credential that will be used (exit 4 if it cannot submit)."""
     from condor_nb.cli.display import printable as p
-    from condor_nb.credentials import discover as credentials
+    from condor_nb.condor import credential_in_use
     from condor_nb.credentials import policy as credentials_policy
     from condor_nb.settings import load_settings
 
-    report = credentials.discover(load_settings())
+    report = credential_in_use.discover(load_settings())
     verdict = credentials_policy.assess(report, wall_time=wall_time)
     click.echo(f"methods:   {', '.join(report.methods)}   (SEC_CLIENT_AUTHENTICATION_METHODS)")
     click.echo(f"token dirs: {', '.join(str(d) for d in report.token_dirs) or '-'}")

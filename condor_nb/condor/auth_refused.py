@@ -47,11 +47,11 @@ def write_refused(ping: Callable[[str], Any]) -> str | None:
 
 def refused(settings: Settings, what: str, schedd: str, reason: str) -> CredentialsError:
     """The error for ``what`` refused by ``schedd`` because of the credential."""
-    from condor_nb.credentials import discover as credentials
+    from condor_nb.condor import credential_in_use
     from condor_nb.credentials import policy as credentials_policy
 
     try:
-        report = credentials.discover(settings)
+        report = credential_in_use.discover(settings)
     except Exception:  # discovery is an explanation only: never hide the refusal
         report = None
     cred = report.selected if report is not None else None

@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from condor_nb.settings import Settings
-
 IDTOKEN, SCITOKEN = "IDTOKEN", "SCITOKEN"
 SCOPE_WRITE = "condor:/WRITE"
-#: Client configuration knobs read through the bindings (schedd.client_params).
+#: Client configuration knobs read through the bindings (condor/credential_in_use.py).
 PARAMS = (
     "SEC_CLIENT_AUTHENTICATION_METHODS",
     "SEC_DEFAULT_AUTHENTICATION_METHODS",
@@ -332,35 +330,3 @@ def discover_from(
         token_dirs=tuple(path for _, path in dirs),
         collector=params.get("COLLECTOR_HOST"),
     )
-
-
-def discover(settings: Settings, environ: Mapping[str, str] | None = None) -> CredentialReport:
-    """Discovery with the client configuration condor_nb will submit with."""
-    from condor_nb.condor import schedd
-
-    params = schedd.client_params(settings, PARAMS)
-    report = discover_from(params, environ)
-    if settings.collector:
-        report = CredentialReport(**{**report.__dict__, "collector": settings.collector})
-    return report
-
-
-def status(*, settings: Settings) -> dict[str, Any]:
-    """The credential in use, as plain data (never the token): for the Jupyter status API."""
-    report = discover(settings)
-    chosen = report.selected
-    out: dict[str, Any] = {
-        "available": True,
-        "methods": list(report.methods),
-        "notes": list(report.notes),
-        "selected": None,
-    }
-    if chosen is not None:
-        out["selected"] = {
-            "kind": chosen.kind, "source": chosen.source, "location": chosen.location,
-            "identity": chosen.identity, "issuer": chosen.issuer, "subject": chosen.subject,
-            "expires_at": chosen.expires_at, "seconds_left": chosen.seconds_left(),
-            "scopes": list(chosen.scopes), "fingerprint": chosen.fingerprint,
-            "problem": chosen.problem,
-        }  # fmt: skip
-    return out

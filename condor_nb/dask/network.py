@@ -140,9 +140,9 @@ def workers_share_this_host(settings: Settings, profile: str) -> bool:
     """
     if profile != "personal":
         return False
-    from condor_nb.condor import condor_config, schedd
+    from condor_nb.condor import bindings, condor_config
 
-    if condor_config.choose(settings, set_by_us=schedd._set_by_us).is_personal_pool:
+    if condor_config.choose(settings, set_by_us=bindings._set_by_us).is_personal_pool:
         return True
     endpoints = collector_endpoints(_collector_value(settings))
     routes = [local_address_towards(host, port) for host, port in endpoints]

@@ -31,12 +31,12 @@ class Check:
 
 
 def _configuration(settings: Settings) -> Check:
-    from condor_nb.condor import condor_config, schedd
+    from condor_nb.condor import bindings, condor_config
     from condor_nb.settings import config_file_path
 
     where = f"profile {settings.profile!r}, settings file {config_file_path()}"
     try:
-        choice = condor_config.choose(settings, set_by_us=schedd._set_by_us)
+        choice = condor_config.choose(settings, set_by_us=bindings._set_by_us)
     except CondorNbError as exc:
         return Check("configuration", FAIL, f"{where}; {exc.message}", exc.hint or "")
     if not os.path.isfile(choice.path):
@@ -65,10 +65,10 @@ def _schedd(settings: Settings) -> Check:
 
 
 def _authentication(settings: Settings) -> list[Check]:
-    from condor_nb.credentials import discover as credentials
+    from condor_nb.condor import credential_in_use
     from condor_nb.credentials import policy as credentials_policy
 
-    report = credentials.discover(settings)
+    report = credential_in_use.discover(settings)
     verdict = credentials_policy.assess(report, wall_time=None)
     cred = report.selected
     methods = ", ".join(report.methods)

@@ -15,7 +15,6 @@ submission's preflight (:mod:`condor_nb.submission.preflight`).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,10 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.settings import Settings
-from condor_nb.store.registry import registry_for
-from condor_nb.submission.preflight import SUBMIT_MANIFEST, submit_manifest
+from condor_nb.store.manifests import (
+    SUBMIT_MANIFEST,
+    last_worker_manifest,
+    read_json,
+    worker_manifest,
+)
 from condor_nb.submission.preflight import check_image as check_image  # (moved there)
 from condor_nb.submission.preflight import image_problem as image_problem
+from condor_nb.submission.preflight import submit_manifest
 
 #: Apptainer / Singularity set these inside a container to the image's path.
 IMAGE_VARIABLES = ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER")
@@ -49,20 +53,6 @@ def default_image(environ: Mapping[str, str] | None = None) -> str | None:
         if env.get(name):
             return env[name]
     return None
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def worker_manifest(job_dir: Path) -> dict[str, Any] | None:
-    from condor_nb.contract import MANIFEST_JSON, OUT_DIR
-
-    return _read_json(job_dir / OUT_DIR / MANIFEST_JSON)
 
 
 def _import_version(entry: Mapping[str, Any] | None) -> str:
@@ -148,26 +138,10 @@ class ParityReport:
 
 
 def for_job(job_id: str, job_dir: Path) -> ParityReport:
-    submit = _read_json(job_dir / SUBMIT_MANIFEST)
+    submit = read_json(job_dir / SUBMIT_MANIFEST)
     worker = worker_manifest(job_dir)
     diffs = compare(submit, worker) if submit and worker else []
     return ParityReport(job_id, submit, worker, diffs)
-
-
-def last_worker_manifest(
-    settings: Settings, image: str | None
-) -> tuple[str, dict[str, Any]] | None:
-    """The worker manifest of the newest job that ran in ``image`` (None: no image)."""
-    records = sorted(registry_for(settings).all(), key=lambda r: r.submitted_at, reverse=True)
-    for record in records:
-        job_dir = Path(record.job_dir or settings.jobs_dir / record.id)
-        submitted = _read_json(job_dir / SUBMIT_MANIFEST)
-        if submitted is None or submitted.get("image") != image:
-            continue
-        worker = worker_manifest(job_dir)
-        if worker is not None and worker.get("complete"):
-            return record.id, worker
-    return None
 
 
 def check_env(

@@ -73,12 +73,12 @@ _discovered_owners: dict[tuple[str | None, str | None, str | None], str] = {}
 
 def _personal_pool(settings: Settings) -> bool:
     """Do we talk to the personal pool (whose Owner is known without asking)?"""
-    from condor_nb.condor import condor_config
+    from condor_nb.condor import bindings, condor_config
 
     if settings.condor_config:
         return False
     try:
-        return condor_config.choose(settings, set_by_us=schedd._set_by_us).is_personal_pool
+        return condor_config.choose(settings, set_by_us=bindings._set_by_us).is_personal_pool
     except CondorNbError:
         return False
 

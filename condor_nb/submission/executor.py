@@ -331,7 +331,7 @@ def wanted(settings: Settings, image: str | None, *, procs: int) -> bool:
         return settings.ship_executor == "always"
     if procs <= 1:
         return True
-    from condor_nb.diagnostics.parity import last_worker_manifest
+    from condor_nb.store.manifests import last_worker_manifest
 
     last = last_worker_manifest(settings, image)
     return last is None or (last[1].get("executor") or {}).get("source") != "worker"

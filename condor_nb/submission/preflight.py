@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from condor_nb.condor import credential_in_use
 from condor_nb.contract.names import PROFILE_ATTR
-from condor_nb.credentials import discover as credentials
 from condor_nb.credentials import policy as credentials_policy
 from condor_nb.errors import CredentialsError, SpecError
 from condor_nb.settings import Settings
+from condor_nb.store.manifests import SUBMIT_MANIFEST, read_json
 
-SUBMIT_MANIFEST = "submit_manifest.json"
 #: Image references that are fetched by the worker, not checkable here.
 REMOTE_IMAGE_PREFIXES = ("docker://", "oras://", "library://", "shub://", "http://", "https://")
 CVMFS = Path("/cvmfs")
@@ -105,18 +105,10 @@ def credentials_ok(
     settings: Settings, environ: Mapping[str, str], wall_time: float | None
 ) -> list[str]:
     """Refuse an unusable credential (CredentialsError); returns the warnings."""
-    report = credentials.discover(settings, environ)
+    report = credential_in_use.discover(settings, environ)
     verdict = credentials_policy.assess(report, wall_time=wall_time, now=time.time())
     credentials_policy.enforce(verdict)
     return list(verdict.warnings)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def submit_manifest(notebook: Path, image: str | None, kernel: str | None) -> dict[str, Any]:
@@ -125,7 +117,7 @@ def submit_manifest(notebook: Path, image: str | None, kernel: str | None) -> di
 
     # The worker's own module (standard library only), untyped: loaded, not type-checked.
     report: Any = importlib.import_module("condor_nb.worker.report")
-    nb = _read_json(notebook) or {}
+    nb = read_json(notebook) or {}
     spec = nb.get("metadata", {}).get("kernelspec", {})
     requested = kernel or spec.get("name")
     manifest: dict[str, Any] = dict(report.start_manifest(nb, "submit-side"))

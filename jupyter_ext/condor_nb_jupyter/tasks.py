@@ -95,10 +95,10 @@ def pool_status(overrides: Overrides) -> dict[str, Any]:
 
 def _credentials(settings: Any) -> dict[str, Any]:
     """The credential in use, as plain data (never the token); an error as its message."""
-    from condor_nb.credentials import discover
+    from condor_nb.condor import credential_in_use
 
     try:
-        return discover.status(settings=settings)
+        return credential_in_use.status(settings=settings)
     except CondorNbError as exc:
         return {"available": True, "error": str(exc)}
 

@@ -217,13 +217,13 @@ def test_a_config_condor_nb_set_itself_is_not_taken_as_the_users_choice(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from condor_nb import pool
-    from condor_nb.condor import schedd
+    from condor_nb.condor import bindings, schedd
     from condor_nb.settings import Settings
 
     other = tmp_path / "other_config"
     other.write_text("COLLECTOR_HOST = 127.0.0.1:1\n")
     monkeypatch.delenv("CONDOR_CONFIG", raising=False)
-    monkeypatch.setattr(schedd, "_set_by_us", None)
+    monkeypatch.setattr(bindings, "_set_by_us", None)
     monkeypatch.setattr(pool, "client_config", lambda: "/pool/condor_config")
     schedd.configure_bindings(Settings(condor_config=str(other)))  # one call for another pool
     assert schedd.condor_config_for(Settings()) == "/pool/condor_config"  # the default again

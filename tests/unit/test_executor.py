@@ -74,9 +74,9 @@ def test_zip_is_built_once_pure_python_and_importable(cache: Path, tmp_path: Pat
 
 def test_ship_executor_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from condor_nb.contract import JobFiles
-    from condor_nb.diagnostics import parity
     from condor_nb.errors import ConfigError
     from condor_nb.settings import load_settings
+    from condor_nb.store import manifests
 
     env = {"XDG_CONFIG_HOME": str(tmp_path), "CONDOR_NB_HOME": str(tmp_path / "h")}
     auto = load_settings(env)
@@ -89,7 +89,7 @@ def test_ship_executor_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     # A sweep ships unless the last worker in that image ran its own papermill.
     assert executor.wanted(auto, "/img", procs=100)  # nothing known yet
     seen = {"executor": {"source": "worker", "papermill": "2.7.0"}}
-    monkeypatch.setattr(parity, "last_worker_manifest", lambda settings, image: ("j1", seen))
+    monkeypatch.setattr(manifests, "last_worker_manifest", lambda settings, image: ("j1", seen))
     assert not executor.wanted(auto, "/img", procs=100) and executor.wanted(auto, "/img", procs=1)
     assert executor.wanted(load_settings({**env, "CONDOR_NB_SHIP_EXECUTOR": "always"}), "/img",
                            procs=100)  # fmt: skip
