@@ -104,6 +104,7 @@ class Outcome:
     job: int | None = None
     machine: str = ""
     peer: str = ""
+    code: int | None = None  # the probe script's exit code
 
 
 def default_address() -> str:
@@ -125,7 +126,7 @@ def choose_target(settings: Settings, host: str | None = None) -> Target:
     from condor_nb.dask import network
 
     if host:
-        return Target(host, "given with --dask-host (as dask_session(host=...))")
+        return Target(host, "given with --dask-host, as dask_session(host=...)")
     if network.workers_share_this_host(settings, settings.profile):
         return Target("127.0.0.1", "the personal pool's jobs run on this machine")
     found = network.scheduler_host_for(settings)
@@ -284,7 +285,7 @@ def _ended(ad: Mapping[str, object], where: str, cluster: int) -> Outcome:
     if ad.get("JobStatus") == 4 and code == EXIT_REACHED:  # reached, yet no token here
         return Outcome(False, where, OUTCOMES[75], cluster, machine)
     if ad.get("JobStatus") == 4 and isinstance(code, int) and code in OUTCOMES:
-        return Outcome(False, where, OUTCOMES[code], cluster, machine)
+        return Outcome(False, where, OUTCOMES[code], cluster, machine, code=code)
     what = f"exited with code {code}" if ad.get("JobStatus") == 4 else "was removed"
     return Outcome(None, where, f"probe job {cluster} {what} before trying to connect "
                    "(is the worker's Python there? CONDOR_NB_WORKER_PYTHON)",
@@ -300,6 +301,14 @@ def _unfinished(ad: Mapping[str, object], where: str, cluster: int, timeout: flo
                    cluster, _machine(ad))  # fmt: skip
 
 
+#: The execute node could not even route to (or resolve) the address: it is the wrong one.
+WRONG_ADDRESS = {72, 74}
+FIX_ADDRESS = (
+    "the execute nodes cannot reach {address}: give an address of this host on their "
+    "network with --dask-host ADDRESS (dask_session(host=...)), or behind NAT "
+    "contact_address='tcp://NAME:PORT' (docs/dask.md, 'Networking'); "
+    "docs/admins.md, section 11, 'Dask sessions' says what the site must allow"
+)
 #: What a site must allow, and how users work around a wrong address.
 FIX_BLOCKED = (
     "this host must accept TCP connections from the execute nodes on the scheduler's port: "
@@ -352,7 +361,9 @@ def check(
             BLOCKED,
             f"not reached: job {outcome.job}{on} could not connect to {chosen}: "
             f"{outcome.detail}; dask workers could not connect back either",
-            FIX_BLOCKED.format(address=target.address),
+            (FIX_ADDRESS if outcome.code in WRONG_ADDRESS else FIX_BLOCKED).format(
+                address=target.address
+            ),
         )
     return Verdict(
         UNKNOWN,
