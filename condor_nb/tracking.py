@@ -30,6 +30,7 @@ PROJECTION = (
     "CondorNbId", "CondorNbName", "CondorNbNotebook", "CondorNbProfile",
     "CondorNbJobDir", "CondorNbParams", "CondorNbHash", "CondorNbProgress",
     "CondorNbSweep", "CondorNbSweepIndex", "CondorNbSpooled",
+    "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration",
 )  # fmt: skip
 # Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
 # resolution and the summary's ServerTime is read before the "changed" query.

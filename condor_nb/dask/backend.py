@@ -29,12 +29,12 @@ log = logging.getLogger("condor_nb.dask")
 
 #: A site may ship dask-specific defaults as a profile of this name (layered on top).
 DASK_PROFILE = "dask-worker"
-PROJECTION = (
+PROJECTION = tuple(dict.fromkeys((
     *tracking.PROJECTION,
     "CondorNbKind", description.SESSION_ATTR, "CondorNbDaskScheduler", "CondorNbDaskClient",
     description.HEARTBEAT_ATTR, "DaskWorkerName", "RemoteHost", "ServerTime",
     "LastRemoteHost", "JobCurrentStartDate", "RemoteWallClockTime",
-)  # fmt: skip
+)))  # fmt: skip
 
 
 @dataclass(frozen=True)
