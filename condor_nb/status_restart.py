@@ -28,7 +28,7 @@ def restart_reason(ad: Mapping[str, Any]) -> str:
     'waiting to restart'
     >>> restart_reason({"LastRemoteHost": "slot1@ep1.example.edu", "JobDisconnectedDate": 0,
     ...                 "JobLeaseDuration": 60}).startswith(
-    ...     "waiting to restart: the access point lost ep1.example.edu")
+    ...     "waiting to restart: the access point lost contact with ep1.example.edu")
     True
     """
     host = str(ad.get("LastRemoteHost") or "").rsplit("@", 1)[-1]
@@ -36,15 +36,14 @@ def restart_reason(ad: Mapping[str, Any]) -> str:
     lease = _number(ad.get("JobLeaseDuration"))
     if host and lost is not None:
         when = time.strftime("%H:%M:%S", time.localtime(lost))
-        within = f" within the job lease ({lease} s)" if lease else ""
+        longer = f" for longer than the job lease ({lease} s)" if lease else ""
         return (
-            f"waiting to restart: the access point lost {host}, the execute node that ran it "
-            f"(noticed at {when}), and the node did not come back{within}; the notebook runs "
-            "again from the start"
+            f"waiting to restart: the access point lost contact with {host}, the execute "
+            f"node that ran it (noticed at {when}){longer}; the notebook runs again from "
+            "the start"
         )
     if host:
         return (
-            f"waiting to restart: its run on {host} ended unfinished; it runs again from "
-            "the start"
+            f"waiting to restart: its run on {host} ended unfinished; it runs again from the start"
         )
     return "waiting to restart"

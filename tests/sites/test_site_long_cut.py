@@ -13,16 +13,21 @@ The shortest faithful configuration: HTCondor's own settings stay the site's def
 the job asks for a 60 s lease through a site profile (``job_lease_duration``, a submit
 command any profile may set); and ep1's kernel gives up retransmitting after ~25 s
 instead of ~15 min (net.ipv4.tcp_retries2 = 6, in ep1's network namespace only), so
-the starter notices the cut within the test's time. Then the starter waits for its
-shadow for the rest of the lease, kills the job, and once the link is back the
-shadow learns that its starter is gone: the job goes back to the queue and is rerun
-from the start. Nothing the notebook wrote is lost: the rerun's outputs come back
-complete; `condor_nb status` says the job waits to restart; no call hangs.
+the starter notices the cut within the test's time (it has the notebook's progress
+to send). Then the starter waits for its shadow for the rest of the lease and kills
+the job; once the link is back the shadow learns that its starter is gone (at its
+TCP keepalive, ~6 min after the cut began): the job goes back to the queue and is
+rerun from the start. Nothing the notebook wrote is lost: the rerun's outputs come
+back complete; `condor_nb status` says which node the job lost and that it runs again;
+no call hangs.
+
+It takes ~12 min (measured 11.6): run it with CONDOR_NB_LONG_SITE_FAULTS=1.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -33,7 +38,13 @@ from deploy import DOMAIN, Site
 from integration.conftest import write_notebook
 from test_site_faults import HANG, Client, _job_ad, _link, _timing
 
-pytestmark = pytest.mark.site
+pytestmark = [
+    pytest.mark.site,
+    pytest.mark.skipif(
+        os.environ.get("CONDOR_NB_LONG_SITE_FAULTS") != "1",
+        reason="~12 min: set CONDOR_NB_LONG_SITE_FAULTS=1 to run it",
+    ),
+]
 
 LEASE = 60
 #: Longer than ep1's starter takes to notice (~25 s) plus the lease.
@@ -42,13 +53,15 @@ CUT = 120
 RETRIES2 = 6
 
 
-#: Where it ran, a long sleep on the first run only (the job ad the starter gives the job
-#: says how many runs began before), and a file of its own.
+#: Where it ran and which run this is (the job ad the starter gives the job says how many
+#: runs began before), then 30 cells of 5 s on the first run (its progress goes to the
+#: access point while ep1 is cut off, as any notebook's does), and a file of its own.
 CELLS = [
-    "import os, re, socket, time; print('on', socket.gethostname())",
+    "import os, re, socket, time; print('on', socket.gethostname())\n"
     "ad = open(os.environ['_CONDOR_JOB_AD']).read() if '_CONDOR_JOB_AD' in os.environ else ''\n"
     "starts = int((re.findall(r'^NumJobStarts = (\\d+)', ad, re.M) or ['0'])[0])\n"
-    "print('run', starts + 1); time.sleep(150 if starts == 0 else 5)",
+    "print('run', starts + 1)",
+    *["time.sleep(5 if starts == 0 else 0)"] * 30,
     "open('made-by-the-notebook.txt', 'w').write('kept\\n'); print('all cells ran')",
 ]
 
@@ -78,7 +91,7 @@ def test_execute_point_cut_longer_than_the_lease_reruns_and_loses_nothing(
     match = re.search(r"submitted ([0-9a-f]{8}) .* as HTCondor job (\d+)\.", proc.stdout)
     assert match, proc.stdout
     job_id, cluster = match.group(1), int(match.group(2))
-    client.wait_state(job_id, "cell 2 of 3")
+    client.wait_state(job_id, "cell 3 of 32")
     assert _job_ad(site, cluster, "RemoteHost JobLeaseDuration") == f"slot1_1@ep1.{DOMAIN} {LEASE}"
 
     default = _sysctl(site, "ep1", "net.ipv4.tcp_retries2")
@@ -119,8 +132,8 @@ def test_execute_point_cut_longer_than_the_lease_reruns_and_loses_nothing(
     # Once the access point noticed, status said why the job was back in the queue.
     restart = [s for s in seen if "waiting to restart" in s]
     assert restart, seen
-    assert f"the access point lost ep1.{DOMAIN}" in restart[-1], restart
-    assert f"within the job lease ({LEASE} s)" in restart[-1], restart
+    assert f"the access point lost contact with ep1.{DOMAIN}" in restart[-1], restart
+    assert f"for longer than the job lease ({LEASE} s)" in restart[-1], restart
     assert "runs again from the start" in restart[-1], restart
     assert "COMPLETED" in seen[-1], seen
     shadow = site.log("ap", "ShadowLog")

@@ -19,7 +19,8 @@ from condor_nb.status import JobState, classify
         (
             {"JobStatus": 1, "NumJobStarts": 1, "LastRemoteHost": "slot1_1@ep1.example.edu",
              "JobDisconnectedDate": 1796620060, "JobLeaseDuration": 60},
-            ["the access point lost ep1.example.edu", "within the job lease (60 s)",
+            ["the access point lost contact with ep1.example.edu",
+             "for longer than the job lease (60 s)",
              "runs again from the start"],
         ),
     ],
