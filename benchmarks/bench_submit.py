@@ -53,9 +53,9 @@ def submit_one(repeats: int = 20, *, shared: bool = False) -> Row:
     # The raw side submits the same description with the same (already staged) files.
     spec = notebook_job(nb, {"alpha": 3}, settings=settings)
     files, description = prepare(spec, settings, "00000000")
-    from condor_nb.api import _stage
+    from condor_nb.submission.staging import stage_job
 
-    _stage(spec, files, "00000000")
+    stage_job(spec, files, "00000000")
     condor_nb.submit(nb, parameters={"alpha": 3}).remove()  # warm both paths
     ours, raw = [], []
     for _ in range(repeats):
@@ -85,9 +85,10 @@ def end_to_end(repeats: int = 3) -> Row:
     from common import raw_schedd
 
     import condor_nb
-    from condor_nb.api import _stage, prepare
+    from condor_nb.api import prepare
     from condor_nb.settings import load_settings
     from condor_nb.spec.job import notebook_job
+    from condor_nb.submission.staging import stage_job
 
     work = Path(tempfile.mkdtemp(prefix="cnb-e2e-"))
     _env(work / "home")
@@ -104,7 +105,7 @@ def end_to_end(repeats: int = 3) -> Row:
 
         spec = notebook_job(nb, {"alpha": i}, settings=settings)
         files, description = prepare(spec, settings, f"raw{i:05d}")
-        _stage(spec, files, f"raw{i:05d}")
+        stage_job(spec, files, f"raw{i:05d}")
         start = time.perf_counter()
         result = schedd.submit(htcondor2.Submit(description), spool=True)
         schedd.spool(result)

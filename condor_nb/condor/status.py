@@ -175,7 +175,11 @@ def classify(
     status = _as_int(ad.get("JobStatus"))
     if status in (IDLE, None):
         starts = _as_int(ad.get("NumJobStarts")) or 0
-        return StatusInfo(JobState.QUEUED, "waiting to restart" if starts else None)
+        if not starts:
+            return StatusInfo(JobState.QUEUED, None)
+        from condor_nb.condor.status_restart import restart_reason
+
+        return StatusInfo(JobState.QUEUED, restart_reason(ad))
     if status in (RUNNING, TRANSFERRING_OUTPUT):
         progress = ad.get(PROGRESS_ATTR)
         return StatusInfo(JobState.RUNNING, str(progress) if progress else None)

@@ -34,12 +34,12 @@ log = logging.getLogger("condor_nb.dask")
 
 #: A site may ship dask-specific defaults as a profile of this name (layered on top).
 DASK_PROFILE = "dask-worker"
-PROJECTION = (
+PROJECTION = tuple(dict.fromkeys((
     *tracking.PROJECTION,
     names.KIND_ATTR, names.DASK_SESSION_ATTR, names.DASK_SCHEDULER_ATTR, names.DASK_CLIENT_ATTR,
     names.HEARTBEAT_ATTR, "DaskWorkerName", "RemoteHost", "ServerTime",
     "LastRemoteHost", "JobCurrentStartDate", "RemoteWallClockTime",
-)  # fmt: skip
+)))  # fmt: skip
 
 
 @dataclass(frozen=True)

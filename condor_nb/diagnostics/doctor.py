@@ -212,7 +212,27 @@ def _probe(settings: Settings, timeout: float) -> Check:
                  "condor_nb doctor --probe --timeout 600   (the pool may be busy)")  # fmt: skip
 
 
-def run_checks(settings: Settings, *, probe: bool = False, timeout: float = 120.0) -> list[Check]:
+DASK = "dask connect-back"
+
+
+def _dask(settings: Settings, host: str | None, port: int, timeout: float) -> Check:
+    """Could a dask worker on the execute nodes reach a scheduler here? (condor_nb.dask)"""
+    from condor_nb.dask import connect_probe
+
+    verdict = connect_probe.check(settings, host=host, port=port, timeout=timeout)
+    status = {connect_probe.REACHED: OK, connect_probe.BLOCKED: FAIL}.get(verdict.status, WARN)
+    return Check(DASK, status, verdict.detail, verdict.fix)
+
+
+def run_checks(
+    settings: Settings,
+    *,
+    probe: bool = False,
+    timeout: float = 120.0,
+    dask: bool = False,
+    dask_host: str | None = None,
+    dask_port: int = 0,
+) -> list[Check]:
     checks = [_configuration(settings)]
     if checks[0].status == FAIL:
         skipped = "needs the HTCondor client configuration"
@@ -230,4 +250,11 @@ def run_checks(settings: Settings, *, probe: bool = False, timeout: float = 120.
         checks.append(Check(PROBE, SKIP, "the schedd is not reachable"))
     else:
         checks.append(Check(PROBE, SKIP, "not run", "condor_nb doctor --probe"))
+    if dask and reach.status == OK:
+        checks.append(_dask(settings, dask_host, dask_port, timeout))
+    elif dask:
+        checks.append(Check(DASK, SKIP, "the schedd is not reachable"))
+    else:
+        checks.append(Check(DASK, SKIP, "not run: can dask workers connect back to this host?",
+                            "condor_nb doctor --dask   (runs a tiny job)"))  # fmt: skip
     return checks
