@@ -37,9 +37,13 @@ _LAZY = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+# Only at run time: for type checkers the names above are the module's whole surface,
+# so an import of a name that does not exist fails mypy instead of hiding behind Any.
+if not TYPE_CHECKING:
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'condor_nb' has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            import importlib
+
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        raise AttributeError(f"module 'condor_nb' has no attribute {name!r}")

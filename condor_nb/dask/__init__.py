@@ -19,9 +19,13 @@ if TYPE_CHECKING:
     from condor_nb.dask.session import DaskSession, dask_session
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from condor_nb.dask import session
+# Only at run time: for type checkers the names above are the module's whole surface,
+# so an import of a name that does not exist fails mypy instead of hiding behind Any.
+if not TYPE_CHECKING:
 
-        return getattr(session, name)
-    raise AttributeError(f"module 'condor_nb.dask' has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name in __all__:
+            from condor_nb.dask import session
+
+            return getattr(session, name)
+        raise AttributeError(f"module 'condor_nb.dask' has no attribute {name!r}")

@@ -148,9 +148,9 @@ def probe_description(
     settings: Settings, *, host: str, port: int, token: str, folder: str, timeout: float
 ) -> dict[str, str]:
     """A dask worker's site profile (``dask-worker`` layered on top), running the script."""
-    from condor_nb.spec import quoting
     from condor_nb.dask.backend import load_templates
     from condor_nb.dask.description import _merge
+    from condor_nb.spec import quoting
 
     ours = {
         "executable": "/usr/bin/env",

@@ -34,9 +34,13 @@ if TYPE_CHECKING:
 _HOMES = {"MissedRun": "missed", "Run": "runs", "Schedule": "state"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        import importlib
+# Only at run time: for type checkers the names above are the module's whole surface,
+# so an import of a name that does not exist fails mypy instead of hiding behind Any.
+if not TYPE_CHECKING:
 
-        return getattr(importlib.import_module(f"{__name__}.{_HOMES.get(name, 'api')}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name in __all__:
+            import importlib
+
+            return getattr(importlib.import_module(f"{__name__}.{_HOMES.get(name, 'api')}"), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

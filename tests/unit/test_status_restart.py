@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from condor_nb.condor.status import JobState, classify
 
 
