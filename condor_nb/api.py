@@ -22,16 +22,21 @@ from condor_nb.condor.state_conflicts import (
     raise_no_outputs,
     raise_unless_completed,
 )
-from condor_nb.condor.status import JobState, StatusInfo
+from condor_nb.condor.status import JobState, StatusInfo, from_result_file
+from condor_nb.contract.layout import JobFiles, worker_notebook_name
 from condor_nb.contract.names import STDERR, STDOUT
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
+from condor_nb.spec.job import build
 from condor_nb.spec.options import JobOptions, document
-from condor_nb.store import tracking
+from condor_nb.store import cache as result_cache
+from condor_nb.store import outputs, tracking
 from condor_nb.store.registry import JobRecord, Registry
 from condor_nb.store.registry import registry_for as registry_for  # (moved there)
-from condor_nb.submission import preflight
+from condor_nb.submission import preflight, staging, templates
 from condor_nb.submission import submit as chokepoint
+from condor_nb.submission.executor import wanted
+from condor_nb.submission.render import is_spooled, render
 from condor_nb.submission.submit import new_job_id as new_job_id
 
 if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
@@ -80,7 +85,6 @@ class Job:
     # -- state -----------------------------------------------------------
     @property
     def _files(self) -> JobFiles:
-        from condor_nb.contract.layout import JobFiles, worker_notebook_name
 
         job_dir = Path(self._record.job_dir or self._settings.jobs_dir / self.id)
         return JobFiles(
@@ -146,14 +150,11 @@ class Job:
 
     def mark_retrieved(self) -> StatusInfo:
         """Record that the outputs are in the staging folder; refine the state from them."""
-        from condor_nb.store import outputs
 
         files = self._files
         result = outputs.read_result(files.out_dir)
         info = self._info()
         if result is not None:
-            from condor_nb.condor.status import from_result_file
-
             info = from_result_file(result)
         now = time.time()
         self._registry().update(
@@ -189,7 +190,6 @@ class Job:
         files = self._files
         if not self._record.retrieved_at:
             raise_no_outputs(self.id, info)
-        from condor_nb.store import outputs
 
         stem = Path(self.notebook).stem
         target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
@@ -199,7 +199,6 @@ class Job:
 
     def result(self) -> dict[str, Any] | None:
         """The worker's result file (outcome, failing cell, error, timings), once retrieved."""
-        from condor_nb.store import outputs
 
         return outputs.read_result(self._files.out_dir)
 
@@ -316,10 +315,6 @@ def _still_good(hit: JobRecord, settings: Settings) -> Job | None:
 
 def prepare(job: NotebookJob, settings: Settings, job_id: str) -> tuple[JobFiles, dict[str, str]]:
     """The job's staging paths and its submit description (no I/O)."""
-    from condor_nb.contract.layout import JobFiles, worker_notebook_name
-    from condor_nb.submission import templates
-    from condor_nb.submission.executor import wanted
-    from condor_nb.submission.render import render
 
     ship = wanted(settings, job.image, procs=1)
     files = JobFiles(settings.jobs_dir / job_id, worker_notebook_name(job.notebook), executor=ship)
@@ -341,9 +336,6 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
     With ``cache`` (the default) an identical earlier job (see :mod:`condor_nb.store.cache`)
     is returned instead, without contacting the schedd; ``Job.from_cache`` says so.
     """
-    from condor_nb.store import cache as result_cache
-    from condor_nb.submission import staging
-    from condor_nb.submission.render import is_spooled
 
     registry = registry_for(settings)
     key = result_cache.cache_key(job, settings)
@@ -412,7 +404,6 @@ def submit(
 
         {job_options}
     """
-    from condor_nb.spec.job import build
 
     cfg = settings or load_settings(profile=profile)
     spec = build(notebook, parameters, JobOptions.of("job", locals()), cfg)

@@ -9,6 +9,13 @@ import time
 
 import click
 
+from condor_nb.cli.display import printable as p
+from condor_nb.condor import credential_in_use
+from condor_nb.credentials import policy as credentials_policy
+from condor_nb.credentials.policy import format_duration
+from condor_nb.errors import CredentialsError
+from condor_nb.settings import load_settings
+
 
 @click.group()
 def auth() -> None:
@@ -16,7 +23,6 @@ def auth() -> None:
 
 
 def _lifetime(expires_at: float | None) -> str:
-    from condor_nb.credentials.policy import format_duration
 
     if expires_at is None:
         return "no expiry"
@@ -31,10 +37,6 @@ def _lifetime(expires_at: float | None) -> str:
 @click.option("--wall-time", type=float, help="Warn if the token ends before this many seconds.")
 def status(wall_time: float | None) -> None:
     """Show the credential that will be used (exit 4 if it cannot submit)."""
-    from condor_nb.cli.display import printable as p
-    from condor_nb.condor import credential_in_use
-    from condor_nb.credentials import policy as credentials_policy
-    from condor_nb.settings import load_settings
 
     report = credential_in_use.discover(load_settings())
     verdict = credentials_policy.assess(report, wall_time=wall_time)
@@ -61,6 +63,4 @@ def status(wall_time: float | None) -> None:
     for text in verdict.warnings:
         click.echo(f"warning: {p(text)}", err=True)
     if verdict.errors:
-        from condor_nb.errors import CredentialsError
-
         raise CredentialsError(p("; ".join(verdict.errors)), hint=p(verdict.fix or "") or None)

@@ -7,6 +7,7 @@ import time
 import click
 
 from condor_nb.cli import display
+from condor_nb.settings import load_settings
 
 _HEADERS = ("SESSION", "WORKERS", "IDLE", "RUNNING", "HELD", "SCHEDULER", "CLIENT",
             "HEARTBEAT", "STARTED")  # fmt: skip
@@ -28,7 +29,6 @@ def dask() -> None:
 def ls(profile: str | None) -> None:
     """List the dask sessions that have worker jobs in the queue."""
     from condor_nb.dask.inventory import sessions
-    from condor_nb.settings import load_settings
 
     found = sessions(load_settings(profile=profile))
     if not found:
@@ -58,7 +58,6 @@ def ls(profile: str | None) -> None:
 def down(session_id: str, profile: str | None) -> None:
     """Remove every worker job of dask session SESSION_ID (an id prefix is enough)."""
     from condor_nb.dask.inventory import down as take_down
-    from condor_nb.settings import load_settings
 
     sid, removed = take_down(load_settings(profile=profile), session_id)
     click.echo(f"removed {removed} worker job(s) of dask session {sid}")

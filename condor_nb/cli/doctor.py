@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import click
 
+from condor_nb.diagnostics import doctor as checks
+from condor_nb.errors import CondorNbError
+from condor_nb.settings import load_settings
+
 
 @click.command()
 @click.option("--probe", is_flag=True, help="Also run a tiny job: does the image have papermill?")
@@ -33,8 +37,6 @@ def doctor(
     dask_port: int,
 ) -> None:
     """Check configuration, schedd, credentials, profile, image (exit 1 on any failure)."""
-    from condor_nb.diagnostics import doctor as checks
-    from condor_nb.settings import load_settings
 
     results = checks.run_checks(
         load_settings(profile=profile), probe=probe, timeout=timeout, dask=dask,
@@ -47,8 +49,6 @@ def doctor(
             click.echo(f"{'':>7} {'':<{width}}  fix: {check.fix}")
     failed = [c.name for c in results if c.status == checks.FAIL]
     if failed:
-        from condor_nb.errors import CondorNbError
-
         click.echo("", err=True)
         raise CondorNbError(f"{len(failed)} check(s) failed: {', '.join(failed)}",
                             hint="each says above how to fix it")  # fmt: skip

@@ -9,17 +9,33 @@ from typing import Any
 
 import click
 
+from condor_nb.api import get, jobs, new_job_id, prepare, rebuild_registry, submit_job
 from condor_nb.cli import display
 from condor_nb.cli.display import printable
 from condor_nb.cli.options import collect, job_options, not_empty
+from condor_nb.cli.why import why_line
+from condor_nb.condor.state_conflicts import raise_unless_completed
 from condor_nb.condor.status import JobState, StatusInfo
+from condor_nb.diagnostics.parity import check_env as env_differences
+from condor_nb.diagnostics.parity import for_job
+from condor_nb.errors import (
+    JobHeldError,
+    JobNotFoundError,
+    NotebookExecutionError,
+    StateConflictError,
+    WaitTimeoutError,
+)
+from condor_nb.settings import load_settings
+from condor_nb.spec.job import build
+from condor_nb.spec.notebook import inspect_notebook
+from condor_nb.spec.params import coerce_cli_value, load_parameters_file
+from condor_nb.submission.render import to_text
+from condor_nb.sweeps.api import Sweep, get_sweep
 
 
 def _parameters(
     notebook: str, params: tuple[tuple[str, str], ...], files: tuple[str, ...]
 ) -> dict[str, Any]:
-    from condor_nb.spec.notebook import inspect_notebook
-    from condor_nb.spec.params import coerce_cli_value, load_parameters_file
 
     values: dict[str, Any] = {}
     for path in files:
@@ -32,8 +48,6 @@ def _parameters(
 
 
 def _build_spec(notebook: str, **opts: Any) -> Any:
-    from condor_nb.settings import load_settings
-    from condor_nb.spec.job import build
 
     settings = load_settings(profile=opts["profile"])
     parameters = _parameters(notebook, opts["params"], opts["params_files"])
@@ -52,12 +66,9 @@ def submit(
     notebook: str, wait_: bool, output: str | None, no_cache: bool, check_env: bool, **opts: Any
 ) -> None:
     """Submit NOTEBOOK as an HTCondor job (prints the job id)."""
-    from condor_nb.api import submit_job
 
     settings, spec = _build_spec(notebook, **opts)
-    if check_env:  # issue 5: environment parity preflight (warns, never blocks)
-        from condor_nb.diagnostics.parity import check_env as env_differences
-
+    if check_env:  # environment parity preflight (warns, never blocks)
         for line in env_differences(settings, spec.notebook, spec.image, spec.kernel):
             click.echo(line, err=True)
     job = submit_job(spec, settings, cache=not no_cache)
@@ -86,7 +97,6 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
             click.echo(f"HTML report:       {printable(str(fetched.report))}")
         click.echo(f"all outputs:       {printable(str(fetched.directory))}")
         _say_skipped(fetched)
-    from condor_nb.condor.state_conflicts import raise_unless_completed
 
     raise_unless_completed(job.id, info)  # exit 8 held, 9 failed or removed
 
@@ -122,7 +132,6 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
 @click.option("-e", "--expand", is_flag=True, help="One row per proc of each sweep.")
 def q(no_refresh: bool, states: tuple[str, ...], expand: bool) -> None:
     """List your notebook jobs; a sweep is one row with counts per state."""
-    from condor_nb.api import jobs
 
     wanted = {s.upper() for s in states}
     records = [j.record for j in jobs(refresh=not no_refresh)]
@@ -137,12 +146,8 @@ def q(no_refresh: bool, states: tuple[str, ...], expand: bool) -> None:
 
 def _find(job_id: str) -> Any:
     """The Job or Sweep with this id."""
-    from condor_nb.api import get
 
     if job_id.startswith("s"):
-        from condor_nb.errors import JobNotFoundError
-        from condor_nb.sweeps.api import get_sweep
-
         try:
             return get_sweep(job_id)
         except JobNotFoundError:
@@ -151,7 +156,6 @@ def _find(job_id: str) -> Any:
 
 
 def _is_sweep(thing: Any) -> bool:
-    from condor_nb.sweeps.api import Sweep
 
     return isinstance(thing, Sweep)
 
@@ -170,12 +174,10 @@ def status(job_id: str) -> None:
         return
     thing.status()
     click.echo(display.detail(thing.record))
-    from condor_nb.cli.why import why_line  # idle or held: why, from the pool's slots
 
     line = why_line(thing)
     if line:
         click.echo(line)
-    from condor_nb.diagnostics.parity import for_job  # issue 5: environment differences, when known
 
     click.echo("\n".join(for_job(thing.id, Path(thing.record.job_dir or "")).lines()))
 
@@ -192,7 +194,6 @@ def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch:
             bar.update(task, completed=finished, counts=str(counts))
 
         counts = sweep.wait(timeout=timeout, progress=show)
-    from condor_nb.errors import JobHeldError, NotebookExecutionError, WaitTimeoutError
 
     click.echo(f"sweep {sweep.id}: {counts}")
     if not counts.done:
@@ -225,8 +226,6 @@ def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool)
     if _is_sweep(job):
         _wait_sweep(job, timeout, None if no_fetch else output, fetch=not no_fetch)
         return
-    from condor_nb.condor.state_conflicts import raise_unless_completed
-    from condor_nb.errors import WaitTimeoutError
 
     info = _wait_with_progress(job, timeout)
     if not info.state.is_terminal and info.state is not JobState.HELD:
@@ -242,7 +241,6 @@ def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool)
 @click.option("-f", "--follow", is_flag=True, help="Wait for the job and print its output.")
 def logs(job_id: str, follow: bool) -> None:
     """Show JOB_ID's stdout and stderr (available once it finishes)."""
-    from condor_nb.api import get
 
     job = get(job_id)
     if follow:
@@ -276,7 +274,6 @@ def _say_skipped(fetched: Any) -> None:
 
 def _act(job_ids: tuple[str, ...], action: str, **kwargs: bool) -> None:
     """Act on each job; one in a state that refuses it is kept, the others go on."""
-    from condor_nb.errors import StateConflictError
 
     kept: list[str] = []
     for job_id in job_ids:
@@ -333,8 +330,6 @@ def release(job_ids: tuple[str, ...]) -> None:
 @job_options("job")
 def render(notebook: str, **opts: Any) -> None:
     """Print the submit description NOTEBOOK would get; submit nothing."""
-    from condor_nb.api import new_job_id, prepare
-    from condor_nb.submission.render import to_text
 
     settings, spec = _build_spec(notebook, **opts)
     _files, description = prepare(spec, settings, new_job_id())
@@ -349,7 +344,6 @@ def registry() -> None:
 @registry.command("rebuild")
 def registry_rebuild() -> None:
     """Recreate registry entries from the schedd's queue and history."""
-    from condor_nb.api import rebuild_registry
 
     added = rebuild_registry()
     click.echo(f"registry rebuilt: {added} job(s) added")
@@ -358,6 +352,5 @@ def registry_rebuild() -> None:
 @registry.command("path")
 def registry_path() -> None:
     """Print where the registry file is."""
-    from condor_nb.settings import load_settings
 
     click.echo(str(Path(load_settings().registry_path)))

@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from condor_nb import pool as personal
+from condor_nb.errors import CondorNbError
+from condor_nb.pool import access, pool_paths
+from condor_nb.pool.tools import tools_dir
+from condor_nb.pool.users import add_user as add
+
 if TYPE_CHECKING:
     from condor_nb.pool.users import PoolUser
 
@@ -49,7 +55,6 @@ def start(
     shares: tuple[str, ...],
 ) -> None:
     """Build the pool the first time (about a minute), then start it (seconds)."""
-    from condor_nb import pool as personal
 
     def progress(line: str) -> None:
         click.echo(line, err=True)
@@ -63,7 +68,6 @@ def start(
 @pool.command()
 def stop() -> None:
     """Stop every daemon and unmount everything (the built root is kept)."""
-    from condor_nb import pool as personal
 
     personal.stop()
     click.echo("pool stopped")
@@ -72,7 +76,6 @@ def stop() -> None:
 @pool.command()
 def status() -> None:
     """Daemons, slots and jobs of the personal pool."""
-    from condor_nb import pool as personal
 
     st = personal.status()
     click.echo(f"running: {'yes' if st.running else 'no'}   built: {'yes' if st.built else 'no'}"
@@ -91,8 +94,6 @@ def status() -> None:
     for problem in st.problems:
         click.echo(f"problem: {problem}", err=True)
     if not st.running:
-        from condor_nb.errors import CondorNbError
-
         raise CondorNbError("the personal pool is not running", hint="condor_nb pool start")
 
 
@@ -100,9 +101,6 @@ def status() -> None:
 def env() -> None:
     """Print `export` lines for a shell: eval "$(condor_nb pool env)"."""
     import os
-
-    from condor_nb import pool as personal
-    from condor_nb.pool.tools import tools_dir
 
     for key, value in personal.client_env().items():
         if key != "PATH":
@@ -124,7 +122,6 @@ def add_user(name: str) -> None:
     schedd keeps apart from everyone else's. When the machine has an account NAME
     (a JupyterHub user), it gets the token, and its own sessions use the pool.
     """
-    from condor_nb.pool.users import add_user as add
 
     user = add(name)
     if user.host_uid is not None:
@@ -139,7 +136,6 @@ def add_user(name: str) -> None:
 
 def _host_user_lines(user: PoolUser) -> None:
     """For the machine's account NAME: what its sessions need, and what would stop them."""
-    from condor_nb.pool import access, pool_paths
 
     base = pool_paths().base
     click.echo(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from condor_nb.cli import display
+from condor_nb.submission import templates
+
 
 @click.command()
 @click.option("--show", metavar="NAME", help="Print one profile's file.")
 def profiles(show: str | None) -> None:
     """List site profiles: name, origin, file, description (first match wins)."""
-    from condor_nb.cli import display
-    from condor_nb.submission import templates
 
     if show:
         template = templates.load(show)

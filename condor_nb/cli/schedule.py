@@ -10,6 +10,10 @@ import click
 from condor_nb.cli.display import printable
 from condor_nb.cli.jobs import _parameters
 from condor_nb.cli.options import given, job_options
+from condor_nb.contract import IN_DIR
+from condor_nb.schedules import api as schedules
+from condor_nb.schedules import cron as schedules_cron
+from condor_nb.schedules.cron_match import SEARCH_YEARS, schedd_next_run
 
 
 def _echo(line: str) -> None:
@@ -42,8 +46,6 @@ def schedule() -> None:
 @click.option("-n", "--count", type=int, default=5, show_default=True, help="How many runs.")
 def check(cron: str, count: int) -> None:
     """Say whether CRON is accepted, and when it runs next (UTC); nothing is submitted."""
-    from condor_nb.schedules import cron as schedules_cron
-    from condor_nb.schedules.cron_match import SEARCH_YEARS, schedd_next_run
 
     expr = schedules_cron.normalize(cron)
     now = time.time()
@@ -72,7 +74,6 @@ def check(cron: str, count: int) -> None:
 @job_options("schedule")
 def create(notebook: str, cron: str, keep_runs: int, **opts: Any) -> None:
     """Create a schedule that runs NOTEBOOK at every CRON time."""
-    from condor_nb.schedules import api as schedules
 
     params = _parameters(notebook, opts["params"], opts["params_files"])
     made = schedules.schedule(
@@ -85,7 +86,6 @@ def create(notebook: str, cron: str, keep_runs: int, **opts: Any) -> None:
 @schedule.command(name="list")
 def list_() -> None:
     """Your schedules and their states."""
-    from condor_nb.schedules import api as schedules
 
     found = schedules.list_schedules()
     if not found:
@@ -98,7 +98,6 @@ def list_() -> None:
 @click.argument("schedule_id")
 def runs(schedule_id: str) -> None:
     """The runs of a schedule, with where their files are (retrieved now)."""
-    from condor_nb.schedules import api as schedules
 
     found, skipped = schedules.history(schedule_id)
     if not found and not skipped:
@@ -144,7 +143,6 @@ def _flush_paused(paused: list[Any]) -> None:
 @click.argument("schedule_id")
 def pause(schedule_id: str) -> None:
     """Hold the schedule: no run starts until resume."""
-    from condor_nb.schedules import api as schedules
 
     _show(schedules.pause(schedule_id))
 
@@ -153,7 +151,6 @@ def pause(schedule_id: str) -> None:
 @click.argument("schedule_id")
 def resume(schedule_id: str) -> None:
     """Release a paused schedule."""
-    from condor_nb.schedules import api as schedules
 
     _show(schedules.resume(schedule_id))
 
@@ -172,7 +169,6 @@ def update(
     Options left out keep their current values; -p values are merged into the
     current parameters.
     """
-    from condor_nb.schedules import api as schedules
 
     current = schedules.get(schedule_id)
     source = notebook or next(iter(sorted(_staged(current))), current.notebook)
@@ -193,8 +189,6 @@ def update(
 def _staged(current: Any) -> list[str]:
     from pathlib import Path
 
-    from condor_nb.contract import IN_DIR
-
     folder = Path(current.job_dir or "") / IN_DIR
     return [str(p) for p in folder.glob("*.ipynb")] if current.job_dir else []
 
@@ -203,7 +197,6 @@ def _staged(current: Any) -> list[str]:
 @click.argument("schedule_id")
 def delete(schedule_id: str) -> None:
     """Remove the schedule from the schedd."""
-    from condor_nb.schedules import api as schedules
 
     schedules.delete(schedule_id)
     _echo(f"deleted schedule {schedule_id}")

@@ -6,8 +6,16 @@ from typing import Any
 
 import click
 
+from condor_nb.cli import display
 from condor_nb.cli.jobs import _parameters, _wait_sweep
 from condor_nb.cli.options import collect, job_options, not_empty
+from condor_nb.errors import SpecError
+from condor_nb.settings import load_settings
+from condor_nb.spec.job import build
+from condor_nb.spec.notebook import inspect_notebook
+from condor_nb.spec.sweep import grid_sets, load_sets, parse_grid_option, zip_sets
+from condor_nb.sweeps.api import get_sweep, submit_sweep
+from condor_nb.sweeps.results import FIXED_COLUMNS, write_table
 
 
 class _DefaultToRun(click.Group):
@@ -56,12 +64,6 @@ def sweep() -> None:
 def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None,
         no_cache: bool, wait_: bool, output: str | None, **opts: Any) -> None:  # fmt: skip
     """Submit NOTEBOOK once per parameter set (prints the sweep id)."""
-    from condor_nb.errors import SpecError
-    from condor_nb.settings import load_settings
-    from condor_nb.spec.job import build
-    from condor_nb.spec.notebook import inspect_notebook
-    from condor_nb.spec.sweep import grid_sets, load_sets, parse_grid_option, zip_sets
-    from condor_nb.sweeps.api import submit_sweep
 
     if bool(grids) == bool(from_file):
         raise SpecError(
@@ -96,9 +98,6 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
 @click.option("-o", "--output", type=click.Path(), help="Write a .csv or .parquet file.")
 def results(sweep_id: str, output: str | None) -> None:
     """The sweep's table: parameters, recorded values, state and runtime per set."""
-    from condor_nb.cli import display
-    from condor_nb.sweeps.api import get_sweep
-    from condor_nb.sweeps.results import FIXED_COLUMNS, write_table
 
     rows = get_sweep(sweep_id).results(as_dataframe=False)
     if output:
@@ -124,7 +123,6 @@ def _show(value: Any) -> str:
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the sweep, then fetch outputs.")
 def retry(sweep_id: str, wait_: bool) -> None:
     """Submit again only the procs that FAILED or were REMOVED."""
-    from condor_nb.sweeps.api import get_sweep
 
     target = get_sweep(sweep_id)
     target.status()

@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from condor_nb.api import get
+from condor_nb.cli.display import printable
+from condor_nb.errors import CondorNbError, JobNotFoundError
+from condor_nb.settings import load_settings
+from condor_nb.sweeps.api import get_sweep
+
 if TYPE_CHECKING:
     from condor_nb.diagnostics.why import Why
 
@@ -15,7 +21,6 @@ if TYPE_CHECKING:
 def why_for(thing: Any) -> Why:
     """The analysis of a Job (by its HTCondor id), asked of the pool now."""
     from condor_nb.diagnostics import why
-    from condor_nb.settings import load_settings
 
     record = thing.record
     return why.for_condor_id(load_settings(), record.condor_id, job_id=record.id)
@@ -23,8 +28,6 @@ def why_for(thing: Any) -> Why:
 
 def why_line(thing: Any) -> str | None:
     """The "why" lines ``status`` shows for a QUEUED or HELD job (None otherwise)."""
-    from condor_nb.cli.display import printable
-    from condor_nb.errors import CondorNbError
 
     record = thing.record
     if record.state not in ("QUEUED", "HELD") or not record.condor_id:
@@ -44,13 +47,8 @@ def why_line(thing: Any) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 def why(job_id: str, as_json: bool) -> None:
     """Say why job JOB_ID is not running, and what to change."""
-    from condor_nb.api import get
-    from condor_nb.cli.display import printable
-    from condor_nb.errors import JobNotFoundError
 
     if job_id.startswith("s"):
-        from condor_nb.sweeps.api import get_sweep
-
         try:
             get_sweep(job_id)
         except JobNotFoundError:

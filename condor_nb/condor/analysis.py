@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from condor_nb.condor.deadline import DeadlineExceeded, call_with_deadline
+from condor_nb.condor.schedd import client_for, configure_bindings
 from condor_nb.errors import ScheddUnavailableError
 from condor_nb.settings import Settings
 
@@ -175,7 +176,6 @@ def with_attributes(job: Mapping[str, Any], extra: Mapping[str, str]) -> Any:
 
 def fetch_slots(settings: Settings, constraint: str = "true") -> list[Any]:
     """The pool's slot ads, from the collector, with a time bound."""
-    from condor_nb.condor.schedd import configure_bindings
 
     h = configure_bindings(settings)
     limit = settings.schedd_timeout
@@ -201,7 +201,6 @@ def fetch_slots(settings: Settings, constraint: str = "true") -> list[Any]:
 
 def fetch_job(settings: Settings, cluster: int, proc: int) -> Any | None:
     """The whole job ad (queue, else history), or None when the schedd has no such job."""
-    from condor_nb.condor.schedd import client_for
 
     client = client_for(settings)
     constraint = f"ClusterId == {int(cluster)} && ProcId == {int(proc)}"
@@ -217,7 +216,6 @@ def user_priorities(settings: Settings, users: Iterable[str]) -> dict[str, float
     Empty when the negotiator cannot be asked (many sites do not let users): the
     analysis then goes without it.
     """
-    from condor_nb.condor.schedd import configure_bindings
 
     h = configure_bindings(settings)
     wanted = {u for u in users if u}

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from condor_nb.condor import transient
+from condor_nb.condor import credential_in_use, transient
+from condor_nb.credentials import policy as credentials_policy
 from condor_nb.errors import CredentialsError
 from condor_nb.settings import Settings
 
@@ -47,8 +48,6 @@ def write_refused(ping: Callable[[str], Any]) -> str | None:
 
 def refused(settings: Settings, what: str, schedd: str, reason: str) -> CredentialsError:
     """The error for ``what`` refused by ``schedd`` because of the credential."""
-    from condor_nb.condor import credential_in_use
-    from condor_nb.credentials import policy as credentials_policy
 
     try:
         report = credential_in_use.discover(settings)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from condor_nb.condor import condor_config
 from condor_nb.errors import ConfigError
 from condor_nb.settings import Settings
 
@@ -23,7 +24,6 @@ def condor_config_for(settings: Settings) -> str | None:
     """Which client configuration to use, found as HTCondor finds it (condor_config.py)."""
     # `import htcondor2` sets CONDOR_CONFIG=/dev/null when it finds no configuration,
     # and configure_bindings sets it for the bindings: neither is the user's choice.
-    from condor_nb.condor import condor_config
 
     return condor_config.choose(settings, set_by_us=_set_by_us).path
 

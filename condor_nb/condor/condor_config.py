@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from condor_nb import pool
 from condor_nb.errors import CondorNbError, ConfigError, PoolError
 from condor_nb.settings import Settings
 
@@ -126,7 +127,6 @@ def choose(
 
 
 def _personal() -> str:
-    from condor_nb import pool
 
     return pool.client_config()
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from condor_nb.condor.status_restart import restart_reason
 from condor_nb.contract.names import OUTCOME_BY_EXIT_CODE, PROGRESS_ATTR, SPOOLED_ATTR
 
 
@@ -177,7 +178,6 @@ def classify(
         starts = _as_int(ad.get("NumJobStarts")) or 0
         if not starts:
             return StatusInfo(JobState.QUEUED, None)
-        from condor_nb.condor.status_restart import restart_reason
 
         return StatusInfo(JobState.QUEUED, restart_reason(ad))
     if status in (RUNNING, TRANSFERRING_OUTPUT):

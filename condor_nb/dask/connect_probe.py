@@ -32,7 +32,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from condor_nb.condor import schedd
+from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
+from condor_nb.spec import quoting
 
 log = logging.getLogger("condor_nb.dask")
 
@@ -150,7 +153,6 @@ def probe_description(
     """A dask worker's site profile (``dask-worker`` layered on top), running the script."""
     from condor_nb.dask.backend import load_templates
     from condor_nb.dask.description import _merge
-    from condor_nb.spec import quoting
 
     ours = {
         "executable": "/usr/bin/env",
@@ -223,7 +225,6 @@ def run(settings: Settings, target: Target, *, port: int = 0, timeout: float = 1
     Raises OSError when this host cannot listen there (not one of its addresses, port
     taken), CondorNbError when the job cannot be submitted.
     """
-    from condor_nb.condor import schedd
 
     token = secrets.token_hex(16)
     listener = Listener(target.address, port, token)  # OSError: cannot listen there
@@ -336,7 +337,6 @@ def check(
     settings: Settings, *, host: str | None = None, port: int = 0, timeout: float = 180.0
 ) -> Verdict:
     """Run the probe and say what it found, the address tried, and the fix."""
-    from condor_nb.errors import CondorNbError
 
     target = choose_target(settings, host)
     try:

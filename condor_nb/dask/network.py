@@ -25,6 +25,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from condor_nb.condor import bindings, condor_config, schedd
 from condor_nb.settings import Settings
 
 log = logging.getLogger("condor_nb.dask")
@@ -124,7 +125,6 @@ def scheduler_host_for(settings: Settings) -> SchedulerHost | None:
 def _collector_value(settings: Settings) -> str | None:
     if settings.collector:
         return settings.collector
-    from condor_nb.condor import schedd
 
     return schedd.client_params(settings, ["COLLECTOR_HOST"]).get("COLLECTOR_HOST")
 
@@ -140,7 +140,6 @@ def workers_share_this_host(settings: Settings, profile: str) -> bool:
     """
     if profile != "personal":
         return False
-    from condor_nb.condor import bindings, condor_config
 
     if condor_config.choose(settings, set_by_us=bindings._set_by_us).is_personal_pool:
         return True

@@ -14,10 +14,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from condor_nb.condor import bindings, condor_config, credential_in_use, schedd
 from condor_nb.contract.names import PROBE_ATTR
+from condor_nb.credentials import policy as credentials_policy
 from condor_nb.errors import CondorNbError
-from condor_nb.settings import Settings
-from condor_nb.submission import preflight
+from condor_nb.settings import Settings, config_file_path
+from condor_nb.submission import preflight, templates
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 
@@ -31,8 +33,6 @@ class Check:
 
 
 def _configuration(settings: Settings) -> Check:
-    from condor_nb.condor import bindings, condor_config
-    from condor_nb.settings import config_file_path
 
     where = f"profile {settings.profile!r}, settings file {config_file_path()}"
     try:
@@ -50,7 +50,6 @@ def _configuration(settings: Settings) -> Check:
 
 
 def _schedd(settings: Settings) -> Check:
-    from condor_nb.condor import schedd
 
     try:
         client = schedd.client_for(settings)
@@ -65,8 +64,6 @@ def _schedd(settings: Settings) -> Check:
 
 
 def _authentication(settings: Settings) -> list[Check]:
-    from condor_nb.condor import credential_in_use
-    from condor_nb.credentials import policy as credentials_policy
 
     report = credential_in_use.discover(settings)
     verdict = credentials_policy.assess(report, wall_time=None)
@@ -107,7 +104,6 @@ def _authentication(settings: Settings) -> list[Check]:
 
 
 def _profile(settings: Settings) -> Check:
-    from condor_nb.submission import templates
 
     try:
         template = templates.load(settings.profile)
@@ -146,7 +142,6 @@ PROBE_CODE = "import ipykernel, jupyter_client"
 def _probe(settings: Settings, timeout: float) -> Check:
     """A tiny job: can the worker's Python (in the image) import ipykernel? (condor_nb ships
     papermill with every job; a kernel needs ipykernel and jupyter_client on the worker.)"""
-    from condor_nb.condor import schedd
     from condor_nb.condor.status import (
         COMPLETED,
         FAILURE_CLASSES,
@@ -154,7 +149,6 @@ def _probe(settings: Settings, timeout: float) -> Check:
         HOLD_CODE_SPOOLING_INPUT,
         NOT_SHARED_HOLD_CODES,
     )
-    from condor_nb.submission import templates
 
     fix = (
         "use an image with ipykernel (--image /cvmfs/..., any image a Jupyter server runs in), "

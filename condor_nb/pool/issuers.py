@@ -25,6 +25,7 @@ from condor_nb.pool.config import (
 )
 from condor_nb.pool.lifecycle import require_root
 from condor_nb.pool.paths import PoolPaths, pool_lock, pool_paths
+from condor_nb.pool.runtime import load_runtime
 
 #: The CA HTCondor generated for the pool (signs the schedd's host certificate).
 POOL_CA_IN_ROOT = "etc/condor/trust_domain_ca.pem"
@@ -65,7 +66,6 @@ def trust_issuers(
 ) -> Path:
     """Accept tokens of ``issuers`` from now on; returns the drop-in configuration file."""
     require_root()
-    from condor_nb.pool.runtime import load_runtime
 
     paths = pool_paths()
     state = load_runtime(paths)
@@ -95,7 +95,6 @@ def forget_issuers() -> None:
 
 def write_client_config(folder: Path, token_file: Path) -> Path:
     """A client configuration in ``folder`` that presents the SciToken in ``token_file``."""
-    from condor_nb.pool.runtime import load_runtime
 
     paths = pool_paths()
     state = load_runtime(paths)

@@ -47,8 +47,10 @@ from condor_nb.spec import quoting
 from condor_nb.spec.job import NotebookJob, build, secrets_as_given
 from condor_nb.spec.options import JobOptions, document, names_for
 from condor_nb.store import tracking
-from condor_nb.submission import preflight, staging
+from condor_nb.submission import preflight, staging, templates
 from condor_nb.submission import submit as chokepoint
+from condor_nb.submission.executor import wanted
+from condor_nb.submission.render import render
 from condor_nb.worker import CRON_PATH
 
 CRON_SCRIPT = names.CRON_NAME
@@ -107,7 +109,6 @@ def _check_keep(keep_runs: int) -> int:
 
 
 def _files(spec: Any, settings: Settings, job_dir: Path) -> JobFiles:
-    from condor_nb.submission.executor import wanted
 
     ship = wanted(settings, spec.image, procs=1)
     return JobFiles(job_dir, worker_notebook_name(spec.notebook), executor=ship)
@@ -116,8 +117,6 @@ def _files(spec: Any, settings: Settings, job_dir: Path) -> JobFiles:
 def _description(
     spec: Any, schedule_id: str, cron: str, keep_runs: int, settings: Settings, files: JobFiles
 ) -> dict[str, str]:
-    from condor_nb.submission import templates
-    from condor_nb.submission.render import render
 
     try:
         desc = render(

@@ -19,8 +19,10 @@ from condor_nb.contract.layout import worker_notebook_name
 from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
 from condor_nb.spec import quoting
+from condor_nb.spec.notebook import inspect_notebook
 from condor_nb.spec.options import JobOptions
-from condor_nb.spec.units import show_value
+from condor_nb.spec.params import check_parameters
+from condor_nb.spec.units import parse_count, parse_size_mib, show_value
 
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _MAX_NAME = 256
@@ -57,7 +59,6 @@ class NotebookJob:
 
 
 def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any) -> Resources:
-    from condor_nb.spec.units import parse_count, parse_size_mib
 
     return Resources(
         cpus=parse_count(settings.cpus if cpus is None else cpus, field="cpus", minimum=1),
@@ -210,7 +211,6 @@ def _wall_time(value: float | str | None) -> float | None:
 def _retries(value: int | str | None) -> int:
     if value is None:
         return 0
-    from condor_nb.spec.units import parse_count
 
     retries = parse_count(value, field="retries", minimum=0)
     if retries > 100:
@@ -324,8 +324,6 @@ def build(
     settings: Settings,
 ) -> NotebookJob:
     """:class:`JobOptions` (what the user gave) -> :class:`NotebookJob` (validated)."""
-    from condor_nb.spec.notebook import inspect_notebook
-    from condor_nb.spec.params import check_parameters
 
     o = options
     path = Path(notebook).expanduser().absolute()

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from condor_nb.errors import SpecError
-from condor_nb.spec.notebook import DeclaredParameter
+from condor_nb.spec.notebook import DeclaredParameter, read_text_file
+from condor_nb.spec.params import coerce_cli_value
 
 MAX_SWEEP = 20_000  # the schedd's default limit for one submission
 
@@ -43,7 +44,6 @@ def parse_grid_option(text: str) -> tuple[str, list[str]]:
 def _coerce_all(
     grids: Mapping[str, Sequence[Any]], declared: Mapping[str, DeclaredParameter]
 ) -> dict[str, list[Any]]:
-    from condor_nb.spec.params import coerce_cli_value
 
     return {
         name: [coerce_cli_value(v, declared.get(name)) if isinstance(v, str) else v for v in vs]
@@ -104,7 +104,6 @@ def _check_size(size: int) -> None:
 
 
 def _read_csv(path: Path, declared: Mapping[str, DeclaredParameter]) -> list[dict[str, Any]]:
-    from condor_nb.spec.params import coerce_cli_value
 
     try:
         with path.open(newline="", encoding="utf-8") as fh:
@@ -136,7 +135,6 @@ def _read_csv(path: Path, declared: Mapping[str, DeclaredParameter]) -> list[dic
 
 
 def _read_structured(path: Path) -> list[dict[str, Any]]:
-    from condor_nb.spec.notebook import read_text_file
 
     text = read_text_file(path, "parameter sets file")
     try:

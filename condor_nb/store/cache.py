@@ -26,8 +26,10 @@ import os
 from pathlib import Path
 
 from condor_nb.condor.status import JobState
+from condor_nb.contract import OUTPUT_NOTEBOOK, JobFiles
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob
+from condor_nb.spec.params import canonical_parameters_json
 from condor_nb.store.registry import JobRecord, Registry
 
 KEY_VERSION = 1
@@ -62,7 +64,6 @@ def input_digests(job: NotebookJob) -> list[list[str]]:
 
 def cache_key(job: NotebookJob, settings: Settings, inputs: list[list[str]] | None = None) -> str:
     """The cache key of ``job`` (see the module docstring for exactly what it covers)."""
-    from condor_nb.spec.params import canonical_parameters_json
 
     document = {
         "v": KEY_VERSION,
@@ -82,7 +83,6 @@ def cache_key(job: NotebookJob, settings: Settings, inputs: list[list[str]] | No
 
 
 def _out_dir_has_notebook(record: JobRecord) -> bool:
-    from condor_nb.contract import OUTPUT_NOTEBOOK, JobFiles
 
     if not record.job_dir:
         return False

@@ -18,13 +18,14 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from condor_nb.condor import constraints, schedd, status
+from condor_nb import pool
+from condor_nb.condor import bindings, condor_config, constraints, schedd, status
 from condor_nb.condor.schedd import ScheddClient
 from condor_nb.contract import names
 from condor_nb.errors import CondorNbError, ConfigError
 from condor_nb.settings import Settings
 from condor_nb.spec import quoting
-from condor_nb.store.registry import JobRecord, Registry
+from condor_nb.store.registry import JobRecord, Registry, SweepRecord
 
 log = logging.getLogger(__name__)
 PROJECTION = (
@@ -54,8 +55,6 @@ def owner(settings: Settings) -> str | None:
             raise ConfigError(f"owner: expected a user name; got {settings.owner!r}")
         return settings.owner
     if _personal_pool(settings):
-        from condor_nb import pool
-
         return pool.owner()
     key = (schedd.condor_config_for(settings), settings.collector, settings.schedd)
     if key not in _discovered_owners:
@@ -74,7 +73,6 @@ _discovered_owners: dict[tuple[str | None, str | None, str | None], str] = {}
 
 def _personal_pool(settings: Settings) -> bool:
     """Do we talk to the personal pool (whose Owner is known without asking)?"""
-    from condor_nb.condor import bindings, condor_config
 
     if settings.condor_config:
         return False
@@ -371,7 +369,6 @@ def rebuild(client: ScheddClient, registry: Registry, settings: Settings) -> int
 
 def _rebuild_sweeps(registry: Registry, records: Iterable[JobRecord]) -> None:
     """Sweeps the registry lost, recreated from their procs (latest attempt per index)."""
-    from condor_nb.store.registry import SweepRecord
 
     groups: dict[str, list[JobRecord]] = {}
     for r in records:

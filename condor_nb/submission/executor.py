@@ -42,6 +42,7 @@ from condor_nb import __version__
 from condor_nb.contract import EXECUTOR_NAME, names
 from condor_nb.errors import CondorNbError
 from condor_nb.settings import Settings
+from condor_nb.store import manifests
 from condor_nb.submission import executor_py39
 
 #: What the wrapper needs; the shipped set is their closure minus ipykernel's.
@@ -331,9 +332,8 @@ def wanted(settings: Settings, image: str | None, *, procs: int) -> bool:
         return settings.ship_executor == "always"
     if procs <= 1:
         return True
-    from condor_nb.store.manifests import last_worker_manifest
 
-    last = last_worker_manifest(settings, image)
+    last = manifests.last_worker_manifest(settings, image)
     return last is None or (last[1].get("executor") or {}).get("source") != "worker"
 
 

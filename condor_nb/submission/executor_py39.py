@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from condor_nb import __version__
 from condor_nb.errors import CondorNbError
 
 VARIANT_DIR = "condor_nb_py39"
@@ -216,7 +217,6 @@ def add(
     One pinned here in the same version is not written twice: the manifest's
     ``from_main`` names its paths, which the wrapper extracts into this tree.
     ``layout``: the main tree's names (FALLBACK_DIR, SHARE_DIR, MANIFEST, FORMAT)."""
-    from condor_nb import __version__
 
     fallback_dir, share_dir = layout["FALLBACK_DIR"], layout["SHARE_DIR"]
     manifest_name, fmt = layout["MANIFEST"], layout["FORMAT"]

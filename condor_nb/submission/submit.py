@@ -36,6 +36,7 @@ from pathlib import Path
 from condor_nb.condor import schedd
 from condor_nb.settings import Settings
 from condor_nb.submission import preflight
+from condor_nb.submission.render import is_spooled
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,6 @@ class Submission:
 
     @property
     def spooled(self) -> bool:
-        from condor_nb.submission.render import is_spooled
 
         return is_spooled(self.description) if self.spool is None else self.spool
 

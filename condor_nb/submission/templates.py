@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import condor_nb.submit_templates as pkg
 from condor_nb.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,6 @@ class Template:
 
 
 def _packaged_dir() -> Path:
-    import condor_nb.submit_templates as pkg
 
     return Path(next(iter(pkg.__path__)))
 

@@ -17,16 +17,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from condor_nb.api import Job
+from condor_nb.api import Job, check_dest
 from condor_nb.condor import constraints, schedd
 from condor_nb.condor.status import JobState
+from condor_nb.contract.layout import JobFiles
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
-from condor_nb.spec.job import NotebookJob
+from condor_nb.spec.job import NotebookJob, build
 from condor_nb.spec.options import JobOptions, document
+from condor_nb.spec.sweep import grid_sets, zip_sets
+from condor_nb.store import tracking
 from condor_nb.store.registry import JobRecord, Registry, SweepRecord, registry_for
 from condor_nb.submission.submit import new_job_id
 from condor_nb.sweeps import submit as sweep_submit
+from condor_nb.sweeps.results import results_table
 from condor_nb.sweeps.submit import SWEEP_PREFIX, archive_attempt
 
 __all__ = [
@@ -88,7 +92,6 @@ class Sweep:
 
     def status(self) -> SweepStatus:
         """Counts by state, from one query of the schedd (history for procs that left it)."""
-        from condor_nb.store import tracking
 
         client = schedd.client_for(self._settings)
         tracking.refresh_sweep(client, self._registry(), self._settings, self.id)
@@ -126,7 +129,6 @@ class Sweep:
         ]  # fmt: skip
         if not pending:
             return
-        from condor_nb.store import tracking
 
         for job in pending:
             job._files.out_dir.mkdir(parents=True, exist_ok=True)
@@ -137,8 +139,6 @@ class Sweep:
         for job in pending:
             job.mark_retrieved()
         if len(spooled) < len(pending) and all(j.record.job_state.is_terminal for j in self.jobs()):
-            from condor_nb.contract.layout import JobFiles
-
             # Kept in in/ only for a sweep that was not spooled: its procs read them there.
             JobFiles(Path(self.record.job_dir), "").secrets.unlink(missing_ok=True)
 
@@ -147,7 +147,6 @@ class Sweep:
 
         Existing files with other content are never replaced unless ``overwrite=True``.
         """
-        from condor_nb.api import check_dest
 
         check_dest(dest)
         self.retrieve()
@@ -160,7 +159,6 @@ class Sweep:
 
     def results(self, *, as_dataframe: bool | None = None, retrieve: bool = True) -> Any:
         """One row per parameter set: parameters, recorded values, state, runtime."""
-        from condor_nb.sweeps.results import results_table
 
         if retrieve:
             self.retrieve()
@@ -168,7 +166,6 @@ class Sweep:
 
     def _act(self, action: schedd.Action, reason: str, extra: str = "") -> int:
         """``action`` on the sweep's jobs (scoped to this user's home); how many it took."""
-        from condor_nb.store import tracking
 
         client = schedd.client_for(self._settings)
         done = client.act(
@@ -283,8 +280,6 @@ def sweep(
 
         {job_options}
     """
-    from condor_nb.spec.job import build
-    from condor_nb.spec.sweep import grid_sets, zip_sets
 
     if (parameter_sets is None) == (grid is None):
         raise SpecError(

@@ -20,10 +20,22 @@ from condor_nb.contract.layout import JobFiles, worker_notebook_name
 from condor_nb.errors import SpecError, StateConflictError
 from condor_nb.settings import Settings
 from condor_nb.spec.job import NotebookJob
+from condor_nb.spec.notebook import inspect_notebook
+from condor_nb.spec.params import check_parameters
+from condor_nb.store import cache as result_cache
 from condor_nb.store.registry import JobRecord, SweepRecord, registry_for
-from condor_nb.submission import preflight, staging
+from condor_nb.submission import preflight, staging, templates
 from condor_nb.submission import submit as chokepoint
-from condor_nb.submission.render import SweepEntry, is_spooled
+from condor_nb.submission.executor import wanted
+from condor_nb.submission.render import (
+    ITEM_ID,
+    ITEM_INDEX,
+    ITEM_PARAMS,
+    SweepEntry,
+    is_spooled,
+    params_attr,
+    render_sweep,
+)
 from condor_nb.submission.submit import new_job_id
 
 SWEEP_PREFIX = "s"
@@ -34,9 +46,6 @@ def _checked_sets(
     base: NotebookJob, sets: Sequence[Mapping[str, Any]], allow_unknown: bool
 ) -> list[NotebookJob]:
     import dataclasses
-
-    from condor_nb.spec.notebook import inspect_notebook
-    from condor_nb.spec.params import check_parameters
 
     if not sets:
         raise SpecError("a sweep needs at least one parameter set; got none")
@@ -121,10 +130,6 @@ def submit_sweep(
     allow_unknown: bool = False,
 ) -> SweepRecord:
     """Validate every set, answer what the cache can, submit the rest as one cluster."""
-    from condor_nb.store import cache as result_cache
-    from condor_nb.submission import templates
-    from condor_nb.submission.executor import wanted
-    from condor_nb.submission.render import render_sweep
 
     jobs = _checked_sets(base, sets, allow_unknown)
     registry = registry_for(settings)
@@ -189,7 +194,6 @@ def resubmit(
 
     The sweep's folder is reused (never removed); the preflight is a single job's,
     the base spec being rebuilt from the sweep's record (notebook snapshot, image)."""
-    from condor_nb.submission.render import ITEM_ID, ITEM_INDEX, ITEM_PARAMS, params_attr
 
     job_dir = Path(sweep.job_dir)
     description_path = job_dir / DESCRIPTION_FILE
