@@ -39,6 +39,9 @@ class Settings:
     schedd: str | None = None
     owner: str | None = None
     image: str | None = None
+    # One more SciToken audience the access point accepts (beyond ANY, WLCG's "any" and
+    # condor://COLLECTOR_HOST): what its SCITOKENS_SERVER_AUDIENCE names.
+    token_audience: str | None = None
     cpus: int = 1
     memory: str = "1GB"
     disk: str = "1GB"

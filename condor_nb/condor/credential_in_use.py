@@ -21,6 +21,8 @@ def discover(settings: Settings, environ: Mapping[str, str] | None = None) -> Cr
     report = discover_from(params, environ)
     if settings.collector:
         report = CredentialReport(**{**report.__dict__, "collector": settings.collector})
+    if settings.token_audience:
+        report = CredentialReport(**{**report.__dict__, "audiences": (settings.token_audience,)})
     return report
 
 

@@ -85,6 +85,8 @@ class CredentialReport:
     notes: tuple[str, ...] = ()  # things worth knowing (a lax file mode, a missing folder)
     token_dirs: tuple[Path, ...] = ()
     collector: str | None = None
+    #: More audiences the access point accepts (the setting token_audience).
+    audiences: tuple[str, ...] = ()
 
     @property
     def other_methods(self) -> tuple[str, ...]:

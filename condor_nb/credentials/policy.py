@@ -141,7 +141,7 @@ def assess(
 ) -> Verdict:
     """Judge the credential HTCondor will present for a submission."""
     moment = time.time() if now is None else now
-    audiences = expected_audiences(report.collector, extra_audiences)
+    audiences = expected_audiences(report.collector, (*report.audiences, *extra_audiences))
     token_dir = str(report.token_dirs[0]) if report.token_dirs else None
     cred = report.selected
     if cred is None:

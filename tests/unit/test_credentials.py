@@ -144,6 +144,26 @@ def test_token_for_another_audience_is_refused(tmp_path: Path) -> None:
     assert "condor://ap.example.org:9618" in verdict.errors[0]
 
 
+def test_the_audience_setting_is_one_more_accepted_audience(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from condor_nb.condor import bindings, credential_in_use
+    from condor_nb.settings import load_settings
+
+    # The client configuration a token-only access point gives (no bindings needed).
+    monkeypatch.setattr(bindings, "client_params", lambda settings, names: params(tmp_path))
+    aud = "https://ap.example.org/condor"
+    environ = {"CONDOR_NB_TOKEN_AUDIENCE": aud, "CONDOR_NB_HOME": str(tmp_path / "h")}
+    settings = load_settings(environ=environ)
+    assert settings.token_audience == aud
+    presented = {"BEARER_TOKEN": token(aud=aud)}
+    other = credential_in_use.discover(settings.replace(token_audience=None), presented)
+    assert "is for another audience" in credentials_policy.assess(other, now=NOW).errors[0]
+    report = credential_in_use.discover(settings, presented)
+    assert report.audiences == (aud,)
+    assert not credentials_policy.assess(report, now=NOW).errors
+
+
 @pytest.mark.parametrize("aud", ["ANY", "https://wlcg.cern.ch/jwt/v1/any", None])
 def test_any_audience_or_none_is_accepted(tmp_path: Path, aud: str | None) -> None:
     assert not _verdict(tmp_path, token(aud=aud)).errors
