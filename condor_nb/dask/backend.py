@@ -213,7 +213,6 @@ class Heartbeat:
         self._thread = threading.Thread(
             target=self._run, name=f"condor_nb-dask-heartbeat-{jobs.session_id}", daemon=True
         )
-        self.last_error: str | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -225,7 +224,5 @@ class Heartbeat:
         while not self._stop.wait(self._interval):
             try:
                 self._jobs.beat()
-                self.last_error = None
             except Exception as exc:  # the next beat tries again; say why meanwhile
-                self.last_error = str(exc)
                 log.warning("dask session %s: heartbeat failed: %s", self._jobs.session_id, exc)

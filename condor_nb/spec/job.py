@@ -10,7 +10,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class NotebookJob:
     # only when the job is staged, so a spec never holds a secret.
     secrets: tuple[tuple[str, str], ...] = ()
     content_hash: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any) -> Resources:

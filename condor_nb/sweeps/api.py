@@ -8,8 +8,6 @@ staged once; each proc gets its own ``condor_nb_job.json`` and output folder.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import time
 from collections import Counter
@@ -27,7 +25,7 @@ from condor_nb.spec.job import NotebookJob, build
 from condor_nb.spec.options import JobOptions, document
 from condor_nb.spec.sweep import grid_sets, zip_sets
 from condor_nb.store import tracking
-from condor_nb.store.registry import JobRecord, Registry, SweepRecord, registry_for
+from condor_nb.store.registry import Registry, SweepRecord, registry_for
 from condor_nb.submission.submit import new_job_id
 from condor_nb.sweeps import submit as sweep_submit
 from condor_nb.sweeps.results import results_table
@@ -295,13 +293,3 @@ def sweep(
     else:
         sets = [dict(s) for s in parameter_sets or ()]
     return submit_sweep(base, sets, cfg, cache=cache, allow_unknown=allow_unknown_params)
-
-
-def with_parameters(base: NotebookJob, params: Mapping[str, Any]) -> NotebookJob:
-    return dataclasses.replace(base, parameters=dict(params))
-
-
-def record_to_json(record: JobRecord) -> dict[str, Any]:
-    data = dataclasses.asdict(record)
-    data["parameters"] = json.loads(record.params_json or "{}")
-    return data
