@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from condor_nb.condor import constraints, schedd
 from condor_nb.condor.state_conflicts import (
@@ -28,7 +28,7 @@ from condor_nb.contract.names import STDERR, STDOUT
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import build
-from condor_nb.spec.options import JobOptions, document
+from condor_nb.spec.options import JobKwargs, JobOptions, document
 from condor_nb.store import cache as result_cache
 from condor_nb.store import outputs, tracking
 from condor_nb.store.registry import JobRecord, Registry
@@ -379,22 +379,9 @@ def submit(
     notebook: str | os.PathLike[str],
     parameters: Mapping[str, Any] | None = None,
     *,
-    cpus: int | str | None = None,
-    memory: int | str | None = None,
-    disk: int | str | None = None,
-    gpus: int | str | None = None,
-    image: str | None = None,
-    profile: str | None = None,
-    name: str | None = None,
-    kernel: str | None = None,
-    cell_timeout: float | None = None,
-    wall_time: float | str | None = None,
-    retries: int | str | None = None,
-    files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
-    allow_unknown_params: bool = False,
     cache: bool = True,
     settings: Settings | None = None,
+    **options: Unpack[JobKwargs],
 ) -> Job:
     """Run ``notebook`` with ``parameters`` as an HTCondor job; returns at once.
 
@@ -405,8 +392,9 @@ def submit(
         {job_options}
     """
 
-    cfg = settings or load_settings(profile=profile)
-    spec = build(notebook, parameters, JobOptions.of("job", locals()), cfg)
+    given = JobOptions.from_kwargs(options, kind="job")
+    cfg = settings or load_settings(profile=given.profile)
+    spec = build(notebook, parameters, given, cfg)
     return submit_job(spec, cfg, cache=cache)
 
 

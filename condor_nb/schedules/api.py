@@ -21,9 +21,9 @@ import os
 import secrets as secrets_module
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from condor_nb.condor import constraints, schedd
 from condor_nb.contract import names
@@ -45,7 +45,7 @@ from condor_nb.schedules.state import (
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec import quoting
 from condor_nb.spec.job import NotebookJob, build, secrets_as_given
-from condor_nb.spec.options import JobOptions, document, names_for
+from condor_nb.spec.options import JobOptions, ScheduleKwargs, document, names_for
 from condor_nb.store import tracking
 from condor_nb.submission import preflight, staging, templates
 from condor_nb.submission import submit as chokepoint
@@ -208,20 +208,8 @@ def schedule(
     *,
     timezone: str | None = None,
     keep_runs: int = 10,
-    cpus: int | str | None = None,
-    memory: int | str | None = None,
-    disk: int | str | None = None,
-    gpus: int | str | None = None,
-    image: str | None = None,
-    profile: str | None = None,
-    name: str | None = None,
-    kernel: str | None = None,
-    cell_timeout: float | None = None,
-    wall_time: float | str | None = None,
-    files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
-    allow_unknown_params: bool = False,
     settings: Settings | None = None,
+    **options: Unpack[ScheduleKwargs],
 ) -> Schedule:
     """Run ``notebook`` on the cron schedule ``cron`` (execute machine's clock, UTC).
 
@@ -234,12 +222,12 @@ def schedule(
     Secrets are read now and kept in the schedule's spool on the access point, for
     every run; :func:`update` reads them again from where they came from.
     """
-    options = JobOptions.of("schedule", locals())
-    cfg = settings or load_settings(profile=profile)
+    given = JobOptions.from_kwargs(options, kind="schedule")
+    cfg = settings or load_settings(profile=given.profile)
     expr = schedules_cron.normalize(cron)
     schedules_cron.check_timezone(timezone)
-    spec = build(notebook, parameters, options, cfg)
-    request = _request(spec, options, parameters)
+    spec = build(notebook, parameters, given, cfg)
+    request = _request(spec, given, parameters)
     schedule_id = "s" + secrets_module.token_hex(4)
     with _secrets_forgotten(cfg, schedule_id):
         return _submit(spec, schedule_id, expr, _check_keep(keep_runs), cfg, request)
@@ -425,20 +413,8 @@ def update(
     notebook: str | os.PathLike[str] | None = None,
     timezone: str | None = None,
     keep_runs: int | None = None,
-    cpus: int | str | None = None,
-    memory: int | str | None = None,
-    disk: int | str | None = None,
-    gpus: int | str | None = None,
-    image: str | None = None,
-    profile: str | None = None,
-    name: str | None = None,
-    kernel: str | None = None,
-    cell_timeout: float | None = None,
-    wall_time: float | str | None = None,
-    files: Iterable[str | os.PathLike[str]] | None = None,
-    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
-    allow_unknown_params: bool | None = None,
     settings: Settings | None = None,
+    **options: Unpack[ScheduleKwargs],
 ) -> Schedule:
     """Change a schedule: its job is replaced (same id, run history carried over).
 
@@ -450,7 +426,7 @@ def update(
     The schedule's secrets are read again, from the environment variables or files
     they came from.
     """
-    changed = JobOptions.of("schedule", locals()).given()
+    changed = JobOptions.from_kwargs(options, kind="schedule").given()
     cfg = settings or load_settings()
     current = _live(schedule_id, cfg)
     spec_file = _dir(cfg, schedule_id) / SPEC_FILE
@@ -461,7 +437,7 @@ def update(
         )
     request = json.loads(spec_file.read_text(encoding="utf-8"))
     schedules_cron.check_timezone(timezone)
-    if allow_unknown_params is False:
+    if options.get("allow_unknown_params") is False:
         changed["allow_unknown_params"] = False
     request.update(changed)
     if parameters is not None:
@@ -480,10 +456,10 @@ def update(
             f"schedule {schedule_id}: its notebook {request['notebook']} is gone",
             hint="pass notebook=... with the notebook to run",
         )
-    options = JobOptions.of("schedule", request)
-    spec = build(source, request.get("parameters"), options, cfg)
+    merged = JobOptions.of("schedule", request)
+    spec = build(source, request.get("parameters"), merged, cfg)
     request = {
-        **_request(spec, options, request.get("parameters")),
+        **_request(spec, merged, request.get("parameters")),
         "notebook": request["notebook"],
     }
     runs(schedule_id, settings=cfg)  # the newest archive, to carry the run history over

@@ -26,7 +26,7 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar
 
 Kind = Literal["job", "sweep", "schedule"]
 KINDS: tuple[Kind, ...] = ("job", "sweep", "schedule")
@@ -131,9 +131,10 @@ class JobOptions:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any], *, kind: Kind = "job") -> JobOptions:
-        """Keyword arguments that must all be options of ``kind`` (TypeError otherwise)."""
+        """Keyword arguments that must all be options of ``kind`` (TypeError otherwise,
+        naming why a kind does not take one); None means "not given", as in :meth:`of`."""
         check_names(kwargs, kind)
-        return cls(**kwargs)
+        return cls.of(kind, kwargs)
 
     def given(self) -> dict[str, Any]:
         """The options set to something other than their default."""
@@ -142,6 +143,32 @@ class JobOptions:
             for f in dataclasses.fields(self)
             if getattr(self, f.name) != f.default
         }
+
+
+class ScheduleKwargs(TypedDict, total=False):
+    """The options as keyword arguments, for type checkers: ``**options:
+    Unpack[JobKwargs]`` in a signature. The same names and types as :class:`JobOptions`
+    (a unit test compares them); every option but ``retries`` (see NOT_TAKEN)."""
+
+    cpus: int | str | None
+    memory: int | str | None
+    disk: int | str | None
+    gpus: int | str | None
+    image: str | None
+    profile: str | None
+    name: str | None
+    kernel: str | None
+    cell_timeout: float | None
+    wall_time: float | str | None
+    files: Iterable[str | os.PathLike[str]]
+    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None
+    allow_unknown_params: bool
+
+
+class JobKwargs(ScheduleKwargs, total=False):
+    """Every option, as keyword arguments (a job's and a sweep's)."""
+
+    retries: int | str | None
 
 
 def _unset(value: Any) -> bool:

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from condor_nb.api import Job, check_dest
 from condor_nb.condor import constraints, schedd
@@ -22,7 +22,7 @@ from condor_nb.contract.layout import JobFiles
 from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import NotebookJob, build
-from condor_nb.spec.options import JobOptions, document
+from condor_nb.spec.options import JobKwargs, JobOptions, document
 from condor_nb.spec.sweep import grid_sets, zip_sets
 from condor_nb.store import tracking
 from condor_nb.store.registry import Registry, SweepRecord, registry_for
@@ -251,22 +251,9 @@ def sweep(
     grid: Mapping[str, Sequence[Any]] | None = None,
     zip: bool = False,
     parameters: Mapping[str, Any] | None = None,
-    cpus: int | str | None = None,
-    memory: int | str | None = None,
-    disk: int | str | None = None,
-    gpus: int | str | None = None,
-    image: str | None = None,
-    profile: str | None = None,
-    name: str | None = None,
-    kernel: str | None = None,
-    cell_timeout: float | None = None,
-    wall_time: float | str | None = None,
-    retries: int | str | None = None,
-    files: Iterable[str | os.PathLike[str]] = (),
-    secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None = None,
-    allow_unknown_params: bool = False,
     cache: bool = True,
     settings: Settings | None = None,
+    **options: Unpack[JobKwargs],
 ) -> Sweep:
     """Run ``notebook`` once per parameter set, as one HTCondor cluster.
 
@@ -285,11 +272,11 @@ def sweep(
             hint="condor_nb.sweep(nb, [{'a': 1}, {'a': 2}]) "
             "or condor_nb.sweep(nb, grid={'a': [1, 2]})",
         )
-    options = JobOptions.of("sweep", locals())
-    cfg = settings or load_settings(profile=profile)
-    base = build(notebook, parameters, options, cfg)
+    given = JobOptions.from_kwargs(options, kind="sweep")
+    cfg = settings or load_settings(profile=given.profile)
+    base = build(notebook, parameters, given, cfg)
     if grid is not None:
         sets = zip_sets(grid) if zip else grid_sets(grid)
     else:
         sets = [dict(s) for s in parameter_sets or ()]
-    return submit_sweep(base, sets, cfg, cache=cache, allow_unknown=allow_unknown_params)
+    return submit_sweep(base, sets, cfg, cache=cache, allow_unknown=given.allow_unknown_params)

@@ -3,6 +3,7 @@ takes exactly the options its kind takes, with the same defaults and docs."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -39,14 +40,36 @@ def _api() -> list[tuple[Callable[..., Any], Kind, set[str]]]:
 def test_api_signatures_are_the_job_options(
     func: Callable[..., Any], kind: Kind, own: set[str]
 ) -> None:
+    """The options come as ``**options: Unpack[JobKwargs]`` (ScheduleKwargs for a
+    schedule), never as a copied list; the docstring lists every one of them."""
     params = inspect.signature(func).parameters
-    assert set(params) - own == set(names_for(kind)), "the keyword arguments drifted"
+    named = {n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    assert named == own, "a job option is listed in the signature again"
+    (var,) = [p for p in params.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
+    typed = "ScheduleKwargs" if kind == "schedule" else "JobKwargs"
+    assert var.annotation == f"Unpack[{typed}]"
     for name in names_for(kind):
-        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
-        # A create takes JobOptions' defaults; an update's None keeps the current value.
-        expected = None if func.__name__ == "update" else job_opts.default(name)
-        assert params[name].default == expected, name
         assert job_opts.info(name).doc in " ".join((func.__doc__ or "").split()), name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_keyword_types_are_the_job_options(kind: Kind) -> None:
+    typed = job_opts.ScheduleKwargs if kind == "schedule" else job_opts.JobKwargs
+    # A TypedDict holds its (string) annotations as ForwardRefs, merged from its bases.
+    hints = {k: getattr(v, "__forward_arg__", v) for k, v in typed.__annotations__.items()}
+    fields = {f.name: f.type for f in dataclasses.fields(JobOptions)}
+    assert set(hints) == set(names_for(kind)), "the keyword arguments drifted"
+    assert hints == {n: fields[n] for n in names_for(kind)}, "the types drifted"
+
+
+def test_an_option_a_kind_does_not_take_is_refused_by_the_api(tmp_path: Path) -> None:
+    from condor_nb import api
+    from condor_nb.schedules import api as schedules
+
+    with pytest.raises(TypeError, match=r"does not take the option.*'retries'.*next firing"):
+        schedules.schedule(tmp_path / "nb.ipynb", "0 6 * * *", retries=2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"'memroy'.*its options are: cpus, memory"):
+        api.submit(tmp_path / "nb.ipynb", memroy="4GB")  # type: ignore[call-arg]
 
 
 def _command(*path: str) -> click.Command:
