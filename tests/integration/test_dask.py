@@ -158,14 +158,20 @@ import time; time.sleep(600)
 
 def _start_client(cnb: Any, python: str, interval: float = 30, timeout: float = 300) -> Any:
     code = textwrap.dedent(_CLIENT).format(python=python, interval=interval, timeout=timeout)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=cnb.workdir, env={**os.environ, **cnb.env},
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    errors = cnb.workdir / f"client-{time.monotonic_ns()}.err"  # why, if it did not start
+    with errors.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=cnb.workdir, env={**os.environ, **cnb.env},
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )  # fmt: skip
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("READY"):
         proc.kill()
-        raise AssertionError(f"the client process did not start its session: {line!r}")
+        proc.wait()
+        raise AssertionError(
+            f"the client process did not start its session: {line!r}\n"
+            + errors.read_text(errors="replace")[-3000:]
+        )
     return proc, line.split()[1]
 
 
