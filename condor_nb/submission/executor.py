@@ -33,6 +33,8 @@ import os
 import re
 import shutil
 import tempfile
+import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -63,6 +65,16 @@ SHARE_DIR = names.EXECUTOR_SHARE_DIR  # share/jupyter files (templates): extract
 JSONSCHEMA_FALLBACK = Path(__file__).parents[1] / "worker" / "jsonschema_fallback.py"
 MANIFEST = names.EXECUTOR_MANIFEST
 FORMAT = 2  # bump when the zip's layout changes
+
+
+#: When the tree for older worker Pythons could not be downloaded (no package index
+#: reachable from this host): until then, jobs ship the zip without it.
+UNAVAILABLE = "old-pythons-unavailable.json"
+RETRY_AFTER = 3600.0
+
+
+class ExecutorWarning(UserWarning):
+    """The executor shipped with the job lacks something a worker may need."""
 
 
 class ExecutorError(CondorNbError):
@@ -225,8 +237,12 @@ def _files(name: str) -> tuple[list[tuple[Path, str]], int]:
     return out, compiled
 
 
-def build(target: Path, the_plan: Plan) -> None:
-    """Write the zip atomically (a temporary file renamed into place)."""
+def build(target: Path, the_plan: Plan, *, old_pythons: str | None = None) -> None:
+    """Write the zip atomically (a temporary file renamed into place).
+
+    ``old_pythons``: why the tree for older worker Pythons is left out (None: it is in,
+    unless ``CONDOR_NB_EXECUTOR_OLD_PYTHONS=off``); recorded in the zip's manifest.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     left_out = dict(the_plan.left_out)
     optional: dict[str, dict[str, list[str]]] = {}
@@ -250,7 +266,8 @@ def build(target: Path, the_plan: Plan) -> None:
             zf.writestr(f"{FALLBACK_DIR}/jsonschema/exceptions.py", "from . import *  # noqa\n")
             least = the_plan.min_python()
             variants = []
-            if _release(least[0]) > _release(executor_py39.MIN_PYTHON) and executor_py39.enabled():
+            older = _release(least[0]) > _release(executor_py39.MIN_PYTHON)
+            if older and old_pythons is None and executor_py39.enabled():
                 main = {n: (the_plan.shipped[n], o["paths"]) for n, o in optional.items()}
                 layout = dict(FALLBACK_DIR=FALLBACK_DIR, SHARE_DIR=SHARE_DIR, FORMAT=FORMAT)
                 layout["MANIFEST"] = MANIFEST
@@ -273,6 +290,10 @@ def build(target: Path, the_plan: Plan) -> None:
                 # the wrapper takes the first whose range holds its Python.
                 "variants": variants,
             }
+            if older and old_pythons is not None:
+                info["variants_unavailable"] = {
+                    "min_python": executor_py39.MIN_PYTHON, "below": least[0], "why": old_pythons,
+                }  # fmt: skip
             zf.writestr(MANIFEST, json.dumps(info, indent=1, sort_keys=True))
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
@@ -309,7 +330,14 @@ def archive() -> Path:
     target = cache_dir() / the_plan.key / EXECUTOR_NAME
     try:
         if not target.is_file():
-            build(target, the_plan)
+            unavailable = _old_pythons_unavailable()
+            if unavailable is not None:
+                return _without_old_pythons(the_plan, unavailable)
+            try:
+                build(target, the_plan)
+            except executor_py39.OldPythonsError as exc:
+                _remember_unavailable(exc)
+                return _without_old_pythons(the_plan, exc)
         tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}")
         tmp.write_text(str(target), encoding="utf-8")
         os.replace(tmp, pointer)
@@ -318,6 +346,35 @@ def archive() -> Path:
             f"cannot build the executor zip in {target.parent}: {exc}",
             hint="set CONDOR_NB_EXECUTOR_CACHE to a writable folder",
         ) from None
+    return target
+
+
+def _old_pythons_unavailable() -> executor_py39.OldPythonsError | None:
+    """The download failure recorded less than RETRY_AFTER ago, if any."""
+    record = manifests.read_json(cache_dir() / UNAVAILABLE)
+    if record is None or time.time() - float(record.get("at", 0)) > RETRY_AFTER:
+        return None
+    return executor_py39.OldPythonsError(str(record.get("message")), hint=record.get("hint"))
+
+
+def _remember_unavailable(exc: executor_py39.OldPythonsError) -> None:
+    record = {"at": time.time(), "message": exc.message, "hint": exc.hint}
+    (cache_dir() / UNAVAILABLE).write_text(json.dumps(record), encoding="utf-8")
+
+
+def _without_old_pythons(the_plan: Plan, exc: executor_py39.OldPythonsError) -> Path:
+    """The zip without the tree for older Pythons, said loudly: a worker whose Python
+    is older than this host's packages need then fails with what it needs. Not the
+    cached zip of record: once the download works (retried after an hour, or at once
+    when the failure record is deleted), jobs ship the whole executor again."""
+    message = (
+        f"the executor shipped with this job has no tree for worker Pythons "
+        f"{executor_py39.MIN_PYTHON} up to {the_plan.min_python()[0]}: {exc.message}"
+    )
+    warnings.warn(ExecutorWarning(f"{message} ({exc.hint})"), stacklevel=3)
+    target = cache_dir() / the_plan.key / "without-old-pythons" / EXECUTOR_NAME
+    if not target.is_file():
+        build(target, the_plan, old_pythons=exc.message)
     return target
 
 

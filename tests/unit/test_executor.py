@@ -228,3 +228,37 @@ def test_worker_older_than_the_main_tree_uses_the_zip_s_older_pythons_tree(
         info["source"] is None and "needs Python >= 98.0 (the oldest of the trees" in info["error"]
     )
     sys.modules.pop("papermill", None)
+
+
+def test_no_package_index_ships_the_executor_without_the_old_pythons_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook host that cannot reach PyPI (the site's, many HPC login nodes) still
+    submits: the zip goes without the tree for older worker Pythons, with a warning and
+    the reason in its manifest, and the download is tried again only after an hour."""
+    from condor_nb.submission import executor_py39
+
+    monkeypatch.setenv("CONDOR_NB_EXECUTOR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("CONDOR_NB_EXECUTOR_OLD_PYTHONS", raising=False)
+    tries: list[Path] = []
+
+    def offline(cache: Path) -> list[Path]:
+        tries.append(cache)
+        raise executor_py39.OldPythonsError("pip exited 1: Network is unreachable", hint="h")
+
+    monkeypatch.setattr(executor_py39, "wheels", offline)
+    if executor._release(executor.plan().min_python()[0]) <= executor._release("3.9"):
+        pytest.skip("this host's packages run on Python 3.9: no second tree is needed")
+    executor.archive.cache_clear()
+    with pytest.warns(executor.ExecutorWarning, match="no tree for worker Pythons 3.9.*unreach"):
+        zipped = executor.archive()
+    with zipfile.ZipFile(zipped) as zf:
+        info = json.loads(zf.read(executor.MANIFEST))
+    assert info["variants"] == []
+    assert "Network is unreachable" in info["variants_unavailable"]["why"]
+    assert len(tries) == 1
+    executor.archive.cache_clear()  # a new process within the hour: no second download
+    with pytest.warns(executor.ExecutorWarning):
+        assert executor.archive() == zipped
+    assert len(tries) == 1
+    executor.archive.cache_clear()
