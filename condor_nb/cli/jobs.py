@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from condor_nb.api import get, jobs, new_job_id, prepare, rebuild_registry, submit_job
-from condor_nb.cli import display
+from condor_nb.cli import display, usage_view
 from condor_nb.cli.display import printable
 from condor_nb.cli.options import collect, job_options, not_empty
 from condor_nb.cli.why import why_line
@@ -171,9 +171,11 @@ def status(job_id: str) -> None:
                    f"parameter sets: {counts}")  # fmt: skip
         records = [job.record for job in thing.jobs()]
         click.echo(display.table(display.JOB_HEADERS, display.job_rows(records)))
+        click.echo("\n".join(usage_view.sweep_lines(thing)))
         return
     thing.status()
     click.echo(display.detail(thing.record))
+    click.echo("\n".join(usage_view.job_lines(thing)))
 
     line = why_line(thing)
     if line:

@@ -35,6 +35,7 @@ def sweep() -> None:
       condor_nb sweep fit.ipynb --grid alpha=0.1,0.5 --grid seed=1,2,3   # 6 runs
       condor_nb sweep fit.ipynb --grid a=1,2,3 --grid b=x,y,z --zip     # 3 runs
       condor_nb sweep fit.ipynb --from sets.csv
+      condor_nb sweep status ID
       condor_nb sweep results ID -o results.csv
       condor_nb sweep retry ID
     """
@@ -116,6 +117,16 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+@sweep.command("status")
+@click.argument("sweep_id")
+@click.pass_context
+def status_(ctx: click.Context, sweep_id: str) -> None:
+    """The sweep's jobs, then what the finished ones used against what they requested."""
+    from condor_nb.cli.jobs import status
+
+    ctx.invoke(status, job_id=sweep_id)
 
 
 @sweep.command("retry")

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from condor_nb import pool
-from condor_nb.condor import bindings, condor_config, constraints, schedd, status
+from condor_nb.condor import bindings, condor_config, constraints, schedd, status, usage
 from condor_nb.condor.schedd import ScheddClient
 from condor_nb.contract import names
 from condor_nb.errors import CondorNbError, ConfigError
@@ -28,7 +28,7 @@ from condor_nb.spec import quoting
 from condor_nb.store.registry import JobRecord, Registry, SweepRecord
 
 log = logging.getLogger(__name__)
-PROJECTION = (
+PROJECTION: tuple[str, ...] = (
     "ClusterId", "ProcId", "JobStatus", "ExitCode", "ExitBySignal", "ExitSignal",
     "HoldReason", "HoldReasonCode", "RemoveReason", "QDate", "JobStartDate",
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
@@ -37,6 +37,8 @@ PROJECTION = (
     names.SWEEP_ATTR, names.SWEEP_INDEX_ATTR, names.SPOOLED_ATTR,
     "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration",
 )  # fmt: skip
+# With what a finished job used (runtime, memory, disk, CPUs), read once it ends.
+PROJECTION = (*PROJECTION, *(a for a in usage.USAGE_ATTRS if a not in PROJECTION))
 # Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
 # resolution and the summary's ServerTime is read before the "changed" query.
 SYNC_MARGIN = 2
@@ -145,6 +147,7 @@ def record_from_ad(
             status.JobState(known.state), known.reason, known.failure_class, known.exit_code
         )
     dec = quoting.decode_attr
+    runtime_s, usage_json = _ended(ad, info.state, known)
     return JobRecord(
         id=str(ad.get(names.ID_ATTR)),
         name=known.name if known else dec(ad.get(names.NAME_ATTR)),
@@ -161,8 +164,8 @@ def record_from_ad(
         failure_class=info.failure_class,
         exit_code=info.exit_code,
         submitted_at=known.submitted_at if known else (_num(ad.get("QDate")) or now),
-        started_at=_num(ad.get("JobStartDate")),
-        finished_at=_num(ad.get("CompletionDate")),
+        started_at=_num(ad.get("JobCurrentStartDate")) or _num(ad.get("JobStartDate")),
+        finished_at=_num(ad.get("CompletionDate")) or _removed_at(ad, info.state),
         updated_at=now,
         retrieved_at=known.retrieved_at if known else None,
         fetched_to=known.fetched_to if known else None,
@@ -172,7 +175,33 @@ def record_from_ad(
         sweep_id=known.sweep_id if known else (dec(ad.get(names.SWEEP_ATTR)) or None),
         sweep_index=known.sweep_index if known else _index(ad.get(names.SWEEP_INDEX_ATTR)),
         spooled=known.spooled if known else int(ad.get(names.SPOOLED_ATTR, True) is not False),
+        runtime_s=runtime_s,
+        usage_json=usage_json,
     )
+
+
+def _removed_at(ad: Mapping[str, Any], state: status.JobState) -> float | None:
+    return _num(ad.get("EnteredCurrentStatus")) if state is status.JobState.REMOVED else None
+
+
+def _ended(
+    ad: Mapping[str, Any], state: status.JobState, known: JobRecord | None
+) -> tuple[float | None, str | None]:
+    """The runtime and usage the schedd recorded, for a job that ended or is held.
+
+    Kept in the registry, so they stay right after the job leaves the queue; a known
+    value is kept when a later ad has none.
+    """
+    old_runtime = known.runtime_s if known else None
+    old_usage = known.usage_json if known else None
+    if not (state.is_terminal or state in (status.JobState.HELD, status.JobState.QUEUED)):
+        return None, None
+    runtime = usage.runtime_seconds(ad, state)
+    found = usage.usage_from_ad(ad, str(ad.get(names.ID_ATTR)))
+    if state is status.JobState.QUEUED:  # back in the queue after a run: no usage yet
+        return runtime, old_usage
+    return (runtime if runtime is not None else old_runtime,
+            found.to_json() if found is not None else old_usage)  # fmt: skip
 
 
 def _index(value: Any) -> int | None:
