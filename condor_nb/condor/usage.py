@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from condor_nb.condor.status import HELD, JobState
+from condor_nb.condor.status import HELD, RUNNING, TRANSFERRING_OUTPUT, JobState
 from condor_nb.spec.usage import WALL_TIME_GRACE, Usage
 
 #: What :func:`runtime_seconds` and :func:`usage_from_ad` read (add to a projection).
@@ -23,7 +23,7 @@ USAGE_ATTRS = (
     "RequestCpus", "CpusUsage", "RemoteWallClockTime", "RemoteUserCpu", "RemoteSysCpu",
     "AllowedExecuteDuration", "JobDurationCategory", "JobCurrentStartDate", "JobStartDate",
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts", "HoldReasonCode", "HoldReason",
-    "LastHoldReasonCode", "LastHoldReason",
+    "LastHoldReasonCode", "LastHoldReason", "LastJobStatus",
 )  # fmt: skip
 
 # HoldReasonCode: 34 = a resource limit exceeded (memory, or disk on some pools);
@@ -71,10 +71,22 @@ def runtime_seconds(ad: Mapping[str, Any], state: JobState) -> float | None:
     if state is JobState.RUNNING or not _ran(ad):
         return None
     wall = number(ad, "RemoteWallClockTime")
+    start = number(ad, "JobCurrentStartDate") or number(ad, "JobStartDate")
+    entered = number(ad, "EnteredCurrentStatus")
+    if (
+        state in (JobState.REMOVED, JobState.HELD)
+        and number(ad, "LastJobStatus") in (RUNNING, TRANSFERRING_OUTPUT)
+        and start
+        and entered
+    ):
+        # Stopped while running: the schedd changes the status at once, and adds the run
+        # to RemoteWallClockTime only when the shadow has gone (a second or more later).
+        # The run's own span is the same in both ads, so RUNTIME never moves.
+        span = max(0.0, entered - start)
+        return span if (number(ad, "NumJobStarts") or 1) <= 1 else max(wall or 0.0, span)
     if wall and wall > 0:
         return wall
-    start = number(ad, "JobCurrentStartDate") or number(ad, "JobStartDate")
-    end = number(ad, "CompletionDate") or number(ad, "EnteredCurrentStatus")
+    end = number(ad, "CompletionDate") or entered
     if not start or not end or state is JobState.QUEUED:
         return None
     return max(0.0, end - start)

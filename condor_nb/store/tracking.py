@@ -196,7 +196,12 @@ def _ended(
     old_usage = known.usage_json if known else None
     if not (state.is_terminal or state in (status.JobState.HELD, status.JobState.QUEUED)):
         return None, None
-    runtime = usage.runtime_seconds(ad, state)
+    if state.is_terminal and known is not None and known.state == state and old_runtime:
+        # Recorded when the job ended: the schedd still settles a removed job's ad a
+        # moment later (its shadow's exit), but RUNTIME stays what it was at the end.
+        runtime: float | None = old_runtime
+    else:
+        runtime = usage.runtime_seconds(ad, state)
     found = usage.usage_from_ad(ad, str(ad.get(names.ID_ATTR)))
     if state is status.JobState.QUEUED:  # back in the queue after a run: no usage yet
         return runtime, old_usage
