@@ -12,6 +12,7 @@ back to a full look. On a shared access point this keeps frequent polling cheap
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -37,8 +38,12 @@ PROJECTION: tuple[str, ...] = (
     names.SWEEP_ATTR, names.SWEEP_INDEX_ATTR, names.SPOOLED_ATTR,
     "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration",
 )  # fmt: skip
-# With what a finished job used (runtime, memory, disk, CPUs), read once it ends.
-PROJECTION = (*PROJECTION, *(a for a in usage.USAGE_ATTRS if a not in PROJECTION))
+# What RUNTIME needs of every ad (three numbers more). What a job used is asked for
+# only once it has ended (one small query for those jobs, or with the history ads):
+# the usage attributes on every ad of a 10,000-job queue made each look 60 % slower.
+PROJECTION = (*PROJECTION, "JobCurrentStartDate", "RemoteWallClockTime", "LastJobStatus")
+USAGE_PROJECTION = (names.ID_ATTR, "JobStatus", *usage.USAGE_ATTRS)
+HISTORY_PROJECTION = tuple(dict.fromkeys((*PROJECTION, *usage.USAGE_ATTRS)))
 # Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
 # resolution and the summary's ServerTime is read before the "changed" query.
 SYNC_MARGIN = 2
@@ -202,7 +207,10 @@ def _ended(
         runtime: float | None = old_runtime
     else:
         runtime = usage.runtime_seconds(ad, state)
-    found = usage.usage_from_ad(ad, str(ad.get(names.ID_ATTR)))
+    # Only history ads carry the usage attributes (queue ads: _add_usage asks for them).
+    found = None
+    if "RequestMemory" in ad:
+        found = usage.usage_from_ad(ad, str(ad.get(names.ID_ATTR)))
     if state is status.JobState.QUEUED:  # back in the queue after a run: no usage yet
         return runtime, old_usage
     return (runtime if runtime is not None else old_runtime,
@@ -248,7 +256,32 @@ def _merge(
     if abandoned:
         log.debug("removing %d job(s) whose inputs were never uploaded", len(abandoned))
         _remove_abandoned(client, abandoned, settings)
+    if in_queue:
+        _add_usage(client, out, known, settings)
     return out
+
+
+def _add_usage(
+    client: ScheddClient,
+    out: dict[str, JobRecord],
+    known: Mapping[str, JobRecord],
+    settings: Settings,
+) -> None:
+    """What the jobs that just ended (or were held) used: one query for those only."""
+    ended = (status.JobState.COMPLETED, status.JobState.FAILED, status.JobState.REMOVED,
+             status.JobState.HELD)  # fmt: skip
+    wanted = [
+        r.id for r in out.values()
+        if known.get(r.id) is not r and r.usage_json is None and r.job_state in ended
+    ]  # fmt: skip
+    if not wanted:
+        return
+    for ad in client.query(mine(id_constraint(wanted), settings), USAGE_PROJECTION):
+        job_id = ad.get(names.ID_ATTR)
+        record = out.get(job_id) if isinstance(job_id, str) else None
+        found = usage.usage_from_ad(ad, str(job_id)) if record is not None else None
+        if record is not None and found is not None:
+            out[record.id] = dataclasses.replace(record, usage_json=found.to_json())
 
 
 def _remove_abandoned(client: ScheddClient, ids: Sequence[str], settings: Settings) -> None:
@@ -271,7 +304,9 @@ def refresh(
     fresh = _merge(ads, client, known, settings, in_queue=True)
     gone = [i for i in ids if i not in fresh]
     if gone:
-        hist = client.history(mine(id_constraint(gone), settings), PROJECTION, match=len(gone))
+        hist = client.history(
+            mine(id_constraint(gone), settings), HISTORY_PROJECTION, match=len(gone)
+        )
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     registry.upsert_many(_changed(fresh, known))
     return fresh
@@ -295,7 +330,9 @@ def refresh_sweep(
     fresh = _merge(client.query(constraint, PROJECTION), client, known, settings, in_queue=True)
     gone = [i for i in open_ids if i not in fresh and not known[i].job_state.is_terminal]
     if gone:
-        hist = client.history(mine(id_constraint(gone), settings), PROJECTION, match=len(gone))
+        hist = client.history(
+            mine(id_constraint(gone), settings), HISTORY_PROJECTION, match=len(gone)
+        )
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     registry.upsert_many(_changed(fresh, known))
 
@@ -349,7 +386,9 @@ def _full(
     ]  # fmt: skip
     if left:
         log.debug("sync %s: %d job(s) left the queue: asking the history", client.name, len(left))
-        hist = client.history(mine(id_constraint(left), settings), PROJECTION, match=len(left))
+        hist = client.history(
+            mine(id_constraint(left), settings), HISTORY_PROJECTION, match=len(left)
+        )
         fresh.update(_merge(hist, client, known, settings, in_queue=False))
     changed = _changed(fresh, known)
     log.debug(
@@ -391,7 +430,7 @@ def rebuild(client: ScheddClient, registry: Registry, settings: Settings) -> int
     known = {r.id: r for r in registry.all()}
     constraint = base_constraint(settings)
     fresh = _merge(client.query(constraint, PROJECTION), client, known, settings, in_queue=True)
-    hist = client.history(constraint, PROJECTION)
+    hist = client.history(constraint, HISTORY_PROJECTION)
     for job_id, record in _merge(hist, client, known, settings, in_queue=False).items():
         fresh.setdefault(job_id, record)
     added = [r for r in fresh.values() if r.id not in known]
