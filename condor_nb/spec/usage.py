@@ -103,8 +103,8 @@ def show_mb(mb: float | None) -> str:
 
 
 def option_size(mb: float) -> str:
-    """A size for ``--memory``/``--disk``: ``512MB``, ``2GB``."""
-    return f"{int(mb // 1024)}GB" if mb >= 1024 and mb % 1024 == 0 else f"{int(mb)}MB"
+    """A size for ``--memory``/``--disk``: ``512MB``, ``1.5GB``, ``2GB``."""
+    return f"{mb / 1024:g}GB" if mb >= 1024 and mb % 512 == 0 else f"{int(mb)}MB"
 
 
 def show_seconds(secs: float | None) -> str:

@@ -106,9 +106,9 @@ def test_usage_of_a_finished_job_a_sweep_and_a_removed_jobs_runtime(cnb: Cnb) ->
     disk_line = f"disk: {show_mb(disk_mb)} used of {show_mb(float(ad['RequestDisk']) / 1024)}"
     assert memory_line in shown, shown
     assert disk_line in shown, shown
-    hint = re.search(r"hint: memory: .*--memory (\d+)(MB|GB) would start sooner", shown)
+    hint = re.search(r"hint: memory: .*--memory ([\d.]+)(MB|GB) would start sooner", shown)
     assert hint, shown
-    suggested = int(hint.group(1)) * (1024 if hint.group(2) == "GB" else 1)
+    suggested = float(hint.group(1)) * (1024 if hint.group(2) == "GB" else 1)
     assert used_mb < suggested < 2048, shown
     runtime = _status_field(shown, "runtime")
     wall = int(ad["RemoteWallClockTime"])
