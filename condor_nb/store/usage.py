@@ -3,6 +3,7 @@ else from the schedd's queue or history (then recorded, so it outlives them)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -46,9 +47,10 @@ def usage_of(records: Sequence[JobRecord], settings: Settings) -> dict[str, Usag
     query each for all the jobs missing), then recorded. None for a job still queued or
     running, or one that never ran."""
     out: dict[str, Usage | None] = {r.id: recorded(r) for r in records}
+    by_id = {r.id: r for r in records}
     missing = [r.id for r in records if out[r.id] is None and r.job_state in _WITH_USAGE]
     if not missing:
-        return out
+        return {job_id: _with_failure(found, by_id[job_id]) for job_id, found in out.items()}
     client = schedd.client_for(settings)
     projection = (names.ID_ATTR, "JobStatus", *USAGE_ATTRS)
     ads = list(client.query(tracking.mine(tracking.id_constraint(missing), settings), projection))
@@ -66,4 +68,16 @@ def usage_of(records: Sequence[JobRecord], settings: Settings) -> dict[str, Usag
         if found is not None:
             out[job_id] = found
             registry.update(job_id, usage_json=found.to_json())
-    return out
+    return {job_id: _with_failure(found, by_id[job_id]) for job_id, found in out.items()}
+
+
+# Failure classes that say which limit the job went over (condor.status).
+_EXCEEDED_BY_CLASS = {"out_of_memory": "memory", "wall_time": "wall_time"}
+
+
+def _with_failure(found: Usage | None, record: JobRecord) -> Usage | None:
+    """The usage, told which limit the job exceeded when its failure class says so."""
+    exceeded = _EXCEEDED_BY_CLASS.get(record.failure_class or "")
+    if found is None or found.exceeded or exceeded is None:
+        return found
+    return dataclasses.replace(found, exceeded=exceeded)

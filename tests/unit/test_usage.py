@@ -158,3 +158,14 @@ def test_a_registry_of_schema_2_gains_the_runtime_and_usage_columns(tmp_path: Pa
         assert Usage.from_json(again.usage_json) == used
     finally:
         reg.close()
+
+
+def test_a_job_stopped_at_its_wall_time_is_told_to_ask_for_more(tmp_path: Path) -> None:
+    from condor_nb.settings import load_settings
+    from condor_nb.store.usage import usage_of
+
+    used = Usage("w1", wall_seconds=700, wall_limit_seconds=600)
+    row = record("w1", state="FAILED", failure_class="wall_time", usage_json=used.to_json())
+    found = usage_of([row], load_settings(home=str(tmp_path)))["w1"]
+    assert found is not None and found.exceeded == "wall_time"
+    assert any("--wall-time 18m next time" in h for h in found.hints()), found.hints()
