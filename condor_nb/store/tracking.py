@@ -273,15 +273,32 @@ def _add_usage(
     wanted = [
         r.id for r in out.values()
         if known.get(r.id) is not r and r.usage_json is None and r.job_state in ended
+        and r.started_at  # a job that never ran used nothing
     ]  # fmt: skip
     if not wanted:
         return
-    for ad in client.query(mine(id_constraint(wanted), settings), USAGE_PROJECTION):
+    for ad in usage_ads(client, wanted, settings):
         job_id = ad.get(names.ID_ATTR)
         record = out.get(job_id) if isinstance(job_id, str) else None
         found = usage.usage_from_ad(ad, str(job_id)) if record is not None else None
         if record is not None and found is not None:
             out[record.id] = dataclasses.replace(record, usage_json=found.to_json())
+
+
+#: Up to this many ids are listed in a constraint (``member`` is linear per ad).
+MAX_LISTED_IDS = 100
+
+
+def usage_ads(
+    client: ScheddClient, ids: Sequence[str], settings: Settings
+) -> list[Mapping[str, Any]]:
+    """The usage attributes of these jobs in the queue: by id, or for many (a registry
+    rebuilt, a large sweep), every ended or held job of ours, one query either way."""
+    if len(ids) <= MAX_LISTED_IDS:
+        constraint = id_constraint(ids)
+    else:
+        constraint = "JobStatus == 3 || JobStatus == 4 || JobStatus == 5"
+    return list(client.query(mine(constraint, settings), USAGE_PROJECTION))
 
 
 def _remove_abandoned(client: ScheddClient, ids: Sequence[str], settings: Settings) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
-from condor_nb.condor.usage import USAGE_ATTRS, usage_from_ad
+from condor_nb.condor.usage import usage_from_ad
 from condor_nb.contract import names
 from condor_nb.settings import Settings
 from condor_nb.spec.usage import Usage, show_seconds
@@ -48,17 +48,21 @@ def usage_of(records: Sequence[JobRecord], settings: Settings) -> dict[str, Usag
     running, or one that never ran."""
     out: dict[str, Usage | None] = {r.id: recorded(r) for r in records}
     by_id = {r.id: r for r in records}
-    missing = [r.id for r in records if out[r.id] is None and r.job_state in _WITH_USAGE]
+    missing = [
+        r.id
+        for r in records
+        if out[r.id] is None and r.job_state in _WITH_USAGE and (r.started_at or r.runtime_s)
+    ]
     if not missing:
         return {job_id: _with_failure(found, by_id[job_id]) for job_id, found in out.items()}
     client = schedd.client_for(settings)
-    projection = (names.ID_ATTR, "JobStatus", *USAGE_ATTRS)
-    ads = list(client.query(tracking.mine(tracking.id_constraint(missing), settings), projection))
+    ads = tracking.usage_ads(client, missing, settings)
     seen = {ad.get(names.ID_ATTR) for ad in ads}
     gone = [i for i in missing if i not in seen]
-    if gone:
-        constraint = tracking.mine(tracking.id_constraint(gone), settings)
-        ads.extend(client.history(constraint, projection, match=len(gone)))
+    step = tracking.MAX_LISTED_IDS
+    for chunk in (gone[i : i + step] for i in range(0, len(gone), step)):
+        constraint = tracking.mine(tracking.id_constraint(chunk), settings)
+        ads.extend(client.history(constraint, tracking.USAGE_PROJECTION, match=len(chunk)))
     registry = registry_for(settings)
     for ad in ads:
         job_id = ad.get(names.ID_ATTR)
