@@ -185,6 +185,10 @@ def record_from_ad(
     )
 
 
+# How far the schedd moves a stopped job's times once its shadow has gone (measured: 1 s).
+_SETTLE_SECONDS = 10
+
+
 def _removed_at(ad: Mapping[str, Any], state: status.JobState) -> float | None:
     return _num(ad.get("EnteredCurrentStatus")) if state is status.JobState.REMOVED else None
 
@@ -201,12 +205,18 @@ def _ended(
     old_usage = known.usage_json if known else None
     if not (state.is_terminal or state in (status.JobState.HELD, status.JobState.QUEUED)):
         return None, None
-    if state.is_terminal and known is not None and known.state == state and old_runtime:
-        # Recorded when the job ended: the schedd still settles a removed job's ad a
+    runtime = usage.runtime_seconds(ad, state)
+    if (
+        known is not None
+        and known.state == state
+        and old_runtime
+        and runtime is not None
+        and abs(runtime - old_runtime) <= _SETTLE_SECONDS
+    ):
+        # Recorded when the job ended (or was held): the schedd still settles the ad a
         # moment later (its shadow's exit), but RUNTIME stays what it was at the end.
-        runtime: float | None = old_runtime
-    else:
-        runtime = usage.runtime_seconds(ad, state)
+        # (A job held again after another run differs by more, and is taken anew.)
+        runtime = old_runtime
     # Only history ads carry the usage attributes (queue ads: _add_usage asks for them).
     found = None
     if "RequestMemory" in ad:

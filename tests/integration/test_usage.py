@@ -43,7 +43,7 @@ def _raw_ad(job_id: str, *, history: bool = False) -> Any:
     return found[0] if found else None
 
 
-def _until(what: str, check: Any, tries: int = 240, pause: float = 1.0) -> Any:
+def _until(what: str, check: Any, tries: int = 600, pause: float = 1.0) -> Any:
     for _ in range(tries):
         got = check()
         if got:
@@ -87,6 +87,17 @@ def test_usage_of_a_finished_job_a_sweep_and_a_removed_jobs_runtime(cnb: Cnb) ->
     assert first == second, (first, second)
     assert first != "-" and first != "0:00:00", first  # it ran: a runtime, not nothing
     assert _status_field(cnb.run("status", sleeper.id, check=True).stdout, "runtime") == first
+
+    # A job held while running: RUNTIME frozen at the hold.
+    held = condor_nb.submit(sleeper_nb)  # now: the slot is shared with other tests' jobs
+    _until("the second sleeper to run", lambda: held.status().state is JobState.RUNNING)
+    time.sleep(2)
+    cnb.run("hold", held.id, check=True)
+    _until("the sleeper to be held", lambda: held.status().state is JobState.HELD)
+    first = _q_runtime(cnb, held.id)
+    time.sleep(4)
+    assert _q_runtime(cnb, held.id) == first and first != "-", first
+    cnb.run("rm", held.id, check=True)
 
     # The finished job, still in the queue (outputs not fetched): status against the ad.
     _until("the job to finish", lambda: job.status().state.is_terminal)
