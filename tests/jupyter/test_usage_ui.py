@@ -59,7 +59,7 @@ def test_the_job_list_shows_recorded_runtime_and_usage(server: Server) -> None:
     ad = _ad(done["id"])
     usage = done["usage"]
     assert usage is not None, done
-    assert usage["memory_used_mb"] == float(ad.eval("MemoryUsage")) >= 200, (usage, ad)
+    assert usage["memory_used_mb"] == float(ad.eval("MemoryUsage")) > 0, (usage, ad)
     assert usage["memory_requested_mb"] == float(ad["RequestMemory"])
     assert done["runtime"] == float(ad["RemoteWallClockTime"]), (done, ad)
     assert isinstance(usage["hints"], list), usage  # (none when the request fits)
