@@ -16,6 +16,7 @@ from condor_nb.cli.options import collect, job_options, not_empty
 from condor_nb.cli.why import why_line
 from condor_nb.condor.state_conflicts import raise_unless_completed
 from condor_nb.condor.status import JobState, StatusInfo
+from condor_nb.diagnostics import idle
 from condor_nb.diagnostics.parity import check_env as env_differences
 from condor_nb.diagnostics.parity import for_job
 from condor_nb.errors import (
@@ -140,6 +141,8 @@ def q(no_refresh: bool, states: tuple[str, ...], expand: bool) -> None:
     if not records:
         click.echo("no jobs")
         return
+    if not no_refresh:  # idle jobs: why they wait, in a few words (one slot query, cached)
+        idle.annotate(load_settings(), records)
     rows = display.job_rows(records) if expand else display.grouped_rows(records)
     click.echo(display.table(display.JOB_HEADERS, rows))
 

@@ -296,3 +296,102 @@ def job_ad_from_description(description: Mapping[str, str]) -> Any:
                 continue
     ad["Requirements"] = classad2.ExprTree(" && ".join(clauses) or "true")
     return ad
+
+
+#: How long the pool's slot ads are reused (``q``, ``submit``, the Jupyter list):
+#: slots come and go on the scale of minutes, and a site asks users not to poll
+#: its collector more than about once a minute.
+SLOT_CACHE_SECONDS = 60.0
+_slot_memo: dict[str, tuple[float, list[Any]]] = {}
+
+
+def _slot_cache_path(settings: Settings) -> Any:
+    import hashlib
+
+    from condor_nb.condor.bindings import condor_config_for
+
+    key = f"{condor_config_for(settings)}|{settings.collector}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return settings.home / "cache" / f"slots-{digest}.ads"
+
+
+def cached_slots(settings: Settings, *, max_age: float = SLOT_CACHE_SECONDS) -> list[Any]:
+    """The pool's slot ads, asked of the collector at most once per ``max_age`` seconds
+    (kept in this process and in a file of the condor_nb home, so a series of ``q``
+    or ``submit`` commands asks once). Raises as :func:`fetch_slots` when it must ask."""
+    import os
+    import time
+
+    import classad2
+
+    path = _slot_cache_path(settings)
+    now = time.time()
+    memo = _slot_memo.get(str(path))
+    if memo is not None and now - memo[0] < max_age:
+        return memo[1]
+    try:
+        age = now - path.stat().st_mtime
+        if 0 <= age < max_age:
+            ads = list(classad2.parseAds(path.read_text(), classad2.ParserType.New))
+            _slot_memo[str(path)] = (path.stat().st_mtime, ads)
+            return ads
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.debug("slot cache %s unreadable: %s", path, exc)
+    ads = fetch_slots(settings)
+    _slot_memo[str(path)] = (now, ads)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text("\n".join(str(ad) for ad in ads))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: the answer is still good
+        log.debug("slot cache %s not written: %s", path, exc)
+    return ads
+
+
+def forget_cached_slots(settings: Settings) -> None:
+    """Drop the cached slot ads (the next :func:`cached_slots` asks the collector)."""
+    path = _slot_cache_path(settings)
+    _slot_memo.pop(str(path), None)
+    path.unlink(missing_ok=True)
+
+
+#: What a summary of an idle job needs to group jobs that would get the same answer.
+IDLE_KEYS = ("Requirements", "RequestMemory", "RequestDisk", "RequestCpus", "RequestGPUs")
+
+
+def idle_job_ads(settings: Settings, constraint: str, *, most: int = 50) -> dict[str, Any]:
+    """The idle jobs matching ``constraint`` (already scoped to the user's jobs), as
+    condor_nb id -> a whole job ad, in two queries whatever their number: first the
+    few attributes that decide matchmaking, then one whole ad per distinct group of
+    those (at most ``most`` groups; jobs of further groups are left out). The jobs of a
+    group share the whole ad of their representative."""
+
+    client = client_for(settings)
+    rows = client.query(f"({constraint}) && JobStatus == 1", ["CondorNbId", "ClusterId",
+                                                               "ProcId", *IDLE_KEYS])  # fmt: skip
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for row in rows:
+        key = tuple(str(row.get(k)) for k in IDLE_KEYS)
+        if key in groups or len(groups) < most:
+            groups.setdefault(key, []).append(row)
+    if not groups:
+        return {}
+    wanted = " || ".join(
+        f"(ClusterId == {int(members[0]['ClusterId'])} && ProcId == {int(members[0]['ProcId'])})"
+        for members in groups.values()
+    )
+    whole = {
+        (int(ad["ClusterId"]), int(ad["ProcId"])): ad
+        for ad in client.query(f"({constraint}) && ({wanted})", [])
+    }
+    out: dict[str, Any] = {}
+    for members in groups.values():
+        first = members[0]
+        ad = whole.get((int(first["ClusterId"]), int(first["ProcId"])))
+        if ad is None:
+            continue  # it started (or left) between the two queries
+        for row in members:
+            if row.get("CondorNbId"):
+                out[str(row["CondorNbId"])] = ad
+    return out

@@ -55,6 +55,7 @@ class NotebookJob:
     # only when the job is staged, so a spec never holds a secret.
     secrets: tuple[tuple[str, str], ...] = ()
     content_hash: str = ""
+    allow_no_match: bool = False  # submit even if no slot of the pool can run it
 
 
 def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any) -> Resources:
@@ -347,6 +348,7 @@ def build(
         retries=_retries(o.retries),
         secrets=parse_secrets(o.secrets),
         content_hash=info.content_hash,
+        allow_no_match=bool(o.allow_no_match),
     )
 
 
