@@ -8,6 +8,9 @@ two schedd queries whatever their number (jobs asking the same get the same answ
 computed once), and nothing at all is asked when no listed job is idle. A reason
 that cannot be worked out (collector down) leaves the listing as it was: a listing
 never fails for a hint.
+
+Not on the OSPool (the ``ospool`` profile): its collector holds tens of thousands of
+glidein slot ads that come and go; ``condor_nb why ID`` analyses one job on demand.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def reasons(settings: Settings, records: Iterable[JobRecord]) -> dict[str, str]:
     from condor_nb.diagnostics import why
 
     idle = {r.id for r in records if _is_idle(r)}
-    if not idle:
+    if not idle or settings.profile == "ospool":
         return {}
     try:
         ads = analysis.idle_job_ads(settings, tracking.base_constraint(settings))

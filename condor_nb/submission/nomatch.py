@@ -27,7 +27,9 @@ Partitionable slots are no reason to warn: they are already taken with their who
 resources. ``allow_no_match`` (``--allow-no-match``) submits anyway, with the
 warning. The slot ads come from a cache of one minute (one collector query per
 minute, whatever the number of submits); a collector that does not answer skips the
-check (the schedd is the one that must accept the job).
+check (the schedd is the one that must accept the job). A job of the ``ospool``
+profile is not checked: its pool is glideins (a warning at most), and its collector's
+tens of thousands of slot ads are not worth a query per submit.
 """
 
 from __future__ import annotations
@@ -61,8 +63,7 @@ def growth(settings: Settings, description: Mapping[str, str], slots: Sequence[A
     """Why the pool may grow into a machine that runs the job (None: it is not expected)."""
     if settings.pool_may_grow:
         return "the pool_may_grow setting says machines are added on demand"
-    profile = str(description.get(f"MY.{PROFILE_ATTR}", "")).strip('"')
-    if profile == "ospool" or any(
+    if _profile(description) == "ospool" or any(
         analysis.value(s, a) not in (None, False) for s in slots for a in _GLIDEIN_ATTRS
     ):
         return "the pool is made of glideins, started on demand for idle jobs"
@@ -71,6 +72,10 @@ def growth(settings: Settings, description: Mapping[str, str], slots: Sequence[A
     if verdict.may_match_new_machines:
         return "what it asks for is an attribute no slot has: a machine of a new kind may join"
     return None
+
+
+def _profile(description: Mapping[str, str]) -> str:
+    return str(description.get(f"MY.{PROFILE_ATTR}", "")).strip('"')
 
 
 def _pool(slots: Sequence[Any]) -> str:
@@ -89,6 +94,8 @@ def _pool(slots: Sequence[Any]) -> str:
 def check(settings: Settings, description: Mapping[str, str], *, allow: bool = False) -> list[str]:
     """Refuse (NoMatchError) a job no slot can ever run; returns the warning, if any
     (also emitted as NoMatchWarning), when the pool may grow or ``allow`` is set."""
+    if _profile(description) == "ospool":
+        return []
     try:
         slots = analysis.cached_slots(settings)
     except CondorNbError as exc:
