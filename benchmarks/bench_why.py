@@ -28,7 +28,7 @@ from common import Row, row
 NETNS = "cnb-bench-why"
 SLOTS = 1_000
 
-_INSIDE = r'''
+_INSIDE = r"""
 import json, os, random, statistics, subprocess, sys, time
 from pathlib import Path
 import condor_nb
@@ -92,18 +92,26 @@ ours, theirs, inproc = [], [], []
 for _ in range(repeats):  # interleaved
     t, ours_out = run(cnb); ours.append(t)
     t, raw_out = run(raw); theirs.append(t)
-slots = analysis.fetch_slots(settings)
 ad = analysis.fetch_job(settings, job.record.cluster, 0)
+slots, _ = analysis.fetch_slots_for(settings, [ad])
+def timed(call):
+    t = time.perf_counter()
+    value = call()
+    return time.perf_counter() - t, value
+
 for _ in range(repeats):
-    t = time.perf_counter(); answer = why.explain(ad, slots); inproc.append(time.perf_counter() - t)
-t = time.perf_counter(); short = why.analyse_idle(ad, slots).short; short_s = time.perf_counter() - t
-t = time.perf_counter(); analysis.fetch_slots(settings); fetch_s = time.perf_counter() - t
+    t, answer = timed(lambda: why.explain(ad, slots))
+    inproc.append(t)
+short_s, short = timed(lambda: why.analyse_idle(ad, slots).short)
+fetch_s, _ = timed(lambda: analysis.fetch_slots_for(settings, [ad]))
+raw_fetch_s, _ = timed(lambda: collector.query(h.AdTypes.Startd, "true"))
 job.remove()
-print(json.dumps({"slots": count, "advertised_s": advertised, "why_s": statistics.median(ours),
+print(json.dumps({"raw_fetch_s": raw_fetch_s, "slots": count, "advertised_s": advertised,
+    "why_s": statistics.median(ours),
     "better_analyze_s": statistics.median(theirs), "inproc_s": statistics.median(inproc),
     "fetch_s": fetch_s, "short": short, "short_s": short_s, "summary": answer.summary,
     "why_out": ours_out[:600], "raw_out": raw_out[-900:]}))
-'''
+"""
 
 _CONFIG = """# bench_why: this throwaway pool accepts startd ads from its clients
 ALLOW_ADVERTISE_STARTD = *
@@ -111,7 +119,9 @@ ALLOW_DAEMON = $(ALLOW_DAEMON) *
 """
 
 
-def _in_ns(*cmd: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _in_ns(
+    *cmd: str, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ip", "netns", "exec", NETNS, "env", *(f"{k}={v}" for k, v in env.items()), *cmd],
         capture_output=True, text=True, timeout=timeout,
@@ -132,7 +142,11 @@ def measure(n: int = SLOTS, repeats: int = 3) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="cnb-bench-why-"))
     copy = work / "pool"
     copy.mkdir()
-    subprocess.run(["cp", "-a", "--one-file-system", str(source / "root"), str(copy)], check=True)
+    # (the live pool's spool changes under cp: files vanishing there are no matter)
+    subprocess.run(["cp", "-a", "--one-file-system", str(source / "root"), str(copy)],
+                   check=False, capture_output=True)  # fmt: skip
+    if not (copy / "root" / "usr" / "sbin" / "condor_master").exists():
+        raise RuntimeError(f"copying {source / 'root'} failed")
     shutil.copy2(source / "built.json", copy)
     for sub in ("var/spool/condor", "var/lib/condor/execute", "var/log/condor"):
         for entry in (copy / "root" / sub).iterdir():  # never the shared pool's jobs

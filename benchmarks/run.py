@@ -28,6 +28,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_start
     import bench_submit
     import bench_sweep
+    import bench_why
     import bench_wrapper
 
     reps = 1 if quick else 3
@@ -45,6 +46,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "dask": lambda: bench_dask.run(3, 1 if quick else 3),
         "jupyter": lambda: bench_jupyter.run(),
         "load": lambda: bench_load.run(),
+        "why": lambda: bench_why.run(1_000, 3),
     }
 
 
@@ -99,7 +101,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load)",
+        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load, "
+        "why)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

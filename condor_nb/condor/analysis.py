@@ -174,15 +174,19 @@ def with_attributes(job: Mapping[str, Any], extra: Mapping[str, str]) -> Any:
     return copy
 
 
-def fetch_slots(settings: Settings, constraint: str = "true") -> list[Any]:
-    """The pool's slot ads, from the collector, with a time bound."""
+def fetch_slots(
+    settings: Settings, constraint: str = "true", projection: Sequence[str] = ()
+) -> list[Any]:
+    """The pool's slot ads (only the ``projection``'s attributes, if given), from the
+    collector, with a time bound."""
 
     h = configure_bindings(settings)
     limit = settings.schedd_timeout
+    attrs = list(projection)
 
     def query() -> list[Any]:
         collector = h.Collector(settings.collector) if settings.collector else h.Collector()
-        return list(collector.query(h.AdTypes.Startd, constraint))
+        return list(collector.query(h.AdTypes.Startd, constraint, attrs))
 
     try:
         return call_with_deadline(query, limit)
@@ -197,6 +201,73 @@ def fetch_slots(settings: Settings, constraint: str = "true") -> list[Any]:
             f"asking the collector for the pool's slots failed: {exc}",
             hint="`condor_nb doctor` checks the connection to the pool",
         ) from exc
+
+
+#: What the analysis reads of every slot ad, whatever the job asks: resources (now and
+#: whole), the kind of slot, its state and policy, and what ``why`` names in words.
+SLOT_ATTRS = (
+    "Name", "Machine", "SlotType", "PartitionableSlot", "DynamicSlot", "State", "Activity",
+    "Memory", "Cpus", "Disk", "GPUs", "TotalSlotMemory", "TotalSlotCpus", "TotalSlotDisk",
+    "TotalSlotGPUs", "OpSys", "Arch", "OpSysAndVer", "OpSysMajorVer", "Microarch",
+    "Start", "Requirements", "WithinResourceLimits", "Rank", "Offline", "HasFileTransfer",
+    "CondorVersion", "HAS_SINGULARITY", "HasSingularity", "HasContainer", "HasSandboxImage",
+    "HasDocker", "OSGVO_OS_STRING", "IS_GLIDEIN", "GLIDEIN_Site", "GLIDEIN_ResourceName",
+    "GLIDEIN_Factory", "CUDACapability", "GPUs_Capability",
+)  # fmt: skip
+#: The slot's own side of matchmaking: the attributes they read are fetched too.
+_POLICY = ("Start", "Requirements", "WithinResourceLimits", "Rank")
+
+
+def _all_refs(ad: Any, expression: Any) -> set[str]:
+    """The names a slot's ``expression`` reads in the slot (TARGET.X is the job's)."""
+    names: set[str] = set()
+    for refs in (ad.externalRefs, ad.internalRefs):
+        try:
+            found = [str(r) for r in refs(expression)]
+        except Exception:
+            continue
+        names |= {r.split(".")[-1] for r in found if not r.lower().startswith("target.")}
+    return names - {""}
+
+
+def slot_projection(jobs: Iterable[Any]) -> set[str]:
+    """The slot attributes the analysis of ``jobs`` reads (before the slots' policy)."""
+    wanted = set(SLOT_ATTRS)
+    for job in jobs:
+        wanted |= set(target_refs(job, expression_text(job, "Requirements") or "true"))
+    return wanted
+
+
+def fetch_slots_for(
+    settings: Settings, jobs: Iterable[Any], *, known: Iterable[str] = ()
+) -> tuple[list[Any], set[str]]:
+    """The slot ads with only what the analysis of ``jobs`` reads (a pool of many
+    slots costs a fraction of whole ads): :data:`SLOT_ATTRS`, what the jobs'
+    requirements read, then what the slots' own policy (START...) reads, asked again
+    while it names more (at most three rounds). Returns the ads and the projection."""
+    listed = list(jobs)
+    wanted = slot_projection(listed) | set(known)
+    # Names are case-insensitive; what a job defines is read in the job, not the slot.
+    ignore = {str(k).lower() for job in listed for k in job}
+    ads: list[Any] = []
+    for _ in range(3):
+        ads = fetch_slots(settings, projection=sorted(wanted))
+        seen: set[str] = set()
+        new: set[str] = set()
+        for ad in ads:
+            for name in _POLICY:
+                if name in ad:
+                    expression = ad.lookup(name)
+                    text = f"{name}={expression}"
+                    if text not in seen:
+                        seen.add(text)
+                        new |= _all_refs(ad, expression)
+        lower = {w.lower() for w in wanted} | ignore
+        new = {n for n in new if n.lower() not in lower}
+        if not new:
+            break
+        wanted |= new
+    return ads, wanted
 
 
 def fetch_job(settings: Settings, cluster: int, proc: int) -> Any | None:
@@ -302,7 +373,7 @@ def job_ad_from_description(description: Mapping[str, str]) -> Any:
 #: slots come and go on the scale of minutes, and a site asks users not to poll
 #: its collector more than about once a minute.
 SLOT_CACHE_SECONDS = 60.0
-_slot_memo: dict[str, tuple[float, list[Any]]] = {}
+_slot_memo: dict[str, tuple[float, set[str], list[Any]]] = {}
 
 
 def _slot_cache_path(settings: Settings) -> Any:
@@ -315,34 +386,43 @@ def _slot_cache_path(settings: Settings) -> Any:
     return settings.home / "cache" / f"slots-{digest}.ads"
 
 
-def cached_slots(settings: Settings, *, max_age: float = SLOT_CACHE_SECONDS) -> list[Any]:
-    """The pool's slot ads, asked of the collector at most once per ``max_age`` seconds
-    (kept in this process and in a file of the condor_nb home, so a series of ``q``
-    or ``submit`` commands asks once). Raises as :func:`fetch_slots` when it must ask."""
+def cached_slots(
+    settings: Settings, jobs: Iterable[Any] = (), *, max_age: float = SLOT_CACHE_SECONDS
+) -> list[Any]:
+    """The pool's slot ads with what the analysis of ``jobs`` reads
+    (:func:`fetch_slots_for`), asked of the collector at most once per ``max_age``
+    seconds (kept in this process and in a file of the condor_nb home, so a series
+    of ``q`` or ``submit`` commands asks once; asked again sooner only when a job
+    reads an attribute the cached ads lack). Raises as :func:`fetch_slots`."""
     import os
     import time
 
     import classad2
 
     path = _slot_cache_path(settings)
+    needed = slot_projection(jobs)
     now = time.time()
     memo = _slot_memo.get(str(path))
-    if memo is not None and now - memo[0] < max_age:
-        return memo[1]
+    if memo is not None and now - memo[0] < max_age and needed <= memo[1]:
+        return memo[2]
     try:
-        age = now - path.stat().st_mtime
-        if 0 <= age < max_age:
-            ads = list(classad2.parseAds(path.read_text(), classad2.ParserType.New))
-            _slot_memo[str(path)] = (path.stat().st_mtime, ads)
-            return ads
+        stamp = path.stat().st_mtime
+        if 0 <= now - stamp < max_age:
+            head, _, body = path.read_text().partition("\n")
+            known = set(head.removeprefix("# projection: ").split())
+            if needed <= known:
+                ads = list(classad2.parseAds(body, classad2.ParserType.New))
+                _slot_memo[str(path)] = (stamp, known, ads)
+                return ads
     except (OSError, ValueError, RuntimeError) as exc:
         log.debug("slot cache %s unreadable: %s", path, exc)
-    ads = fetch_slots(settings)
-    _slot_memo[str(path)] = (now, ads)
+    ads, known = fetch_slots_for(settings, jobs)
+    _slot_memo[str(path)] = (now, known, ads)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text("\n".join(str(ad) for ad in ads))
+        lines = [f"# projection: {' '.join(sorted(known))}", *(str(ad) for ad in ads)]
+        tmp.write_text("\n".join(lines))
         os.replace(tmp, path)
     except OSError as exc:  # a read-only home: the answer is still good
         log.debug("slot cache %s not written: %s", path, exc)

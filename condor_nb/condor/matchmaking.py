@@ -499,7 +499,7 @@ def for_condor_id(settings: Settings, condor_id: str, *, job_id: str | None = No
     status = analysis.value(job, "JobStatus")
     if status != job_status.IDLE:
         return explain(job, [], job_id=shown)
-    slots = analysis.fetch_slots(settings)
+    slots, _ = analysis.fetch_slots_for(settings, [job])
     owner = str(analysis.value(job, "Owner") or "")
     priorities = analysis.user_priorities(settings, [owner])
     return explain(job, slots, job_id=shown, priorities=priorities)

@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 _KEPT = ("uploading inputs",)
 
 
+def set_of_ads(ads: dict[str, object]) -> list[object]:
+    """The distinct ads (the procs of a sweep share one)."""
+    return list({id(ad): ad for ad in ads.values()}.values())
+
+
 def _is_idle(record: JobRecord) -> bool:
     return record.state == "QUEUED" and not any(k in (record.reason or "") for k in _KEPT)
 
@@ -43,7 +48,9 @@ def reasons(settings: Settings, records: Iterable[JobRecord]) -> dict[str, str]:
         return {}
     try:
         ads = analysis.idle_job_ads(settings, tracking.base_constraint(settings))
-        slots = analysis.cached_slots(settings)
+        if not ads:
+            return {}
+        slots = analysis.cached_slots(settings, set_of_ads(ads))
     except Exception as exc:  # the schedd or collector did not answer: no hint, no failure
         log.debug("idle reasons unavailable: %s", exc)
         return {}

@@ -96,12 +96,12 @@ def check(settings: Settings, description: Mapping[str, str], *, allow: bool = F
     (also emitted as NoMatchWarning), when the pool may grow or ``allow`` is set."""
     if _profile(description) == "ospool":
         return []
+    job = analysis.job_ad_from_description(description)
     try:
-        slots = analysis.cached_slots(settings)
+        slots = analysis.cached_slots(settings, [job])
     except CondorNbError as exc:
         log.debug("no-match check skipped: %s", exc)
         return []
-    job = analysis.job_ad_from_description(description)
     verdict = matchmaking.never_matches(job, slots)
     if verdict is None:
         return []
