@@ -436,42 +436,13 @@ def forget_cached_slots(settings: Settings) -> None:
     path.unlink(missing_ok=True)
 
 
-#: What a summary of an idle job needs to group jobs that would get the same answer.
-IDLE_KEYS = ("Requirements", "RequestMemory", "RequestDisk", "RequestCpus", "RequestGPUs")
-
-
-def idle_job_ads(settings: Settings, constraint: str, *, most: int = 50) -> dict[str, Any]:
-    """The idle jobs matching ``constraint`` (already scoped to the user's jobs), as
-    condor_nb id -> a whole job ad, in two queries whatever their number: first the
-    few attributes that decide matchmaking, then one whole ad per distinct group of
-    those (at most ``most`` groups; jobs of further groups are left out). The jobs of a
-    group share the whole ad of their representative."""
-
-    client = client_for(settings)
-    rows = client.query(f"({constraint}) && JobStatus == 1", ["CondorNbId", "ClusterId",
-                                                               "ProcId", *IDLE_KEYS])  # fmt: skip
-    groups: dict[tuple[str, ...], list[Any]] = {}
-    for row in rows:
-        key = tuple(str(row.get(k)) for k in IDLE_KEYS)
-        if key in groups or len(groups) < most:
-            groups.setdefault(key, []).append(row)
-    if not groups:
+def job_ads(
+    settings: Settings, constraint: str, ids: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    """Whole job ads of these (cluster, proc) that match ``constraint`` (already scoped
+    to the user's jobs), in one query: (cluster, proc) -> ad."""
+    wanted = " || ".join(f"(ClusterId == {int(c)} && ProcId == {int(p)})" for c, p in ids)
+    if not wanted:
         return {}
-    wanted = " || ".join(
-        f"(ClusterId == {int(members[0]['ClusterId'])} && ProcId == {int(members[0]['ProcId'])})"
-        for members in groups.values()
-    )
-    whole = {
-        (int(ad["ClusterId"]), int(ad["ProcId"])): ad
-        for ad in client.query(f"({constraint}) && ({wanted})", [])
-    }
-    out: dict[str, Any] = {}
-    for members in groups.values():
-        first = members[0]
-        ad = whole.get((int(first["ClusterId"]), int(first["ProcId"])))
-        if ad is None:
-            continue  # it started (or left) between the two queries
-        for row in members:
-            if row.get("CondorNbId"):
-                out[str(row["CondorNbId"])] = ad
-    return out
+    ads = client_for(settings).query(f"({constraint}) && ({wanted})", [])
+    return {(int(ad["ClusterId"]), int(ad["ProcId"])): ad for ad in ads}
