@@ -47,6 +47,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "jupyter": lambda: bench_jupyter.run(),
         "load": lambda: bench_load.run(),
         "why": lambda: bench_why.run(1_000, 3),
+        "q-idle": lambda: bench_why.q_idle(10_000, 2 if quick else 5),
     }
 
 
