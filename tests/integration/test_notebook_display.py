@@ -7,9 +7,11 @@ pipe wait for another job; the CLI writes the sweep's results as Parquet.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -21,6 +23,7 @@ import condor_nb
 from .conftest import Cnb
 
 pytestmark = pytest.mark.pool
+REPO = Path(__file__).resolve().parents[2]
 
 NAME = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -157,3 +160,20 @@ def test_notebook_reprs_live_progress_terminal_line_and_parquet(cnb: Cnb) -> Non
     assert list(table["x"]) == [2, 3] and list(table["double"]) == [4, 6]
     assert list(table["state"]) == ["COMPLETED", "COMPLETED"]
     assert list(table["tag"]) == [TAG, TAG]
+
+
+def test_every_extra_installs_pandas_and_pyarrow(tmp_path: Path) -> None:
+    """`pip install 'condor_nb[all]'` (every extra) resolves pandas and pyarrow with the
+    rest; before, no extra brought them and Parquet failed "pandas is missing"."""
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+         "--report", str(report), f"{REPO}[all]"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if done.returncode and "No matching distribution" in done.stderr:
+        pytest.skip(f"no package index to resolve against: {done.stderr[-300:]}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = {i["metadata"]["name"].lower().replace("_", "-") for i in
+             json.loads(report.read_text())["install"]}  # fmt: skip
+    assert {"pandas", "pyarrow", "jupyter-scheduler", "dask-jobqueue"} <= names
