@@ -43,6 +43,7 @@ DRIVER = [
     "sweep.results(as_dataframe=False)",  # 4
     "job.wait(progress=False).state.value",  # 5: silent when asked
     "print(repr(job)); print(repr(sweep)); print(sweep.id)",  # 6
+    "seen = []\ninfo = job.wait(progress=seen.append)\n(len(seen), seen[-1].state.value)",  # 7
 ]
 
 
@@ -140,6 +141,10 @@ def test_notebook_reprs_live_progress_terminal_line_and_parquet(cnb: Cnb) -> Non
     assert (
         "COMPLETED" in cells[6].outputs[0]["text"] and "2 COMPLETED" in cells[6].outputs[0]["text"]
     )
+
+    # 7. a callable (as the CLI passes) is called instead of the display.
+    assert [o["output_type"] for o in cells[7].outputs] == ["execute_result"]
+    assert cells[7].outputs[0]["data"]["text/plain"] == "(1, 'COMPLETED')"
 
     # The terminal drew a progress line (rich, on stderr = the pty); the pipe stayed silent.
     tty_out, _ = in_tty.communicate(timeout=600)
