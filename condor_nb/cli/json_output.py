@@ -118,7 +118,8 @@ def job(record: Any, **extra: Any) -> dict[str, Any]:
     """One job: the core fields in order, then any other field of the record, then ``extra``."""
     converted = fields_of(record, HIDDEN)
     converted["condor_id"] = record.condor_id if record.cluster is not None else None
-    converted.setdefault("parameters", {})
+    if converted.get("parameters") is None:
+        converted["parameters"] = {}
     out = {key: converted.pop(key, None) for key in JOB_CORE}
     out.update(converted)
     out.update((k, plain(v)) for k, v in extra.items())
