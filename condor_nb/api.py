@@ -429,6 +429,12 @@ def _by_condor_id(registry: Registry, text: str) -> JobRecord | None:
 
 def _find_on_schedd(job_id: str, settings: Settings) -> JobRecord:
     hint = "`condor_nb q` lists your jobs"
+    if condor_ids.parse(job_id) and "." in job_id:
+        raise JobNotFoundError(
+            f"no job with HTCondor id {job_id} in the registry",
+            hint="`condor_nb q` lists your jobs with their CONDOR_ID; if the registry was "
+            "lost, `condor_nb registry rebuild` recovers it from the schedd",
+        )
     if not job_id or not all(c in "0123456789abcdef" for c in job_id):
         raise JobNotFoundError(f"no job with id {job_id!r}", hint=hint)
     client = schedd.client_for(settings)
