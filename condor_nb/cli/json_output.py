@@ -104,13 +104,27 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+_SCALARS = (str, int, bool, type(None))
+_NAMES: dict[tuple[type, frozenset[str]], tuple[str, ...]] = {}
+
+
+def _names(cls: type, hidden: frozenset[str]) -> tuple[str, ...]:
+    key = (cls, hidden)
+    if key not in _NAMES:  # dataclasses.fields() on every record costs (10,000 in a queue)
+        _NAMES[key] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in hidden)
+    return _NAMES[key]
+
+
 def fields_of(obj: Any, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A dataclass's fields (but ``hidden``), converted by the module's rules."""
     out: dict[str, Any] = {}
-    for field in dataclasses.fields(obj):
-        if field.name not in hidden:
-            key, value = _key_and_value(field.name, getattr(obj, field.name))
-            out[key] = value
+    for name in _names(type(obj), hidden):
+        value = getattr(obj, name)
+        if type(value) in _SCALARS and not name.endswith(("_at", "_json")):
+            out[name] = value
+        else:
+            key, converted = _key_and_value(name, value)
+            out[key] = converted
     return out
 
 
