@@ -30,7 +30,7 @@ from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import build
 from condor_nb.spec.options import JobKwargs, JobOptions, document
 from condor_nb.store import cache as result_cache
-from condor_nb.store import outputs, tracking
+from condor_nb.store import condor_ids, outputs, tracking
 from condor_nb.store.registry import JobRecord, Registry
 from condor_nb.store.registry import registry_for as registry_for  # (moved there)
 from condor_nb.submission import preflight, staging, templates
@@ -426,7 +426,7 @@ def get(job_id: str, *, settings: Settings | None = None) -> Job:
     """The job with this id (a unique prefix is enough)."""
     cfg = settings or load_settings()
     registry = registry_for(cfg)
-    record = registry.get(job_id)
+    record = registry.get(job_id) or _by_condor_id(registry, job_id)
     if record is None:
         matches = registry.find_prefix(job_id) if job_id else []
         if len(matches) == 1:
@@ -439,8 +439,26 @@ def get(job_id: str, *, settings: Settings | None = None) -> Job:
     return Job(record, cfg)
 
 
+def _by_condor_id(registry: Registry, text: str) -> JobRecord | None:
+    """The job an HTCondor id (``13``, ``13.0``) names in the registry, if any."""
+    named = condor_ids.resolve(registry, text)
+    if named is None or named.job is not None:
+        return None if named is None else named.job
+    raise JobNotFoundError(
+        f"HTCondor cluster {text} is sweep {named.sweep_id}, not one job",
+        hint=f"name one of its jobs ({text}.0, {text}.1, ...), or the sweep: "
+        f"`condor_nb status {named.sweep_id}`",
+    )
+
+
 def _find_on_schedd(job_id: str, settings: Settings) -> JobRecord:
     hint = "`condor_nb q` lists your jobs"
+    if condor_ids.parse(job_id) and "." in job_id:
+        raise JobNotFoundError(
+            f"no job with HTCondor id {job_id} in the registry",
+            hint="`condor_nb q` lists your jobs with their CONDOR_ID; if the registry was "
+            "lost, `condor_nb registry rebuild` recovers it from the schedd",
+        )
     if not job_id or not all(c in "0123456789abcdef" for c in job_id):
         raise JobNotFoundError(f"no job with id {job_id!r}", hint=hint)
     client = schedd.client_for(settings)
