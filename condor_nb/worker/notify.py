@@ -204,7 +204,7 @@ def describe(target: dict[str, Any]) -> str:
     if target.get("kind") == "webhook":
         return shown_url(str(target.get("url", "")))
     if target.get("kind") == "slack":
-        return f"slack {target.get('channel', '')}"
+        return str(target.get("channel", ""))
     return str(target.get("kind"))
 
 

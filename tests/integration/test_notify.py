@@ -1,0 +1,228 @@
+"""--notify end to end on the real pool: the job itself tells a webhook and Slack that it
+ended (receivers on loopback: the pool's worker runs on this host), and HTCondor's own
+e-mail is asked for in the job ad.
+
+One HTTP server plays every receiver: a webhook (/hook), a webhook that always answers
+HTTP 500 (/hook500), Slack's Web API as documented (/slack/api/METHOD: chat.postMessage,
+files.getUploadURLExternal, the upload URL it hands out, files.completeUploadExternal)
+and a Slack that answers ``ok: false`` (/slackbad/api/METHOD). Three jobs: one that
+succeeds (webhook + Slack + e-mail), one whose notebook fails (webhook), one that
+succeeds while every receiver fails (Slack ok:false, HTTP 500): it still COMPLETES and
+its result file says what failed. No secret leaks into the ad, the logs or the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from secret_leaks import scan
+
+from .conftest import Cnb
+
+CHANNEL = "C0NOTIFY42"
+
+
+class Receiver:
+    """Every request received: (method, path, headers, body)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.requests.append((self.command, self.path, dict(self.headers), body))
+                status, answer = receiver.answer(self.path, body)
+                data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def answer(self, path: str, body: bytes) -> tuple[int, Any]:
+        if path == "/hook500":
+            return 500, {"error": "down"}
+        if path.startswith("/slackbad/api/"):
+            return 200, {"ok": False, "error": "channel_not_found"}
+        if path == "/slack/api/chat.postMessage":
+            return 200, {"ok": True, "channel": CHANNEL, "ts": "1700000000.000100"}
+        if path == "/slack/api/files.getUploadURLExternal":
+            return 200, {"ok": True, "upload_url": f"{self.base}/upload/F0UPLOAD1",
+                         "file_id": "F0UPLOAD1"}  # fmt: skip
+        if path.startswith("/upload/"):
+            return 200, b"OK - " + str(len(body)).encode()
+        if path == "/slack/api/files.completeUploadExternal":
+            return 200, {"ok": True, "files": [{"id": "F0UPLOAD1", "title": "report"}]}
+        return 200, {"ok": True}
+
+    def of(self, prefix: str) -> list[tuple[str, str, dict[str, str], bytes]]:
+        with self.lock:
+            return [r for r in self.requests if r[1].startswith(prefix)]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    thread = threading.Thread(target=r.server.serve_forever, daemon=True)
+    thread.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+
+
+def header(headers: dict[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
+def wait_done(cnb: Cnb, job_id: str) -> None:
+    proc = cnb.run("wait", job_id, "--timeout", "600", timeout=700)
+    assert "COMPLETED" in proc.stdout + proc.stderr or "FAILED" in proc.stdout + proc.stderr, (
+        proc.stdout + proc.stderr
+    )
+
+
+def test_the_job_notifies_webhook_slack_and_asks_htcondor_for_mail(
+    cnb: Cnb, receiver: Receiver, schedd_ads: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "xoxb-" + secrets.token_hex(12)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+    hook, hook500 = f"{receiver.base}/hook", f"{receiver.base}/hook500"
+    good = cnb.notebook("good.ipynb", ["x = 6 * 7\nprint('answer', x)"])
+    bad = cnb.notebook("bad.ipynb", ["print('before')", "raise ValueError('boom here')"])
+    quiet = cnb.notebook("quiet.ipynb", ["print('fine')"])
+
+    def submit(nb: Path, *args: str, slack_api: str = "") -> str:
+        env_api = {"CONDOR_NB_SLACK_API_URL": slack_api} if slack_api else {}
+        cnb.env.update(env_api)
+        try:
+            proc = cnb.run("submit", str(nb), *args)
+        finally:
+            cnb.env.pop("CONDOR_NB_SLACK_API_URL", None)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()[1]
+
+    ok_id = submit(good, "--name", "good job", "--notify", hook, "--notify", f"slack:{CHANNEL}",
+                   "--secret", "SLACK_BOT_TOKEN", "--notify", "email:ada@example.org:error",
+                   slack_api=f"{receiver.base}/slack/api")  # fmt: skip
+    bad_id = submit(bad, "--notify", hook)
+    quiet_id = submit(quiet, "--notify", f"slack:{CHANNEL}", "--secret", "SLACK_BOT_TOKEN",
+                      "--notify", hook500, slack_api=f"{receiver.base}/slackbad/api")  # fmt: skip
+
+    # E-mail is HTCondor's: the schedd stored who and when, in the job ad.
+    ad = schedd_ads(ok_id)
+    assert ad.get("NotifyUser") == "ada@example.org", ad
+    assert ad.get("JobNotification") == 3, ad  # 3: Error
+    assert "JobNotification" not in schedd_ads(bad_id) or schedd_ads(bad_id)["JobNotification"] == 0
+
+    for job_id in (ok_id, bad_id, quiet_id):
+        wait_done(cnb, job_id)
+    for job_id in (ok_id, bad_id, quiet_id):  # the ads, now that they ended: no token
+        assert token not in json.dumps(dict(schedd_ads(job_id)), default=str)
+
+    # (a) the webhook: one POST of JSON per job, saying how it ended.
+    hooks = {json.loads(body)["id"]: (method, headers, json.loads(body))
+             for method, _, headers, body in receiver.of("/hook") if _ == "/hook"}  # fmt: skip
+    assert set(hooks) == {ok_id, bad_id}, hooks
+    method, headers, body = hooks[ok_id]
+    assert method == "POST" and header(headers, "Content-Type") == "application/json"
+    assert body["kind"] == "condor_nb.job.ended" and body["version"] == 1
+    assert (body["name"], body["state"], body["exit_code"]) == ("good job", "COMPLETED", 0)
+    assert body["reason"].startswith("completed") and body["error"] is None
+    assert body["links"]["status"] == f"condor_nb status {ok_id}"
+    assert body["links"]["fetch"] == f"condor_nb fetch {ok_id}"
+    _, _, body = hooks[bad_id]
+    assert (body["name"], body["state"], body["outcome"]) == ("bad", "FAILED", "cell_error")
+    assert body["exit_code"] == 3 and body["error"]["name"] == "ValueError"
+    assert "boom here" in body["reason"] and "boom here" in body["error"]["value"]
+
+    # (b) Slack, as its Web API documents it, with the token from --secret.
+    slack = receiver.of("/slack/api/")
+    methods = [path.rsplit("/", 1)[1] for _, path, _, _ in slack]
+    assert methods == ["chat.postMessage", "files.getUploadURLExternal",
+                       "files.completeUploadExternal"], methods  # fmt: skip
+    for _, _, headers, _ in slack:
+        assert header(headers, "Authorization") == f"Bearer {token}"
+    _, _, headers, raw = slack[0]
+    assert header(headers, "Content-Type").startswith("application/json")
+    message = json.loads(raw)
+    assert message["channel"] == CHANNEL and ok_id in message["text"]
+    assert "good job" in message["text"] and "finished" in message["text"]
+    _, _, headers, raw = slack[1]
+    assert header(headers, "Content-Type") == "application/x-www-form-urlencoded"
+    form = dict(urllib.parse.parse_qsl(raw.decode()))
+    uploads = receiver.of("/upload/F0UPLOAD1")
+    assert len(uploads) == 1
+    html = uploads[0][3]
+    assert form["filename"].endswith(".html") and int(form["length"]) == len(html) > 0
+    assert b"answer 42" in html  # the executed notebook's report
+    assert header(uploads[0][2], "Authorization") == ""  # the token goes to Slack's API only
+    complete = json.loads(slack[2][3])
+    assert complete["channel_id"] == CHANNEL
+    assert [f["id"] for f in complete["files"]] == ["F0UPLOAD1"]
+
+    # The job that could tell nobody still COMPLETED; its result says what failed.
+    bad_slack = receiver.of("/slackbad/api/")
+    assert [p.rsplit("/", 1)[1] for _, p, _, _ in bad_slack] == ["chat.postMessage"]
+    assert len(receiver.of("/hook500")) == 2  # tried once more, then given up
+    out = cnb.workdir / "quiet_out"
+    assert cnb.run("fetch", quiet_id, "-o", str(out)).returncode == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["outcome"] == "completed" and result["exit_code"] == 0
+    records = {r["kind"]: r for r in result["notifications"]}
+    assert records["slack"]["ok"] is False and "channel_not_found" in records["slack"]["error"]
+    assert records["webhook"]["ok"] is False and "500" in records["webhook"]["error"]
+    assert records["webhook"]["attempts"] == 2
+    status = cnb.run("status", quiet_id)
+    assert "COMPLETED" in status.stdout, status.stdout
+    assert "notified: slack" in status.stdout and "channel_not_found" in status.stdout
+    assert "notified: webhook" in status.stdout and "FAILED" in status.stdout
+
+    out_ok = cnb.workdir / "ok_out"
+    assert cnb.run("fetch", ok_id, "-o", str(out_ok)).returncode == 0
+    result = json.loads((out_ok / "result.json").read_text())
+    assert [(r["kind"], r["ok"]) for r in result["notifications"]] == [
+        ("webhook", True), ("slack", True)]  # fmt: skip
+    assert "notified: slack C0NOTIFY42: ok" in cnb.run("status", ok_id).stdout
+
+    # No secret anywhere: outputs, logs, staging folders.
+    files = [p for d in (out, out_ok) for p in d.rglob("*") if p.is_file()]
+    files += [p for p in cnb.settings().jobs_dir.rglob("*") if p.is_file()]
+    assert scan([token], files) == {}
+
+
+def test_a_token_is_refused_where_it_would_leak(cnb: Cnb, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Slack token as a parameter, in the target, or a Slack target without its --secret:
+    refused before anything is submitted, and the error does not repeat the token."""
+    token = "xoxb-" + secrets.token_hex(12)
+    nb = cnb.notebook("p.ipynb", ["print(token)"], params="token = ''")
+    cases = [
+        (["-p", "token", token], "looks like a Slack token"),
+        (["--notify", f"slack:{CHANNEL}:{token}"], "--secret"),
+        (["--notify", f"slack:{CHANNEL}"], "--secret SLACK_BOT_TOKEN"),
+        (["--notify", "email:not-an-address"], "e-mail address"),
+        (["--notify", "ftp://example.org/x"], "webhook URL"),
+    ]
+    for args, expected in cases:
+        proc = cnb.run("submit", str(nb), *args)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert expected in proc.stderr, (args, proc.stderr)
+        assert token not in proc.stdout + proc.stderr
