@@ -172,7 +172,11 @@ def parse_targets(
     separated by spaces); ``none`` means no target at all."""
     if isinstance(values, str):
         values = [values]
-    given = [v for v in (values or ()) if not isinstance(v, str) or v.strip()]
+    given = list(values or ())
+    for value in given:
+        if not isinstance(value, str) or not value.strip():
+            raise SpecError(f"--notify: expected {_FORMS}; got {value!r}",
+                            hint="an empty target is often an unset shell variable")  # fmt: skip
     if not given:
         given = (default or "").split()
     if any(isinstance(v, str) and v.strip().lower() == NONE for v in given):
