@@ -14,8 +14,14 @@ its result file says what failed. No secret leaks into the ad, the logs or the o
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +31,7 @@ from typing import Any
 import pytest
 from secret_leaks import scan
 
-from .conftest import Cnb
+from .conftest import Cnb, write_notebook
 
 CHANNEL = "C0NOTIFY42"
 
@@ -226,3 +232,155 @@ def test_a_token_is_refused_where_it_would_leak(cnb: Cnb, monkeypatch: pytest.Mo
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert expected in proc.stderr, (args, proc.stderr)
         assert token not in proc.stdout + proc.stderr
+
+
+# -- e-mail: HTCondor's own, delivered by the schedd's MAIL program to an SMTP receiver --
+# The pool's mail settings are the schedd's configuration: never the shared pool's. A
+# throwaway copy of the pool runs in a network namespace of its own (its own loopback),
+# with MAIL pointing at a relay that speaks SMTP to a receiver in the same namespace.
+NETNS = f"condor_nb_test_mail{os.getpid()}"
+SMTP_PORT = 2525
+
+RELAY = """#!/usr/bin/env python3
+# HTCondor runs MAIL as `MAIL -s SUBJECT [options] ADDRESS...` with the message on stdin.
+import smtplib, sys
+args, subject, rcpts, i = sys.argv[1:], "", [], 0
+while i < len(args):
+    if args[i] == "-s":
+        subject, i = args[i + 1], i + 2
+    elif args[i].startswith("-"):
+        i += 2 if args[i] in ("-r", "-f", "-c", "-b", "-a") else 1
+    else:
+        rcpts, i = rcpts + [args[i]], i + 1
+body = sys.stdin.read()
+head = "From: condor@pool\\r\\nTo: %s\\r\\nSubject: %s\\r\\n\\r\\n" % (", ".join(rcpts), subject)
+msg = head + body
+with smtplib.SMTP("127.0.0.1", PORT, timeout=20) as smtp:
+    smtp.sendmail("condor@pool", rcpts, msg.encode("utf-8"))
+"""
+
+# A minimal SMTP receiver (standard library): every message as one JSON line.
+SMTP_RECEIVER = r"""
+import json, socketserver, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        say = lambda text: (self.wfile.write(text.encode() + b"\r\n"), self.wfile.flush())
+        say("220 test ESMTP")
+        mail = {"from": "", "to": [], "data": ""}
+        while True:
+            line = self.rfile.readline().decode("utf-8", "replace")
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb in ("HELO", "EHLO"):
+                say("250 test")
+            elif verb == "MAIL":
+                mail["from"] = line.split(":", 1)[1].strip(); say("250 ok")
+            elif verb == "RCPT":
+                mail["to"].append(line.split(":", 1)[1].strip().strip("<>")); say("250 ok")
+            elif verb == "DATA":
+                say("354 go on")
+                lines = []
+                while True:
+                    data = self.rfile.readline().decode("utf-8", "replace")
+                    if data in ("", ".\r\n", ".\n"):
+                        break
+                    lines.append(data)
+                mail["data"] = "".join(lines)
+                with open(out, "a") as f:
+                    f.write(json.dumps(mail) + "\n")
+                say("250 queued")
+            elif verb == "QUIT":
+                say("221 bye"); return
+            else:
+                say("250 ok")
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+
+def _in_ns(
+    *cmd: str, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", NETNS, "env", *(f"{k}={v}" for k, v in env.items()), *cmd],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def _ns_pids() -> list[int]:
+    out = subprocess.run(["ip", "netns", "pids", NETNS], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture
+def mail_pool(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    """A copy of the personal pool whose MAIL relays to an SMTP receiver on the loopback
+    of its own network namespace; (the env to use it, the receiver's file of messages)."""
+    from condor_nb.pool import pool_paths
+
+    source = pool_paths().base
+    if os.geteuid() != 0 or not shutil.which("ip") or not (source / "built.json").exists():
+        pytest.skip("needs root, iproute2 and a built personal pool to copy")
+    copy = tmp_path / "pool"
+    copy.mkdir()
+    subprocess.run(["cp", "-a", "--one-file-system", str(source / "root"), str(copy)], check=True)
+    shutil.copy2(source / "built.json", copy)
+    root = copy / "root"
+    for sub in ("var/spool/condor", "var/lib/condor/execute", "var/log/condor"):
+        for entry in (root / sub).iterdir():  # never another pool's queued jobs
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    relay = root / "usr/local/bin/condor_nb_test_mail"
+    relay.write_text(RELAY.replace("PORT", str(SMTP_PORT)), encoding="utf-8")
+    relay.chmod(0o755)
+    (root / "etc/condor/config.d/90-condor-nb-test-mail").write_text(
+        f"MAIL = /usr/local/bin/{relay.name}\n", encoding="utf-8"
+    )
+    mails = tmp_path / "mails.jsonl"
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    env = {"CONDOR_NB_POOL_DIR": str(copy), "CONDOR_NB_HOME": str(tmp_path / "home"),
+           "CONDOR_CONFIG": "", "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+           "CONDOR_NB_POLL_INTERVAL": "0.5"}  # fmt: skip
+    smtp = None
+    try:
+        subprocess.run(["ip", "netns", "exec", NETNS, "ip", "link", "set", "lo", "up"], check=True)
+        smtp = subprocess.Popen(["ip", "netns", "exec", NETNS, sys.executable, "-c",
+                                 SMTP_RECEIVER, str(SMTP_PORT), str(mails)])  # fmt: skip
+        started = _in_ns(sys.executable, "-m", "condor_nb", "pool", "start", env=env)
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield env, mails
+    finally:
+        _in_ns(sys.executable, "-m", "condor_nb", "pool", "stop", env=env)
+        if smtp is not None:
+            smtp.kill()
+            smtp.wait()
+        for pid in _ns_pids():  # anything the stop left
+            os.kill(pid, signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", NETNS], check=False)
+
+
+def test_htcondor_mails_the_address_given_by_notify(
+    mail_pool: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, mails = mail_pool
+    nb = write_notebook(tmp_path / "mailed.ipynb", ["print('mail me')"])
+    cnb = [sys.executable, "-m", "condor_nb"]
+    proc = _in_ns(*cnb, "submit", str(nb), "--notify", "email:ada@example.org", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    job_id = proc.stdout.split()[1]
+    waited = _in_ns(*cnb, "wait", job_id, "--timeout", "300", env=env, timeout=400)
+    assert "COMPLETED" in waited.stdout + waited.stderr, waited.stdout + waited.stderr
+
+    def to_ada() -> list[dict[str, Any]]:
+        lines = mails.read_text().splitlines() if mails.exists() else []
+        return [m for m in map(json.loads, lines) if m["to"] == ["ada@example.org"]]
+
+    deadline = time.monotonic() + 120  # the mail may follow the job's end by a moment
+    while not to_ada() and time.monotonic() < deadline:
+        time.sleep(1)
+    everything = mails.read_text() if mails.exists() else "(nothing)"
+    assert len(to_ada()) == 1, everything
+    mail = to_ada()[0]["data"]
+    assert "Subject: [Condor] Condor Job" in mail, mail
+    assert "exited normally with status 0" in mail, mail
