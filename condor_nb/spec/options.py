@@ -116,8 +116,8 @@ class JobOptions:
         None, "--notify",
         doc="Be told when the job ends: a webhook URL (https://...), slack:CHANNEL_ID[:SECRET] "
         "(the bot token only through --secret, default SLACK_BOT_TOKEN), or "
-        "email:ADDRESS[:complete|error|always]; repeatable; `none` turns the setting's "
-        "default (CONDOR_NB_NOTIFY) off.",
+        "email:ADDRESS[:WHEN] (WHEN: complete, error or always); repeatable; `none` turns "
+        "the setting's default (CONDOR_NB_NOTIFY) off.",
         multiple=True, metavar="TARGET",
     )  # fmt: skip
     allow_unknown_params: bool = _option(
