@@ -301,11 +301,11 @@ socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
 def _in_ns(
-    *cmd: str, env: dict[str, str], timeout: float = 300
+    *cmd: str, env: dict[str, str], timeout: float = 300, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ip", "netns", "exec", NETNS, "env", *(f"{k}={v}" for k, v in env.items()), *cmd],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True, text=True, timeout=timeout, cwd=cwd,
     )  # fmt: skip
 
 
@@ -366,10 +366,11 @@ def test_htcondor_mails_the_address_given_by_notify(
     env, mails = mail_pool
     nb = write_notebook(tmp_path / "mailed.ipynb", ["print('mail me')"])
     cnb = [sys.executable, "-m", "condor_nb"]
-    proc = _in_ns(*cnb, "submit", str(nb), "--notify", "email:ada@example.org", env=env)
+    proc = _in_ns(*cnb, "submit", str(nb), "--notify", "email:ada@example.org", env=env,
+                  cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     job_id = proc.stdout.split()[1]
-    waited = _in_ns(*cnb, "wait", job_id, "--timeout", "300", env=env, timeout=400)
+    waited = _in_ns(*cnb, "wait", job_id, "--timeout", "300", env=env, timeout=400, cwd=tmp_path)
     assert "COMPLETED" in waited.stdout + waited.stderr, waited.stdout + waited.stderr
 
     def to_ada() -> list[dict[str, Any]]:
