@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -67,6 +68,8 @@ class Receiver:
     def answer(self, path: str, body: bytes) -> tuple[int, Any]:
         if path == "/hook500":
             return 500, {"error": "down"}
+        if path == "/slow":  # longer than the job's bound on one request (5 s)
+            time.sleep(8)
         if path.startswith("/slackbad/api/"):
             return 200, {"ok": False, "error": "channel_not_found"}
         if path == "/slack/api/chat.postMessage":
@@ -130,8 +133,12 @@ def test_the_job_notifies_webhook_slack_and_asks_htcondor_for_mail(
                    "--secret", "SLACK_BOT_TOKEN", "--notify", "email:ada@example.org:error",
                    slack_api=f"{receiver.base}/slack/api")  # fmt: skip
     bad_id = submit(bad, "--notify", hook)
+    with socket.socket() as free:  # a port nobody listens on: the receiver is down
+        free.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{free.getsockname()[1]}/down"
     quiet_id = submit(quiet, "--notify", f"slack:{CHANNEL}", "--secret", "SLACK_BOT_TOKEN",
-                      "--notify", hook500, slack_api=f"{receiver.base}/slackbad/api")  # fmt: skip
+                      "--notify", hook500, "--notify", down, "--notify", f"{receiver.base}/slow",
+                      slack_api=f"{receiver.base}/slackbad/api")  # fmt: skip
 
     # E-mail is HTCondor's: the schedd stored who and when, in the job ad.
     ad = schedd_ads(ok_id)
@@ -193,10 +200,17 @@ def test_the_job_notifies_webhook_slack_and_asks_htcondor_for_mail(
     assert cnb.run("fetch", quiet_id, "-o", str(out)).returncode == 0
     result = json.loads((out / "result.json").read_text())
     assert result["outcome"] == "completed" and result["exit_code"] == 0
-    records = {r["kind"]: r for r in result["notifications"]}
-    assert records["slack"]["ok"] is False and "channel_not_found" in records["slack"]["error"]
-    assert records["webhook"]["ok"] is False and "500" in records["webhook"]["error"]
-    assert records["webhook"]["attempts"] == 2
+    slack_record, *hook_records = result["notifications"]
+    assert slack_record["kind"] == "slack" and slack_record["ok"] is False
+    assert "channel_not_found" in slack_record["error"]
+    records = {r["target"].rsplit("/", 1)[1]: r for r in hook_records}
+    assert set(records) == {"hook500", "down", "slow"}, hook_records
+    for record in records.values():  # each tried once more, then given up
+        assert (record["kind"], record["ok"], record["attempts"]) == ("webhook", False, 2), record
+    assert "HTTP 500" in records["hook500"]["error"]
+    assert "refused" in records["down"]["error"].lower(), records["down"]
+    assert "timed out" in records["slow"]["error"].lower(), records["slow"]
+    assert len(receiver.of("/slow")) == 2
     status = cnb.run("status", quiet_id)
     assert "COMPLETED" in status.stdout, status.stdout
     assert "notified: slack" in status.stdout and "channel_not_found" in status.stdout
