@@ -27,6 +27,7 @@ from condor_nb.cli.options import (
 from condor_nb.cli.why import why_line
 from condor_nb.condor.state_conflicts import raise_unless_completed
 from condor_nb.condor.status import JobState, StatusInfo
+from condor_nb.diagnostics import notified
 from condor_nb.diagnostics.parity import check_env as env_differences
 from condor_nb.diagnostics.parity import for_job
 from condor_nb.errors import (
@@ -201,6 +202,9 @@ def status(job_id: str, as_json: bool, quiet: bool, wide: bool) -> None:
         click.echo(line)
 
     click.echo("\n".join(for_job(thing.id, Path(thing.record.job_dir or "")).lines()))
+    record = thing.record
+    for text in notified.lines(Path(record.job_dir or ""), record.sweep_index, record.fetched_to):
+        click.echo(display.printable(text))
 
 
 def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch: bool) -> None:
