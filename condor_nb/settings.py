@@ -59,6 +59,12 @@ class Settings:
     # Machines join the pool for idle jobs (an autoscaler, an annex): a job no slot can
     # run now is submitted with a warning instead of refused (submission/nomatch.py).
     pool_may_grow: bool = False
+    # Notification targets every job gets unless --notify is given (space separated; see
+    # condor_nb.spec.notify), the Slack Web API the jobs call, and this user's Jupyter
+    # server (for the job's link in a notification), when known.
+    notify: str | None = None
+    slack_api_url: str = "https://slack.com/api"
+    jupyter_url: str | None = None
     # Read from the configuration file, not settable one by one: the named profiles of
     # its [profiles.NAME] tables, and whether a profile was named at all (anywhere),
     # which decides the pool when no HTCondor configuration exists (condor_config.py).
