@@ -87,7 +87,7 @@ def _pool(slots: Sequence[Any]) -> str:
         numbers = [float(v) for v in found if isinstance(v, int | float) and v is not True]
         if numbers and max(numbers) > 0:
             parts.append(f"{noun} {matchmaking.short_amount(max(numbers), unit)}")
-    largest = f" (largest: {', '.join(parts)})" if parts else ""
+    largest = f", the largest with {', '.join(parts)}" if parts else ""
     return f"{len(machines)} machine(s){largest}"
 
 
@@ -117,7 +117,7 @@ def check(settings: Settings, description: Mapping[str, str], *, allow: bool = F
             "(or set pool_may_grow when machines are added on demand: docs/admins.md)",
         )
     why = grows or f"submitted anyway ({FLAG.split(' (')[0]})"
-    text = (f"no slot of the pool can run this job now: {reason} (the pool has {pool}); "
-            f"it waits until one that can joins: {why}")  # fmt: skip
+    text = (f"no slot of the pool can run this job now: {reason}; the pool has {pool}. "
+            f"It waits until one that can joins: {why}")  # fmt: skip
     warnings.warn(NoMatchWarning(text), stacklevel=3)
     return [text]
