@@ -87,3 +87,17 @@ def test_a_job_no_slot_can_run_is_refused_then_explained_when_forced(cnb: Cnb) -
     finally:
         cnb.run("rm", "--force", job_id)
     assert cnb.run("status", job_id, check=True).stdout.count("REMOVED") >= 1
+
+
+def test_a_sweep_no_slot_can_run_is_refused_then_its_row_says_why(cnb: Cnb) -> None:
+    nb = cnb.notebook("grid.ipynb", ["y = a"], params="a = 1")
+    refused = cnb.run("sweep", str(nb), "--grid", "a=1,2", "--memory", "100GB")
+    assert refused.returncode == 2 and "can ever run this job" in refused.stderr, refused.stderr
+    forced = cnb.run("sweep", str(nb), "--grid", "a=1,2", "--memory", "100GB",
+                     "--allow-no-match", check=True)  # fmt: skip
+    sweep_id = re.search(r"sweep (s\w+):", forced.stdout).group(1)  # type: ignore[union-attr]
+    try:
+        row = _q_row(cnb, sweep_id)  # one row for the sweep, its procs' common reason
+        assert "SWEEP 2/2 QUEUED" in row and "no slot has 100 GB memory (largest " in row, row
+    finally:
+        cnb.run("rm", "--force", sweep_id)
