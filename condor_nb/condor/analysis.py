@@ -93,7 +93,7 @@ def _bridged(ad: Any, expression: Any) -> Any:
         return copy
     for ref in refs:
         name = str(ref)
-        if "." not in name and name not in copy:
+        if name and "." not in name and name not in copy:
             copy[name] = classad2.ExprTree(f"TARGET.{name}")
     return copy
 
@@ -139,9 +139,29 @@ def target_refs(job: Mapping[str, Any], clause: str) -> list[str]:
     names = []
     for ref in refs:
         name = str(ref).split(".")[-1]
-        if name not in names:
+        if name and name not in names:
             names.append(name)
     return names
+
+
+def slot_side_refs(job: Mapping[str, Any], clause: str) -> list[str]:
+    """The names ``clause`` may read in the slot: ``TARGET.X``, and unscoped names the
+    job does not define (``MY.X`` is always the job's, even when it is undefined)."""
+    import re
+
+    import classad2
+
+    try:
+        refs = [str(r) for r in _as_ad(job).externalRefs(classad2.ExprTree(clause))]
+    except Exception:
+        return []
+
+    def only_mine(name: str) -> bool:  # every use of it in the clause is MY.name
+        bare = name.split(".")[-1]
+        uses = re.findall(rf"([\w.]*?)\b{re.escape(bare)}\b", clause, re.IGNORECASE)
+        return bool(uses) and all(u.lower() == "my." for u in uses)
+
+    return [r for r in refs if r and not r.lower().startswith("my.") and not only_mine(r)]
 
 
 def as_empty_machine(slot: Mapping[str, Any]) -> Any:

@@ -455,6 +455,10 @@ class NeverMatch:
     #: a GPU type): a machine of a new kind joining the pool could run it. Warn, then;
     #: otherwise (more memory than any machine has, an OS no slot runs) refuse.
     may_match_new_machines: bool
+    #: Every clause no slot meets reads only the job's own attributes (``MY.X``, or a
+    #: constant such as ``false``): not about the pool at all (the job's ad may be
+    #: edited later, e.g. by condor_qedit); a submit path neither refuses nor warns.
+    job_side_only: bool = False
 
 
 def never_matches(job: Any, slots: Sequence[Any]) -> NeverMatch | None:
@@ -481,7 +485,8 @@ def never_matches(job: Any, slots: Sequence[Any]) -> NeverMatch | None:
             for ref in analysis.target_refs(job, c.text))
         for c in never
     )  # fmt: skip
-    return NeverMatch(answer.summary, unknown)
+    own = all(not analysis.slot_side_refs(job, c.text) for c in never)
+    return NeverMatch(answer.summary, unknown, own)
 
 
 def _condor_id(job: Any) -> str:

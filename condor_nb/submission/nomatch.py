@@ -23,7 +23,9 @@ warned about (:class:`NoMatchWarning`). The pool may grow when:
 - every clause no slot meets reads an attribute no slot defines (a custom one, a
   GPU model): a machine of a new kind would be needed, and may join.
 
-Partitionable slots are no reason to warn: they are already taken with their whole
+A clause that reads only the job's own attributes (``MY.X``, a constant such as
+``false``) is not about the pool: neither refused nor warned about. Partitionable
+slots are no reason to warn: they are already taken with their whole
 resources. ``allow_no_match`` (``--allow-no-match``) submits anyway, with the
 warning. The slot ads come from a cache of one minute (one collector query per
 minute, whatever the number of submits); a collector that does not answer skips the
@@ -103,7 +105,7 @@ def check(settings: Settings, description: Mapping[str, str], *, allow: bool = F
         log.debug("no-match check skipped: %s", exc)
         return []
     verdict = matchmaking.never_matches(job, slots)
-    if verdict is None:
+    if verdict is None or verdict.job_side_only:  # (the job's own attributes: not the pool's)
         return []
     pool = _pool(slots)
     reason = verdict.reason.removeprefix("no slot can ever run it: ")

@@ -62,3 +62,17 @@ def test_the_pool_may_grow_by_setting_glideins_offline_machines_or_a_new_kind(
     assert "offline" in str(_growth(Settings(), offline, BIG))
     custom = {**BIG, "request_memory": "1024", "requirements": "HasQuantumChip == true"}
     assert "new kind" in str(_growth(Settings(), slots, custom))
+
+
+@pytest.mark.parametrize("requirements", ["MY.CondorNbTestGo =?= true", "false"])
+def test_a_clause_on_the_jobs_own_attributes_is_not_about_the_pool(
+    slots: list[object], requirements: str
+) -> None:
+    job = analysis.job_ad_from_description({**BIG, "request_memory": "1024",
+                                            "requirements": requirements})  # fmt: skip
+    verdict = why.never_matches(job, slots)
+    assert verdict is not None and verdict.job_side_only, verdict
+    unscoped = {**BIG, "request_memory": "1024", "requirements": "CondorNbTestGo =?= true"}
+    slot_side = analysis.job_ad_from_description(unscoped)
+    found = why.never_matches(slot_side, slots)  # unscoped: read in the slot too
+    assert found is not None and not found.job_side_only
