@@ -34,6 +34,7 @@ PROJECTION = (
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
     names.ID_ATTR, names.NAME_ATTR, names.NOTEBOOK_ATTR, names.PROFILE_ATTR,
     names.JOB_DIR_ATTR, names.PARAMS_ATTR, names.HASH_ATTR, names.PROGRESS_ATTR,
+    names.FAILURE_ATTR,
     names.SWEEP_ATTR, names.SWEEP_INDEX_ATTR, names.SPOOLED_ATTR,
     "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration",
 )  # fmt: skip

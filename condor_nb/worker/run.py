@@ -463,6 +463,88 @@ def papermill_path(name: str) -> str:
     return os.path.join(".", name).replace("{", "{{").replace("}", "}}")
 
 
+# ---------------------------------------------------------------------- the failure, in words
+# One numbering everywhere: a cell is the user's code cell number, 1-based, the
+# parameters cell papermill injects not counted, with its first source line.
+INJECTED_TAG = "injected-parameters"  # papermill's tag on the cell it adds
+FAILURE_ATTR = C.FAILURE_ATTR
+MAX_LINE_CHARS = 80  # a cell's first source line, as shown
+MAX_SUMMARY_BYTES = 500  # the one-line failure summary, in the job ad and the result
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
+
+
+def one_line(text: Any) -> str:
+    """``text`` as one printable line: no ANSI escapes, control characters or invalid UTF-8."""
+    text = ANSI.sub("", str(text)).encode("utf-8", "replace").decode("utf-8")
+    return " ".join(CONTROL.sub(" ", text).split())
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, "..." marking the cut."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    data = text.encode("utf-8")[: max(0, limit - 3)]
+    return data.decode("utf-8", "ignore") + "..."
+
+
+def user_cell(nb: Any, index: int | None) -> tuple[int | None, str]:
+    """The cell at ``index`` of the executed notebook as the user counts it: its number
+    among the user's code cells (1-based; papermill's injected parameters cell is not
+    counted, and is None itself) and its first non-blank source line, cut short."""
+    cells = list(nb.get("cells", [])) if hasattr(nb, "get") else []
+    if index is None or not 0 <= index < len(cells):
+        return None, ""
+    number = 0
+    for cell in cells[: index + 1]:
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        if cell.get("cell_type") == "code" and INJECTED_TAG not in tags:
+            number += 1
+    cell = cells[index]
+    source = cell.get("source") or ""
+    source = "".join(source) if isinstance(source, list) else str(source)
+    line = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    line = one_line(line)
+    line = line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..."
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    return (None if INJECTED_TAG in tags else number), line
+
+
+def failure_record(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[str, Any] | None:
+    """Where and why the notebook failed, in the words every front end shows:
+    ``cell 3: `x = 1/0`: ZeroDivisionError: division by zero`` (bounded, one line)."""
+    if outcome == "completed" or not error:
+        return None
+    number, line = user_cell(nb, failed)
+    where = ""
+    if failed is not None:
+        label = f"cell {number}" if number is not None else "the injected parameters cell"
+        where = f"{label}: `{line}`: " if line else f"{label}: "
+    name, message = one_line(error.get("name") or "Error"), one_line(error.get("value") or "")
+    summary = cut(
+        redact(f"{where}{name}: {message}" if message else f"{where}{name}"), MAX_SUMMARY_BYTES
+    )
+    return {"cell": number, "source_line": line or None, "summary": summary}
+
+
+def classad_string(text: str) -> str:
+    """A ClassAd string literal holding ``text`` (one_line()'d: no control characters).
+    ClassAds know the escapes backslash-backslash and backslash-quote, never JSON's \\uXXXX."""
+    return '"' + one_line(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def publish_failure(failure: dict[str, Any] | None) -> None:
+    """Once, at the job's end: the failure summary into the job ad (FAILURE_ATTR), through
+    the starter's Chirp proxy, so it is seen before any fetch. Best effort: no proxy, no
+    report module or no answer leaves the ad as it is and never fails the job."""
+    if not failure or STATE.report is None or not os.environ.get("_CONDOR_CHIRP_CONFIG"):
+        return
+    code = STATE.report.chirp_set_job_attr(
+        FAILURE_ATTR, classad_string(failure["summary"]), timeout=5.0
+    )
+    if code != 0:
+        say(f"could not put the failure summary into the job ad (Chirp answered {code})", True)
+
+
 def failed_index(nb: Any) -> int | None:
     flags = [c.metadata.get("papermill", {}).get("exception") for c in getattr(nb, "cells", [])]
     return flags.index(True) if True in flags else None
@@ -520,8 +602,11 @@ def build_result(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[
     return {
         "outcome": outcome,
         "exit_code": EXIT_CODES[outcome],
+        # The failed cell's index in the executed notebook (0-based, banners included).
         "failed_cell": failed,
         "failed_cell_source": None if failed is None else str(cells[failed].get("source"))[:2000],
+        # The same cell as the user counts it, and the one line every front end shows.
+        "failure": failure_record(outcome, error, failed, nb),
         "error": error,
         "started_at": STATE.started_at,
         "finished_at": utc_now(),
@@ -727,6 +812,9 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     if STATE.redactor:  # one redacted copy for the notebook, the result and the report
         nb, error = attempt("redact the secrets", redact_outputs, nb, error) or (None, None)
         nb = nb or message_notebook(f"**condor_nb: {outcome}** (outputs withheld: see stderr)")
+    failure = failure_record(outcome, error, failed, nb)
+    if failure and failed is not None and STATE.report is not None and hasattr(nb, "cells"):
+        attempt("number the error banner", STATE.report.number_banner, nb, failed, failure)
     attempt("write the output notebook", write_notebook, nb)
     result = build_result(outcome, error, failed, nb)
     attempt("write the result file", write_json, RESULT_JSON, result)
@@ -740,13 +828,14 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
         STATE.chirp.update(f"{outcome} {STATE.code_done}/{STATE.code_total}", force=True)
     if error and error["traceback"]:
         sys.stderr.write("\n".join(error["traceback"]) + "\n")
-    where = "" if failed is None else f" (notebook cell {failed})"
-    why = f": {error['name']}: {str(error['value'])[:500]}" if error else ""
-    summary = f"{STATE.code_done}/{STATE.code_total} code cells run{where}{why}"
+    why = f": {failure['summary']}" if failure else ""
+    summary = f"{STATE.code_done}/{STATE.code_total} code cells run{why}"
     say(
         f"{outcome}, exit {result['exit_code']}, after {result['duration_s']} s, {summary}",
         err=outcome != "completed",
     )
+    if outcome != "interrupted":  # evicted or removed: it may run again, or is gone
+        attempt("put the failure into the job ad", publish_failure, failure)
     return int(EXIT_CODES[outcome])
 
 
