@@ -523,13 +523,17 @@ def failure_record(outcome: str, error: Any, failed: int | None, nb: Any) -> dic
     summary = cut(
         redact(f"{where}{name}: {message}" if message else f"{where}{name}"), MAX_SUMMARY_BYTES
     )
+    summary = summary.rstrip("\\")  # a closing backslash-quote would read as an escaped quote
     return {"cell": number, "source_line": line or None, "summary": summary}
 
 
 def classad_string(text: str) -> str:
-    """A ClassAd string literal holding ``text`` (one_line()'d: no control characters).
-    ClassAds know the escapes backslash-backslash and backslash-quote, never JSON's \\uXXXX."""
-    return '"' + one_line(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A ClassAd string literal holding ``text`` as the schedd reads a ``set_job_attr``
+    value: in old ClassAd syntax, where only a quote is escaped (backslash-quote) and a
+    backslash is itself. ``text`` is one_line()'d (no control characters) and must not
+    end with a backslash (failure_record() sees to it). Never JSON: its \\uXXXX escapes
+    and doubled backslashes would be stored as they are written."""
+    return '"' + one_line(text).replace('"', '\\"') + '"'
 
 
 def publish_failure(failure: dict[str, Any] | None) -> None:
