@@ -523,7 +523,9 @@ def failure_record(outcome: str, error: Any, failed: int | None, nb: Any) -> dic
     summary = cut(
         redact(f"{where}{name}: {message}" if message else f"{where}{name}"), MAX_SUMMARY_BYTES
     )
-    summary = summary.rstrip("\\")  # a closing backslash-quote would read as an escaped quote
+    # Neither a closing backslash (it would escape the closing quote) nor a closing
+    # space (the schedd's parser drops it): the ad and the result say the same.
+    summary = summary.rstrip("\\ ")
     return {"cell": number, "source_line": line or None, "summary": summary}
 
 

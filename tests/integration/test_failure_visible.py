@@ -72,13 +72,14 @@ def submit(cnb: Any, name: str, failing: str) -> str:
 
 def ended_ad(schedd: Any, job_id: str) -> Any:
     """The job's ad in the queue once it completed (never retrieved: still queued)."""
-    projection = ["JobStatus", "ExitCode", names.ID_ATTR, FAILURE]
+    projection = ["JobStatus", "ExitCode", "HoldReasonCode", names.ID_ATTR, FAILURE]
     ad: Any = None
     for _ in range(2400):  # a bound, not a timing: the shared slot may be busy
         ads = schedd.query(f'{names.ID_ATTR} == "{job_id}"', projection=projection)
         assert ads, f"{job_id} left the queue before it was fetched"
         ad = ads[0]
-        if ad.get("JobStatus") in (3, 4, 5):
+        uploading = ad.get("JobStatus") == 5 and ad.get("HoldReasonCode") == 16
+        if ad.get("JobStatus") in (3, 4, 5) and not uploading:
             return ad
         time.sleep(0.5)
     raise AssertionError(f"{job_id} did not end: {ad}")
