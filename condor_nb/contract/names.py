@@ -116,9 +116,6 @@ OUTCOME_BY_EXIT_CODE = {code: outcome for outcome, code in EXIT_CODES.items()}
 # ------------------------------------------------------------------------ job ad attributes
 #: Set by the wrapper through condor_chirp while the job runs ("cell 12 of 40").
 PROGRESS_ATTR = "CondorNbProgress"
-#: Set once by the wrapper as a failed job ends: where and why, in one bounded line
-#: ("cell 3: `x = 1/0`: ZeroDivisionError: division by zero"), seen before any fetch.
-FAILURE_ATTR = "CondorNbFailure"
 #: Every condor_nb job: its id, name, notebook path, profile, version, submit host,
 #: staging folder, notebook hash, parameters (encoded, when small).
 ID_ATTR = "CondorNbId"
@@ -148,3 +145,6 @@ DASK_CLIENT_ATTR = "CondorNbDaskClient"
 HEARTBEAT_ATTR = "CondorNbHeartbeat"
 #: The tiny job ``condor_nb doctor`` submits to probe a profile.
 PROBE_ATTR = "CondorNbProbe"
+#: Set once, through Chirp, by the wrapper as a failed job ends: where and why, in one
+#: bounded line ("cell 3: `x = 1/0`: ZeroDivisionError: division by zero"), before any fetch.
+FAILURE_ATTR = "CondorNbFailure"

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import condor_nb
 from condor_nb.contract import names
 
 FAILURE = "CondorNbFailure"  # the job attribute users and scripts can query
@@ -98,6 +99,7 @@ def test_failed_cell_and_error_show_before_fetch_in_one_numbering(cnb: Any) -> N
     assert ad.get(FAILURE) == EXPECTED, ad
     status = cnb.run("status", plain).stdout
     assert EXPECTED in status, status
+    assert condor_nb.get(plain).status().reason == EXPECTED  # the API, the registry
     assert "cell 3: `x = 1/0`: ZeroDivisionError" in cnb.run("q").stdout
 
     # The hostile message: the ad stays intact, the summary one bounded line.
