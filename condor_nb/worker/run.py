@@ -375,9 +375,8 @@ def make_engine(job: dict[str, Any]) -> type:
             super().cell_start(cell, cell_index, **kw)
             if cell.cell_type == "code":
                 STATE.cell_index, STATE.cell_running = cell_index, True
-                progress = f"cell {STATE.code_done + 1}/{STATE.code_total}"
                 if log:
-                    say(f"executing {progress} (notebook cell {cell_index})")
+                    say(f"executing {cell_label(self.nb, cell_index, with_line=True)}")
                 if STATE.chirp:
                     STATE.chirp.update(f"cell {STATE.code_done + 1} of {STATE.code_total}")
 
@@ -388,7 +387,7 @@ def make_engine(job: dict[str, Any]) -> type:
                 if log:
                     took, failed = cell.metadata.papermill.get("duration") or 0.0, "exception"
                     verb = "failed" if cell.metadata.papermill.get(failed) else "finished"
-                    say(f"{verb} cell {STATE.code_done}/{STATE.code_total} in {took:.2f} s")
+                    say(f"{verb} {cell_label(self.nb, cell_index)} in {took:.2f} s")
 
     class Engine(NBClientEngine):  # type: ignore[misc]
         @classmethod
@@ -507,6 +506,21 @@ def user_cell(nb: Any, index: int | None) -> tuple[int | None, str]:
     line = line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..."
     tags = (cell.get("metadata") or {}).get("tags") or []
     return (None if INJECTED_TAG in tags else number), line
+
+
+def injected_cells(nb: Any) -> int:
+    """How many parameters cells papermill injected into ``nb`` (0 or 1)."""
+    cells = nb.get("cells", []) if hasattr(nb, "get") else []
+    return sum(INJECTED_TAG in (c.get("metadata") or {}).get("tags", []) for c in cells)
+
+
+def cell_label(nb: Any, index: int | None, with_line: bool = False) -> str:
+    """ "cell 3 of 5" (the user's numbering; with_line: and its first line), for the log."""
+    number, line = user_cell(nb, index)
+    if number is None:
+        return "the injected parameters cell"
+    total = sum(c.get("cell_type") == "code" for c in nb.get("cells", [])) - injected_cells(nb)
+    return f"cell {number} of {total}" + (f": `{line}`" if with_line and line else "")
 
 
 def failure_record(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[str, Any] | None:
@@ -835,7 +849,9 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     if error and error["traceback"]:
         sys.stderr.write("\n".join(error["traceback"]) + "\n")
     why = f": {failure['summary']}" if failure else ""
-    summary = f"{STATE.code_done}/{STATE.code_total} code cells run{why}"
+    injected = injected_cells(nb)  # counted by the engine, not by the user
+    ran, total = max(0, STATE.code_done - injected), max(0, STATE.code_total - injected)
+    summary = f"{ran}/{total} code cells run{why}"
     say(
         f"{outcome}, exit {result['exit_code']}, after {result['duration_s']} s, {summary}",
         err=outcome != "completed",

@@ -123,7 +123,9 @@ def test_failed_cell_and_error_show_before_fetch_in_one_numbering(cnb: Any) -> N
     result = json.loads((out / "result.json").read_text())
     assert result["failure"] == {"cell": 3, "source_line": "x = 1/0", "summary": EXPECTED}
     logs = "".join(p.read_text(errors="replace") for p in out.glob("std*.txt"))
-    assert f"code cells run: {EXPECTED}" in logs, logs[-2000:]
+    assert f"3/3 code cells run: {EXPECTED}" in logs, logs[-2000:]
+    assert "executing cell 3 of 3: `x = 1/0`" in logs and "failed cell 3 of 3" in logs, logs
+    assert "executing the injected parameters cell" in logs and "notebook cell" not in logs
     executed = json.loads((out / "fails.ipynb").read_text())
     banner = "".join(executed["cells"][0]["source"])
     assert "cell 3</a>" in banner and "In [" not in banner, banner
