@@ -12,6 +12,7 @@ import click
 from condor_nb.api import get, jobs, new_job_id, prepare, rebuild_registry, submit_job
 from condor_nb.cli import display
 from condor_nb.cli.display import printable
+from condor_nb.cli.live_view import live_output_lines, printable_text
 from condor_nb.cli.options import collect, job_options, not_empty
 from condor_nb.cli.why import why_line
 from condor_nb.condor.state_conflicts import raise_unless_completed
@@ -174,6 +175,9 @@ def status(job_id: str) -> None:
         return
     thing.status()
     click.echo(display.detail(thing.record))
+    tail = live_output_lines(thing.live()) if thing.record.state == "RUNNING" else None
+    if tail:
+        click.echo(tail)
 
     line = why_line(thing)
     if line:
@@ -238,14 +242,22 @@ def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool)
 
 @click.command()
 @click.argument("job_id")
-@click.option("-f", "--follow", is_flag=True, help="Wait for the job and print its output.")
+@click.option("-f", "--follow", is_flag=True,
+              help="Print the output as the job runs (~10 s behind), until it ends.")  # fmt: skip
 def logs(job_id: str, follow: bool) -> None:
-    """Show JOB_ID's stdout and stderr (available once it finishes)."""
+    """Show JOB_ID's stdout and stderr (while it runs: what is known so far)."""
 
     job = get(job_id)
-    if follow:
-        _wait_with_progress(job)
-    click.echo(job.logs())
+    if not follow:
+        click.echo(job.logs())
+        return
+    for text in job.follow():
+        click.echo(printable_text(text), nl=False)
+    info = job.status()
+    detail = f" ({printable(info.reason)})" if info.reason else ""
+    click.echo(f"\n[condor_nb: job {job.id} is {info.state.value}{detail}; the whole log, with "
+               f"its last seconds: `condor_nb fetch {job.id}` or `condor_nb logs {job.id}`]",
+               err=True)  # fmt: skip
 
 
 @click.command()

@@ -100,7 +100,7 @@ def test_hostile_output_stays_a_safe_bounded_value(
     """Quotes, backslashes, NULs, ANSI, lone surrogates, huge lines: the value is always
     prefix + base64 (nothing a ClassAd or the Chirp line must escape), bounded in size,
     and what comes out is the printable text."""
-    log = _fake_chirp(tmp_path, monkeypatch)
+    _fake_chirp(tmp_path, monkeypatch)
     report = _report()
     chirp = report.Chirp(every=0.2)
     chirp.cell_start(1, 1, 'print("\x1b[1m" + "\\" * 500)')

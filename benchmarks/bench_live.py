@@ -1,0 +1,93 @@
+"""Live progress and output: what they cost the schedd, and how late the output is.
+
+One job prints a time-stamped line every second for ~60 s over three cells; a real
+``condor_nb logs --follow`` process reads it. Measured in one run:
+
+- the follow delay: time from the ``print`` in the job to the line in ``logs
+  --follow`` (the worker and the follower share a clock on the personal pool);
+- ad updates per job per 10 s: the values of CondorNbLive the schedd stored, read from
+  its job queue log (each SetAttribute is a ``103 <cluster.proc> <attr> <value>``
+  line), against the job's run time (JobStartDate to CompletionDate);
+- the live attribute's size (the largest value stored).
+
+No raw side: HTCondor has no live output of a running job to compare with.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import Row, cli, cli_env, write_notebook
+
+TICKS = 20  # lines (one a second) per cell
+CELL = (
+    "import time\n"
+    "for i in range({ticks}):\n"
+    "    print(f'tick {cell} {{i}} {{time.time():.3f}}', flush=True)\n"
+    "    time.sleep(1)"
+)
+QUEUE_LOG = "var/spool/condor/job_queue.log"
+
+
+def _stored_values(cluster_proc: str) -> list[str]:
+    from condor_nb.contract import LIVE_ATTR
+    from condor_nb.pool.paths import pool_paths
+
+    logs = sorted(pool_paths().root.glob(QUEUE_LOG + "*"), key=lambda p: p.stat().st_mtime)
+    prefix = f"103 {cluster_proc} {LIVE_ATTR} "
+    values: list[str] = []
+    for log in logs[-3:]:
+        with open(log, encoding="utf-8", errors="replace") as fh:
+            values += [line[len(prefix) :].rstrip("\n") for line in fh if line.startswith(prefix)]
+    return list(dict.fromkeys(values))  # a compaction writes the current value again
+
+
+def run() -> list[Row]:
+    from condor_nb.condor import schedd
+    from condor_nb.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = cli_env(work / "home")
+        cells = [CELL.format(ticks=TICKS, cell=c) for c in (1, 2, 3)]
+        write_notebook(work / "ticks.ipynb", cells)
+        done = subprocess.run(cli("submit", "ticks.ipynb"), cwd=work, env=env, check=True,
+                              capture_output=True, text=True).stdout  # fmt: skip
+        found = re.search(r"submitted (\w+) .* as HTCondor job (\d+\.\d+)", done)
+        assert found, done
+        job_id, cluster_proc = found.groups()
+        follower = subprocess.Popen(cli("logs", "--follow", job_id), cwd=work, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    text=True)  # fmt: skip
+        delays: list[float] = []
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            tick = re.match(r"tick \d+ \d+ (\d+\.\d+)$", line.strip())
+            if tick:
+                delays.append(time.time() - float(tick.group(1)))
+        follower.wait(timeout=120)
+        settings = load_settings(home=work / "home")
+        ad = schedd.client_for(settings).history(
+            f'CondorNbId == "{job_id}"', ["JobStartDate", "CompletionDate"], 1
+        )[0]
+        ran = float(ad["CompletionDate"]) - float(ad["JobStartDate"])
+    values = _stored_values(cluster_proc)
+    per_10s = len(values) / (ran / 10)
+    biggest = max((len(v) for v in values), default=0)
+    shown = f"{len(delays)} of {3 * TICKS} lines followed"
+    return [
+        {"name": "live output: print in the job -> line in `logs --follow` (median)",
+         "condor_nb_s": statistics.median(delays), "raw_s": None, "ratio": None,
+         "target": "<= 15 s", "note": f"max {max(delays):.1f} s; {shown}"},
+        {"name": "live updates stored by the schedd, per job per 10 s", "unit": "updates",
+         "condor_nb_s": per_10s, "raw_s": None, "ratio": None, "target": "<= 1",
+         "note": f"{len(values)} updates over {ran:.0f} s of run (job queue log)"},
+        {"name": "live attribute (CondorNbLive), largest value stored", "unit": "bytes",
+         "condor_nb_s": float(biggest), "raw_s": None, "ratio": None, "target": "<= 4096",
+         "note": "2 KB output tail + cell, base64"},
+    ]  # fmt: skip
