@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from common import Row, cli, cli_env, write_notebook
 
@@ -72,10 +73,16 @@ def run() -> list[Row]:
                 delays.append(time.time() - float(tick.group(1)))
         follower.wait(timeout=120)
         settings = load_settings(home=work / "home")
-        ad = schedd.client_for(settings).history(
-            f'CondorNbId == "{job_id}"', ["JobStartDate", "CompletionDate"], 1
-        )[0]
-        ran = float(ad["CompletionDate"]) - float(ad["JobStartDate"])
+        client, where = schedd.client_for(settings), f'CondorNbId == "{job_id}"'
+        times: list[Any] = []
+        for _ in range(60):  # the job moves to the history once its outputs are fetched
+            when = ["JobStartDate", "CompletionDate"]
+            times = client.query(where, when) or client.history(where, when, 1)
+            if times and times[0].get("CompletionDate"):
+                break
+            time.sleep(1)
+        ran = float(times[0]["CompletionDate"]) - float(times[0]["JobStartDate"])
+        client.act("remove", where, "condor_nb benchmark finished")
     values = _stored_values(cluster_proc)
     per_10s = len(values) / (ran / 10)
     biggest = max((len(v) for v in values), default=0)

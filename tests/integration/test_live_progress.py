@@ -38,7 +38,7 @@ CELLS = [
     "    print(f'beta {i}', flush=True)\n    time.sleep(2)",
     "time.sleep(11)  # the beta lines go out first\n"
     "print('x' * 100_000)  # more than the tail between two updates\ntime.sleep(11)",
-    "print('last cell', flush=True)\ntime.sleep(8)",
+    "print('last cell', flush=True)\ntime.sleep(12)",
 ]
 
 
@@ -131,8 +131,14 @@ def test_running_cell_and_live_output_in_status_q_wait_and_logs_follow(cnb: Any)
     assert "red" in hostile and "\\u202e" in hostile, hostile  # shown, not obeyed
 
     # What the schedd stored: at most one live update per 10 s over the run, small.
-    history = client.history(f'CondorNbId == "{job_id}"', ["JobStartDate", "CompletionDate"], 1)
-    ran = float(history[0]["CompletionDate"]) - float(history[0]["JobStartDate"])
+    times: list[Any] = []
+    for _ in range(60):  # a bound on waiting for the schedd's history, not a timing
+        where, when = f'CondorNbId == "{job_id}"', ["JobStartDate", "CompletionDate"]
+        times = client.query(where, when) or client.history(where, when, 1)
+        if times and times[0].get("CompletionDate"):
+            break
+        time.sleep(1)
+    ran = float(times[0]["CompletionDate"]) - float(times[0]["JobStartDate"])
     updates = _live_updates(cluster_proc)
     assert 4 <= len(updates) <= 1 + ran // 10, (len(updates), ran)
     assert max(len(u) for u in updates) <= 4096 and max(sizes) <= 4096
