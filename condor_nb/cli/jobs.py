@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -102,6 +103,11 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
     raise_unless_completed(job.id, info)  # exit 8 held, 9 failed or removed
 
 
+def _without_clock(line: str) -> str:
+    """A progress line without the running cell's time ("(12 s)", "(2 min)") at its end."""
+    return re.sub(r" \(\d+ (s|min|h \d+ min)\)\)?$", "", line)
+
+
 def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
     start = time.monotonic()
     last: list[str] = [""]
@@ -114,7 +120,7 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
         )
         if tty:
             click.echo(f"\r\033[K[{elapsed:4d}s] {line}", err=True, nl=False)
-        elif line != last[0]:
+        elif _without_clock(line) != _without_clock(last[0]):  # not a line per tick
             click.echo(f"[{elapsed:4d}s] {line}", err=True)
         last[0] = line
 
@@ -248,7 +254,7 @@ def logs(job_id: str, follow: bool) -> None:
     """Show JOB_ID's stdout and stderr (while it runs: what is known so far)."""
 
     job = get(job_id)
-    if not follow:
+    if not follow or job.status().state.is_terminal:
         click.echo(job.logs())
         return
     for text in job.follow():
