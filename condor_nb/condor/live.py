@@ -132,19 +132,25 @@ class Follower:
         self.shown = 0  # characters of output accounted for (shown or announced skipped)
 
     def feed(self, info: LiveInfo | None) -> str:
-        if info is None or info.legacy is not None or info.chars <= self.shown:
+        if info is None or info.legacy is not None:
             return ""
+        restarted = ""
+        if info.chars < self.shown:  # the count only grows: the job started again
+            self.shown = 0
+            restarted = "[condor_nb: the job started again; its output from the start]\n"
+        if info.chars <= self.shown:
+            return restarted
         new = info.chars - self.shown
         start = len(info.tail) - new
         self.shown = info.chars
         if start >= 0:
-            return info.tail[start:]
+            return restarted + info.tail[start:]
         skipped = -start
         notice = (
             f"[condor_nb: {skipped:,} characters of output skipped here (more than the "
             f"~2 KB kept between two updates); `condor_nb fetch` brings the whole log]\n"
         )
-        return notice + info.tail
+        return restarted + notice + info.tail
 
 
 def ended(ad: Mapping[str, Any]) -> bool:

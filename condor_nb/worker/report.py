@@ -129,6 +129,8 @@ class Chirp:
         self.timer: threading.Timer | None = None
         self.lock = threading.Lock()
         self.state: dict[str, Any] = {"n": 0, "o": ""}
+        #: Applied to the whole tail before each update (a secret printed in two writes).
+        self.redact: Any = None
         self.seen: tuple[int, int] = (-1, 0)  # (cell index, outputs already taken from it)
 
     # -- what the wrapper tells ------------------------------------------------------
@@ -210,7 +212,10 @@ class Chirp:
 
     def _send(self) -> None:
         self.pending = False
-        value = encode_live(self.state)
+        state = self.state
+        if self.redact is not None:
+            state = dict(state, o=self.redact(state["o"]))
+        value = encode_live(state)
         if value == self.sent or not self.exe:
             return
         self.last, self.sent = time.monotonic(), value

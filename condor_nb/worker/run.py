@@ -824,6 +824,8 @@ def run() -> int:
         STATE.report = attempt("load the manifest and report module", load_report)
         if STATE.report is not None:
             STATE.chirp = attempt("set up live progress", STATE.report.Chirp)
+            if STATE.chirp:
+                STATE.chirp.redact = redact
         STATE.job = load_job()
         load_secrets()
         start_wall_clock(STATE.job)

@@ -139,6 +139,8 @@ def test_the_follower_shows_new_text_once_and_says_what_it_skipped() -> None:
     jumped = follower.feed(live.LiveInfo(chars=5012, tail="tail\n"))
     assert jumped.startswith("[condor_nb: 4,995 characters of output skipped")
     assert jumped.endswith("]\ntail\n")
+    again = follower.feed(live.LiveInfo(chars=3, tail="ab\n"))
+    assert again == "[condor_nb: the job started again; its output from the start]\nab\n"
     assert live.last_lines(live.LiveInfo(chars=50, tail="cut line\na\nb\nc")) == ["a", "b", "c"]
 
 
@@ -162,3 +164,17 @@ def test_condor_chirp_is_found_next_to_condor_bin(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setenv("_CONDOR_BIN", str(tmp_path / "usr" / "bin"))
     assert _report().find_chirp() == str(exe)
+
+
+def test_a_secret_printed_in_two_writes_is_redacted_in_the_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _fake_chirp(tmp_path, monkeypatch)
+    chirp = _report().Chirp(every=0.3)
+    chirp.redact = lambda text: text.replace("hunter2", "[secret]")
+    chirp.cell_start(1, 1, "print(token)")
+    chirp.output("token: hun")
+    chirp.output("ter2\n")
+    sent = [_sent(line) for line in _calls(log, 2)]
+    assert sent[-1].tail == "token: [secret]\n", sent
+    assert all("hunter2" not in info.tail for info in sent)
