@@ -56,10 +56,13 @@ LIVE_ATTR = C.LIVE_ATTR
 CHIRP_EVERY_S = C.LIVE_EVERY_S  # at most one job-ad update per job per this many seconds
 LIVE_TAIL_BYTES = C.LIVE_TAIL_BYTES
 # The JSON's bound: the tail, the source line (4 bytes a character at worst) and the
-# rest; base64 makes it 4/3 bigger, well under the Chirp protocol's 5120-byte line.
+# rest; base64 makes it 4/3 bigger: at most 3.4 KB (HTCondor 23.9's Chirp proxy takes it;
+# one that refuses it gets LIVE_SMALL_TAIL_BYTES from then on).
 LIVE_JSON_BYTES = LIVE_TAIL_BYTES + 4 * C.LIVE_SOURCE_CHARS + 256
 # Any ANSI escape: CSI (colours, cursor), OSC (titles, links; ended by BEL or ST), others.
 ANSI_ANY = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+CHIRP_ERROR_TOO_BIG = -5  # the Chirp proxy's answer to a line longer than it takes
+LIVE_SMALL_TAIL_BYTES = 200  # then: the whole command within a 1024-byte line
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"  # Debian, Ubuntu, RHEL packages
 CHIRP_OTHER_PLACES = ("/usr/lib/condor/libexec/condor_chirp",)  # tarball-style layouts
@@ -131,6 +134,8 @@ class Chirp:
         self.state: dict[str, Any] = {"n": 0, "o": ""}
         #: Applied to the whole tail before each update (a secret printed in two writes).
         self.redact: Any = None
+        #: Bytes of output tail sent; smaller if a Chirp proxy refuses the line as too big.
+        self.tail_bytes = LIVE_TAIL_BYTES
         self.seen: tuple[int, int] = (-1, 0)  # (cell index, outputs already taken from it)
 
     # -- what the wrapper tells ------------------------------------------------------
@@ -212,10 +217,12 @@ class Chirp:
 
     def _send(self) -> None:
         self.pending = False
+        if self.proc is not None and self.proc.poll() not in (None, 0):
+            self.tail_bytes = LIVE_SMALL_TAIL_BYTES  # condor_chirp failed: maybe too big
         state = self.state
         if self.redact is not None:
             state = dict(state, o=self.redact(state["o"]))
-        value = encode_live(state)
+        value = encode_live(state, self.tail_bytes)
         if value == self.sent or not self.exe:
             return
         self.last, self.sent = time.monotonic(), value
@@ -234,9 +241,14 @@ class Chirp:
 
     def _socket_send(self, name: str, expr: str) -> None:
         try:
-            chirp_set_job_attr(name, expr)
+            code = chirp_set_job_attr(name, expr)
         except (OSError, ValueError):
             self.exe = None  # no proxy after all: stop trying
+            return
+        if code == CHIRP_ERROR_TOO_BIG and self.tail_bytes > LIVE_SMALL_TAIL_BYTES:
+            with self.lock:  # a proxy with a shorter line limit: a smaller tail from now on
+                self.tail_bytes, self.sent = LIVE_SMALL_TAIL_BYTES, None
+            self._change()
 
 
 class LiveTee:
@@ -289,15 +301,16 @@ def clean_output(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def encode_live(state: dict[str, Any]) -> str:
+def encode_live(state: dict[str, Any], tail_bytes: int = LIVE_TAIL_BYTES) -> str:
     """LIVE_PREFIX + base64 of the compact JSON, its tail cut so the JSON stays within
-    LIVE_JSON_BYTES (quotes and backslashes in the tail grow when JSON-escaped)."""
+    ``tail_bytes`` + the rest (quotes and backslashes in the tail grow when escaped)."""
     data = dict(state)
-    tail = str(data.get("o", "")).encode("utf-8")[-LIVE_TAIL_BYTES:]
+    tail = str(data.get("o", "")).encode("utf-8")[-tail_bytes:]
     data["o"] = tail.decode("utf-8", "ignore")  # a character cut in two goes
+    bound = LIVE_JSON_BYTES - LIVE_TAIL_BYTES + tail_bytes
     while True:
         blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if len(blob) <= LIVE_JSON_BYTES or not data["o"]:
+        if len(blob) <= bound or not data["o"]:
             break
         data["o"] = data["o"][len(data["o"]) // 4 + 1 :]
     return str(C.LIVE_PREFIX) + base64.b64encode(blob).decode("ascii")

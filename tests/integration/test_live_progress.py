@@ -160,6 +160,13 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
         "m = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(m)\n"
         "print('rc', m.chirp_set_job_attr('CondorNbProgress', '\"cell 1 of 2 (socket)\"'))\n"
+        # The largest value the worker can send: 2 KB of output that JSON-escaping
+        # doubles, cut to fit, and the longest source line of 4-byte characters.
+        "state = {'c': 1, 'of': 2, 'src': '\U0001f642' * 60, 't': 1, 'n': 10**9,\n"
+        "         'o': '\"' * 4096, 'end': 'completed'}\n"
+        "big = m.encode_live(state)\n"
+        "open('big', 'w').write(big)\n"
+        "print('rc big', m.chirp_set_job_attr(m.LIVE_ATTR, '\"' + big + '\"'))\n"
         "time.sleep(30)\n"
     )
     script.chmod(0o755)
@@ -170,14 +177,21 @@ def test_the_chirp_protocol_spoken_without_condor_chirp(cnb: Any) -> None:
         "MY.WantIOProxy": "true", "request_memory": "64", "request_disk": "1024",
         "initialdir": str(job_dir), "MY.CondorNbTestChirp": "true",
     })  # fmt: skip
-    value = None
+    value = big = None
     try:
         for _ in range(1200):  # a bound on polling, not a timing
-            ads = client.query(f"ClusterId == {cluster}", ["JobStatus", contract.PROGRESS_ATTR])
+            projection = ["JobStatus", contract.PROGRESS_ATTR, contract.LIVE_ATTR]
+            ads = client.query(f"ClusterId == {cluster}", projection)
             value = ads[0].get(contract.PROGRESS_ATTR) if ads else None
-            if value or not ads or ads[0].get("JobStatus") in (3, 4):
+            big = ads[0].get(contract.LIVE_ATTR) if ads else None
+            if (value and big) or not ads or ads[0].get("JobStatus") in (3, 4):
                 break
             time.sleep(0.5)
     finally:
         client.act("remove", f"ClusterId == {cluster}", "condor_nb test finished")
     assert value == "cell 1 of 2 (socket)"
+    # The largest live value goes through the starter's Chirp proxy whole.
+    info = live.decode({contract.LIVE_ATTR: big})
+    assert info is not None and info.end == "completed" and info.tail == '"' * len(info.tail)
+    assert len(str(big)) > 2048, big  # more than the 1024-byte line of older Chirp code
+    print(f"largest live value through the Chirp socket: {len(str(big))} bytes")

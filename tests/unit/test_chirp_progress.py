@@ -125,7 +125,7 @@ def test_hostile_output_stays_a_safe_bounded_value(
         chirp.output(piece)
         encoded = report.encode_live(chirp.state)
         assert len(encoded) <= 4 * (report.LIVE_JSON_BYTES + 2) // 3 + 8
-        assert len(encoded) < 5000  # under the Chirp protocol's line limit with the command
+        assert len(encoded) < 3400
         decoded = live.decode({contract.LIVE_ATTR: encoded})
         assert decoded is not None and decoded.tail and piece.endswith(decoded.tail[-10:])
     assert info.chars < chirp.state["n"]
@@ -178,3 +178,25 @@ def test_a_secret_printed_in_two_writes_is_redacted_in_the_tail(
     sent = [_sent(line) for line in _calls(log, 2)]
     assert sent[-1].tail == "token: [secret]\n", sent
     assert all("hunter2" not in info.tail for info in sent)
+
+
+def test_a_proxy_refusing_long_lines_gets_a_smaller_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTCondor's Chirp sources set a 1024-byte line limit (the 23.9 starter here took 2.9 KB): when
+    condor_chirp fails, the next updates carry a 200-byte tail, within 1024 bytes."""
+    log = tmp_path / "calls"
+    fake = tmp_path / "bin" / "condor_chirp"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ ${{#3}} -lt 1000 ]\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    (tmp_path / ".chirp.config").write_text("127.0.0.1 1 cookie\n")
+    monkeypatch.setenv("_CONDOR_CHIRP_CONFIG", str(tmp_path / ".chirp.config"))
+    chirp = _report().Chirp(every=0.3)
+    chirp.output('"\U0001f642' * 2000)  # refused: too long
+    time.sleep(0.5)
+    chirp.output("more\n")  # sent with the small tail
+    lines = _calls(log, 2)
+    assert len(lines[0]) > 2000 and len(lines[1]) < 1000, [len(x) for x in lines]
+    assert _sent(lines[1]).tail.endswith("more\n")
