@@ -31,7 +31,7 @@ from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import build
 from condor_nb.spec.options import JobKwargs, JobOptions, document
 from condor_nb.store import cache as result_cache
-from condor_nb.store import outputs, tracking
+from condor_nb.store import condor_ids, outputs, tracking
 from condor_nb.store.registry import JobRecord, Registry
 from condor_nb.store.registry import registry_for as registry_for  # (moved there)
 from condor_nb.submission import preflight, staging, templates
@@ -39,6 +39,8 @@ from condor_nb.submission import submit as chokepoint
 from condor_nb.submission.executor import wanted
 from condor_nb.submission.render import is_spooled, render
 from condor_nb.submission.submit import new_job_id as new_job_id
+from condor_nb.view import html as view_html
+from condor_nb.view.live import open_live
 
 if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
     from condor_nb.contract.layout import JobFiles
@@ -81,7 +83,11 @@ class Job:
         return self._from_cache
 
     def __repr__(self) -> str:
-        return f"<Job {self.id} {self.name!r} {self._record.state} ({self.condor_id})>"
+        return f"<Job {view_html.text_line(self._record)} (HTCondor {self.condor_id})>"
+
+    def _repr_html_(self) -> str:
+        """The last known state (``status()`` refreshes it), times and output links."""
+        return view_html.job_html(self._record)
 
     # -- state -----------------------------------------------------------
     @property
@@ -113,27 +119,44 @@ class Job:
         timeout: float | None = None,
         *,
         poll: float | None = None,
-        progress: Callable[[StatusInfo], None] | None = None,
+        progress: bool | Callable[[StatusInfo], None] | None = True,
         raise_on_failure: bool = False,
     ) -> StatusInfo:
         """Block until the job finishes (or is held); retrieve its outputs when done.
 
-        With ``raise_on_failure``: :class:`JobHeldError` when it ended held,
+        ``progress``: by default a live display (updated in place in a notebook, a
+        progress line on a terminal's stderr, nothing when neither); ``False`` (or
+        ``None``) shows nothing; a callable is called with each :class:`StatusInfo`
+        instead. With ``raise_on_failure``: :class:`JobHeldError` when it ended held,
         :class:`NotebookExecutionError` when it FAILED or was REMOVED.
         """
         interval = poll or self._settings.poll_interval
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            info = self.status()
-            if progress is not None:
-                progress(info)
-            if info.state.is_terminal or info.state is JobState.HELD:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                return info
-            time.sleep(interval)
-        if info.state in (JobState.COMPLETED, JobState.FAILED):
-            info = self._retrieve()
+        start = time.monotonic()
+        live = open_live(f"job {self.id} {self.name}") if progress is True else None
+        try:
+            while True:
+                info = self.status()
+                if callable(progress):
+                    progress(info)
+                if live is not None:
+                    waited = time.monotonic() - start
+                    live.update(view_html.job_html(self._record, waited=waited),
+                                view_html.state_line(self._record))  # fmt: skip
+                if info.state.is_terminal or info.state is JobState.HELD:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return info
+                time.sleep(interval)
+            if info.state in (JobState.COMPLETED, JobState.FAILED):
+                info = self._retrieve()
+                if live is not None:  # the worker's result may refine the state
+                    live.update(
+                        view_html.job_html(self._record), view_html.state_line(self._record)
+                    )
+        finally:
+            if live is not None:
+                live.close()
         if raise_on_failure:
             raise_unless_completed(self.id, info)
         return info
@@ -196,6 +219,7 @@ class Job:
         target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
         fetched = outputs.copy_outputs(files.out_dir, target.absolute(), stem, overwrite=overwrite)
         self._registry().update(self.id, fetched_to=str(fetched.directory))
+        self._record = self._registry().get(self.id) or self._record
         return fetched
 
     def result(self) -> dict[str, Any] | None:
@@ -428,7 +452,7 @@ def get(job_id: str, *, settings: Settings | None = None) -> Job:
     """The job with this id (a unique prefix is enough)."""
     cfg = settings or load_settings()
     registry = registry_for(cfg)
-    record = registry.get(job_id)
+    record = registry.get(job_id) or _by_condor_id(registry, job_id)
     if record is None:
         matches = registry.find_prefix(job_id) if job_id else []
         if len(matches) == 1:
@@ -441,8 +465,26 @@ def get(job_id: str, *, settings: Settings | None = None) -> Job:
     return Job(record, cfg)
 
 
+def _by_condor_id(registry: Registry, text: str) -> JobRecord | None:
+    """The job an HTCondor id (``13``, ``13.0``) names in the registry, if any."""
+    named = condor_ids.resolve(registry, text)
+    if named is None or named.job is not None:
+        return None if named is None else named.job
+    raise JobNotFoundError(
+        f"HTCondor cluster {text} is sweep {named.sweep_id}, not one job",
+        hint=f"name one of its jobs ({text}.0, {text}.1, ...), or the sweep: "
+        f"`condor_nb status {named.sweep_id}`",
+    )
+
+
 def _find_on_schedd(job_id: str, settings: Settings) -> JobRecord:
     hint = "`condor_nb q` lists your jobs"
+    if condor_ids.parse(job_id) and "." in job_id:
+        raise JobNotFoundError(
+            f"no job with HTCondor id {job_id} in the registry",
+            hint="`condor_nb q` lists your jobs with their CONDOR_ID; if the registry was "
+            "lost, `condor_nb registry rebuild` recovers it from the schedd",
+        )
     if not job_id or not all(c in "0123456789abcdef" for c in job_id):
         raise JobNotFoundError(f"no job with id {job_id!r}", hint=hint)
     client = schedd.client_for(settings)

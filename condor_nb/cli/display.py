@@ -71,13 +71,14 @@ def duration(start: float | None, end: float | None, now: float) -> str:
     return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
 
 
-def _clip(cell: str, width: int) -> str:
-    return cell if len(cell) <= width else cell[: width - 1] + "…"
+def _clip(cell: str, width: int | None) -> str:
+    return cell if width is None or len(cell) <= width else cell[: width - 1] + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
-    """Left-aligned columns; long cells are clipped with an ellipsis; every cell is
-    shown :func:`printable` (a sweep's parameter values, a dask session's name...)."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int | None = 48) -> str:
+    """Left-aligned columns; cells longer than ``max_width`` (None: no limit, ``--wide``)
+    are clipped with an ellipsis; every cell is shown :func:`printable` (a sweep's
+    parameter values, a dask session's name...)."""
     columns = [
         [_clip(printable(c), max_width) for c in column] for column in zip(*rows, strict=True)
     ]

@@ -14,15 +14,26 @@ from condor_nb.api import get, jobs, new_job_id, prepare, rebuild_registry, subm
 from condor_nb.cli import display
 from condor_nb.cli.display import printable
 from condor_nb.cli.live_view import live_output_lines, printable_text
-from condor_nb.cli.options import collect, job_options, not_empty
+from condor_nb.cli.lookup import find as _find
+from condor_nb.cli.lookup import is_sweep as _is_sweep
+from condor_nb.cli.options import (
+    JSON_OPTION,
+    QUIET_OPTION,
+    WIDE_OPTION,
+    collect,
+    job_options,
+    known_states,
+    not_empty,
+    one_output,
+)
 from condor_nb.cli.why import why_line
 from condor_nb.condor.state_conflicts import raise_unless_completed
 from condor_nb.condor.status import JobState, StatusInfo
+from condor_nb.diagnostics import notified
 from condor_nb.diagnostics.parity import check_env as env_differences
 from condor_nb.diagnostics.parity import for_job
 from condor_nb.errors import (
     JobHeldError,
-    JobNotFoundError,
     NotebookExecutionError,
     StateConflictError,
     WaitTimeoutError,
@@ -32,7 +43,6 @@ from condor_nb.spec.job import build
 from condor_nb.spec.notebook import inspect_notebook
 from condor_nb.spec.params import coerce_cli_value, load_parameters_file
 from condor_nb.submission.render import to_text
-from condor_nb.sweeps.api import Sweep, get_sweep
 
 
 def _parameters(
@@ -64,16 +74,23 @@ def _build_spec(notebook: str, **opts: Any) -> Any:
               help="With --wait: where to fetch outputs.")  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Run again even if an identical run exists.")
 @click.option("--check-env", is_flag=True, help="Warn if the last worker in this image differed.")
-def submit(
-    notebook: str, wait_: bool, output: str | None, no_cache: bool, check_env: bool, **opts: Any
-) -> None:
+@JSON_OPTION
+@QUIET_OPTION
+def submit(notebook: str, wait_: bool, output: str | None, no_cache: bool, check_env: bool,
+           as_json: bool, quiet: bool, **opts: Any) -> None:  # fmt: skip
     """Submit NOTEBOOK as an HTCondor job (prints the job id)."""
 
+    one_output(as_json, quiet, ("--wait", wait_))
     settings, spec = _build_spec(notebook, **opts)
     if check_env:  # environment parity preflight (warns, never blocks)
         for line in env_differences(settings, spec.notebook, spec.image, spec.kernel):
             click.echo(line, err=True)
     job = submit_job(spec, settings, cache=not no_cache)
+    if as_json or quiet:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.submitted(job, as_json=as_json))
+        return
     if job.from_cache:
         click.echo(f"from the cache: {job.id} ({printable(job.name)}) already ran this "
                    f"notebook with these inputs; it is {job.record.state} "
@@ -135,49 +152,54 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
 
 @click.command()
 @click.option("--no-refresh", is_flag=True, help="Show the registry only; do not ask the schedd.")
-@click.option("--state", "states", multiple=True, help="Only jobs in this state (repeatable).")
+@click.option("--state", "states", multiple=True, callback=known_states,
+              help=f"Only jobs in this state (repeatable): {', '.join(JobState)}.")  # fmt: skip
 @click.option("-e", "--expand", is_flag=True, help="One row per proc of each sweep.")
-def q(no_refresh: bool, states: tuple[str, ...], expand: bool) -> None:
+@JSON_OPTION
+@QUIET_OPTION
+@WIDE_OPTION
+def q(no_refresh: bool, states: tuple[str, ...], expand: bool, as_json: bool, quiet: bool,
+      wide: bool) -> None:  # fmt: skip
     """List your notebook jobs; a sweep is one row with counts per state."""
 
+    one_output(as_json, quiet)
     wanted = {s.upper() for s in states}
     records = [j.record for j in jobs(refresh=not no_refresh)]
     if wanted:
         records = [r for r in records if r.state in wanted]
+    if as_json or quiet:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.queue(records, as_json=as_json, expand=expand), nl=False)
+        return
     if not records:
         click.echo("no jobs")
         return
     rows = display.job_rows(records) if expand else display.grouped_rows(records)
-    click.echo(display.table(display.JOB_HEADERS, rows))
-
-
-def _find(job_id: str) -> Any:
-    """The Job or Sweep with this id."""
-
-    if job_id.startswith("s"):
-        try:
-            return get_sweep(job_id)
-        except JobNotFoundError:
-            pass  # not a sweep: perhaps a job id that starts with "s"? (ids are hex: no)
-    return get(job_id)
-
-
-def _is_sweep(thing: Any) -> bool:
-
-    return isinstance(thing, Sweep)
+    click.echo(display.table(display.JOB_HEADERS, rows, max_width=None if wide else 48))
 
 
 @click.command()
 @click.argument("job_id")
-def status(job_id: str) -> None:
-    """Show job (or sweep) JOB_ID in detail."""
+@JSON_OPTION
+@QUIET_OPTION
+@WIDE_OPTION
+def status(job_id: str, as_json: bool, quiet: bool, wide: bool) -> None:
+    """Show job (or sweep) JOB_ID in detail (JOB_ID: a condor_nb id, or 13 / 13.0)."""
+    one_output(as_json, quiet)
     thing = _find(job_id)
+    if as_json or quiet:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.status(thing, as_json=as_json), nl=False)
+        return
     if _is_sweep(thing):
         counts = thing.status()
         click.echo(f"sweep {thing.id} ({display.printable(thing.name)}): {thing.record.size} "
                    f"parameter sets: {counts}")  # fmt: skip
         records = [job.record for job in thing.jobs()]
-        click.echo(display.table(display.JOB_HEADERS, display.job_rows(records)))
+        click.echo(display.table(display.JOB_HEADERS, display.job_rows(records),
+                                 max_width=None if wide else 48))  # fmt: skip
         return
     thing.status()
     click.echo(display.detail(thing.record))
@@ -190,6 +212,9 @@ def status(job_id: str) -> None:
         click.echo(line)
 
     click.echo("\n".join(for_job(thing.id, Path(thing.record.job_dir or "")).lines()))
+    record = thing.record
+    for text in notified.lines(Path(record.job_dir or ""), record.sweep_index, record.fetched_to):
+        click.echo(display.printable(text))
 
 
 def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch: bool) -> None:

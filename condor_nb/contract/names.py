@@ -25,6 +25,8 @@ REDACT_NAME = "condor_nb_redact.py"
 RECORDING_NAME = "condor_nb_recording.py"
 #: Picks the worker's papermill or the shipped one (EXECUTOR_NAME).
 EXECUTOR_MODULE_NAME = "condor_nb_executor.py"
+#: Tells the job's --notify targets (webhook, Slack) that it ended, from the job.
+NOTIFY_NAME = "condor_nb_notify.py"
 #: Run by the starter after the job, before the output transfer (the job's PostCmd).
 POST_NAME = "condor_nb_post.py"
 #: The schedule runner, shipped with a schedule instead of being the job's command.
@@ -41,6 +43,7 @@ SHIPPED_FILES = (
     RECORDING_NAME,
     EXECUTOR_MODULE_NAME,
     POST_NAME,
+    NOTIFY_NAME,
 )
 
 #: The wrapper's input: notebook name, parameters, kernel, time limits.

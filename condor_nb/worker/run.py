@@ -42,6 +42,7 @@ REPORT_MODULE = C.REPORT_NAME  # shipped next to this file; see load_report()
 REDACT_MODULE = C.REDACT_NAME  # the same, for load_secrets()
 EXECUTOR_MODULE = C.EXECUTOR_MODULE_NAME  # the worker's papermill or the shipped one
 RECORDING_MODULE = C.RECORDING_NAME  # condor_nb.record() for workers without condor_nb
+NOTIFY_MODULE = C.NOTIFY_NAME  # tells the --notify targets; see send_notifications()
 FALLBACK_KERNEL = "python3"
 NEEDS = "use an image (or a Python) with ipykernel installed (condor_nb brings papermill)"
 SHUTDOWN_WAIT_S = 2.0  # graceful kernel shutdown budget (jupyter_client's default: 5 s)
@@ -58,6 +59,8 @@ JOB_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {  # key: (accepted types, d
     "report": ((bool,), True),
     "job_id": ((str, int), ""),
     "log_output": ((bool,), True),
+    "name": ((str,), ""),
+    "notify": ((list,), []),
 }
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -740,6 +743,7 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     if kill:
         attempt("stop the kernel", kill_kernel)
     attempt("write the HTML report", write_html, result, nb)
+    attempt("notify", send_notifications, result)
     attempt("set the notebook's files apart", tidy_scratch)  # what a leftover process made
     attempt("write the list of the notebook's files", write_json, FILES_JSON, files_record())
     if STATE.chirp:
@@ -754,6 +758,23 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
         err=outcome != "completed",
     )
     return int(EXIT_CODES[outcome])
+
+
+def send_notifications(result: dict[str, Any]) -> None:
+    """Tell the --notify targets at the job's real end (not an eviction, nor a failed run
+    HTCondor will retry); what happened goes into the result file, never the exit code."""
+    code = result["exit_code"]
+    ends = final_run(code) or (
+        code != EXIT_CODES["interrupted"] and job_ad().get("OnExitRemove", "").lower() == "false"
+    )  # a schedule's run: each one ends
+    if not STATE.job.get("notify") or not ends:
+        return
+    module = load_report("notify.py", NOTIFY_MODULE)
+    result["notifications"] = module.notify_all(STATE.job, result, REPORT_HTML, redact)
+    for record in result["notifications"]:
+        if not record["ok"]:
+            say(f"could not notify {record['target']}: {record['error']}", err=True)
+    write_json(RESULT_JSON, result)
 
 
 def on_signal(signum: int, _frame: Any) -> None:
