@@ -146,8 +146,10 @@ class Chirp:
 
     def output(self, text: str) -> None:
         """Text the notebook produced (already redacted): kept as a bounded tail."""
+        if not self.exe:
+            return
         clean = clean_output(text)
-        if not clean or not self.exe:
+        if not clean:
             return
         with self.lock:
             self.state["n"] += len(clean)
