@@ -185,3 +185,19 @@ def so_far(info: LiveInfo | None) -> str | None:
     cut = info.chars - len(info.tail)
     head = f"[condor_nb: the first {cut:,} characters are not kept here]\n" if cut > 0 else ""
     return head + info.tail
+
+
+def as_dict(info: LiveInfo | None, now: float | None = None) -> dict[str, Any] | None:
+    """``status --json``'s ``live`` field of a running job (None: nothing reported)."""
+    if info is None:
+        return None
+    return {
+        "summary": summary(info, now),
+        "cell": info.cell,
+        "cells": info.cells,
+        "source": info.source or None,
+        "cell_started": info.started,
+        "output_chars": info.chars,
+        "last_lines": last_lines(info),
+        "ended": info.end,
+    }

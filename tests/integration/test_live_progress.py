@@ -13,6 +13,7 @@ pool's STARTER_UPDATE_INTERVAL.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -96,6 +97,7 @@ def test_running_cell_and_live_output_in_status_q_wait_and_logs_follow(cnb: Any)
             shown["status"] = cnb.run("status", job_id, check=True).stdout
             shown["q"] = cnb.run("q", check=True).stdout
             shown["logs"] = cnb.run("logs", job_id, check=True).stdout
+            shown["json"] = cnb.run("status", job_id, "--json", check=True).stdout
         spooling = ad.get("HoldReasonCode") == 16  # held until the inputs are uploaded
         if not ads or ad.get("JobStatus") in (3, 4) or (ad.get("JobStatus") == 5 and not spooling):
             ended_at = time.monotonic()
@@ -114,6 +116,10 @@ def test_running_cell_and_live_output_in_status_q_wait_and_logs_follow(cnb: Any)
     assert "last output" in shown["status"] and "alpha" in shown["status"], shown["status"]
     assert re.search(r"RUNNING +cell 3 of 5", shown["q"]), shown["q"]
     assert "output so far" in shown["logs"] and "alpha 0" in shown["logs"], shown["logs"]
+    doing = json.loads(shown["json"])["live"]
+    assert (doing["cell"], doing["cells"]) == (3, 5), doing
+    assert doing["source"] == "total = 0  # the fitting loop", doing
+    assert doing["last_lines"] and doing["output_chars"] > 0, doing
     assert waiter.returncode == 0, out + err
     assert "RUNNING (cell 3 of 5: `total = 0  # the fitting loop`" in err, err
 
