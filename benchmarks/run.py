@@ -24,6 +24,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_dask
     import bench_executor
     import bench_jupyter
+    import bench_live
     import bench_load
     import bench_start
     import bench_submit
@@ -45,6 +46,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "dask": lambda: bench_dask.run(3, 1 if quick else 3),
         "jupyter": lambda: bench_jupyter.run(),
         "load": lambda: bench_load.run(),
+        "live": lambda: bench_live.run(),
     }
 
 
@@ -99,7 +101,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load)",
+        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load, "
+        "live)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

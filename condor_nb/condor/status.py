@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from condor_nb.condor import failure
+from condor_nb.condor import failure, live
 from condor_nb.condor.status_restart import restart_reason
-from condor_nb.contract.names import OUTCOME_BY_EXIT_CODE, PROGRESS_ATTR, SPOOLED_ATTR
+from condor_nb.contract.names import OUTCOME_BY_EXIT_CODE, SPOOLED_ATTR
 
 
 class JobState(enum.StrEnum):
@@ -183,8 +183,7 @@ def classify(
 
         return StatusInfo(JobState.QUEUED, restart_reason(ad))
     if status in (RUNNING, TRANSFERRING_OUTPUT):
-        progress = ad.get(PROGRESS_ATTR)
-        return StatusInfo(JobState.RUNNING, str(progress) if progress else None)
+        return StatusInfo(JobState.RUNNING, live.reason(ad, now))
     if status == SUSPENDED:
         return StatusInfo(JobState.RUNNING, "suspended by the execute machine")
     if status == COMPLETED:

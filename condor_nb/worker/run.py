@@ -357,6 +357,9 @@ def make_engine(job: dict[str, Any]) -> type:
 
         def autosave_cell(self) -> None:
             self.save()
+            if STATE.chirp and STATE.cell_running and STATE.cell_index is not None:
+                cell = self.nb.cells[STATE.cell_index]
+                STATE.chirp.cell_outputs(STATE.cell_index, cell.get("outputs", []), redact)
 
         def notebook_start(self, **kw: Any) -> None:
             super().notebook_start(**kw)
@@ -381,7 +384,8 @@ def make_engine(job: dict[str, Any]) -> type:
                 if log:
                     say(f"executing {cell_label(self.nb, cell_index, with_line=True)}")
                 if STATE.chirp:
-                    STATE.chirp.update(f"cell {STATE.code_done + 1} of {STATE.code_total}")
+                    number, total = STATE.report.user_cell(self.nb, cell_index)
+                    STATE.chirp.cell_start(number, total, redact(str(cell.source)))
 
         def cell_complete(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
             super().cell_complete(cell, cell_index, **kw)
@@ -424,7 +428,9 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
     kernel = resolve_kernel(job, nb)
     papermill_engines.register("condor_nb", make_engine(job))
     papermill_io.register(OUTPUT_NOTEBOOK, RedactedWrite())  # a path prefix, like "s3://"
-    streams = (sys.stdout, sys.stderr) if job["log_output"] else (None, None)
+    streams: tuple[Any, Any] = (sys.stdout, sys.stderr) if job["log_output"] else (None, None)
+    if job["log_output"] and STATE.chirp:  # the live tail of the output (see report.py)
+        streams = tuple(STATE.report.LiveTee(s, STATE.chirp, redact) for s in streams)
     timeout = job["cell_timeout"]
     say(f"running {job['notebook']} with kernel {kernel!r} (papermill {papermill.__version__})")
     try:
@@ -849,7 +855,7 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     attempt("set the notebook's files apart", tidy_scratch)  # what a leftover process made
     attempt("write the list of the notebook's files", write_json, FILES_JSON, files_record())
     if STATE.chirp:
-        STATE.chirp.update(f"{outcome} {STATE.code_done}/{STATE.code_total}", force=True)
+        STATE.chirp.finish(outcome)
     if error and error["traceback"]:
         sys.stderr.write("\n".join(error["traceback"]) + "\n")
     why = f": {failure['summary']}" if failure else ""
@@ -950,6 +956,8 @@ def run() -> int:
         STATE.report = attempt("load the manifest and report module", load_report)
         if STATE.report is not None:
             STATE.chirp = attempt("set up live progress", STATE.report.Chirp)
+            if STATE.chirp:
+                STATE.chirp.redact = redact
         STATE.job = load_job()
         load_secrets()
         start_wall_clock(STATE.job)

@@ -111,7 +111,7 @@ def test_chirp_is_skipped_cleanly_outside_htcondor(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("_CONDOR_CHIRP_CONFIG", raising=False)
     chirp = report.Chirp()
     assert chirp.exe is None
-    chirp.update("cell 1/2", force=True)  # no error, no process
+    chirp.finish("completed")  # no error, no process
     assert chirp.proc is None
 
 
@@ -124,7 +124,7 @@ def test_chirp_without_the_executable_is_skipped(
     monkeypatch.setattr(report, "CHIRP_LIBEXEC", str(tmp_path / "nowhere"))
     chirp = report.Chirp()
     assert chirp.exe is None
-    chirp.update("cell 1/2", force=True)
+    chirp.finish("completed")
     assert chirp.proc is None
 
 
