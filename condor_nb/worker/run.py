@@ -476,7 +476,7 @@ def papermill_path(name: str) -> str:
 # parameters cell papermill injects not counted, with its first source line.
 INJECTED_TAG = "injected-parameters"  # papermill's tag on the cell it adds
 FAILURE_ATTR = C.FAILURE_ATTR
-MAX_LINE_CHARS = 60  # a cell's first source line, as shown (as the live progress cuts it)
+MAX_LINE_CHARS = C.LIVE_SOURCE_CHARS  # a cell's first source line, cut as the live progress cuts it
 MAX_SUMMARY_BYTES = 500  # the one-line failure summary, in the job ad and the result
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 
