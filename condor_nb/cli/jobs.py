@@ -306,6 +306,8 @@ def fetch(job_id: str, output: str | None, overwrite: bool) -> None:
     for path in fetched.files:
         click.echo(printable(str(path)))
     _say_skipped(fetched)
+    if job.record.state == JobState.FAILED.value:  # the words status said before the fetch
+        click.echo(f"{job.id} FAILED: {printable(job.record.reason or '')}", err=True)
 
 
 def _say_skipped(fetched: Any) -> None:

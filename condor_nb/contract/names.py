@@ -161,3 +161,6 @@ DASK_CLIENT_ATTR = "CondorNbDaskClient"
 HEARTBEAT_ATTR = "CondorNbHeartbeat"
 #: The tiny job ``condor_nb doctor`` submits to probe a profile.
 PROBE_ATTR = "CondorNbProbe"
+#: Set once, through Chirp, by the wrapper as a failed job ends: where and why, in one
+#: bounded line ("cell 3: `x = 1/0`: ZeroDivisionError: division by zero"), before any fetch.
+FAILURE_ATTR = "CondorNbFailure"

@@ -35,7 +35,7 @@ PROJECTION = (
     names.ID_ATTR, names.NAME_ATTR, names.NOTEBOOK_ATTR, names.PROFILE_ATTR,
     names.JOB_DIR_ATTR, names.PARAMS_ATTR, names.HASH_ATTR, names.PROGRESS_ATTR, names.LIVE_ATTR,
     names.SWEEP_ATTR, names.SWEEP_INDEX_ATTR, names.SPOOLED_ATTR,
-    "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration",
+    "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration", names.FAILURE_ATTR,
 )  # fmt: skip
 # Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
 # resolution and the summary's ServerTime is read before the "changed" query.

@@ -467,6 +467,8 @@ def simple_html(result: dict[str, Any], nb: Any) -> str:
         f"<p>{result['cells_executed']}/{result['cells_total']} code cells run in "
         f"{result['duration_s']} s; exit code {result['exit_code']}</p>",
     ]
+    if result.get("failure"):
+        parts.append(f"<h2>{esc(str(result['failure'].get('summary', '')))}</h2>")
     if err:
         trace = esc(ANSI.sub("", "\n".join(err.get("traceback") or [])))
         parts.append(f"<h2>{esc(err['name'])}: {esc(str(err['value']))}</h2><pre>{trace}</pre>")
@@ -484,6 +486,28 @@ def nbconvert_html(nb: Any) -> str:
 
     body: str = HTMLExporter().from_notebook_node(nb)[0]
     return body
+
+
+BANNER_TAG = "papermill-error-cell-tag"  # papermill's ERROR_MARKER_TAG (a rerun drops these)
+BANNER_STYLE = "color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"
+
+
+def number_banner(nb: Any, index: int, failure: dict[str, Any]) -> None:
+    """Papermill's banner at the top says "In [n]" (the kernel's execution count, which
+    counts the parameters papermill injected): say the cell as the user counts it, and
+    the one-line failure summary, instead. Changes no cell but the banner."""
+    cell = failure.get("cell")
+    where = f"cell {cell}" if cell is not None else "the injected parameters cell"
+    text = (
+        f'<span style="{BANNER_STYLE}">An Exception was encountered at '
+        f"'<a href=\"#papermill-error-cell\">{where}</a>'.</span>\n\n"
+        f"<pre>{html.escape(str(failure.get('summary', '')))}</pre>"
+    )
+    for each in nb.cells[:index]:  # the banner links to the anchor (the cell before it)
+        tags = each.get("metadata", {}).get("tags", [])
+        if BANNER_TAG in tags and 'href="#papermill-error-cell"' in str(each.get("source")):
+            each["source"] = text
+            return
 
 
 def annotate_failed_cell(nb: Any, index: int, name: str, message: str) -> int:
