@@ -24,6 +24,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_dask
     import bench_executor
     import bench_jupyter
+    import bench_live
     import bench_load
     import bench_start
     import bench_submit
@@ -48,6 +49,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "load": lambda: bench_load.run(),
         "why": lambda: bench_why.run(1_000, 3),
         "q-idle": lambda: bench_why.q_idle(10_000, 2 if quick else 5),
+        "live": lambda: bench_live.run(),
     }
 
 
@@ -103,7 +105,7 @@ def main() -> None:
         "--only",
         action="append",
         help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load, "
-        "why)",
+        "live, why, q-idle)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

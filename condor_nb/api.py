@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
 from condor_nb.condor import constraints, schedd
+from condor_nb.condor import live as live_state
 from condor_nb.condor.state_conflicts import (
     raise_cannot_act,
     raise_no_outputs,
@@ -227,8 +228,12 @@ class Job:
         return outputs.read_result(self._files.out_dir)
 
     def logs(self) -> str:
-        """The notebook's stdout and stderr once finished; progress while it runs."""
+        """The notebook's stdout and stderr once finished (retrieved if need be); while it
+        runs, the output known so far (the last ~2 KB, see :meth:`follow`)."""
         out_dir = self._files.out_dir
+        info = self.status()
+        if not self._record.retrieved_at and info.state in (JobState.COMPLETED, JobState.FAILED):
+            info = self._retrieve()
         if self._record.retrieved_at:
             parts = []
             for label, name in (("stdout", STDOUT), ("stderr", STDERR)):
@@ -236,14 +241,35 @@ class Job:
                 text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
                 parts.append(f"==> {label} <==\n{text}")
             return "\n".join(parts)
-        info = self.status()
-        if self._record.retrieved_at:
-            return self.logs()
         detail = f" ({info.reason})" if info.reason else ""
+        now = f"job {self.id} is {info.state.value}{detail}"
+        shown = live_state.so_far(self.live()) if info.state is JobState.RUNNING else None
+        if shown is not None:
+            return (
+                f"{now}; its output so far (the whole log comes back when it ends; "
+                f"`condor_nb logs --follow {self.id}` streams it):\n{shown}"
+            )
         return (
-            f"job {self.id} is {info.state.value}{detail}; its full output comes back "
-            "when it finishes (`condor_nb logs --follow` waits for it)"
+            f"{now}; its output comes back when it finishes "
+            f"(`condor_nb logs --follow {self.id}` shows it as it comes)"
         )
+
+    def _live_ad(self) -> Mapping[str, Any] | None:
+        client = schedd.client_for(self._settings)
+        constraint = tracking.mine(tracking.id_constraint([self.id]), self._settings)
+        ads = client.query(constraint, live_state.PROJECTION)
+        return ads[0] if ads else None
+
+    def live(self) -> live_state.LiveInfo | None:
+        """What the running job reported last (cell, output tail), from its job ad."""
+        ad = self._live_ad()
+        return live_state.decode(ad) if ad is not None else None
+
+    def follow(self, poll: float = live_state.FOLLOW_POLL_S) -> Iterator[str]:
+        """The job's output as it comes (at most ~10 s behind the notebook), until the job
+        ends; a queued job is waited for. The last seconds of output and the whole log
+        come with :meth:`fetch` (or :meth:`logs`) once it ended."""
+        return live_state.follow(self._live_ad, poll)
 
     # -- actions ---------------------------------------------------------
     def _act(self, action: schedd.Action, reason: str, extra: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 from condor_nb.api import get, jobs, new_job_id, prepare, rebuild_registry, submit_job
 from condor_nb.cli import display
 from condor_nb.cli.display import printable
+from condor_nb.cli.live_view import live_output_lines, printable_text
 from condor_nb.cli.lookup import find as _find
 from condor_nb.cli.lookup import is_sweep as _is_sweep
 from condor_nb.cli.options import (
@@ -118,6 +120,11 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
     raise_unless_completed(job.id, info)  # exit 8 held, 9 failed or removed
 
 
+def _without_clock(line: str) -> str:
+    """A progress line without the running cell's time ("(12 s)", "(2 min)") at its end."""
+    return re.sub(r" \(\d+ (s|min|h \d+ min)\)\)?$", "", line)
+
+
 def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
     start = time.monotonic()
     last: list[str] = [""]
@@ -130,7 +137,7 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
         )
         if tty:
             click.echo(f"\r\033[K[{elapsed:4d}s] {line}", err=True, nl=False)
-        elif line != last[0]:
+        elif _without_clock(line) != _without_clock(last[0]):  # not a line per tick
             click.echo(f"[{elapsed:4d}s] {line}", err=True)
         last[0] = line
 
@@ -198,6 +205,9 @@ def status(job_id: str, as_json: bool, quiet: bool, wide: bool) -> None:
         return
     thing.status()
     click.echo(display.detail(thing.record))
+    tail = live_output_lines(thing.live()) if thing.record.state == "RUNNING" else None
+    if tail:
+        click.echo(tail)
 
     line = why_line(thing)
     if line:
@@ -265,14 +275,22 @@ def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool)
 
 @click.command()
 @click.argument("job_id")
-@click.option("-f", "--follow", is_flag=True, help="Wait for the job and print its output.")
+@click.option("-f", "--follow", is_flag=True,
+              help="Print the output as the job runs (~10 s behind), until it ends.")  # fmt: skip
 def logs(job_id: str, follow: bool) -> None:
-    """Show JOB_ID's stdout and stderr (available once it finishes)."""
+    """Show JOB_ID's stdout and stderr (while it runs: what is known so far)."""
 
     job = get(job_id)
-    if follow:
-        _wait_with_progress(job)
-    click.echo(job.logs())
+    if not follow or job.status().state.is_terminal:
+        click.echo(job.logs())
+        return
+    for text in job.follow():
+        click.echo(printable_text(text), nl=False)
+    info = job.status()
+    detail = f" ({printable(info.reason)})" if info.reason else ""
+    click.echo(f"\n[condor_nb: job {job.id} is {info.state.value}{detail}; the whole log, with "
+               f"its last seconds: `condor_nb fetch {job.id}` or `condor_nb logs {job.id}`]",
+               err=True)  # fmt: skip
 
 
 @click.command()
@@ -290,6 +308,8 @@ def fetch(job_id: str, output: str | None, overwrite: bool) -> None:
     for path in fetched.files:
         click.echo(printable(str(path)))
     _say_skipped(fetched)
+    if job.record.state == JobState.FAILED.value:  # the words status said before the fetch
+        click.echo(f"{job.id} FAILED: {printable(job.record.reason or '')}", err=True)
 
 
 def _say_skipped(fetched: Any) -> None:

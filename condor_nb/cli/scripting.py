@@ -41,7 +41,12 @@ def status(thing: Any, *, as_json: bool) -> str:
     thing.status()
     if not as_json:
         return _lines([thing.id])
-    return json_output.document("job", **json_output.job(thing.record)) + "\n"
+    extra = {}
+    if thing.record.state == "RUNNING":  # what it is doing: condor/live.py
+        from condor_nb.condor.live import as_dict
+
+        extra["live"] = as_dict(thing.live())
+    return json_output.document("job", **json_output.job(thing.record, **extra)) + "\n"
 
 
 def submitted(job: Any, *, as_json: bool) -> str:

@@ -33,9 +33,9 @@ PROJECTION = (
     "HoldReason", "HoldReasonCode", "RemoveReason", "QDate", "JobStartDate",
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
     names.ID_ATTR, names.NAME_ATTR, names.NOTEBOOK_ATTR, names.PROFILE_ATTR,
-    names.JOB_DIR_ATTR, names.PARAMS_ATTR, names.HASH_ATTR, names.PROGRESS_ATTR,
+    names.JOB_DIR_ATTR, names.PARAMS_ATTR, names.HASH_ATTR, names.PROGRESS_ATTR, names.LIVE_ATTR,
     names.SWEEP_ATTR, names.SWEEP_INDEX_ATTR, names.SPOOLED_ATTR,
-    "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration",
+    "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration", names.FAILURE_ATTR,
 )  # fmt: skip
 # Seconds of overlap between incremental looks: EnteredCurrentStatus has one-second
 # resolution and the summary's ServerTime is read before the "changed" query.
@@ -206,7 +206,7 @@ def _merge(
         if (
             old is not None
             and old.in_queue == in_queue
-            and (old.retrieved_at or (old.ad_signature == sig and old.reason != "uploading inputs"))
+            and (old.retrieved_at or (old.ad_signature == sig and not _changes_alone(old)))
         ):
             out[job_id] = old
         else:
@@ -215,6 +215,12 @@ def _merge(
         log.debug("removing %d job(s) whose inputs were never uploaded", len(abandoned))
         _remove_abandoned(client, abandoned, settings)
     return out
+
+
+def _changes_alone(record: JobRecord) -> bool:
+    """Its reason changes with time alone: waiting for its upload, or running a cell
+    for so long (the live attribute is classified again: new cell, new output)."""
+    return record.reason == "uploading inputs" or record.state == status.JobState.RUNNING.value
 
 
 def _remove_abandoned(client: ScheddClient, ids: Sequence[str], settings: Settings) -> None:

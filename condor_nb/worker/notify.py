@@ -53,6 +53,9 @@ def reason_of(result: dict[str, Any]) -> str:
     done = f"{result.get('cells_executed', 0)}/{result.get('cells_total', 0)} code cells run"
     if outcome == "completed":
         return f"completed: {done}"
+    failure = result.get("failure") or {}
+    if failure.get("summary"):  # the cell as the user counts it, as `condor_nb status` says
+        return f"{outcome.replace('_', ' ')}: {failure['summary']}"[:_MAX_TEXT]
     error = result.get("error") or {}
     where = result.get("failed_cell")
     cell = "" if where is None else f" in notebook cell {where}"
@@ -74,6 +77,7 @@ def payload(job: dict[str, Any], result: dict[str, Any], links: dict[str, str]) 
         "reason": reason_of(result),
         "exit_code": result.get("exit_code"),
         "failed_cell": result.get("failed_cell"),
+        "failure": result.get("failure"),
         "error": None if not error else {
             "name": str(error.get("name", "")), "value": str(error.get("value", ""))[:_MAX_TEXT]
         },

@@ -166,6 +166,8 @@ def test_the_job_notifies_webhook_slack_and_asks_htcondor_for_mail(
     assert (body["name"], body["state"], body["outcome"]) == ("bad", "FAILED", "cell_error")
     assert body["exit_code"] == 3 and body["error"]["name"] == "ValueError"
     assert "boom here" in body["reason"] and "boom here" in body["error"]["value"]
+    summary = "cell 2: `raise ValueError('boom here')`: ValueError: boom here"  # as status says
+    assert body["failure"]["summary"] == summary and body["reason"] == f"cell error: {summary}"
 
     # (b) Slack, as its Web API documents it, with the token from --secret.
     slack = receiver.of("/slack/api/")
