@@ -29,6 +29,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_start
     import bench_submit
     import bench_sweep
+    import bench_why
     import bench_wrapper
 
     reps = 1 if quick else 3
@@ -46,6 +47,8 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "dask": lambda: bench_dask.run(3, 1 if quick else 3),
         "jupyter": lambda: bench_jupyter.run(),
         "load": lambda: bench_load.run(),
+        "why": lambda: bench_why.run(1_000, 3),
+        "q-idle": lambda: bench_why.q_idle(10_000, 2 if quick else 5),
         "live": lambda: bench_live.run(),
     }
 
@@ -102,7 +105,7 @@ def main() -> None:
         "--only",
         action="append",
         help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load, "
-        "live)",
+        "live, why, q-idle)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

@@ -418,7 +418,7 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
         target=preflight.Target(job.notebook, job.image, job.kernel, files.job_dir),
         stage=lambda: staging.stage_job(job, files, job_id),
         wall_time=job.wall_time, secrets=files.secrets,
-        on_submitted=remember, on_failure=not_submitted,
+        on_submitted=remember, on_failure=not_submitted, allow_no_match=job.allow_no_match,
     )  # fmt: skip
     chokepoint.submit(sub, settings)
     return Job(record, settings)

@@ -132,9 +132,16 @@ def grouped_rows(records: Sequence[JobRecord]) -> list[list[str]]:
         clusters = sorted({str(p.cluster) for p in procs if p.cluster is not None})
         first = min(procs, key=lambda p: p.submitted_at)
         name = first.name.rsplit("[", 1)[0]
+        # Procs all waiting for the same reason (a sweep no slot can run): say it once.
+        waiting = {p.reason or "" for p in procs}
+        reason = (
+            printable(waiting.pop())
+            if len(waiting) == 1 and counts == {"QUEUED": len(procs)}
+            else ""
+        )
         rows.append((first.submitted_at, [
             sweep_id, printable(name), printable(first.notebook.rsplit("/", 1)[-1]),
-            f"SWEEP {state}", "", ",".join(clusters) or "-", ago(first.submitted_at, now), "-",
+            f"SWEEP {state}", reason, ",".join(clusters) or "-", ago(first.submitted_at, now), "-",
         ]))  # fmt: skip
     rows.sort(key=lambda pair: pair[0])
     return [row for _, row in rows]

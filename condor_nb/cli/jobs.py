@@ -29,7 +29,7 @@ from condor_nb.cli.options import (
 from condor_nb.cli.why import why_line
 from condor_nb.condor.state_conflicts import raise_unless_completed
 from condor_nb.condor.status import JobState, StatusInfo
-from condor_nb.diagnostics import notified
+from condor_nb.diagnostics import idle, notified
 from condor_nb.diagnostics.parity import check_env as env_differences
 from condor_nb.diagnostics.parity import for_job
 from condor_nb.errors import (
@@ -167,6 +167,8 @@ def q(no_refresh: bool, states: tuple[str, ...], expand: bool, as_json: bool, qu
     records = [j.record for j in jobs(refresh=not no_refresh)]
     if wanted:
         records = [r for r in records if r.state in wanted]
+    if records and not (no_refresh or quiet):  # idle jobs: why they wait, in a few words
+        idle.annotate(load_settings(), records)
     if as_json or quiet:
         from condor_nb.cli import scripting
 

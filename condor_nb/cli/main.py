@@ -77,10 +77,21 @@ def cli(debug: bool) -> None:
         debugging.enable()
 
 
+def _show_warning(message: Any, category: Any, *_: Any, **__: Any) -> None:
+    """A warning (a credential about to expire, a job no slot can run now) as one
+    ``warning: ...`` line on stderr, not Python's file:line form."""
+    from condor_nb.cli.display import error_text
+
+    click.echo(f"warning: {error_text(str(message))}", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: CondorNbError -> message on stderr and its exit code, no traceback."""
+    import warnings
+
     from condor_nb.errors import CondorNbError
 
+    warnings.showwarning = _show_warning
     args = sys.argv[1:] if argv is None else argv
     try:
         return cli.main(args=args, prog_name="condor_nb", standalone_mode=False)

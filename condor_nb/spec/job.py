@@ -56,6 +56,7 @@ class NotebookJob:
     # only when the job is staged, so a spec never holds a secret.
     secrets: tuple[tuple[str, str], ...] = ()
     content_hash: str = ""
+    allow_no_match: bool = False  # submit even if no slot of the pool can run it
     # Who is told when the job ends (condor_nb.spec.notify); no secret value in them.
     notify: tuple[NotifyTarget, ...] = ()
 
@@ -356,6 +357,7 @@ def build(
         retries=_retries(o.retries),
         secrets=secrets,
         content_hash=info.content_hash,
+        allow_no_match=bool(o.allow_no_match),
         notify=notify,
     )
 

@@ -125,6 +125,12 @@ class JobOptions:
         doc="Accept parameters the notebook's parameters cell does not declare.",
         is_flag=True,
     )  # fmt: skip
+    allow_no_match: bool = _option(
+        False, "--allow-no-match",
+        doc="Submit even when no slot of the pool can ever run the job (it waits idle "
+        "until one joins); without it such a job is refused.",
+        is_flag=True,
+    )  # fmt: skip
 
     @classmethod
     def of(cls, kind: Kind, values: Mapping[str, Any]) -> JobOptions:
@@ -172,6 +178,7 @@ class ScheduleKwargs(TypedDict, total=False):
     secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None
     notify: Iterable[str] | None
     allow_unknown_params: bool
+    allow_no_match: bool
 
 
 class JobKwargs(ScheduleKwargs, total=False):
