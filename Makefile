@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "condor_nb needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,dask,jupyter,jupyter-test]'
+	$(BIN)/python -m pip install -q -e '.[test,dask,jupyter,jupyter-test,results]'
 	@# An editable install skips data files: enable the server extension by hand.
 	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
 	cp jupyter_ext/jupyter-config/jupyter_server_config.d/condor_nb_jupyter.json \

@@ -24,10 +24,12 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_dask
     import bench_executor
     import bench_jupyter
+    import bench_live
     import bench_load
     import bench_start
     import bench_submit
     import bench_sweep
+    import bench_why
     import bench_wrapper
 
     reps = 1 if quick else 3
@@ -45,6 +47,9 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "dask": lambda: bench_dask.run(3, 1 if quick else 3),
         "jupyter": lambda: bench_jupyter.run(),
         "load": lambda: bench_load.run(),
+        "why": lambda: bench_why.run(1_000, 3),
+        "q-idle": lambda: bench_why.q_idle(10_000, 2 if quick else 5),
+        "live": lambda: bench_live.run(),
     }
 
 
@@ -99,7 +104,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load)",
+        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load, "
+        "live, why, q-idle)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

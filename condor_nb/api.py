@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
 from condor_nb.condor import constraints, schedd
+from condor_nb.condor import live as live_state
 from condor_nb.condor.state_conflicts import (
     raise_cannot_act,
     raise_no_outputs,
@@ -31,7 +32,7 @@ from condor_nb.spec.job import build
 from condor_nb.spec.options import JobKwargs, JobOptions, document
 from condor_nb.spec.usage import Usage
 from condor_nb.store import cache as result_cache
-from condor_nb.store import outputs, tracking
+from condor_nb.store import condor_ids, outputs, tracking
 from condor_nb.store.registry import JobRecord, Registry
 from condor_nb.store.registry import registry_for as registry_for  # (moved there)
 from condor_nb.store.usage import usage_of
@@ -40,6 +41,8 @@ from condor_nb.submission import submit as chokepoint
 from condor_nb.submission.executor import wanted
 from condor_nb.submission.render import is_spooled, render
 from condor_nb.submission.submit import new_job_id as new_job_id
+from condor_nb.view import html as view_html
+from condor_nb.view.live import open_live
 
 if TYPE_CHECKING:  # the submit and fetch paths import these lazily: `q` needs neither
     from condor_nb.contract.layout import JobFiles
@@ -82,7 +85,11 @@ class Job:
         return self._from_cache
 
     def __repr__(self) -> str:
-        return f"<Job {self.id} {self.name!r} {self._record.state} ({self.condor_id})>"
+        return f"<Job {view_html.text_line(self._record)} (HTCondor {self.condor_id})>"
+
+    def _repr_html_(self) -> str:
+        """The last known state (``status()`` refreshes it), times and output links."""
+        return view_html.job_html(self._record)
 
     # -- state -----------------------------------------------------------
     @property
@@ -114,27 +121,44 @@ class Job:
         timeout: float | None = None,
         *,
         poll: float | None = None,
-        progress: Callable[[StatusInfo], None] | None = None,
+        progress: bool | Callable[[StatusInfo], None] | None = True,
         raise_on_failure: bool = False,
     ) -> StatusInfo:
         """Block until the job finishes (or is held); retrieve its outputs when done.
 
-        With ``raise_on_failure``: :class:`JobHeldError` when it ended held,
+        ``progress``: by default a live display (updated in place in a notebook, a
+        progress line on a terminal's stderr, nothing when neither); ``False`` (or
+        ``None``) shows nothing; a callable is called with each :class:`StatusInfo`
+        instead. With ``raise_on_failure``: :class:`JobHeldError` when it ended held,
         :class:`NotebookExecutionError` when it FAILED or was REMOVED.
         """
         interval = poll or self._settings.poll_interval
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            info = self.status()
-            if progress is not None:
-                progress(info)
-            if info.state.is_terminal or info.state is JobState.HELD:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                return info
-            time.sleep(interval)
-        if info.state in (JobState.COMPLETED, JobState.FAILED):
-            info = self._retrieve()
+        start = time.monotonic()
+        live = open_live(f"job {self.id} {self.name}") if progress is True else None
+        try:
+            while True:
+                info = self.status()
+                if callable(progress):
+                    progress(info)
+                if live is not None:
+                    waited = time.monotonic() - start
+                    live.update(view_html.job_html(self._record, waited=waited),
+                                view_html.state_line(self._record))  # fmt: skip
+                if info.state.is_terminal or info.state is JobState.HELD:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return info
+                time.sleep(interval)
+            if info.state in (JobState.COMPLETED, JobState.FAILED):
+                info = self._retrieve()
+                if live is not None:  # the worker's result may refine the state
+                    live.update(
+                        view_html.job_html(self._record), view_html.state_line(self._record)
+                    )
+        finally:
+            if live is not None:
+                live.close()
         if raise_on_failure:
             raise_unless_completed(self.id, info)
         return info
@@ -197,6 +221,7 @@ class Job:
         target = Path(dest) if dest is not None else Path.cwd() / f"{stem}-{self.id}"
         fetched = outputs.copy_outputs(files.out_dir, target.absolute(), stem, overwrite=overwrite)
         self._registry().update(self.id, fetched_to=str(fetched.directory))
+        self._record = self._registry().get(self.id) or self._record
         return fetched
 
     def usage(self) -> Usage | None:
@@ -212,8 +237,12 @@ class Job:
         return outputs.read_result(self._files.out_dir)
 
     def logs(self) -> str:
-        """The notebook's stdout and stderr once finished; progress while it runs."""
+        """The notebook's stdout and stderr once finished (retrieved if need be); while it
+        runs, the output known so far (the last ~2 KB, see :meth:`follow`)."""
         out_dir = self._files.out_dir
+        info = self.status()
+        if not self._record.retrieved_at and info.state in (JobState.COMPLETED, JobState.FAILED):
+            info = self._retrieve()
         if self._record.retrieved_at:
             parts = []
             for label, name in (("stdout", STDOUT), ("stderr", STDERR)):
@@ -221,14 +250,35 @@ class Job:
                 text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
                 parts.append(f"==> {label} <==\n{text}")
             return "\n".join(parts)
-        info = self.status()
-        if self._record.retrieved_at:
-            return self.logs()
         detail = f" ({info.reason})" if info.reason else ""
+        now = f"job {self.id} is {info.state.value}{detail}"
+        shown = live_state.so_far(self.live()) if info.state is JobState.RUNNING else None
+        if shown is not None:
+            return (
+                f"{now}; its output so far (the whole log comes back when it ends; "
+                f"`condor_nb logs --follow {self.id}` streams it):\n{shown}"
+            )
         return (
-            f"job {self.id} is {info.state.value}{detail}; its full output comes back "
-            "when it finishes (`condor_nb logs --follow` waits for it)"
+            f"{now}; its output comes back when it finishes "
+            f"(`condor_nb logs --follow {self.id}` shows it as it comes)"
         )
+
+    def _live_ad(self) -> Mapping[str, Any] | None:
+        client = schedd.client_for(self._settings)
+        constraint = tracking.mine(tracking.id_constraint([self.id]), self._settings)
+        ads = client.query(constraint, live_state.PROJECTION)
+        return ads[0] if ads else None
+
+    def live(self) -> live_state.LiveInfo | None:
+        """What the running job reported last (cell, output tail), from its job ad."""
+        ad = self._live_ad()
+        return live_state.decode(ad) if ad is not None else None
+
+    def follow(self, poll: float = live_state.FOLLOW_POLL_S) -> Iterator[str]:
+        """The job's output as it comes (at most ~10 s behind the notebook), until the job
+        ends; a queued job is waited for. The last seconds of output and the whole log
+        come with :meth:`fetch` (or :meth:`logs`) once it ended."""
+        return live_state.follow(self._live_ad, poll)
 
     # -- actions ---------------------------------------------------------
     def _act(self, action: schedd.Action, reason: str, extra: str = "") -> None:
@@ -377,7 +427,7 @@ def submit_job(job: NotebookJob, settings: Settings, *, cache: bool = True) -> J
         target=preflight.Target(job.notebook, job.image, job.kernel, files.job_dir),
         stage=lambda: staging.stage_job(job, files, job_id),
         wall_time=job.wall_time, secrets=files.secrets,
-        on_submitted=remember, on_failure=not_submitted,
+        on_submitted=remember, on_failure=not_submitted, allow_no_match=job.allow_no_match,
     )  # fmt: skip
     chokepoint.submit(sub, settings)
     return Job(record, settings)
@@ -411,7 +461,7 @@ def get(job_id: str, *, settings: Settings | None = None) -> Job:
     """The job with this id (a unique prefix is enough)."""
     cfg = settings or load_settings()
     registry = registry_for(cfg)
-    record = registry.get(job_id)
+    record = registry.get(job_id) or _by_condor_id(registry, job_id)
     if record is None:
         matches = registry.find_prefix(job_id) if job_id else []
         if len(matches) == 1:
@@ -424,8 +474,26 @@ def get(job_id: str, *, settings: Settings | None = None) -> Job:
     return Job(record, cfg)
 
 
+def _by_condor_id(registry: Registry, text: str) -> JobRecord | None:
+    """The job an HTCondor id (``13``, ``13.0``) names in the registry, if any."""
+    named = condor_ids.resolve(registry, text)
+    if named is None or named.job is not None:
+        return None if named is None else named.job
+    raise JobNotFoundError(
+        f"HTCondor cluster {text} is sweep {named.sweep_id}, not one job",
+        hint=f"name one of its jobs ({text}.0, {text}.1, ...), or the sweep: "
+        f"`condor_nb status {named.sweep_id}`",
+    )
+
+
 def _find_on_schedd(job_id: str, settings: Settings) -> JobRecord:
     hint = "`condor_nb q` lists your jobs"
+    if condor_ids.parse(job_id) and "." in job_id:
+        raise JobNotFoundError(
+            f"no job with HTCondor id {job_id} in the registry",
+            hint="`condor_nb q` lists your jobs with their CONDOR_ID; if the registry was "
+            "lost, `condor_nb registry rebuild` recovers it from the schedd",
+        )
     if not job_id or not all(c in "0123456789abcdef" for c in job_id):
         raise JobNotFoundError(f"no job with id {job_id!r}", hint=hint)
     client = schedd.client_for(settings)

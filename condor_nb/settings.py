@@ -56,6 +56,15 @@ class Settings:
     # The access point sees this host's files at the same paths (campus NFS/home):
     # submit without spooling; the shadow reads inputs and writes outputs in place.
     shared_filesystem: bool = False
+    # Machines join the pool for idle jobs (an autoscaler, an annex): a job no slot can
+    # run now is submitted with a warning instead of refused (submission/nomatch.py).
+    pool_may_grow: bool = False
+    # Notification targets every job gets unless --notify is given (space separated; see
+    # condor_nb.spec.notify), the Slack Web API the jobs call, and this user's Jupyter
+    # server (for the job's link in a notification), when known.
+    notify: str | None = None
+    slack_api_url: str = "https://slack.com/api"
+    jupyter_url: str | None = None
     # Read from the configuration file, not settable one by one: the named profiles of
     # its [profiles.NAME] tables, and whether a profile was named at all (anywhere),
     # which decides the pool when no HTCondor configuration exists (condor_config.py).
@@ -79,7 +88,7 @@ _FIELDS = {
 }
 _INT_FIELDS = {"cpus", "gpus", "spool_timeout"}
 _FLOAT_FIELDS = {"poll_interval", "schedd_timeout"}
-_BOOL_FIELDS = {"shared_filesystem"}
+_BOOL_FIELDS = {"shared_filesystem", "pool_may_grow"}
 _CHOICE_FIELDS = {"ship_executor": ("auto", "always", "never")}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 

@@ -72,13 +72,14 @@ def duration(start: float | None, end: float | None, now: float) -> str:
     return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
 
 
-def _clip(cell: str, width: int) -> str:
-    return cell if len(cell) <= width else cell[: width - 1] + "…"
+def _clip(cell: str, width: int | None) -> str:
+    return cell if width is None or len(cell) <= width else cell[: width - 1] + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
-    """Left-aligned columns; long cells are clipped with an ellipsis; every cell is
-    shown :func:`printable` (a sweep's parameter values, a dask session's name...)."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int | None = 48) -> str:
+    """Left-aligned columns; cells longer than ``max_width`` (None: no limit, ``--wide``)
+    are clipped with an ellipsis; every cell is shown :func:`printable` (a sweep's
+    parameter values, a dask session's name...)."""
     columns = [
         [_clip(printable(c), max_width) for c in column] for column in zip(*rows, strict=True)
     ]
@@ -132,9 +133,16 @@ def grouped_rows(records: Sequence[JobRecord]) -> list[list[str]]:
         clusters = sorted({str(p.cluster) for p in procs if p.cluster is not None})
         first = min(procs, key=lambda p: p.submitted_at)
         name = first.name.rsplit("[", 1)[0]
+        # Procs all waiting for the same reason (a sweep no slot can run): say it once.
+        waiting = {p.reason or "" for p in procs}
+        reason = (
+            printable(waiting.pop())
+            if len(waiting) == 1 and counts == {"QUEUED": len(procs)}
+            else ""
+        )
         rows.append((first.submitted_at, [
             sweep_id, printable(name), printable(first.notebook.rsplit("/", 1)[-1]),
-            f"SWEEP {state}", "", ",".join(clusters) or "-", ago(first.submitted_at, now), "-",
+            f"SWEEP {state}", reason, ",".join(clusters) or "-", ago(first.submitted_at, now), "-",
         ]))  # fmt: skip
     rows.sort(key=lambda pair: pair[0])
     return [row for _, row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -12,15 +13,27 @@ import click
 from condor_nb.api import get, jobs, new_job_id, prepare, rebuild_registry, submit_job
 from condor_nb.cli import display, usage_view
 from condor_nb.cli.display import printable
-from condor_nb.cli.options import collect, job_options, not_empty
+from condor_nb.cli.live_view import live_output_lines, printable_text
+from condor_nb.cli.lookup import find as _find
+from condor_nb.cli.lookup import is_sweep as _is_sweep
+from condor_nb.cli.options import (
+    JSON_OPTION,
+    QUIET_OPTION,
+    WIDE_OPTION,
+    collect,
+    job_options,
+    known_states,
+    not_empty,
+    one_output,
+)
 from condor_nb.cli.why import why_line
 from condor_nb.condor.state_conflicts import raise_unless_completed
 from condor_nb.condor.status import JobState, StatusInfo
+from condor_nb.diagnostics import idle, notified
 from condor_nb.diagnostics.parity import check_env as env_differences
 from condor_nb.diagnostics.parity import for_job
 from condor_nb.errors import (
     JobHeldError,
-    JobNotFoundError,
     NotebookExecutionError,
     StateConflictError,
     WaitTimeoutError,
@@ -30,7 +43,6 @@ from condor_nb.spec.job import build
 from condor_nb.spec.notebook import inspect_notebook
 from condor_nb.spec.params import coerce_cli_value, load_parameters_file
 from condor_nb.submission.render import to_text
-from condor_nb.sweeps.api import Sweep, get_sweep
 
 
 def _parameters(
@@ -62,16 +74,23 @@ def _build_spec(notebook: str, **opts: Any) -> Any:
               help="With --wait: where to fetch outputs.")  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Run again even if an identical run exists.")
 @click.option("--check-env", is_flag=True, help="Warn if the last worker in this image differed.")
-def submit(
-    notebook: str, wait_: bool, output: str | None, no_cache: bool, check_env: bool, **opts: Any
-) -> None:
+@JSON_OPTION
+@QUIET_OPTION
+def submit(notebook: str, wait_: bool, output: str | None, no_cache: bool, check_env: bool,
+           as_json: bool, quiet: bool, **opts: Any) -> None:  # fmt: skip
     """Submit NOTEBOOK as an HTCondor job (prints the job id)."""
 
+    one_output(as_json, quiet, ("--wait", wait_))
     settings, spec = _build_spec(notebook, **opts)
     if check_env:  # environment parity preflight (warns, never blocks)
         for line in env_differences(settings, spec.notebook, spec.image, spec.kernel):
             click.echo(line, err=True)
     job = submit_job(spec, settings, cache=not no_cache)
+    if as_json or quiet:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.submitted(job, as_json=as_json))
+        return
     if job.from_cache:
         click.echo(f"from the cache: {job.id} ({printable(job.name)}) already ran this "
                    f"notebook with these inputs; it is {job.record.state} "
@@ -101,6 +120,11 @@ def _finish(job: Any, info: StatusInfo, output: str | None) -> None:
     raise_unless_completed(job.id, info)  # exit 8 held, 9 failed or removed
 
 
+def _without_clock(line: str) -> str:
+    """A progress line without the running cell's time ("(12 s)", "(2 min)") at its end."""
+    return re.sub(r" \(\d+ (s|min|h \d+ min)\)\)?$", "", line)
+
+
 def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
     start = time.monotonic()
     last: list[str] = [""]
@@ -113,7 +137,7 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
         )
         if tty:
             click.echo(f"\r\033[K[{elapsed:4d}s] {line}", err=True, nl=False)
-        elif line != last[0]:
+        elif _without_clock(line) != _without_clock(last[0]):  # not a line per tick
             click.echo(f"[{elapsed:4d}s] {line}", err=True)
         last[0] = line
 
@@ -128,53 +152,63 @@ def _wait_with_progress(job: Any, timeout: float | None = None) -> StatusInfo:
 
 @click.command()
 @click.option("--no-refresh", is_flag=True, help="Show the registry only; do not ask the schedd.")
-@click.option("--state", "states", multiple=True, help="Only jobs in this state (repeatable).")
+@click.option("--state", "states", multiple=True, callback=known_states,
+              help=f"Only jobs in this state (repeatable): {', '.join(JobState)}.")  # fmt: skip
 @click.option("-e", "--expand", is_flag=True, help="One row per proc of each sweep.")
-def q(no_refresh: bool, states: tuple[str, ...], expand: bool) -> None:
+@JSON_OPTION
+@QUIET_OPTION
+@WIDE_OPTION
+def q(no_refresh: bool, states: tuple[str, ...], expand: bool, as_json: bool, quiet: bool,
+      wide: bool) -> None:  # fmt: skip
     """List your notebook jobs; a sweep is one row with counts per state."""
 
+    one_output(as_json, quiet)
     wanted = {s.upper() for s in states}
     records = [j.record for j in jobs(refresh=not no_refresh)]
     if wanted:
         records = [r for r in records if r.state in wanted]
+    if records and not (no_refresh or quiet):  # idle jobs: why they wait, in a few words
+        idle.annotate(load_settings(), records)
+    if as_json or quiet:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.queue(records, as_json=as_json, expand=expand), nl=False)
+        return
     if not records:
         click.echo("no jobs")
         return
     rows = display.job_rows(records) if expand else display.grouped_rows(records)
-    click.echo(display.table(display.JOB_HEADERS, rows))
-
-
-def _find(job_id: str) -> Any:
-    """The Job or Sweep with this id."""
-
-    if job_id.startswith("s"):
-        try:
-            return get_sweep(job_id)
-        except JobNotFoundError:
-            pass  # not a sweep: perhaps a job id that starts with "s"? (ids are hex: no)
-    return get(job_id)
-
-
-def _is_sweep(thing: Any) -> bool:
-
-    return isinstance(thing, Sweep)
+    click.echo(display.table(display.JOB_HEADERS, rows, max_width=None if wide else 48))
 
 
 @click.command()
 @click.argument("job_id")
-def status(job_id: str) -> None:
-    """Show job (or sweep) JOB_ID in detail."""
+@JSON_OPTION
+@QUIET_OPTION
+@WIDE_OPTION
+def status(job_id: str, as_json: bool, quiet: bool, wide: bool) -> None:
+    """Show job (or sweep) JOB_ID in detail (JOB_ID: a condor_nb id, or 13 / 13.0)."""
+    one_output(as_json, quiet)
     thing = _find(job_id)
+    if as_json or quiet:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.status(thing, as_json=as_json), nl=False)
+        return
     if _is_sweep(thing):
         counts = thing.status()
         click.echo(f"sweep {thing.id} ({display.printable(thing.name)}): {thing.record.size} "
                    f"parameter sets: {counts}")  # fmt: skip
         records = [job.record for job in thing.jobs()]
-        click.echo(display.table(display.JOB_HEADERS, display.job_rows(records)))
+        click.echo(display.table(display.JOB_HEADERS, display.job_rows(records),
+                                 max_width=None if wide else 48))  # fmt: skip
         click.echo("\n".join(usage_view.sweep_lines(thing)))
         return
     thing.status()
     click.echo(display.detail(thing.record))
+    tail = live_output_lines(thing.live()) if thing.record.state == "RUNNING" else None
+    if tail:
+        click.echo(tail)
     click.echo("\n".join(usage_view.job_lines(thing)))
 
     line = why_line(thing)
@@ -182,6 +216,9 @@ def status(job_id: str) -> None:
         click.echo(line)
 
     click.echo("\n".join(for_job(thing.id, Path(thing.record.job_dir or "")).lines()))
+    record = thing.record
+    for text in notified.lines(Path(record.job_dir or ""), record.sweep_index, record.fetched_to):
+        click.echo(display.printable(text))
 
 
 def _wait_sweep(sweep: Any, timeout: float | None, output: str | None, *, fetch: bool) -> None:
@@ -240,14 +277,22 @@ def wait(job_id: str, timeout: float | None, output: str | None, no_fetch: bool)
 
 @click.command()
 @click.argument("job_id")
-@click.option("-f", "--follow", is_flag=True, help="Wait for the job and print its output.")
+@click.option("-f", "--follow", is_flag=True,
+              help="Print the output as the job runs (~10 s behind), until it ends.")  # fmt: skip
 def logs(job_id: str, follow: bool) -> None:
-    """Show JOB_ID's stdout and stderr (available once it finishes)."""
+    """Show JOB_ID's stdout and stderr (while it runs: what is known so far)."""
 
     job = get(job_id)
-    if follow:
-        _wait_with_progress(job)
-    click.echo(job.logs())
+    if not follow or job.status().state.is_terminal:
+        click.echo(job.logs())
+        return
+    for text in job.follow():
+        click.echo(printable_text(text), nl=False)
+    info = job.status()
+    detail = f" ({printable(info.reason)})" if info.reason else ""
+    click.echo(f"\n[condor_nb: job {job.id} is {info.state.value}{detail}; the whole log, with "
+               f"its last seconds: `condor_nb fetch {job.id}` or `condor_nb logs {job.id}`]",
+               err=True)  # fmt: skip
 
 
 @click.command()
@@ -265,6 +310,8 @@ def fetch(job_id: str, output: str | None, overwrite: bool) -> None:
     for path in fetched.files:
         click.echo(printable(str(path)))
     _say_skipped(fetched)
+    if job.record.state == JobState.FAILED.value:  # the words status said before the fetch
+        click.echo(f"{job.id} FAILED: {printable(job.record.reason or '')}", err=True)
 
 
 def _say_skipped(fetched: Any) -> None:

@@ -77,16 +77,29 @@ def cli(debug: bool) -> None:
         debugging.enable()
 
 
+def _show_warning(message: Any, category: Any, *_: Any, **__: Any) -> None:
+    """A warning (a credential about to expire, a job no slot can run now) as one
+    ``warning: ...`` line on stderr, not Python's file:line form."""
+    from condor_nb.cli.display import error_text
+
+    click.echo(f"warning: {error_text(str(message))}", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: CondorNbError -> message on stderr and its exit code, no traceback."""
+    import warnings
+
     from condor_nb.errors import CondorNbError
 
+    warnings.showwarning = _show_warning
+    args = sys.argv[1:] if argv is None else argv
     try:
-        return cli.main(args=argv, prog_name="condor_nb", standalone_mode=False)
+        return cli.main(args=args, prog_name="condor_nb", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
+        _json_error(args, exc, exc.exit_code)
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
@@ -94,11 +107,21 @@ def main(argv: list[str] | None = None) -> Any:
     except CondorNbError as exc:
         from condor_nb.cli.display import error_text
 
+        _json_error(args, exc, exc.exit_code)
         click.echo(f"error: {error_text(exc.message, exc.hint)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def _json_error(args: list[str], exc: Exception, exit_code: int) -> None:
+    """With ``--json`` on the command line: the error as a JSON document on stdout too."""
+    wanted = args[: args.index("--")] if "--" in args else args
+    if "--json" in wanted:
+        from condor_nb.cli import json_output
+
+        click.echo(json_output.error(exc, exit_code))
 
 
 if __name__ == "__main__":

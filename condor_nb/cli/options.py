@@ -30,6 +30,35 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+JSON_OPTION = click.option(
+    "--json", "as_json", is_flag=True, help='Print JSON (its fields: docs/users.md, "For scripts").'
+)
+QUIET_OPTION = click.option("-q", "--quiet", is_flag=True, help="Print ids only, one a line.")
+WIDE_OPTION = click.option("--wide", is_flag=True, help="Cut nothing: long reasons, names whole.")
+
+
+def known_states(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[str, ...]:
+    """``--state`` values, upper-cased; an unknown one is an error listing the valid ones."""
+    from condor_nb.condor.status import JobState
+
+    valid = [s.value for s in JobState]
+    states = tuple(str(v).strip().upper() for v in value or ())
+    unknown = [v for v, s in zip(value or (), states, strict=True) if s not in valid]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown state {', '.join(repr(u) for u in unknown)}; the states are "
+            f"{', '.join(valid)}"
+        )
+    return states
+
+
+def one_output(as_json: bool, quiet: bool, *others: tuple[str, bool]) -> None:
+    """--json, -q and the options given in ``others`` ((flag, given) pairs) exclude each other."""
+    given = [flag for flag, on in [("--json", as_json), ("-q", quiet), *others] if on]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} cannot be given together; pick one")
+
+
 PARAMETER_OPTIONS = [
     click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
                  help="A parameter (typed by the notebook's parameters cell)."),

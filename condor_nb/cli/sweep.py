@@ -8,13 +8,21 @@ import click
 
 from condor_nb.cli import display
 from condor_nb.cli.jobs import _parameters, _wait_sweep
-from condor_nb.cli.options import collect, job_options, not_empty
+from condor_nb.cli.options import (
+    JSON_OPTION,
+    QUIET_OPTION,
+    WIDE_OPTION,
+    collect,
+    job_options,
+    not_empty,
+    one_output,
+)
 from condor_nb.errors import SpecError
 from condor_nb.settings import load_settings
 from condor_nb.spec.job import build
 from condor_nb.spec.notebook import inspect_notebook
 from condor_nb.spec.sweep import grid_sets, load_sets, parse_grid_option, zip_sets
-from condor_nb.sweeps.api import get_sweep, submit_sweep
+from condor_nb.sweeps.api import submit_sweep
 from condor_nb.sweeps.results import FIXED_COLUMNS, write_table
 
 
@@ -62,10 +70,14 @@ def sweep() -> None:
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the sweep, then fetch outputs.")
 @click.option("-o", "--output", type=click.Path(), callback=not_empty,
               help="With --wait: where to fetch outputs.")  # fmt: skip
+@JSON_OPTION
+@QUIET_OPTION
 def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None,
-        no_cache: bool, wait_: bool, output: str | None, **opts: Any) -> None:  # fmt: skip
+        no_cache: bool, wait_: bool, output: str | None, as_json: bool, quiet: bool,
+        **opts: Any) -> None:  # fmt: skip
     """Submit NOTEBOOK once per parameter set (prints the sweep id)."""
 
+    one_output(as_json, quiet, ("--wait", wait_))
     if bool(grids) == bool(from_file):
         raise SpecError(
             "a sweep needs --grid NAME=V1,V2 (one or more) or --from FILE, not both",
@@ -86,6 +98,11 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
     cached = sum(1 for _, job in members if job.record.sweep_id != result.id)
     own = [job.record for _, job in members if job.record.sweep_id == result.id]
     clusters = sorted({r.cluster for r in own if r.cluster is not None})
+    if as_json or quiet:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.sweep_submitted(result, own, cached, as_json=as_json))
+        return
     click.echo(f"sweep {result.id}: {len(members)} parameter sets; "
                f"{len(members) - cached} submitted"
                + (f" as HTCondor cluster {clusters[0]}" if clusters else "")
@@ -94,21 +111,58 @@ def run(notebook: str, grids: tuple[str, ...], zip_: bool, from_file: str | None
         _wait_sweep(result, None, output, fetch=True)
 
 
+def _sweep(sweep_id: str) -> Any:
+    """The sweep with this id or HTCondor cluster; a usage error for a job's id."""
+    from condor_nb.cli.lookup import find, is_sweep
+
+    target = find(sweep_id)
+    if not is_sweep(target):
+        raise click.UsageError(
+            f"{sweep_id} is a job, not a sweep (`condor_nb status {sweep_id}` shows it)"
+        )
+    return target
+
+
+@sweep.command("status")
+@click.argument("sweep_id")
+@JSON_OPTION
+@QUIET_OPTION
+@WIDE_OPTION
+@click.pass_context
+def status(ctx: click.Context, sweep_id: str, as_json: bool, quiet: bool, wide: bool) -> None:
+    """The sweep's counts per state and one row per job (SWEEP_ID: its id or cluster)."""
+
+    from condor_nb.cli import jobs
+
+    _sweep(sweep_id)
+    ctx.invoke(jobs.status, job_id=sweep_id, as_json=as_json, quiet=quiet, wide=wide)
+
+
 @sweep.command("results")
 @click.argument("sweep_id")
 @click.option("-o", "--output", type=click.Path(), help="Write a .csv or .parquet file.")
-def results(sweep_id: str, output: str | None) -> None:
+@JSON_OPTION
+@WIDE_OPTION
+def results(sweep_id: str, output: str | None, as_json: bool, wide: bool) -> None:
     """The sweep's table: parameters, recorded values, state and runtime per set."""
 
-    rows = get_sweep(sweep_id).results(as_dataframe=False)
+    if as_json and output:
+        raise click.UsageError("--json and -o cannot be given together; pick one")
+    target = _sweep(sweep_id)
+    rows = target.results(as_dataframe=False)
     if output:
         click.echo(f"wrote {len(rows)} rows to {write_table(rows, output)}")
         return
     columns: list[str] = list(FIXED_COLUMNS)
     for row in rows:
         columns.extend(k for k in row if k not in columns)
+    if as_json:
+        from condor_nb.cli import scripting
+
+        click.echo(scripting.results(target.id, rows, columns))
+        return
     cells = [[display.printable(_show(row.get(c))) for c in columns] for row in rows]
-    click.echo(display.table([c.upper() for c in columns], cells))
+    click.echo(display.table([c.upper() for c in columns], cells, max_width=None if wide else 48))
 
 
 def _show(value: Any) -> str:
@@ -135,7 +189,7 @@ def status_(ctx: click.Context, sweep_id: str) -> None:
 def retry(sweep_id: str, wait_: bool) -> None:
     """Submit again only the procs that FAILED or were REMOVED."""
 
-    target = get_sweep(sweep_id)
+    target = _sweep(sweep_id)
     target.status()
     jobs = target.retry()
     if not jobs:

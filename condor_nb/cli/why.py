@@ -3,16 +3,14 @@ pool's slots, clause by clause; held: the reason in plain words and the command)
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from condor_nb.api import get
 from condor_nb.cli.display import printable
-from condor_nb.errors import CondorNbError, JobNotFoundError
+from condor_nb.cli.options import JSON_OPTION
+from condor_nb.errors import CondorNbError
 from condor_nb.settings import load_settings
-from condor_nb.sweeps.api import get_sweep
 
 if TYPE_CHECKING:
     from condor_nb.diagnostics.why import Why
@@ -44,24 +42,23 @@ def why_line(thing: Any) -> str | None:
 
 @click.command()
 @click.argument("job_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@JSON_OPTION
 def why(job_id: str, as_json: bool) -> None:
     """Say why job JOB_ID is not running, and what to change."""
 
-    if job_id.startswith("s"):
-        try:
-            get_sweep(job_id)
-        except JobNotFoundError:
-            pass
-        else:
-            raise click.UsageError(
-                f"{job_id} is a sweep; ask about one of its jobs (`condor_nb status {job_id}` "
-                "lists them)"
-            )
-    thing = get(job_id)
+    from condor_nb.cli.lookup import find, is_sweep
+
+    thing = find(job_id)
+    if is_sweep(thing):
+        raise click.UsageError(
+            f"{job_id} is a sweep; ask about one of its jobs (`condor_nb status {job_id}` "
+            "lists them)"
+        )
     answer = why_for(thing)
     if as_json:
-        click.echo(json.dumps(answer.as_json(), indent=2))
+        from condor_nb.cli import json_output
+
+        click.echo(json_output.document("why", **answer.as_json()))
         return
     for line in answer.text().splitlines():
         click.echo(printable(line))

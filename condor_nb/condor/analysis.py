@@ -93,7 +93,7 @@ def _bridged(ad: Any, expression: Any) -> Any:
         return copy
     for ref in refs:
         name = str(ref)
-        if "." not in name and name not in copy:
+        if name and "." not in name and name not in copy:
             copy[name] = classad2.ExprTree(f"TARGET.{name}")
     return copy
 
@@ -139,9 +139,29 @@ def target_refs(job: Mapping[str, Any], clause: str) -> list[str]:
     names = []
     for ref in refs:
         name = str(ref).split(".")[-1]
-        if name not in names:
+        if name and name not in names:
             names.append(name)
     return names
+
+
+def slot_side_refs(job: Mapping[str, Any], clause: str) -> list[str]:
+    """The names ``clause`` may read in the slot: ``TARGET.X``, and unscoped names the
+    job does not define (``MY.X`` is always the job's, even when it is undefined)."""
+    import re
+
+    import classad2
+
+    try:
+        refs = [str(r) for r in _as_ad(job).externalRefs(classad2.ExprTree(clause))]
+    except Exception:
+        return []
+
+    def only_mine(name: str) -> bool:  # every use of it in the clause is MY.name
+        bare = name.split(".")[-1]
+        uses = re.findall(rf"([\w.]*?)\b{re.escape(bare)}\b", clause, re.IGNORECASE)
+        return bool(uses) and all(u.lower() == "my." for u in uses)
+
+    return [r for r in refs if r and not r.lower().startswith("my.") and not only_mine(r)]
 
 
 def as_empty_machine(slot: Mapping[str, Any]) -> Any:
@@ -174,15 +194,19 @@ def with_attributes(job: Mapping[str, Any], extra: Mapping[str, str]) -> Any:
     return copy
 
 
-def fetch_slots(settings: Settings, constraint: str = "true") -> list[Any]:
-    """The pool's slot ads, from the collector, with a time bound."""
+def fetch_slots(
+    settings: Settings, constraint: str = "true", projection: Sequence[str] = ()
+) -> list[Any]:
+    """The pool's slot ads (only the ``projection``'s attributes, if given), from the
+    collector, with a time bound."""
 
     h = configure_bindings(settings)
     limit = settings.schedd_timeout
+    attrs = list(projection)
 
     def query() -> list[Any]:
         collector = h.Collector(settings.collector) if settings.collector else h.Collector()
-        return list(collector.query(h.AdTypes.Startd, constraint))
+        return list(collector.query(h.AdTypes.Startd, constraint, attrs))
 
     try:
         return call_with_deadline(query, limit)
@@ -197,6 +221,73 @@ def fetch_slots(settings: Settings, constraint: str = "true") -> list[Any]:
             f"asking the collector for the pool's slots failed: {exc}",
             hint="`condor_nb doctor` checks the connection to the pool",
         ) from exc
+
+
+#: What the analysis reads of every slot ad, whatever the job asks: resources (now and
+#: whole), the kind of slot, its state and policy, and what ``why`` names in words.
+SLOT_ATTRS = (
+    "Name", "Machine", "SlotType", "PartitionableSlot", "DynamicSlot", "State", "Activity",
+    "Memory", "Cpus", "Disk", "GPUs", "TotalSlotMemory", "TotalSlotCpus", "TotalSlotDisk",
+    "TotalSlotGPUs", "OpSys", "Arch", "OpSysAndVer", "OpSysMajorVer", "Microarch",
+    "Start", "Requirements", "WithinResourceLimits", "Rank", "Offline", "HasFileTransfer",
+    "CondorVersion", "HAS_SINGULARITY", "HasSingularity", "HasContainer", "HasSandboxImage",
+    "HasDocker", "OSGVO_OS_STRING", "IS_GLIDEIN", "GLIDEIN_Site", "GLIDEIN_ResourceName",
+    "GLIDEIN_Factory", "CUDACapability", "GPUs_Capability",
+)  # fmt: skip
+#: The slot's own side of matchmaking: the attributes they read are fetched too.
+_POLICY = ("Start", "Requirements", "WithinResourceLimits", "Rank")
+
+
+def _all_refs(ad: Any, expression: Any) -> set[str]:
+    """The names a slot's ``expression`` reads in the slot (TARGET.X is the job's)."""
+    names: set[str] = set()
+    for refs in (ad.externalRefs, ad.internalRefs):
+        try:
+            found = [str(r) for r in refs(expression)]
+        except Exception:
+            continue
+        names |= {r.split(".")[-1] for r in found if not r.lower().startswith("target.")}
+    return names - {""}
+
+
+def slot_projection(jobs: Iterable[Any]) -> set[str]:
+    """The slot attributes the analysis of ``jobs`` reads (before the slots' policy)."""
+    wanted = set(SLOT_ATTRS)
+    for job in jobs:
+        wanted |= set(target_refs(job, expression_text(job, "Requirements") or "true"))
+    return wanted
+
+
+def fetch_slots_for(
+    settings: Settings, jobs: Iterable[Any], *, known: Iterable[str] = ()
+) -> tuple[list[Any], set[str]]:
+    """The slot ads with only what the analysis of ``jobs`` reads (a pool of many
+    slots costs a fraction of whole ads): :data:`SLOT_ATTRS`, what the jobs'
+    requirements read, then what the slots' own policy (START...) reads, asked again
+    while it names more (at most three rounds). Returns the ads and the projection."""
+    listed = list(jobs)
+    wanted = slot_projection(listed) | set(known)
+    # Names are case-insensitive; what a job defines is read in the job, not the slot.
+    ignore = {str(k).lower() for job in listed for k in job}
+    ads: list[Any] = []
+    for _ in range(3):
+        ads = fetch_slots(settings, projection=sorted(wanted))
+        seen: set[str] = set()
+        new: set[str] = set()
+        for ad in ads:
+            for name in _POLICY:
+                if name in ad:
+                    expression = ad.lookup(name)
+                    text = f"{name}={expression}"
+                    if text not in seen:
+                        seen.add(text)
+                        new |= _all_refs(ad, expression)
+        lower = {w.lower() for w in wanted} | ignore
+        new = {n for n in new if n.lower() not in lower}
+        if not new:
+            break
+        wanted |= new
+    return ads, wanted
 
 
 def fetch_job(settings: Settings, cluster: int, proc: int) -> Any | None:
@@ -296,3 +387,82 @@ def job_ad_from_description(description: Mapping[str, str]) -> Any:
                 continue
     ad["Requirements"] = classad2.ExprTree(" && ".join(clauses) or "true")
     return ad
+
+
+#: How long the pool's slot ads are reused (``q``, ``submit``, the Jupyter list):
+#: slots come and go on the scale of minutes, and a site asks users not to poll
+#: its collector more than about once a minute.
+SLOT_CACHE_SECONDS = 60.0
+_slot_memo: dict[str, tuple[float, set[str], list[Any]]] = {}
+
+
+def _slot_cache_path(settings: Settings) -> Any:
+    import hashlib
+
+    from condor_nb.condor.bindings import condor_config_for
+
+    key = f"{condor_config_for(settings)}|{settings.collector}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return settings.home / "cache" / f"slots-{digest}.ads"
+
+
+def cached_slots(
+    settings: Settings, jobs: Iterable[Any] = (), *, max_age: float = SLOT_CACHE_SECONDS
+) -> list[Any]:
+    """The pool's slot ads with what the analysis of ``jobs`` reads
+    (:func:`fetch_slots_for`), asked of the collector at most once per ``max_age``
+    seconds (kept in this process and in a file of the condor_nb home, so a series
+    of ``q`` or ``submit`` commands asks once; asked again sooner only when a job
+    reads an attribute the cached ads lack). Raises as :func:`fetch_slots`."""
+    import os
+    import time
+
+    import classad2
+
+    path = _slot_cache_path(settings)
+    needed = slot_projection(jobs)
+    now = time.time()
+    memo = _slot_memo.get(str(path))
+    if memo is not None and now - memo[0] < max_age and needed <= memo[1]:
+        return memo[2]
+    try:
+        stamp = path.stat().st_mtime
+        if 0 <= now - stamp < max_age:
+            head, _, body = path.read_text().partition("\n")
+            known = set(head.removeprefix("# projection: ").split())
+            if needed <= known:
+                ads = list(classad2.parseAds(body, classad2.ParserType.New))
+                _slot_memo[str(path)] = (stamp, known, ads)
+                return ads
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.debug("slot cache %s unreadable: %s", path, exc)
+    ads, known = fetch_slots_for(settings, jobs)
+    _slot_memo[str(path)] = (now, known, ads)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        lines = [f"# projection: {' '.join(sorted(known))}", *(str(ad) for ad in ads)]
+        tmp.write_text("\n".join(lines))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: the answer is still good
+        log.debug("slot cache %s not written: %s", path, exc)
+    return ads
+
+
+def forget_cached_slots(settings: Settings) -> None:
+    """Drop the cached slot ads (the next :func:`cached_slots` asks the collector)."""
+    path = _slot_cache_path(settings)
+    _slot_memo.pop(str(path), None)
+    path.unlink(missing_ok=True)
+
+
+def job_ads(
+    settings: Settings, constraint: str, ids: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    """Whole job ads of these (cluster, proc) that match ``constraint`` (already scoped
+    to the user's jobs), in one query: (cluster, proc) -> ad."""
+    wanted = " || ".join(f"(ClusterId == {int(c)} && ProcId == {int(p)})" for c, p in ids)
+    if not wanted:
+        return {}
+    ads = client_for(settings).query(f"({constraint}) && ({wanted})", [])
+    return {(int(ad["ClusterId"]), int(ad["ProcId"])): ad for ad in ads}

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from condor_nb.condor import failure, live
 from condor_nb.condor.status_restart import restart_reason
-from condor_nb.contract.names import OUTCOME_BY_EXIT_CODE, PROGRESS_ATTR, SPOOLED_ATTR
+from condor_nb.contract.names import OUTCOME_BY_EXIT_CODE, SPOOLED_ATTR
 
 
 class JobState(enum.StrEnum):
@@ -124,6 +125,7 @@ def _failed_exit(ad: Mapping[str, Any]) -> StatusInfo:
     reason = FAILURE_CLASSES[klass]
     if klass == "unknown":
         reason = f"{reason} ({code})"
+    reason = failure.reason(klass, reason, failure.from_ad(ad))  # the wrapper's own words
     return StatusInfo(JobState.FAILED, reason, klass, code)
 
 
@@ -181,8 +183,7 @@ def classify(
 
         return StatusInfo(JobState.QUEUED, restart_reason(ad))
     if status in (RUNNING, TRANSFERRING_OUTPUT):
-        progress = ad.get(PROGRESS_ATTR)
-        return StatusInfo(JobState.RUNNING, str(progress) if progress else None)
+        return StatusInfo(JobState.RUNNING, live.reason(ad, now))
     if status == SUSPENDED:
         return StatusInfo(JobState.RUNNING, "suspended by the execute machine")
     if status == COMPLETED:
@@ -203,7 +204,10 @@ def from_result_file(result: Mapping[str, Any]) -> StatusInfo:
     reason = FAILURE_CLASSES[klass]
     error = result.get("error") or {}
     cell = result.get("failed_cell")
-    if isinstance(error, Mapping) and error.get("name"):
+    summary = failure.from_result(result)
+    if summary:  # the words the job ad said before the fetch
+        reason = failure.reason(klass, reason, summary)
+    elif isinstance(error, Mapping) and error.get("name"):  # an older wrapper's file
         detail = f"{error.get('name')}: {error.get('value', '')}".strip()
         # failed_cell indexes the executed notebook's cells; people count from 1.
         where = f" in cell {int(cell) + 1} of the executed notebook" if cell is not None else ""

@@ -25,6 +25,8 @@ REDACT_NAME = "condor_nb_redact.py"
 RECORDING_NAME = "condor_nb_recording.py"
 #: Picks the worker's papermill or the shipped one (EXECUTOR_NAME).
 EXECUTOR_MODULE_NAME = "condor_nb_executor.py"
+#: Tells the job's --notify targets (webhook, Slack) that it ended, from the job.
+NOTIFY_NAME = "condor_nb_notify.py"
 #: Run by the starter after the job, before the output transfer (the job's PostCmd).
 POST_NAME = "condor_nb_post.py"
 #: The schedule runner, shipped with a schedule instead of being the job's command.
@@ -41,6 +43,7 @@ SHIPPED_FILES = (
     RECORDING_NAME,
     EXECUTOR_MODULE_NAME,
     POST_NAME,
+    NOTIFY_NAME,
 )
 
 #: The wrapper's input: notebook name, parameters, kernel, time limits.
@@ -114,8 +117,21 @@ EXIT_CODES = {
 OUTCOME_BY_EXIT_CODE = {code: outcome for outcome, code in EXIT_CODES.items()}
 
 # ------------------------------------------------------------------------ job ad attributes
-#: Set by the wrapper through condor_chirp while the job runs ("cell 12 of 40").
+#: Set by wrappers before the live attribute existed ("cell 12 of 40"); still read.
 PROGRESS_ATTR = "CondorNbProgress"
+#: Set by the wrapper through Chirp while the job runs, at most once per
+#: LIVE_EVERY_S: the running cell and the tail of the output, in one string,
+#: LIVE_PREFIX + base64(UTF-8 JSON). Base64 keeps quotes, backslashes, newlines,
+#: NULs and invalid UTF-8 of the notebook's output out of the ClassAd entirely.
+#: JSON keys: "c" user's code cell (1-based, the injected parameters cell is 0),
+#: "of" the user's code cells, "src" its first source line (cut), "t" when it
+#: started (Unix s), "n" characters of output so far, "o" the last of them
+#: (at most LIVE_TAIL_BYTES of UTF-8), "end" the outcome once the notebook ended.
+LIVE_ATTR = "CondorNbLive"
+LIVE_PREFIX = "v1:"
+LIVE_EVERY_S = 10.0
+LIVE_TAIL_BYTES = 2048
+LIVE_SOURCE_CHARS = 60
 #: Every condor_nb job: its id, name, notebook path, profile, version, submit host,
 #: staging folder, notebook hash, parameters (encoded, when small).
 ID_ATTR = "CondorNbId"
@@ -145,3 +161,6 @@ DASK_CLIENT_ATTR = "CondorNbDaskClient"
 HEARTBEAT_ATTR = "CondorNbHeartbeat"
 #: The tiny job ``condor_nb doctor`` submits to probe a profile.
 PROBE_ATTR = "CondorNbProbe"
+#: Set once, through Chirp, by the wrapper as a failed job ends: where and why, in one
+#: bounded line ("cell 3: `x = 1/0`: ZeroDivisionError: division by zero"), before any fetch.
+FAILURE_ATTR = "CondorNbFailure"

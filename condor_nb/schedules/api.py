@@ -190,7 +190,7 @@ def _submit(
         kind=f"schedule {schedule_id}", description=desc, spool=True,
         target=preflight.Target(spec.notebook, spec.image, spec.kernel, job_dir),
         stage=stage, wall_time=getattr(spec, "wall_time", None), secrets=files.secrets,
-        after=look,
+        after=look, allow_no_match=bool(getattr(spec, "allow_no_match", False)),
     )  # fmt: skip
     done = chokepoint.submit(sub, settings)
     if not ads:

@@ -20,6 +20,7 @@ from condor_nb.errors import SpecError
 from condor_nb.settings import Settings
 from condor_nb.spec import quoting
 from condor_nb.spec.notebook import inspect_notebook
+from condor_nb.spec.notify import NotifyTarget, check_targets, parse_targets
 from condor_nb.spec.options import JobOptions
 from condor_nb.spec.params import check_parameters
 from condor_nb.spec.units import parse_count, parse_size_mib, show_value
@@ -55,6 +56,9 @@ class NotebookJob:
     # only when the job is staged, so a spec never holds a secret.
     secrets: tuple[tuple[str, str], ...] = ()
     content_hash: str = ""
+    allow_no_match: bool = False  # submit even if no slot of the pool can run it
+    # Who is told when the job ends (condor_nb.spec.notify); no secret value in them.
+    notify: tuple[NotifyTarget, ...] = ()
 
 
 def _resources(settings: Settings, cpus: Any, memory: Any, disk: Any, gpus: Any) -> Resources:
@@ -333,6 +337,12 @@ def build(
             quoting.plain_value(o.kernel, what="kernel name")
         except ValueError as exc:
             raise SpecError(f"kernel: {exc}") from None
+    secrets = parse_secrets(o.secrets)
+    notify = parse_targets(
+        o.notify, settings.notify, slack_api_url=settings.slack_api_url,
+        jupyter_url=settings.jupyter_url,
+    )  # fmt: skip
+    check_targets(notify, [name for name, _ in secrets], checked)
     return NotebookJob(
         notebook=path,
         parameters=checked,
@@ -345,8 +355,10 @@ def build(
         cell_timeout=_timeout(o.cell_timeout),
         wall_time=_wall_time(o.wall_time),
         retries=_retries(o.retries),
-        secrets=parse_secrets(o.secrets),
+        secrets=secrets,
         content_hash=info.content_hash,
+        allow_no_match=bool(o.allow_no_match),
+        notify=notify,
     )
 
 

@@ -112,9 +112,23 @@ class JobOptions:
         "(Python: a list of names, or a mapping of names to files).",
         multiple=True, metavar="NAME[=FILE]",
     )  # fmt: skip
+    notify: Iterable[str] | None = _option(
+        None, "--notify",
+        doc="Be told when the job ends: a webhook URL (https://...), slack:CHANNEL_ID[:SECRET] "
+        "(the bot token only through --secret, default SLACK_BOT_TOKEN), or "
+        "email:ADDRESS[:WHEN] (WHEN: complete, error or always); repeatable; `none` turns "
+        "the setting's default (CONDOR_NB_NOTIFY) off.",
+        multiple=True, metavar="TARGET",
+    )  # fmt: skip
     allow_unknown_params: bool = _option(
         False, "--allow-unknown-params",
         doc="Accept parameters the notebook's parameters cell does not declare.",
+        is_flag=True,
+    )  # fmt: skip
+    allow_no_match: bool = _option(
+        False, "--allow-no-match",
+        doc="Submit even when no slot of the pool can ever run the job (it waits idle "
+        "until one joins); without it such a job is refused.",
         is_flag=True,
     )  # fmt: skip
 
@@ -162,7 +176,9 @@ class ScheduleKwargs(TypedDict, total=False):
     wall_time: float | str | None
     files: Iterable[str | os.PathLike[str]]
     secrets: Iterable[str] | Mapping[str, str | os.PathLike[str]] | None
+    notify: Iterable[str] | None
     allow_unknown_params: bool
+    allow_no_match: bool
 
 
 class JobKwargs(ScheduleKwargs, total=False):

@@ -310,6 +310,16 @@ class Registry:
         )
         return [JobRecord(*row) for row in rows]
 
+    def find_condor_id(self, cluster: int, proc: int | None = None) -> list[JobRecord]:
+        """Jobs with this HTCondor cluster (and proc), on any schedd, by schedd and proc."""
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE cluster = ?"
+        args: list[int] = [cluster]
+        if proc is not None:
+            sql += " AND proc = ?"
+            args.append(proc)
+        rows = self._connect().execute(sql + " ORDER BY schedd, proc", args).fetchall()
+        return [JobRecord(*row) for row in rows]
+
     def all(self, ids: Sequence[str] | None = None) -> list[JobRecord]:
         sql = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
         conn = self._connect()

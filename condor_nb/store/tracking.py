@@ -34,9 +34,9 @@ PROJECTION: tuple[str, ...] = (
     "HoldReason", "HoldReasonCode", "RemoveReason", "QDate", "JobStartDate",
     "CompletionDate", "EnteredCurrentStatus", "NumJobStarts",
     names.ID_ATTR, names.NAME_ATTR, names.NOTEBOOK_ATTR, names.PROFILE_ATTR,
-    names.JOB_DIR_ATTR, names.PARAMS_ATTR, names.HASH_ATTR, names.PROGRESS_ATTR,
+    names.JOB_DIR_ATTR, names.PARAMS_ATTR, names.HASH_ATTR, names.PROGRESS_ATTR, names.LIVE_ATTR,
     names.SWEEP_ATTR, names.SWEEP_INDEX_ATTR, names.SPOOLED_ATTR,
-    "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration",
+    "LastRemoteHost", "JobDisconnectedDate", "JobLeaseDuration", names.FAILURE_ATTR,
 )  # fmt: skip
 # What RUNTIME needs of every ad (three numbers more). What a job used is asked for
 # only once it has ended (one small query for those jobs, or with the history ads):
@@ -258,7 +258,7 @@ def _merge(
         if (
             old is not None
             and old.in_queue == in_queue
-            and (old.retrieved_at or (old.ad_signature == sig and old.reason != "uploading inputs"))
+            and (old.retrieved_at or (old.ad_signature == sig and not _changes_alone(old)))
         ):
             out[job_id] = old
         else:
@@ -309,6 +309,12 @@ def usage_ads(
     else:
         constraint = "JobStatus == 3 || JobStatus == 4 || JobStatus == 5"
     return list(client.query(mine(constraint, settings), USAGE_PROJECTION))
+
+
+def _changes_alone(record: JobRecord) -> bool:
+    """Its reason changes with time alone: waiting for its upload, or running a cell
+    for so long (the live attribute is classified again: new cell, new output)."""
+    return record.reason == "uploading inputs" or record.state == status.JobState.RUNNING.value
 
 
 def _remove_abandoned(client: ScheddClient, ids: Sequence[str], settings: Settings) -> None:

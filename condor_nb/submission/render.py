@@ -27,7 +27,7 @@ from condor_nb.contract.names import (
     WRAPPER_NAME,
 )
 from condor_nb.settings import Settings
-from condor_nb.spec import quoting
+from condor_nb.spec import notify, quoting
 from condor_nb.spec.job import NotebookJob
 from condor_nb.spec.usage import WALL_TIME_GRACE as _WALL_TIME_GRACE
 from condor_nb.submission.templates import Template
@@ -54,6 +54,8 @@ def job_config(job: NotebookJob, *, job_id: str, notebook_name: str) -> dict[str
         "autosave_seconds": 30,
         "report": True,
         "log_output": True,
+        "name": job.name,
+        "notify": notify.worker_config(job.notify, job_id),
     }
 
 
@@ -141,6 +143,7 @@ def render(
         "request_memory": str(job.resources.memory_mib),
         "request_disk": str(job.resources.disk_mib * 1024),
         **_limits(job),
+        **notify.submit_commands(job.notify),
         **secret_inputs,
     }
     if job.resources.gpus:

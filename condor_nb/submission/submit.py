@@ -35,7 +35,7 @@ from pathlib import Path
 
 from condor_nb.condor import schedd
 from condor_nb.settings import Settings
-from condor_nb.submission import preflight
+from condor_nb.submission import nomatch, preflight
 from condor_nb.submission.render import is_spooled
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class Submission:
     secrets: Path | None = None
     environ: Mapping[str, str] | None = None
     warnings: list[str] = field(default_factory=list)
+    allow_no_match: bool = False  # submit even when no slot of the pool can run it
 
     @property
     def spooled(self) -> bool:
@@ -114,6 +115,7 @@ def submit(
             settings, sub.target, sub.description, wall_time=sub.wall_time,
             environ=sub.environ, checks=sub.checks,
         )  # fmt: skip
+        sub.warnings += nomatch.check(settings, sub.description, allow=sub.allow_no_match)
         if sub.stage is not None:
             sub.stage()
         client = client or schedd.client_for(settings)  # finding the schedd can fail

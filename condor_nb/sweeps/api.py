@@ -32,6 +32,8 @@ from condor_nb.submission.submit import new_job_id
 from condor_nb.sweeps import submit as sweep_submit
 from condor_nb.sweeps.results import results_table
 from condor_nb.sweeps.submit import SWEEP_PREFIX, archive_attempt
+from condor_nb.view import html as view_html
+from condor_nb.view.live import open_live
 
 __all__ = [
     "SWEEP_PREFIX",
@@ -78,7 +80,22 @@ class Sweep:
         return self.record.name
 
     def __repr__(self) -> str:
-        return f"<Sweep {self.id} {self.name!r} {self.record.size} sets>"
+        counts = self._known_counts()
+        return f"<Sweep {self.id} {self.name!r} {self.record.size} sets: {counts or 'no jobs'}>"
+
+    def _known_counts(self) -> SweepStatus:
+        """Counts by state as last recorded (no schedd query)."""
+        return SweepStatus(Counter(r.state for _, r in self._registry().sweep_members(self.id)))
+
+    def _html(self, waited: float | None = None) -> str:
+        members = self._registry().sweep_members(self.id)
+        return view_html.sweep_html(
+            self.id, self.name, self.record.notebook, members, waited=waited
+        )
+
+    def _repr_html_(self) -> str:
+        """The last known states (``status()`` refreshes them), one row per parameter set."""
+        return self._html()
 
     def _registry(self) -> Registry:
         return registry_for(self._settings)
@@ -111,22 +128,40 @@ class Sweep:
         timeout: float | None = None,
         *,
         poll: float | None = None,
-        progress: Callable[[SweepStatus], None] | None = None,
+        progress: bool | Callable[[SweepStatus], None] | None = True,
     ) -> SweepStatus:
-        """Block until every proc has finished (or is held); retrieve their outputs."""
+        """Block until every proc has finished (or is held); retrieve their outputs.
+
+        ``progress``: by default a live display (a table updated in place in a
+        notebook, one progress bar over the sweep on a terminal's stderr, nothing when
+        neither); ``False`` (or ``None``) shows nothing; a callable is called with each
+        :class:`SweepStatus` instead.
+        """
         interval = poll or self._settings.poll_interval
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            counts = self.status()
-            if progress is not None:
-                progress(counts)
-            if counts.done:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                return counts
-            time.sleep(interval)
-        self.retrieve()
-        return SweepStatus(Counter(r.state for _, r in self._registry().sweep_members(self.id)))
+        start = time.monotonic()
+        live = open_live(f"sweep {self.id}", self.record.size) if progress is True else None
+        try:
+            while True:
+                counts = self.status()
+                if callable(progress):
+                    progress(counts)
+                if live is not None:
+                    waited = time.monotonic() - start
+                    live.update(self._html(waited), str(counts), view_html.finished(counts))
+                if counts.done:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return counts
+                time.sleep(interval)
+            self.retrieve()
+            counts = self._known_counts()
+            if live is not None:
+                live.update(self._html(), str(counts), view_html.finished(counts))
+        finally:
+            if live is not None:
+                live.close()
+        return counts
 
     def retrieve(self) -> None:
         """Bring back the outputs of every finished proc that has not been retrieved."""

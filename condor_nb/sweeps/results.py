@@ -3,7 +3,9 @@
 Each row holds the index, job id, state, runtime, the parameters, and the values
 the notebook recorded with ``condor_nb.record(name, value)`` (read from the
 retrieved ``_condor_nb_values.json``). A pandas DataFrame when pandas is
-installed (or asked for), else a list of dicts.
+installed (or asked for), else :class:`ResultRows` (a list of dicts that shows as an
+HTML table in a notebook and has ``to_pandas()``). pandas and pyarrow (Parquet) come
+with the ``results`` extra: ``pip install 'condor_nb[results]'``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,38 @@ from typing import TYPE_CHECKING, Any
 
 from condor_nb.contract import VALUES_JSON
 from condor_nb.errors import SpecError
+from condor_nb.view.html import rows_html
 
 if TYPE_CHECKING:
     from condor_nb.api import Job
 
 FIXED_COLUMNS = ("index", "job_id", "state", "reason", "runtime_s")
+
+#: The extra that installs what results need beyond CSV (pandas, pyarrow).
+EXTRA_HINT = "pip install 'condor_nb[results]' (pandas and pyarrow)"
+
+
+def _pandas(what: str) -> Any:
+    try:
+        import pandas as pd
+    except ImportError:
+        raise SpecError(f"{what} needs pandas, which is not installed", hint=EXTRA_HINT) from None
+    return pd
+
+
+class ResultRows(list[dict[str, Any]]):
+    """A sweep's results as a list of dicts (one per parameter set), in order."""
+
+    @property
+    def columns(self) -> list[str]:
+        return _columns(self)
+
+    def to_pandas(self) -> Any:
+        """The same rows as a pandas DataFrame (``condor_nb[results]`` installs pandas)."""
+        return _pandas("a DataFrame").DataFrame(list(self), columns=self.columns)
+
+    def _repr_html_(self) -> str:
+        return rows_html(self, self.columns)
 
 
 def _values(out_dir: Path) -> dict[str, Any]:
@@ -52,19 +81,19 @@ def result_rows(members: Sequence[tuple[int, Job]]) -> list[dict[str, Any]]:
 
 
 def results_table(members: Sequence[tuple[int, Job]], *, as_dataframe: bool | None = None) -> Any:
-    rows = result_rows(members)
+    rows = ResultRows(result_rows(members))
     if as_dataframe is False:
         return rows
     try:
-        import pandas as pd
+        import pandas  # noqa: F401
     except ImportError:
         if as_dataframe:
             raise SpecError(
                 "a DataFrame was asked for, but pandas is not installed",
-                hint="pip install pandas, or call results(as_dataframe=False)",
+                hint=EXTRA_HINT + ", or call results(as_dataframe=False)",
             ) from None
         return rows
-    return pd.DataFrame(rows)
+    return rows.to_pandas()
 
 
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -78,15 +107,7 @@ def write_table(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) ->
     """CSV (lists and dicts as JSON text) or Parquet (needs pandas and pyarrow)."""
     target = Path(path)
     if target.suffix.lower() == ".parquet":
-        try:
-            import pandas as pd
-
-            pd.DataFrame(rows).to_parquet(target)
-        except ImportError as exc:
-            raise SpecError(
-                f"writing Parquet needs pandas and pyarrow ({exc.name} is missing)",
-                hint="pip install pandas pyarrow, or write a .csv",
-            ) from None
+        write_parquet(rows, target)
         return target
     if target.suffix.lower() not in (".csv", ""):
         raise SpecError(f"results file: expected a .csv or .parquet name; got {target.name!r}")
@@ -101,3 +122,27 @@ def write_table(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) ->
 
 def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+def write_parquet(rows: Sequence[dict[str, Any]], target: Path) -> None:
+    """Parquet through pandas and pyarrow. A column whose values pyarrow cannot hold in
+    one type (a value recorded as a number by one proc, a string by another) is
+    written as JSON text, as in the CSV."""
+    pd = _pandas("writing Parquet")
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise SpecError(
+            "writing Parquet needs pyarrow, which is not installed", hint=EXTRA_HINT
+        ) from None
+    frame = pd.DataFrame(list(rows), columns=_columns(rows))
+    for column in frame.columns:
+        try:
+            pa.array(frame[column], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            frame[column] = [None if _missing(v) else json.dumps(v) for v in frame[column]]
+    frame.to_parquet(target, index=False)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)

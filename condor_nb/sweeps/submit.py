@@ -164,6 +164,7 @@ def submit_sweep(
         target = preflight.Target(base.notebook, base.image, base.kernel, files.job_dir)
         sub = _submission("sweep", target, base.wall_time, description, itemdata, records,
                           settings, files.secrets, stage)  # fmt: skip
+        sub.allow_no_match = base.allow_no_match
         schedd_name = chokepoint.submit(sub, settings).schedd
         # (not spooled: the procs read the secrets from in/ as they start; Sweep.retrieve
         # deletes them)

@@ -7,6 +7,7 @@ job's scratch directory, with ``condor_nb_job.json`` and the input notebook, and
 Without it the job still runs and the result file is complete, but the manifest and the
 HTML stay placeholders. ``redact.py`` (``condor_nb_redact.py``) takes the ``--secret``
 values out of everything the job writes; a job with secrets refuses to run without it.
+``notify.py`` (``condor_nb_notify.py``) tells the ``--notify`` targets that the job ended.
 None of these files imports condor_nb: the names they share with the submit side come
 from :mod:`condor_nb.contract`, shipped as ``condor_nb_contract.py`` and loaded by path.
 Importing this module is cheap (no papermill).
@@ -30,6 +31,7 @@ WRAPPER_FILES = {
     names.RECORDING_NAME: _HERE / "record.py",
     names.EXECUTOR_MODULE_NAME: _HERE / "executor.py",
     names.POST_NAME: _HERE / "post.py",
+    names.NOTIFY_NAME: _HERE / "notify.py",
 }
 
 __all__ = ["CRON_PATH", "REPORT_PATH", "WRAPPER_FILES", "WRAPPER_PATH"]

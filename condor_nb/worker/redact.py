@@ -47,7 +47,7 @@ FORMAT_KEYS = frozenset(
     duration_s cells_total cells_executed papermill_version python job_id value
     complete version implementation executable platform hostname packages imports
     versions_from kernel requested fallback language_version distributions stdlib
-    local_file""".split()  # noqa: SIM905
+    local_file failure cell source_line summary""".split()  # noqa: SIM905
 )
 _MIME = re.compile(r"[\w.+-]+/[\w.+-]+")
 

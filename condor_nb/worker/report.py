@@ -11,19 +11,22 @@ condor_nb, Python >= 3.9.
 Live progress: with an I/O proxy (``+WantIOProxy = true`` in the submit description sets
 _CONDOR_CHIRP_CONFIG) and condor_chirp found (PATH, next to $_CONDOR_BIN, or HTCondor's
 libexec; without it, as in most container images, the Chirp protocol is spoken here
-over a socket), the job attribute CondorNbProgress is set to e.g. "cell 12 of 40" with an
-immediate ``condor_chirp set_job_attr`` (the shadow writes it to the schedd's job ad at
-once), at most once every 10 s: the first cell start after a quiet 10 s is sent right
-away, later ones are coalesced and the latest is sent when the 10 s are up. Never
-``set_job_attr_delayed``: HTCondor drops delayed updates whose name does not match
-CHIRP_DELAYED_UPDATE_PREFIX (``Chirp*``) and sends the others only with the starter's
-periodic update (STARTER_UPDATE_INTERVAL, 300 s by default). The condor_chirp child
-process is never waited for. See docs/developers.md, "Live progress".
+over a socket), the job attribute CondorNbLive carries the running cell (number, first
+source line, start time) and the tail of the output (contract: LIVE_ATTR), base64-encoded
+JSON, with an immediate ``condor_chirp set_job_attr`` (the shadow writes it to the
+schedd's job ad at once), at most once every 10 s: the first change after a quiet 10 s
+is sent right away, later ones are coalesced and the latest state is sent when the 10 s
+are up. Never ``set_job_attr_delayed``: HTCondor drops delayed updates whose name does
+not match CHIRP_DELAYED_UPDATE_PREFIX (``Chirp*``) and sends the others only with the
+starter's periodic update (STARTER_UPDATE_INTERVAL, 300 s by default). The condor_chirp
+child process is never waited for. See docs/developers.md, "Live progress".
 """
 
 from __future__ import annotations
 
 import ast
+import base64
+import contextlib
 import functools
 import html
 import json
@@ -49,8 +52,18 @@ C = SimpleNamespace(**runpy.run_path(CONTRACT))
 PACKAGES = ("papermill", "nbclient", "ipykernel", "nbformat", "nbconvert", "jupyter_client")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_OUTPUT_CHARS = 20000
-PROGRESS_ATTR = C.PROGRESS_ATTR
-CHIRP_EVERY_S = 10.0  # at most one job-ad update per job per this many seconds
+LIVE_ATTR = C.LIVE_ATTR
+CHIRP_EVERY_S = C.LIVE_EVERY_S  # at most one job-ad update per job per this many seconds
+LIVE_TAIL_BYTES = C.LIVE_TAIL_BYTES
+# The JSON's bound: the tail, the source line (4 bytes a character at worst) and the
+# rest; base64 makes it 4/3 bigger: at most 3.4 KB (HTCondor 23.9's Chirp proxy takes it;
+# one that refuses it gets LIVE_SMALL_TAIL_BYTES from then on).
+LIVE_JSON_BYTES = LIVE_TAIL_BYTES + 4 * C.LIVE_SOURCE_CHARS + 256
+# Any ANSI escape: CSI (colours, cursor), OSC (titles, links; ended by BEL or ST), others.
+ANSI_ANY = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+CHIRP_ERROR_TOO_BIG = -5  # the Chirp proxy's answer to a line longer than it takes
+LIVE_SMALL_TAIL_BYTES = 200  # then: the whole command within a 1024-byte line
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 CHIRP_LIBEXEC = "/usr/libexec/condor/condor_chirp"  # Debian, Ubuntu, RHEL packages
 CHIRP_OTHER_PLACES = ("/usr/lib/condor/libexec/condor_chirp",)  # tarball-style layouts
 #: condor_nb.record() for workers without condor_nb (run.py's enable_recording writes it).
@@ -98,10 +111,12 @@ def chirp_set_job_attr(name: str, expr: str, timeout: float = 10.0) -> int:
 
 
 class Chirp:
-    """Best-effort live progress through condor_chirp; a silent no-op outside HTCondor.
+    """Best-effort live progress and output through Chirp; a silent no-op outside HTCondor.
 
-    At most one update every ``every`` seconds; what comes sooner is kept and the
-    latest value is sent when the time is up (a timer thread), unchanged values never.
+    What is known (the running cell, the tail of the output, the outcome) goes into one
+    job attribute, LIVE_ATTR, in one ``set_job_attr``: at most one update every
+    ``every`` seconds; what comes sooner is kept and the latest state is sent when the
+    time is up (a timer thread), an unchanged value never.
     """
 
     def __init__(self, every: float = CHIRP_EVERY_S) -> None:
@@ -112,22 +127,71 @@ class Chirp:
         self.every = every
         self.last = time.monotonic() - every
         self.sent: str | None = None
-        self.pending: str | None = None
+        self.pending = False
         self.proc: subprocess.Popen[bytes] | None = None
         self.timer: threading.Timer | None = None
         self.lock = threading.Lock()
+        self.state: dict[str, Any] = {"n": 0, "o": ""}
+        #: Applied to the whole tail before each update (a secret printed in two writes).
+        self.redact: Any = None
+        #: Bytes of output tail sent; smaller if a Chirp proxy refuses the line as too big.
+        self.tail_bytes = LIVE_TAIL_BYTES
+        self.seen: tuple[int, int] = (-1, 0)  # (cell index, outputs already taken from it)
 
-    def update(self, text: str, force: bool = False) -> None:
-        """Publish ``text`` now if allowed, else when allowed. ``force``: the job is
-        ending; send now if allowed, else not at all (its status says the rest)."""
+    # -- what the wrapper tells ------------------------------------------------------
+    def cell_start(self, number: int, total: int, source: str) -> None:
+        """The user's code cell ``number`` (1-based; 0: the injected parameters) starts."""
+        src = first_line(source)
+        self._change(c=number, of=total, src=src, t=int(time.time()))
+
+    def output(self, text: str) -> None:
+        """Text the notebook produced (already redacted): kept as a bounded tail."""
+        if not self.exe:
+            return
+        clean = clean_output(text)
+        if not clean:
+            return
+        with self.lock:
+            self.state["n"] += len(clean)
+            self.state["o"] = (self.state["o"] + clean)[-LIVE_TAIL_BYTES:]
+        self._change()
+
+    def cell_outputs(self, index: int, outputs: list[Any], redact: Any = None) -> None:
+        """The non-stream outputs of the running cell (results, displays, errors) not
+        yet taken; the stream outputs come through LiveTee."""
+        if not self.exe:
+            return
+        seen_index, seen = self.seen
+        if seen_index != index or len(outputs) < seen:  # another cell, or a clear_output
+            seen = 0
+        self.seen = (index, len(outputs))
+        for out in outputs[seen:]:
+            kind = out.get("output_type")
+            if kind == "error":
+                text = f"{out.get('ename', '')}: {out.get('evalue', '')}"
+            elif kind in ("execute_result", "display_data"):
+                text = out.get("data", {}).get("text/plain", "")
+                text = "".join(text) if isinstance(text, list) else str(text)
+            else:
+                continue
+            text = text if text.endswith("\n") else text + "\n"
+            self.output(redact(text) if redact else text)
+
+    def finish(self, outcome: str) -> None:
+        """The notebook ended: send now if allowed, else not at all (its status says it)."""
+        self._change(force=True, end=outcome)
+
+    # -- sending -------------------------------------------------------------------
+    def _change(self, force: bool = False, **fields: Any) -> None:
         if not self.exe:
             return
         with self.lock:
-            self.pending = text
+            self.state.update(fields)
+            self.pending = True
             if self._due():
                 self._send()
             elif force:
-                self.pending = None
+                self.pending = False
             elif self.timer is None:
                 self._arm()
 
@@ -146,25 +210,31 @@ class Chirp:
     def _flush(self) -> None:
         with self.lock:
             self.timer = None
-            if self.pending is None:
+            if not self.pending:
                 return
             if self._due():
                 self._send()
             else:
-                self._arm()  # the last condor_chirp still runs: try again shortly
+                self._arm()  # the last update still runs: try again shortly
 
     def _send(self) -> None:
-        text, self.pending = self.pending, None
-        if text is None or text == self.sent or not self.exe:
+        self.pending = False
+        if self.proc is not None and self.proc.poll() not in (None, 0):
+            self.tail_bytes = LIVE_SMALL_TAIL_BYTES  # condor_chirp failed: maybe too big
+        state = self.state
+        if self.redact is not None:
+            state = dict(state, o=self.redact(state["o"]))
+        value = encode_live(state, self.tail_bytes)
+        if value == self.sent or not self.exe:
             return
-        self.last, self.sent = time.monotonic(), text
-        # A ClassAd string literal: JSON's escaping of quotes and backslashes matches.
+        self.last, self.sent = time.monotonic(), value
+        expr = f'"{value}"'  # base64 and the prefix: nothing to escape in a ClassAd string
         if self.exe == "socket":
-            args = (PROGRESS_ATTR, json.dumps(text))
+            args = (LIVE_ATTR, expr)
             self.thread = threading.Thread(target=self._socket_send, args=args, daemon=True)
             self.thread.start()
             return
-        cmd = [self.exe, "set_job_attr", PROGRESS_ATTR, json.dumps(text)]
+        cmd = [self.exe, "set_job_attr", LIVE_ATTR, expr]
         devnull = subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(cmd, stdin=devnull, stdout=devnull, stderr=devnull)
@@ -173,9 +243,79 @@ class Chirp:
 
     def _socket_send(self, name: str, expr: str) -> None:
         try:
-            chirp_set_job_attr(name, expr)
+            code = chirp_set_job_attr(name, expr)
         except (OSError, ValueError):
             self.exe = None  # no proxy after all: stop trying
+            return
+        if code == CHIRP_ERROR_TOO_BIG and self.tail_bytes > LIVE_SMALL_TAIL_BYTES:
+            with self.lock:  # a proxy with a shorter line limit: a smaller tail from now on
+                self.tail_bytes, self.sent = LIVE_SMALL_TAIL_BYTES, None
+            self._change()
+
+
+class LiveTee:
+    """The stream papermill writes the cells' stdout/stderr to, also fed to the Chirp
+    tail (redacted with ``redact`` first)."""
+
+    def __init__(self, stream: Any, chirp: Chirp, redact: Any) -> None:
+        self._stream, self._chirp, self._redact = stream, chirp, redact
+
+    def write(self, text: str) -> int:
+        written = int(self._stream.write(text))
+        # The live tail is best effort; the log file is what counts.
+        with contextlib.suppress(Exception):
+            self._chirp.output(self._redact(text))
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def user_cell(nb: Any, index: int) -> tuple[int, int]:
+    """(number, total) of the code cell at ``index`` as the user counts them: 1-based,
+    the parameters cell papermill injected not counted (it is number 0)."""
+    number = total = 0
+    for at, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        injected = "injected-parameters" in cell.get("metadata", {}).get("tags", [])
+        if not injected:
+            total += 1
+        if at == index:
+            number = 0 if injected else total
+    return number, total
+
+
+def first_line(source: Any) -> str:
+    """The first non-blank source line, cleaned and cut to LIVE_SOURCE_CHARS."""
+    text = "".join(source) if isinstance(source, list) else str(source or "")
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    line = clean_output(line).replace("\n", " ").replace("\t", " ")
+    cut = C.LIVE_SOURCE_CHARS
+    return line if len(line) <= cut else line[: cut - 3] + "..."
+
+
+def clean_output(text: str) -> str:
+    """Printable text: ANSI escapes, NULs and other control characters out (newlines and
+    tabs kept, a lone carriage return becomes a newline), no lone surrogates."""
+    text = ANSI_ANY.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = CONTROL.sub("", text)
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def encode_live(state: dict[str, Any], tail_bytes: int = LIVE_TAIL_BYTES) -> str:
+    """LIVE_PREFIX + base64 of the compact JSON, its tail cut so the JSON stays within
+    ``tail_bytes`` + the rest (quotes and backslashes in the tail grow when escaped)."""
+    data = dict(state)
+    tail = str(data.get("o", "")).encode("utf-8")[-tail_bytes:]
+    data["o"] = tail.decode("utf-8", "ignore")  # a character cut in two goes
+    bound = LIVE_JSON_BYTES - LIVE_TAIL_BYTES + tail_bytes
+    while True:
+        blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if len(blob) <= bound or not data["o"]:
+            break
+        data["o"] = data["o"][len(data["o"]) // 4 + 1 :]
+    return str(C.LIVE_PREFIX) + base64.b64encode(blob).decode("ascii")
 
 
 @functools.lru_cache(maxsize=None)  # noqa: UP033 (Python 3.8+ on the worker)
@@ -327,6 +467,8 @@ def simple_html(result: dict[str, Any], nb: Any) -> str:
         f"<p>{result['cells_executed']}/{result['cells_total']} code cells run in "
         f"{result['duration_s']} s; exit code {result['exit_code']}</p>",
     ]
+    if result.get("failure"):
+        parts.append(f"<h2>{esc(str(result['failure'].get('summary', '')))}</h2>")
     if err:
         trace = esc(ANSI.sub("", "\n".join(err.get("traceback") or [])))
         parts.append(f"<h2>{esc(err['name'])}: {esc(str(err['value']))}</h2><pre>{trace}</pre>")
@@ -344,6 +486,28 @@ def nbconvert_html(nb: Any) -> str:
 
     body: str = HTMLExporter().from_notebook_node(nb)[0]
     return body
+
+
+BANNER_TAG = "papermill-error-cell-tag"  # papermill's ERROR_MARKER_TAG (a rerun drops these)
+BANNER_STYLE = "color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"
+
+
+def number_banner(nb: Any, index: int, failure: dict[str, Any]) -> None:
+    """Papermill's banner at the top says "In [n]" (the kernel's execution count, which
+    counts the parameters papermill injected): say the cell as the user counts it, and
+    the one-line failure summary, instead. Changes no cell but the banner."""
+    cell = failure.get("cell")
+    where = f"cell {cell}" if cell is not None else "the injected parameters cell"
+    text = (
+        f'<span style="{BANNER_STYLE}">An Exception was encountered at '
+        f"'<a href=\"#papermill-error-cell\">{where}</a>'.</span>\n\n"
+        f"<pre>{html.escape(str(failure.get('summary', '')))}</pre>"
+    )
+    for each in nb.cells[:index]:  # the banner links to the anchor (the cell before it)
+        tags = each.get("metadata", {}).get("tags", [])
+        if BANNER_TAG in tags and 'href="#papermill-error-cell"' in str(each.get("source")):
+            each["source"] = text
+            return
 
 
 def annotate_failed_cell(nb: Any, index: int, name: str, message: str) -> int:

@@ -42,6 +42,7 @@ REPORT_MODULE = C.REPORT_NAME  # shipped next to this file; see load_report()
 REDACT_MODULE = C.REDACT_NAME  # the same, for load_secrets()
 EXECUTOR_MODULE = C.EXECUTOR_MODULE_NAME  # the worker's papermill or the shipped one
 RECORDING_MODULE = C.RECORDING_NAME  # condor_nb.record() for workers without condor_nb
+NOTIFY_MODULE = C.NOTIFY_NAME  # tells the --notify targets; see send_notifications()
 FALLBACK_KERNEL = "python3"
 NEEDS = "use an image (or a Python) with ipykernel installed (condor_nb brings papermill)"
 SHUTDOWN_WAIT_S = 2.0  # graceful kernel shutdown budget (jupyter_client's default: 5 s)
@@ -58,6 +59,8 @@ JOB_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {  # key: (accepted types, d
     "report": ((bool,), True),
     "job_id": ((str, int), ""),
     "log_output": ((bool,), True),
+    "name": ((str,), ""),
+    "notify": ((list,), []),
 }
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -354,6 +357,9 @@ def make_engine(job: dict[str, Any]) -> type:
 
         def autosave_cell(self) -> None:
             self.save()
+            if STATE.chirp and STATE.cell_running and STATE.cell_index is not None:
+                cell = self.nb.cells[STATE.cell_index]
+                STATE.chirp.cell_outputs(STATE.cell_index, cell.get("outputs", []), redact)
 
         def notebook_start(self, **kw: Any) -> None:
             super().notebook_start(**kw)
@@ -375,11 +381,11 @@ def make_engine(job: dict[str, Any]) -> type:
             super().cell_start(cell, cell_index, **kw)
             if cell.cell_type == "code":
                 STATE.cell_index, STATE.cell_running = cell_index, True
-                progress = f"cell {STATE.code_done + 1}/{STATE.code_total}"
                 if log:
-                    say(f"executing {progress} (notebook cell {cell_index})")
+                    say(f"executing {cell_label(self.nb, cell_index, with_line=True)}")
                 if STATE.chirp:
-                    STATE.chirp.update(f"cell {STATE.code_done + 1} of {STATE.code_total}")
+                    number, total = STATE.report.user_cell(self.nb, cell_index)
+                    STATE.chirp.cell_start(number, total, redact(str(cell.source)))
 
         def cell_complete(self, cell: Any, cell_index: int | None = None, **kw: Any) -> None:
             super().cell_complete(cell, cell_index, **kw)
@@ -388,7 +394,7 @@ def make_engine(job: dict[str, Any]) -> type:
                 if log:
                     took, failed = cell.metadata.papermill.get("duration") or 0.0, "exception"
                     verb = "failed" if cell.metadata.papermill.get(failed) else "finished"
-                    say(f"{verb} cell {STATE.code_done}/{STATE.code_total} in {took:.2f} s")
+                    say(f"{verb} {cell_label(self.nb, cell_index)} in {took:.2f} s")
 
     class Engine(NBClientEngine):  # type: ignore[misc]
         @classmethod
@@ -422,7 +428,9 @@ def execute(job: dict[str, Any], nb: Any) -> tuple[str, dict[str, Any] | None, i
     kernel = resolve_kernel(job, nb)
     papermill_engines.register("condor_nb", make_engine(job))
     papermill_io.register(OUTPUT_NOTEBOOK, RedactedWrite())  # a path prefix, like "s3://"
-    streams = (sys.stdout, sys.stderr) if job["log_output"] else (None, None)
+    streams: tuple[Any, Any] = (sys.stdout, sys.stderr) if job["log_output"] else (None, None)
+    if job["log_output"] and STATE.chirp:  # the live tail of the output (see report.py)
+        streams = tuple(STATE.report.LiveTee(s, STATE.chirp, redact) for s in streams)
     timeout = job["cell_timeout"]
     say(f"running {job['notebook']} with kernel {kernel!r} (papermill {papermill.__version__})")
     try:
@@ -461,6 +469,109 @@ def papermill_path(name: str) -> str:
     """The notebook's path as papermill must get it: "./" first (it reads a path
     starting with "-" from stdin) and braces doubled (it formats paths)."""
     return os.path.join(".", name).replace("{", "{{").replace("}", "}}")
+
+
+# ---------------------------------------------------------------------- the failure, in words
+# One numbering everywhere: a cell is the user's code cell number, 1-based, the
+# parameters cell papermill injects not counted, with its first source line.
+INJECTED_TAG = "injected-parameters"  # papermill's tag on the cell it adds
+FAILURE_ATTR = C.FAILURE_ATTR
+MAX_LINE_CHARS = C.LIVE_SOURCE_CHARS  # a cell's first source line, cut as the live progress cuts it
+MAX_SUMMARY_BYTES = 500  # the one-line failure summary, in the job ad and the result
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
+
+
+def one_line(text: Any) -> str:
+    """``text`` as one printable line: no ANSI escapes, control characters or invalid UTF-8."""
+    text = ANSI.sub("", str(text)).encode("utf-8", "replace").decode("utf-8")
+    return " ".join(CONTROL.sub(" ", text).split())
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, "..." marking the cut."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    data = text.encode("utf-8")[: max(0, limit - 3)]
+    return data.decode("utf-8", "ignore") + "..."
+
+
+def user_cell(nb: Any, index: int | None) -> tuple[int | None, str]:
+    """The cell at ``index`` of the executed notebook as the user counts it: its number
+    among the user's code cells (1-based; papermill's injected parameters cell is not
+    counted, and is None itself) and its first non-blank source line, cut short."""
+    cells = list(nb.get("cells", [])) if hasattr(nb, "get") else []
+    if index is None or not 0 <= index < len(cells):
+        return None, ""
+    number = 0
+    for cell in cells[: index + 1]:
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        if cell.get("cell_type") == "code" and INJECTED_TAG not in tags:
+            number += 1
+    cell = cells[index]
+    source = cell.get("source") or ""
+    source = "".join(source) if isinstance(source, list) else str(source)
+    line = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    line = one_line(line)
+    line = line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 3] + "..."
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    return (None if INJECTED_TAG in tags else number), line
+
+
+def injected_cells(nb: Any) -> int:
+    """How many parameters cells papermill injected into ``nb`` (0 or 1)."""
+    cells = nb.get("cells", []) if hasattr(nb, "get") else []
+    return sum(INJECTED_TAG in (c.get("metadata") or {}).get("tags", []) for c in cells)
+
+
+def cell_label(nb: Any, index: int | None, with_line: bool = False) -> str:
+    """ "cell 3 of 5" (the user's numbering; with_line: and its first line), for the log."""
+    number, line = user_cell(nb, index)
+    if number is None:
+        return "the injected parameters cell"
+    total = sum(c.get("cell_type") == "code" for c in nb.get("cells", [])) - injected_cells(nb)
+    return f"cell {number} of {total}" + (f": `{line}`" if with_line and line else "")
+
+
+def failure_record(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[str, Any] | None:
+    """Where and why the notebook failed, in the words every front end shows:
+    ``cell 3: `x = 1/0`: ZeroDivisionError: division by zero`` (bounded, one line)."""
+    if outcome == "completed" or not error:
+        return None
+    number, line = user_cell(nb, failed)
+    where = ""
+    if failed is not None:
+        label = f"cell {number}" if number is not None else "the injected parameters cell"
+        where = f"{label}: `{line}`: " if line else f"{label}: "
+    name, message = one_line(error.get("name") or "Error"), one_line(error.get("value") or "")
+    summary = cut(
+        redact(f"{where}{name}: {message}" if message else f"{where}{name}"), MAX_SUMMARY_BYTES
+    )
+    # Neither a closing backslash (it would escape the closing quote) nor a closing
+    # space (the schedd's parser drops it): the ad and the result say the same.
+    summary = summary.rstrip("\\ ")
+    return {"cell": number, "source_line": line or None, "summary": summary}
+
+
+def classad_string(text: str) -> str:
+    """A ClassAd string literal holding ``text`` as the schedd reads a ``set_job_attr``
+    value: in old ClassAd syntax, where only a quote is escaped (backslash-quote) and a
+    backslash is itself. ``text`` is one_line()'d (no control characters) and must not
+    end with a backslash (failure_record() sees to it). Never JSON: its \\uXXXX escapes
+    and doubled backslashes would be stored as they are written."""
+    return '"' + one_line(text).replace('"', '\\"') + '"'
+
+
+def publish_failure(failure: dict[str, Any] | None) -> None:
+    """Once, at the job's end: the failure summary into the job ad (FAILURE_ATTR), through
+    the starter's Chirp proxy, so it is seen before any fetch. Best effort: no proxy, no
+    report module or no answer leaves the ad as it is and never fails the job."""
+    if not failure or STATE.report is None or not os.environ.get("_CONDOR_CHIRP_CONFIG"):
+        return
+    code = STATE.report.chirp_set_job_attr(
+        FAILURE_ATTR, classad_string(failure["summary"]), timeout=5.0
+    )
+    if code != 0:
+        say(f"could not put the failure summary into the job ad (Chirp answered {code})", True)
 
 
 def failed_index(nb: Any) -> int | None:
@@ -520,8 +631,11 @@ def build_result(outcome: str, error: Any, failed: int | None, nb: Any) -> dict[
     return {
         "outcome": outcome,
         "exit_code": EXIT_CODES[outcome],
+        # The failed cell's index in the executed notebook (0-based, banners included).
         "failed_cell": failed,
         "failed_cell_source": None if failed is None else str(cells[failed].get("source"))[:2000],
+        # The same cell as the user counts it, and the one line every front end shows.
+        "failure": failure_record(outcome, error, failed, nb),
         "error": error,
         "started_at": STATE.started_at,
         "finished_at": utc_now(),
@@ -727,6 +841,9 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     if STATE.redactor:  # one redacted copy for the notebook, the result and the report
         nb, error = attempt("redact the secrets", redact_outputs, nb, error) or (None, None)
         nb = nb or message_notebook(f"**condor_nb: {outcome}** (outputs withheld: see stderr)")
+    failure = failure_record(outcome, error, failed, nb)
+    if failure and failed is not None and STATE.report is not None and hasattr(nb, "cells"):
+        attempt("number the error banner", STATE.report.number_banner, nb, failed, failure)
     attempt("write the output notebook", write_notebook, nb)
     result = build_result(outcome, error, failed, nb)
     attempt("write the result file", write_json, RESULT_JSON, result)
@@ -734,20 +851,41 @@ def finalize(outcome: str, error: Any = None, failed: int | None = None, kill: b
     if kill:
         attempt("stop the kernel", kill_kernel)
     attempt("write the HTML report", write_html, result, nb)
+    attempt("notify", send_notifications, result)
     attempt("set the notebook's files apart", tidy_scratch)  # what a leftover process made
     attempt("write the list of the notebook's files", write_json, FILES_JSON, files_record())
     if STATE.chirp:
-        STATE.chirp.update(f"{outcome} {STATE.code_done}/{STATE.code_total}", force=True)
+        STATE.chirp.finish(outcome)
     if error and error["traceback"]:
         sys.stderr.write("\n".join(error["traceback"]) + "\n")
-    where = "" if failed is None else f" (notebook cell {failed})"
-    why = f": {error['name']}: {str(error['value'])[:500]}" if error else ""
-    summary = f"{STATE.code_done}/{STATE.code_total} code cells run{where}{why}"
+    why = f": {failure['summary']}" if failure else ""
+    injected = injected_cells(nb)  # counted by the engine, not by the user
+    ran, total = max(0, STATE.code_done - injected), max(0, STATE.code_total - injected)
+    summary = f"{ran}/{total} code cells run{why}"
     say(
         f"{outcome}, exit {result['exit_code']}, after {result['duration_s']} s, {summary}",
         err=outcome != "completed",
     )
+    if outcome != "interrupted":  # evicted or removed: it may run again, or is gone
+        attempt("put the failure into the job ad", publish_failure, failure)
     return int(EXIT_CODES[outcome])
+
+
+def send_notifications(result: dict[str, Any]) -> None:
+    """Tell the --notify targets at the job's real end (not an eviction, nor a failed run
+    HTCondor will retry); what happened goes into the result file, never the exit code."""
+    code = result["exit_code"]
+    ends = final_run(code) or (
+        code != EXIT_CODES["interrupted"] and job_ad().get("OnExitRemove", "").lower() == "false"
+    )  # a schedule's run: each one ends
+    if not STATE.job.get("notify") or not ends:
+        return
+    module = load_report("notify.py", NOTIFY_MODULE)
+    result["notifications"] = module.notify_all(STATE.job, result, REPORT_HTML, redact)
+    for record in result["notifications"]:
+        if not record["ok"]:
+            say(f"could not notify {record['target']}: {record['error']}", err=True)
+    write_json(RESULT_JSON, result)
 
 
 def on_signal(signum: int, _frame: Any) -> None:
@@ -818,6 +956,8 @@ def run() -> int:
         STATE.report = attempt("load the manifest and report module", load_report)
         if STATE.report is not None:
             STATE.chirp = attempt("set up live progress", STATE.report.Chirp)
+            if STATE.chirp:
+                STATE.chirp.redact = redact
         STATE.job = load_job()
         load_secrets()
         start_wall_clock(STATE.job)

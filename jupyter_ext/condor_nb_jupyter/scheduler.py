@@ -47,6 +47,8 @@ STATUS = {
 }
 OPEN = (Status.CREATED, Status.QUEUED, Status.IN_PROGRESS, Status.STOPPING)
 RESOURCE_KEYS = ("cpus", "memory", "disk", "gpus")
+#: Switches a runtime environment parameter may turn on ("true"/"false"; see docs/users.md).
+FLAG_KEYS = ("allow_no_match",)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -95,10 +97,13 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
         if image:
             options["image"] = image
         for key, value in (params or {}).items():
+            if key in FLAG_KEYS:
+                options[key] = str(value).strip().lower() in ("1", "true", "yes", "on")
+                continue
             if key not in RESOURCE_KEYS:
                 raise BadRequest(
-                    f"runtime environment parameter: expected one of {', '.join(RESOURCE_KEYS)};"
-                    f" got {key!r}",
+                    f"runtime environment parameter: expected one of "
+                    f"{', '.join(RESOURCE_KEYS + FLAG_KEYS)}; got {key!r}",
                     hint="give resources such as memory=4GB or cpus=2",
                 )
             options[key] = value

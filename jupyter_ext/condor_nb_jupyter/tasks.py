@@ -180,6 +180,9 @@ def refresh(
     settings = _settings(overrides)
     wanted = set(ids)
     found = {j.id: j for j in api.jobs(refresh=True, settings=settings) if j.id in wanted}
+    from condor_nb.diagnostics import idle  # idle jobs: why they wait, in a few words
+
+    idle.annotate(settings, [j.record for j in found.values()])
     out: dict[str, dict[str, Any]] = {}
     for job_id in ids:
         job = found.get(job_id)

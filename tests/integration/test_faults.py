@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import condor_nb
+import condor_nb.api
 from condor_nb import pool
 from condor_nb.condor import schedd
 from condor_nb.condor.status import JobState
@@ -169,4 +170,4 @@ def test_concurrent_submits_from_threads_and_processes(cnb: Cnb) -> None:
     assert len(rows) == 50 and all(r.cluster is not None for r in rows)
     assert len({r.cluster for r in rows}) == 50
     for job_id in ids:
-        condor_nb.get(job_id).remove()
+        condor_nb.get(job_id).remove(force=True)  # cleanup: some may have finished

@@ -61,8 +61,8 @@ def test_hostile_names_and_parameters_give_exactly_the_intended_ad(
         listing = cnb.run("q", "--no-refresh", check=True).stdout
         assert len(listing.strip().splitlines()) == 3
     finally:
-        job.remove()
-        benign.remove()
+        job.remove(force=True)
+        benign.remove(force=True)
 
 
 def test_submitter_killed_between_submit_and_upload(cnb: Cnb) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from secret_leaks import CELLS, PEM, SECRETS, scan
+from secret_leaks import CELLS, PEM, SECRETS, leaks, scan
 
 from .conftest import Cnb
 
@@ -88,6 +88,10 @@ def test_secrets_leave_no_trace_in_outputs_nor_in_the_spool(
     ad = wait_for(schedd_ads, job_id, finished)
     assert ad["JobStatus"] == 4 and ad.get("NumJobCompletions") == 2, ad
     assert ad["NumJobStarts"] >= 3, ad
+    # The failure summary the job ad shows before any fetch: the error, its secrets redacted.
+    summary = str(ad.get("CondorNbFailure"))
+    found = [how for one in secrets for how in leaks(one, summary.encode())]
+    assert "ValueError: [secret]" in summary and not found, (summary, found)
     if spool is not None:
         files = sorted(p for p in spool.rglob("*") if p.is_file())
         print("spool after the final run:", [p.name for p in files])

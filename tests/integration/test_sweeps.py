@@ -63,6 +63,9 @@ def test_failed_proc_is_retried_alone(cnb: Cnb) -> None:
     assert counts == {"COMPLETED": 2, "FAILED": 1}
     failed = [j for j in sweep.jobs() if j.record.state == "FAILED"]
     assert "fails on purpose" in (failed[0].record.reason or "")
+    # The results table says where, as the user counts cells (the parameters cell is 1).
+    row = next(r for r in sweep.results(as_dataframe=False) if r["state"] == "FAILED")
+    assert row["reason"] == "cell 2: `import condor_nb`: RuntimeError: a=2 fails on purpose", row
     before = {i: j.id for i, j in sweep.members()}
     proc = cnb.run("sweep", "retry", sweep.id, check=True)
     assert "resubmitted 1 parameter set" in proc.stdout
@@ -157,6 +160,7 @@ def test_wall_time_stops_the_notebook_and_keeps_its_partial_outputs(cnb: Cnb) ->
     info = job.wait(timeout=240)
     assert info.state is JobState.FAILED and info.failure_class == "wall_time", info
     assert "wall-time limit" in (info.reason or "")
+    assert "cell 2: `import time`: WallTimeExceeded" in (info.reason or ""), info
     fetched = job.fetch()
     assert "first cell done" in "".join(cell_outputs(fetched.notebook))  # type: ignore[arg-type]
     result = json.loads(fetched.result.read_text())  # type: ignore[union-attr]

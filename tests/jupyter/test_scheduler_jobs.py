@@ -60,8 +60,9 @@ def test_failing_notebook_is_failed_with_the_reason(server: Server) -> None:
     job_id = server.create_job("boom.ipynb")
     job = server.wait_job(job_id, ("COMPLETED", "FAILED"))
     assert job["status"] == "FAILED"
-    assert "ValueError: boom from the test" in job["status_message"]
-    assert "a cell raised an error in cell" in job["status_message"]
+    # The cell as the user counts it, its line and the error: the words of `condor_nb status`.
+    expected = "cell 2: `raise ValueError('boom from the test')`: ValueError: boom from the test"
+    assert job["status_message"] == expected, job["status_message"]
 
 
 def test_stop_removes_the_htcondor_job(server: Server) -> None:

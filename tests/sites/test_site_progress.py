@@ -17,7 +17,8 @@ one job-ad update per job per 10 s); the margins are wide (a long cell shows in
 ~1 s when the worker's 10 s are up, ~7 s when its start was coalesced).
 
 The three short cells start within 3 s: the worker sends "cell 1 of 5" at once and
-coalesces the next two, sending "cell 4 of 5" when its 10 s are up.
+coalesces the next two, sending "cell 4 of 5" when its 10 s are up. (The attribute,
+CondorNbLive, also carries the output: the values are decoded to their cell.)
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from deploy import Site
 from integration.conftest import write_notebook
 from site_watch import QueueLogWatcher, ap_queue_log
 
+from condor_nb.condor import live
+from condor_nb.contract import LIVE_ATTR
+
 pytestmark = pytest.mark.site
 
 SHORT = (1, 1, 1)
@@ -46,6 +50,12 @@ M = len(SHORT) + len(LONG)
 LONG_VALUES = [f"cell {n} of {M}" for n in range(len(SHORT) + 1, M + 1)]
 TOKEN = "site-progress-token"
 PORT = 8888  # the notebook host's own network namespace: nothing else listens there
+
+
+def _cell(value: str) -> str:
+    """ "cell N of M" of a live value as the job queue log has it (a quoted string)."""
+    info = live.decode({LIVE_ATTR: value.strip('"')})
+    return f"cell {info.cell} of {info.cells}" if info and info.cell else ""
 
 
 def _notebook(path: Path) -> None:
@@ -145,7 +155,7 @@ def test_progress_under_default_timings_reaches_q_status_wait_and_jupyter(
 
             for _ in range(3000):  # a bound on polling (~15 min), not a timing
                 key = key or queue.proc_key("CondorNbId", f'"{job_id}"')
-                values = [w.value.strip('"') for w in queue.of(key, "CondorNbProgress")]
+                values = [_cell(w.value) for w in queue.of(key, LIVE_ATTR)]
                 for value in dict.fromkeys(values):
                     if value in shown or value not in LONG_VALUES:
                         continue
@@ -177,14 +187,14 @@ def test_progress_under_default_timings_reaches_q_status_wait_and_jupyter(
         text = "".join("".join(o.get("text", "")) for o in cell["outputs"])
         starts.append(float(re.search(r"start (\S+)", text).group(1)))  # type: ignore[union-attr]
 
-    writes = queue.of(key, "CondorNbProgress")
+    writes = queue.of(key, LIVE_ATTR)
     arrived: dict[str, float] = {}
     for w in writes:
-        arrived.setdefault(w.value.strip('"'), w.seen)
+        arrived.setdefault(_cell(w.value), w.seen)
     report = {
         "cell starts (s after cell 1)": [round(s - starts[0], 1) for s in starts],
         "progress writes at the schedd (s after cell 1, value)": [
-            (round(w.seen - starts[0], 1), w.value) for w in writes
+            (round(w.seen - starts[0], 1), _cell(w.value)) for w in writes
         ],
         "job ad writes while running (all attributes)": len(
             [w for w in queue.of(key) if starts[0] <= w.seen <= starts[-1] + LONG[-1]]
@@ -196,7 +206,7 @@ def test_progress_under_default_timings_reaches_q_status_wait_and_jupyter(
     # schedd took, counted in its own log): the short cells were coalesced.
     gaps = [b.seen - a.seen for a, b in itertools.pairwise(writes)]
     assert all(gap >= 9 for gap in gaps), report
-    assert [w.value.strip('"') for w in writes][:2] == ["cell 1 of 5", "cell 4 of 5"], report
+    assert [_cell(w.value) for w in writes][:2] == ["cell 1 of 5", "cell 4 of 5"], report
     latency: dict[str, dict[str, float]] = {}
     for n in (4, 5):
         value = f"cell {n} of {M}"
@@ -208,8 +218,8 @@ def test_progress_under_default_timings_reaches_q_status_wait_and_jupyter(
         assert seen["jupyter"][2].startswith("{"), seen["jupyter"][2]
         jobs = json.loads(seen["jupyter"][2])["jobs"]
         (row,) = [j for j in jobs if j.get("id") == job_id]
-        assert row.get("reason") == value, row
-        waited = next(t for t, line in wait_err.lines if f"RUNNING ({value})" in line)
+        assert str(row.get("reason")).startswith(f"{value}: `import time` ("), row
+        waited = next(t for t, line in wait_err.lines if f"RUNNING ({value}: " in line)
         latency[value] = {
             "in the schedd's job ad": round(arrived[value] - start, 1),
             "printed by the running wait": round(waited - start, 1),

@@ -90,7 +90,7 @@ def test_why_agrees_with_better_analyze_on_the_access_point(site: Site, tmp_path
     whole_ep1 = ["--profile", "ep1only", "--cpus", cpus[0]]
     ids: list[str] = []
     try:
-        nowhere, nowhere_cid = submit("--memory", "100GB", "-p", "seconds", "1")
+        nowhere, nowhere_cid = submit("--memory", "100GB", "--allow-no-match", "-p", "seconds", "1")
         ids.append(nowhere)
         twins = [submit(*whole_ep1, "-p", "seconds", str(600 + i)) for i in range(2)]
         ids += [t[0] for t in twins]

@@ -93,7 +93,7 @@ def test_the_worker_takes_its_names_from_the_shipped_contract(tmp_path: Path) ->
     )
 
     report = load(scratch / names.REPORT_NAME, "report_under_test")
-    assert report.PROGRESS_ATTR == new.PROGRESS_ATTR
+    assert report.LIVE_ATTR == new.LIVE_ATTR
     assert report.SHIPPED_DIR == new.EXECUTOR_EXTRACT_DIR
     assert report.RECORD_HELPER.startswith(new.RECORD_STUB_DIR + "/")
 

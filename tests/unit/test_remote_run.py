@@ -111,7 +111,7 @@ def test_chirp_is_skipped_cleanly_outside_htcondor(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("_CONDOR_CHIRP_CONFIG", raising=False)
     chirp = report.Chirp()
     assert chirp.exe is None
-    chirp.update("cell 1/2", force=True)  # no error, no process
+    chirp.finish("completed")  # no error, no process
     assert chirp.proc is None
 
 
@@ -124,7 +124,7 @@ def test_chirp_without_the_executable_is_skipped(
     monkeypatch.setattr(report, "CHIRP_LIBEXEC", str(tmp_path / "nowhere"))
     chirp = report.Chirp()
     assert chirp.exe is None
-    chirp.update("cell 1/2", force=True)
+    chirp.finish("completed")
     assert chirp.proc is None
 
 
@@ -173,7 +173,9 @@ def test_completed_with_typed_parameters(tmp_path: Path) -> None:
     assert result["error"] is None and result["failed_cell"] is None
     assert result["cells_executed"] == result["cells_total"] == 8  # + injected parameters
     assert result["job_id"] == "job-7" and result["duration_s"] > 0
-    assert "executing cell 3/8" in out and "list 6" in out  # cell output streamed to the log
+    # The user's numbering (the injected parameters cell not counted); output streamed.
+    assert "executing cell 2 of 7: `print(type(n).__name__, n + 1)`" in out and "list 6" in out
+    assert "executing the injected parameters cell" in out and "7/7 code cells run" in out
     manifest = json.loads((scratch / contract.MANIFEST_JSON).read_text())
     assert manifest["complete"] is True
     assert manifest["imports"]["nbformat"]["version"] == nbformat.__version__
@@ -370,7 +372,7 @@ def test_partial_notebook_is_saved_while_running(tmp_path: Path) -> None:
     proc = start(scratch)
     assert proc.stdout is not None
     for line in proc.stdout:
-        if "executing cell 4/4" in line:
+        if "executing cell 4 of 4" in line:
             break
 
     time.sleep(3)  # autosave_seconds=1, checked every second even during a silent cell

@@ -320,6 +320,8 @@ def test_job_config_is_what_the_wrapper_reads() -> None:
         "autosave_seconds": 30,
         "report": True,
         "log_output": True,
+        "name": job.name,
+        "notify": [],
     }
 
 
