@@ -30,10 +30,12 @@ from condor_nb.errors import JobNotFoundError, SpecError, StateConflictError
 from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import build
 from condor_nb.spec.options import JobKwargs, JobOptions, document
+from condor_nb.spec.usage import Usage
 from condor_nb.store import cache as result_cache
 from condor_nb.store import condor_ids, outputs, tracking
 from condor_nb.store.registry import JobRecord, Registry
 from condor_nb.store.registry import registry_for as registry_for  # (moved there)
+from condor_nb.store.usage import usage_of
 from condor_nb.submission import preflight, staging, templates
 from condor_nb.submission import submit as chokepoint
 from condor_nb.submission.executor import wanted
@@ -221,6 +223,13 @@ class Job:
         self._registry().update(self.id, fetched_to=str(fetched.directory))
         self._record = self._registry().get(self.id) or self._record
         return fetched
+
+    def usage(self) -> Usage | None:
+        """What the job used against what it requested (memory, disk, CPUs, wall time),
+        with ``.hints()`` for the next submit; None until it has run and ended (or is
+        held). Recorded when the job ends, so it stays after its outputs are fetched."""
+        self.status()
+        return usage_of([self._record], self._settings)[self.id]
 
     def result(self) -> dict[str, Any] | None:
         """The worker's result file (outcome, failing cell, error, timings), once retrieved."""

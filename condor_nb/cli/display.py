@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 
 from condor_nb.store.registry import JobRecord
+from condor_nb.store.usage import runtime_text
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -106,7 +107,7 @@ def job_rows(records: Sequence[JobRecord]) -> list[list[str]]:
             printable(r.reason or ""),
             r.condor_id,
             ago(r.submitted_at, now),
-            duration(r.started_at, r.finished_at, now),
+            runtime_text(r, now),
         ]
         for r in records
     ]
@@ -162,7 +163,7 @@ def detail(record: JobRecord) -> str:
         ("profile", record.profile),
         ("parameters", printable(record.params_json or "{}")),
         ("submitted", ago(record.submitted_at, now)),
-        ("runtime", duration(record.started_at, record.finished_at, now)),
+        ("runtime", runtime_text(record, now)),
         ("outputs", record.fetched_to or ("retrieved" if record.retrieved_at else "-")),
         ("staging", record.job_dir or "-"),
     ]

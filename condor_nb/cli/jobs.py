@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from condor_nb.api import get, jobs, new_job_id, prepare, rebuild_registry, submit_job
-from condor_nb.cli import display
+from condor_nb.cli import display, usage_view
 from condor_nb.cli.display import printable
 from condor_nb.cli.live_view import live_output_lines, printable_text
 from condor_nb.cli.lookup import find as _find
@@ -202,12 +202,14 @@ def status(job_id: str, as_json: bool, quiet: bool, wide: bool) -> None:
         records = [job.record for job in thing.jobs()]
         click.echo(display.table(display.JOB_HEADERS, display.job_rows(records),
                                  max_width=None if wide else 48))  # fmt: skip
+        click.echo("\n".join(usage_view.sweep_lines(thing)))
         return
     thing.status()
     click.echo(display.detail(thing.record))
     tail = live_output_lines(thing.live()) if thing.record.state == "RUNNING" else None
     if tail:
         click.echo(tail)
+    click.echo("\n".join(usage_view.job_lines(thing)))
 
     line = why_line(thing)
     if line:

@@ -173,6 +173,16 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+@sweep.command("status")
+@click.argument("sweep_id")
+@click.pass_context
+def status_(ctx: click.Context, sweep_id: str) -> None:
+    """The sweep's jobs, then what the finished ones used against what they requested."""
+    from condor_nb.cli.jobs import status
+
+    ctx.invoke(status, job_id=sweep_id)
+
+
 @sweep.command("retry")
 @click.argument("sweep_id")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the sweep, then fetch outputs.")

@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     cache_key     TEXT,
     sweep_id      TEXT,
     sweep_index   INTEGER,
-    spooled       INTEGER NOT NULL DEFAULT 1
+    spooled       INTEGER NOT NULL DEFAULT 1,
+    runtime_s     REAL,
+    usage_json    TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_cluster ON jobs (schedd, cluster, proc);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -110,6 +112,10 @@ class JobRecord:
     # Submitted with its inputs uploaded to the schedd (outputs come back by retrieve);
     # 0: the access point shares our filesystem and wrote the outputs in place.
     spooled: int = 1
+    # What the schedd recorded once the job ended (or was held): its runtime in
+    # seconds, and its use of memory, disk, CPUs and time (spec.usage.Usage as JSON).
+    runtime_s: float | None = None
+    usage_json: str | None = None
 
     @property
     def job_state(self) -> JobState:
@@ -123,7 +129,8 @@ class JobRecord:
 _COLUMNS = [f.name for f in fields(JobRecord)]
 _COLUMN_TYPES = {"cache_key": "TEXT", "sweep_id": "TEXT", "sweep_index": "INTEGER",
                  "in_queue": "INTEGER NOT NULL DEFAULT 0", "ad_signature": "TEXT",
-                 "spooled": "INTEGER NOT NULL DEFAULT 1"}  # fmt: skip
+                 "spooled": "INTEGER NOT NULL DEFAULT 1", "runtime_s": "REAL",
+                 "usage_json": "TEXT"}  # fmt: skip
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -158,6 +165,8 @@ _STATUS_COLUMNS = (
     "updated_at",
     "ad_signature",
     "in_queue",
+    "runtime_s",
+    "usage_json",
 )
 
 
@@ -191,7 +200,7 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 #: Stored as ``PRAGMA user_version`` once the tables match this code; bump with _SCHEMA.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:

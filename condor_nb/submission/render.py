@@ -29,6 +29,7 @@ from condor_nb.contract.names import (
 from condor_nb.settings import Settings
 from condor_nb.spec import notify, quoting
 from condor_nb.spec.job import NotebookJob
+from condor_nb.spec.usage import WALL_TIME_GRACE as _WALL_TIME_GRACE
 from condor_nb.submission.templates import Template
 
 # Parameters are stored in the job ad (for rebuilding the registry) up to this size.
@@ -37,7 +38,6 @@ _MAX_PARAMS_IN_AD = 8192
 _NO_RETRY_EXIT = EXIT_CODES["input_error"]
 # HTCondor's own limit stays this far behind the wrapper's, so that the wrapper
 # (which saves the partial notebook) is the one that stops an overlong job.
-_WALL_TIME_GRACE = 300
 # itemdata keys of a sweep (one value per proc).
 ITEM_ID, ITEM_INDEX, ITEM_PARAMS = "condor_nb_id", "condor_nb_index", "condor_nb_params"
 

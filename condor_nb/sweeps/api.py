@@ -24,8 +24,10 @@ from condor_nb.settings import Settings, load_settings
 from condor_nb.spec.job import NotebookJob, build
 from condor_nb.spec.options import JobKwargs, JobOptions, document
 from condor_nb.spec.sweep import grid_sets, zip_sets
+from condor_nb.spec.usage import Usage
 from condor_nb.store import tracking
 from condor_nb.store.registry import Registry, SweepRecord, registry_for
+from condor_nb.store.usage import usage_of
 from condor_nb.submission.submit import new_job_id
 from condor_nb.sweeps import submit as sweep_submit
 from condor_nb.sweeps.results import results_table
@@ -112,6 +114,14 @@ class Sweep:
         tracking.refresh_sweep(client, self._registry(), self._settings, self.id)
         counts = Counter(r.state for _, r in self._registry().sweep_members(self.id))
         return SweepStatus(counts)
+
+    def usage(self) -> dict[int, Usage | None]:
+        """Per parameter set (index): what its job used against what it requested
+        (:meth:`Job.usage`); None for a job still queued or running."""
+        self.status()
+        members = self._registry().sweep_members(self.id)
+        found = usage_of([r for _, r in members], self._settings)
+        return {index: found[r.id] for index, r in members}
 
     def wait(
         self,

@@ -18,6 +18,7 @@ from condor_nb.condor.status import JobState
 from condor_nb.contract.names import OUTPUT_NOTEBOOK, REPORT_HTML
 from condor_nb.store.outputs import friendly_names
 from condor_nb.store.registry import JobRecord
+from condor_nb.store.usage import runtime_text
 
 #: Rows of a sweep's table (and of a results table) shown before "... and N more".
 MAX_ROWS = 50
@@ -61,10 +62,9 @@ def duration(start: float | None, end: float | None, now: float | None = None) -
 
 
 def runtime(record: JobRecord, now: float | None = None) -> str:
-    """Wall time so far (RUNNING) or in all (ended); "-" when it never started."""
-    if record.state == JobState.RUNNING.value:
-        return duration(record.started_at, None, now)
-    return duration(record.started_at, record.finished_at) if record.finished_at else "-"
+    """Wall time so far (RUNNING), or as the schedd recorded it once the job ended
+    (the RUNTIME of `q`); "-" when it never started."""
+    return runtime_text(record, now)
 
 
 def path_html(path: Path, cwd: Path | None = None) -> str:

@@ -13,6 +13,7 @@ import functools
 import shutil
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,9 +55,15 @@ def _settings(overrides: Overrides) -> Any:
 
 def _job_dict(job: Any) -> dict[str, Any]:
     from condor_nb.store.registry import as_dict
+    from condor_nb.store.usage import recorded, runtime_of
 
     out = as_dict(job.record)
     out["condor_id"] = job.condor_id
+    # Seconds it ran (live while running, as the schedd recorded once ended), and what
+    # it used against what it requested (recorded when it ended; None before).
+    out["runtime"] = runtime_of(job.record, time.time())
+    usage = recorded(job.record)
+    out["usage"] = None if usage is None else {**asdict(usage), "hints": usage.hints()}
     return out
 
 

@@ -58,6 +58,8 @@ GOLDEN_JOB = {
     "fetched_to": None,
     "job_dir": "/home/user/.local/share/condor_nb/jobs/0a1b2c3d",
     "content_hash": "sha256:00",
+    "runtime_s": None,
+    "usage": None,
 }
 
 
@@ -78,12 +80,11 @@ def test_fields_added_to_the_record_flow_in_after_the_core() -> None:
     @dataclasses.dataclass(slots=True)
     class Tomorrow(JobRecord):  # a field another part adds to the record
         running_cell: str | None = None
-        usage_json: str | None = None
         ended_at: float | None = None
 
-    later = Tomorrow(**{f.name: getattr(_failed(), f.name) for f in dataclasses.fields(JobRecord)},
-                     running_cell="cell 3 of 7", usage_json='{"memory_mb": 812}',
-                     ended_at=T0)  # fmt: skip
+    fields = {f.name: getattr(_failed(), f.name) for f in dataclasses.fields(JobRecord)}
+    later = Tomorrow(**{**fields, "usage_json": '{"memory_mb": 812}'},
+                     running_cell="cell 3 of 7", ended_at=T0)  # fmt: skip
     shown = json_output.job(later)
     assert list(shown)[: len(json_output.JOB_CORE)] == list(json_output.JOB_CORE)
     assert shown["running_cell"] == "cell 3 of 7"
