@@ -51,6 +51,18 @@ def test_each_job_of_a_sweep_notifies_for_itself(cnb: Cnb, receiver: Receiver) -
         assert body["links"]["status"] == f"condor_nb status {job_id}"
     assert "set two fails" in next(b for b in got if b["state"] == "FAILED")["reason"]
 
+    # Its retry (the failed set only) is a new job: it notifies under its new id.
+    cnb.run("sweep", "retry", sweep_id, "--wait", timeout=900)
+    table = json.loads(cnb.run("sweep", "results", sweep_id, "--json", check=True).stdout)
+    rows = table["rows"] if isinstance(table, dict) else table
+    (retried,) = [row["job_id"] for row in rows if row["x"] == 2]
+    assert retried not in states
+    again = hooks(receiver)[2:]
+    assert [(b["id"], b["parameters"], b["state"]) for b in again] == [
+        (retried, {"x": 2}, "FAILED")], again  # fmt: skip
+    assert again[0]["links"]["status"] == f"condor_nb status {retried}", again
+    assert again[0]["links"]["fetch"] == f"condor_nb fetch {retried}", again
+
 
 def test_each_run_of_a_schedule_notifies_with_its_run_id(cnb: Cnb, receiver: Receiver) -> None:
     from condor_nb.schedules import api as schedules
