@@ -238,6 +238,18 @@ def links(job_id: str, jupyter_url: str = "") -> dict[str, str]:
     return out
 
 
+def relinked(config: list[Any], old_id: str, new_id: str) -> list[Any]:
+    """A job config's ``notify`` (from :func:`worker_config`) for the same job submitted
+    again under ``new_id`` (a sweep's retry): its links name the new job."""
+    out: list[Any] = []
+    for target in config:
+        if isinstance(target, dict) and isinstance(target.get("links"), dict):
+            moved = {k: str(v).replace(old_id, new_id) for k, v in target["links"].items()}
+            target = {**target, "links": moved}
+        out.append(target)
+    return out
+
+
 def worker_config(targets: Iterable[NotifyTarget], job_id: str) -> list[dict[str, Any]]:
     """What the job's wrapper needs to notify (``notify`` in condor_nb_job.json): the
     targets it sends itself (webhook, Slack), without any secret value."""

@@ -19,6 +19,7 @@ from condor_nb.condor.status import JobState
 from condor_nb.contract.layout import JobFiles, worker_notebook_name
 from condor_nb.errors import SpecError, StateConflictError
 from condor_nb.settings import Settings
+from condor_nb.spec import notify
 from condor_nb.spec.job import NotebookJob
 from condor_nb.spec.notebook import inspect_notebook
 from condor_nb.spec.params import check_parameters
@@ -211,7 +212,10 @@ def resubmit(
     for position, (index, old) in enumerate(failed):
         proc = JobFiles(job_dir, files.notebook_name, index)
         config = json.loads(proc.job_json.read_text(encoding="utf-8"))
+        previous = str(config.get("job_id") or old.id)
         config["job_id"] = new_id = new_job_id()
+        if isinstance(config.get("notify"), list):  # its links name the new job
+            config["notify"] = notify.relinked(config["notify"], previous, new_id)
         configs.append((proc, config))
         params = json.loads(old.params_json or "{}")
         itemdata.append(

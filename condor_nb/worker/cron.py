@@ -38,6 +38,7 @@ ARCHIVE, INDEX, WRAPPER, JOB_JSON = C.RUNS_ARCHIVE, C.RUNS_INDEX, C.WRAPPER_NAME
 OUTPUTS = C.RUN_FILES  # the wrapper's file -> its name in the run's folder
 OUTCOMES = C.OUTCOME_BY_EXIT_CODE
 MAX_INDEX = 1000
+RUN_ID_ENV = "CONDOR_NB_RUN_ID"  # read by condor_nb_notify.py
 
 
 def utc_stamp(t: float) -> str:
@@ -80,7 +81,8 @@ def run_once(run_id: str) -> int:
     with open(f"{run_id}.out", "wb") as out, open(f"{run_id}.err", "wb") as err:
         # sys.executable can be empty on a worker (no /proc): the job ran `env python3`.
         python = sys.executable or shutil.which("python3") or "python3"
-        child = subprocess.Popen([python, WRAPPER], stdout=out, stderr=err)
+        env = {**os.environ, RUN_ID_ENV: run_id}  # the run's notifications carry it
+        child = subprocess.Popen([python, WRAPPER], stdout=out, stderr=err, env=env)
 
         def forward(signum: int, _frame: Any) -> None:
             child.send_signal(signum)

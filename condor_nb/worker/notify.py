@@ -32,6 +32,8 @@ RETRY_PAUSE = 1.0
 PAYLOAD_KIND = "condor_nb.job.ended"
 PAYLOAD_VERSION = 1
 _MAX_TEXT = 500
+#: Set by the schedule runner (cron.py) for the wrapper it starts: this firing's run id.
+RUN_ID_ENV = "CONDOR_NB_RUN_ID"
 
 
 class NotifyError(Exception):
@@ -72,6 +74,8 @@ def payload(job: dict[str, Any], result: dict[str, Any], links: dict[str, str]) 
         "id": str(job.get("job_id", "")),
         "name": str(job.get("name") or job.get("notebook", "")),
         "notebook": str(job.get("notebook", "")),
+        "parameters": job.get("parameters") if isinstance(job.get("parameters"), dict) else {},
+        "run_id": os.environ.get(RUN_ID_ENV) or None,
         "state": state_of(str(result.get("outcome", ""))),
         "outcome": result.get("outcome"),
         "reason": reason_of(result),
