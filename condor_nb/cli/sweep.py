@@ -130,7 +130,8 @@ def _sweep(sweep_id: str) -> Any:
 @WIDE_OPTION
 @click.pass_context
 def status(ctx: click.Context, sweep_id: str, as_json: bool, quiet: bool, wide: bool) -> None:
-    """The sweep's counts per state and one row per job (SWEEP_ID: its id or cluster)."""
+    """The sweep's counts per state, one row per job, then what the finished ones used
+    against what they requested (SWEEP_ID: its id or cluster)."""
 
     from condor_nb.cli import jobs
 
@@ -171,16 +172,6 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
-
-
-@sweep.command("status")
-@click.argument("sweep_id")
-@click.pass_context
-def status_(ctx: click.Context, sweep_id: str) -> None:
-    """The sweep's jobs, then what the finished ones used against what they requested."""
-    from condor_nb.cli.jobs import status
-
-    ctx.invoke(status, job_id=sweep_id)
 
 
 @sweep.command("retry")
