@@ -8,8 +8,11 @@ import re
 import subprocess
 import time
 
+import pytest
+
 import condor_nb
 from condor_nb.condor.status import JobState
+from condor_nb.submission.nomatch import NoMatchWarning
 
 from .conftest import Cnb
 
@@ -50,7 +53,8 @@ def _why_once_uploaded(cnb: Cnb, job_id: str) -> subprocess.CompletedProcess[str
 
 def test_why_names_the_memory_no_slot_has_and_a_held_jobs_command(cnb: Cnb) -> None:
     nb = cnb.notebook("slow.ipynb", ["import time\ntime.sleep(seconds)"], params="seconds = 1")
-    big = condor_nb.submit(nb, memory="100GB", allow_no_match=True)
+    with pytest.warns(NoMatchWarning, match="submitted anyway"):
+        big = condor_nb.submit(nb, memory="100GB", allow_no_match=True)
     proc = _why_once_uploaded(cnb, big.id)
     largest = _largest_memory_mb(cnb)
     assert "no slot can ever run it" in proc.stdout, proc.stdout
