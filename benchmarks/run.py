@@ -104,15 +104,22 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these (cli, submit, q, e2e, sweep, cache, wrapper, dask, jupyter, load, "
+        help="run only these, repeated or comma-separated (cli, submit, q, e2e, sweep, cache, "
+        "wrapper, dask, jupyter, load, "
         "live, why, q-idle)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
+    benches = _benches(args.quick)
+    only = {name.strip() for given in args.only or () for name in given.split(",") if name.strip()}
+    if unknown := sorted(only - set(benches)):
+        names = ", ".join(benches)
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; the names are: {names} "
+                     "(repeat --only or separate names with commas)")  # fmt: skip
     ensure_pool()
     rows: list[Row] = []
-    for name, bench in _benches(args.quick).items():
-        if args.only and name not in args.only:
+    for name, bench in benches.items():
+        if only and name not in only:
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(bench())
