@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from condor_nb.contract import VALUES_JSON
 from condor_nb.errors import SpecError
+from condor_nb.store.usage import runtime_of
 from condor_nb.view.html import rows_html
 
 if TYPE_CHECKING:
@@ -65,9 +67,9 @@ def result_rows(members: Sequence[tuple[int, Job]]) -> list[dict[str, Any]]:
     rows = []
     for index, job in members:
         record = job.record
-        runtime = None
-        if record.started_at and record.finished_at:
-            runtime = round(record.finished_at - record.started_at, 3)
+        # The RUNTIME that q and status show: what the schedd recorded for an ended job.
+        ran = runtime_of(record, time.time())
+        runtime = None if ran is None else round(ran, 3)
         row: dict[str, Any] = {
             "index": index, "job_id": record.id, "state": record.state,
             "reason": record.reason, "runtime_s": runtime,
