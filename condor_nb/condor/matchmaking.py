@@ -15,7 +15,7 @@ job no slot can ever match.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -91,25 +91,11 @@ def split_conjunction(text: str) -> list[str]:
     """
     text = _unwrap(text.strip())
     parts: list[str] = []
-    depth, start, i, quote = 0, 0, 0, ""
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and text.startswith("&&", i):
+    start = 0
+    for i, depth in _outside_strings(text):
+        if depth == 0 and i >= start and text.startswith("&&", i):
             parts.append(text[start:i])
             start = i + 2
-            i += 1
-        i += 1
     parts.append(text[start:])
     clauses = [_unwrap(p.strip()) for p in parts if p.strip()]
     if len(clauses) == 1 and clauses[0] != text:
@@ -125,6 +111,12 @@ def _unwrap(text: str) -> str:
 
 
 def _closes_at_end(text: str) -> bool:
+    last = len(text) - 1
+    return all(depth or i == last for i, depth in _outside_strings(text) if text[i] in ")]}")
+
+
+def _outside_strings(text: str) -> Iterator[tuple[int, int]]:
+    """Each character outside string literals: its index and the bracket depth after it."""
     depth, quote, i = 0, "", 0
     while i < len(text):
         ch = text[i]
@@ -135,14 +127,10 @@ def _closes_at_end(text: str) -> bool:
                 quote = ""
         elif ch in "\"'":
             quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0 and i != len(text) - 1:
-                return False
+        else:
+            depth += (ch in "([{") - (ch in ")]}")
+            yield i, depth
         i += 1
-    return True
 
 
 def _number(value: Any) -> float | None:
