@@ -110,12 +110,15 @@ export class PanelModel {
     this.failures = 0;
     this.lastError = '';
     this.lastOk = Date.now() / 1000;
-    const interval = Math.max(1, data.refresh_s || DEFAULT_INTERVAL_MS / 1000) * 1000;
-    if (interval !== this._poll.frequency.interval) {
-      this._poll.frequency = { ...this._poll.frequency, interval };
-    }
-    await Promise.all([...this.expanded].map(id => this._loadSweep(id)));
     this._changed.emit();
+    const interval = Math.round(Math.max(1, data.refresh_s || DEFAULT_INTERVAL_MS / 1000) * 1000);
+    if (interval !== this._poll.frequency.interval) {
+      // the backoff's ceiling is never below the interval (the Poll refuses that)
+      this._poll.frequency = { interval, backoff: true, max: Math.max(interval, MAX_BACKOFF_MS) };
+    }
+    if (this.expanded.size) {
+      await Promise.all([...this.expanded].map(id => this._loadSweep(id)));
+    }
   }
 
   private _fetchPanel: () => Promise<IPanelData>;

@@ -6,6 +6,7 @@ import React from 'react';
 import { Dialog, ReactWidget, showDialog, UseSignal } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
+import { Message } from '@lumino/messaging';
 
 import {
   actionLabel,
@@ -529,20 +530,24 @@ export class PanelView extends ReactWidget {
     this.node.setAttribute('aria-label', 'HTCondor jobs');
   }
 
-  protected onAfterAttach(): void {
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
     this._count(this.isVisible);
   }
 
-  protected onAfterShow(): void {
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
     this._count(true);
   }
 
-  protected onAfterHide(): void {
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
     this._count(false);
   }
 
-  protected onBeforeDetach(): void {
+  protected onBeforeDetach(msg: Message): void {
     this._count(false);
+    super.onBeforeDetach(msg);
   }
 
   /** The model polls only while some view is visible: count this one in or out. */
