@@ -90,7 +90,8 @@ class Lab:
         cmd = [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={self.port}",
                f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={self.base / 'root'}",
                "--allow-root", "--ServerApp.ip=127.0.0.1",
-               "--ServerApp.jpserver_extensions=jupyterlab=True"]  # fmt: skip
+               "--ServerApp.jpserver_extensions=jupyterlab=True",
+               f"--LabApp.workspaces_dir={self.base / 'workspaces'}"]  # fmt: skip
         log = (self.base / "server.log").open("wb")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
         for _ in range(600):

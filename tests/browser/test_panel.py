@@ -40,7 +40,11 @@ class _Lab:
                 if port:
                     helpers.free_port = lambda: port  # the same port after a restart
                 try:
-                    super().start("--ServerApp.jpserver_extensions=jupyterlab=True", *extra)
+                    super().start(
+                        "--ServerApp.jpserver_extensions=jupyterlab=True",
+                        f"--LabApp.workspaces_dir={base / 'workspaces'}",  # not ~/.jupyter's
+                        *extra,
+                    )
                 finally:
                     helpers.free_port = outer._free_port
 
@@ -86,10 +90,10 @@ def panel_page(panel_lab: _Lab) -> Iterator[Any]:
         )  # fmt: skip
         try:
             page = browser.new_page()
-            page.goto(f"{panel_lab.srv.url}/lab?token={panel_lab.token}")
+            page.goto(f"{panel_lab.srv.url}/lab?reset&token={panel_lab.token}")
             tab = page.locator(".jp-SideBar .lm-TabBar-tab[title='HTCondor jobs']")
             tab.wait_for(timeout=120_000)
-            page.locator(".jp-DirListing-content").wait_for(timeout=120_000)  # layout restored
+            page.locator(".jp-DirListing-content").wait_for(state="attached", timeout=120_000)
             for _ in range(5):  # a click on the active tab collapses it: click until shown
                 if panel(page).is_visible():
                     break
@@ -320,10 +324,10 @@ def test_panel_survives_a_server_restart_and_opens_in_the_main_area(
     )
     shot(page, "panel_server_back")
 
-    page.keyboard.press("Control+Shift+C")
-    palette = page.locator(".lm-CommandPalette-input")
-    palette.fill("HTCondor jobs")
-    palette.press("Enter")
+    card = page.locator(".jp-LauncherCard", has_text="HTCondor jobs")
+    if not card.is_visible():
+        page.get_by_role("button", name="New Launcher").first.click()
+    card.first.click(timeout=60_000)  # the launcher item opens the panel in the main area
     main = page.locator(".jp-MainAreaWidget .cnb-panel[data-where='main']")
     main.wait_for(timeout=60_000)
     wait_for(

@@ -332,6 +332,7 @@ function Results(props: { sweep: ISweepRow; detail: ISweepDetail }): JSX.Element
   }
   const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   return (
+    <div className="cnb-table-scroll">
     <table className="cnb-results" aria-label={`Results of sweep ${props.sweep.name}`}>
       <thead>
         <tr>
@@ -352,6 +353,7 @@ function Results(props: { sweep: ISweepRow; detail: ISweepDetail }): JSX.Element
         ))}
       </tbody>
     </table>
+    </div>
   );
 }
 
