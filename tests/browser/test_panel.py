@@ -324,6 +324,12 @@ def test_panel_survives_a_server_restart_and_opens_in_the_main_area(
     )
     shot(page, "panel_server_back")
 
+    for _ in range(5):  # JupyterLab's own "Server Connection Error" dialog, if it showed
+        dismiss = page.locator(".jp-Dialog .jp-Dialog-footer button")  # Close / Dismiss
+        if not dismiss.count():
+            break
+        dismiss.last.click()
+        page.wait_for_timeout(500)
     card = page.locator(".jp-LauncherCard", has_text="HTCondor jobs")
     if not card.is_visible():
         page.get_by_role("button", name="New Launcher").first.click()

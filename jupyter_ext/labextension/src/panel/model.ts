@@ -99,7 +99,8 @@ export class PanelModel {
       data = await this._fetchPanel();
     } catch (error) {
       this.failures += 1;
-      this.lastError = error instanceof Error ? error.message : String(error);
+      // unreachable (status 0): the status line says so; an answer's message is worth showing
+      this.lastError = error instanceof ApiError && error.status === 0 ? '' : error instanceof Error ? error.message : String(error);
       this._changed.emit();
       if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 404) {
         return; // an answer (e.g. 403): retrying faster will not help, keep the interval

@@ -482,7 +482,9 @@ function Body(props: { ctx: IContext }): JSX.Element {
         title={model.lastError}
       >
         {lost
-          ? `${connectionNote(model.failures, model.lastOk, now)}: ${model.lastError}`
+          ? model.lastError
+            ? `Refresh failed, retrying: ${model.lastError}`
+            : connectionNote(model.failures, model.lastOk, now)
           : data
             ? `Updated ${formatAbsolute(data.generated)} · every ${formatDuration(data.refresh_s)}`
             : 'Loading…'}
