@@ -121,7 +121,7 @@ def run() -> list[Row]:
     return [
         row(f"GET /condor_nb/panel, {label}, from the snapshot (vs raw query of {found:,} ads)",
             cached, raw, "< 0.3 s", f"{jobs:,} jobs in the answer, {body / 1e6:.2f} MB; "
-            f"first answer (registry fill) {first:.2f} s"),
+            f"first answer after start (workers starting, full look) {first:.2f} s"),
         row(f"GET /condor_nb/panel, {label}, taking a new snapshot (vs raw query)",
             statistics.median(refreshing), raw, "< 0.3 s",
             f"max {max(refreshing):.2f} s"),
