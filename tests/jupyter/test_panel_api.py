@@ -99,6 +99,7 @@ def test_panel_jobs_sweep_schedule_actions_and_restart(srv: Server) -> None:
                 "--name", "never", "-q").strip()  # fmt: skip
     held = cli(srv, "submit", "sleep.ipynb", "--name", "tohold", "--no-cache", "-q").strip()
     sweep_id = cli(srv, "sweep", "run", "fit.ipynb", "--grid", "i=0,1,2,3,4,5", "-q").strip()
+    srv.create_job("quick.ipynb", name="from the UI")  # Notebook Jobs: one registry
     made = cli(srv, "schedule", "create", "quick.ipynb", "--cron", "0 2 * * *", "--name", "nightly")
     schedule = re.findall(r"\bs[0-9a-f]{8}\b", made)[0]
 
@@ -109,7 +110,9 @@ def test_panel_jobs_sweep_schedule_actions_and_restart(srv: Server) -> None:
         ids = [j["id"] for j in answer["jobs"]]
         assert {running, quick, never, held} <= set(ids)
         assert ids.index(held) < ids.index(running)
-        assert all(j["frontend"] == "cli" for j in answer["jobs"])
+        assert {j["frontend"] for j in answer["jobs"]} == {"cli", "jupyter"}
+        ui = next(j for j in answer["jobs"] if j["frontend"] == "jupyter")
+        assert ui["name"] == "from the UI" and ui["id"] not in (running, quick, never, held)
         assert job(answer, running)["notebook"] == "cells.ipynb"  # type: ignore[index]
 
         # A running notebook: cell N of M, and a progress that advances.
