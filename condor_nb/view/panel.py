@@ -112,7 +112,7 @@ def job_row(
         "name": record.name,
         "notebook": relative(record.notebook, root_dir),
         "state": state,
-        "cluster": record.condor_id,
+        "cluster": record.condor_id if record.cluster is not None else None,
         "submitted": record.submitted_at,
         "frontend": frontend(record),
         "cell": cell(live) if running else None,
