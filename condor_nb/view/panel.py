@@ -32,10 +32,19 @@ def relative(path: str | None, root_dir: str | None) -> str | None:
     if not path or not root_dir:
         return path
     root = os.path.abspath(root_dir)
-    full = os.path.abspath(path)
-    if full == root or not full.startswith(root + os.sep):
+    full = path if os.path.isabs(path) and "/." not in path else os.path.abspath(path)
+    if not full.startswith(root + os.sep) or full == root:
         return path
-    return os.path.relpath(full, root)
+    return full[len(root) + 1 :]
+
+
+def row_key(record: JobRecord, live: LiveInfo | None, reason: str | None) -> tuple[Any, ...]:
+    """What :func:`job_row` reads: an unchanged key means an unchanged row (a running
+    job's row changes with time alone: its runtime)."""
+    r = record
+    return (r.state, r.reason, r.failure_class, r.fetched_to, r.retrieved_at, r.spooled,
+            r.runtime_s, r.usage_json, r.started_at, r.finished_at, r.cluster, r.proc,
+            r.name, r.notebook, r.submitted_at, r.params_json, live, reason)  # fmt: skip
 
 
 def frontend(record: JobRecord) -> str:
@@ -103,7 +112,7 @@ def job_row(
         "name": record.name,
         "notebook": relative(record.notebook, root_dir),
         "state": state,
-        "cluster": record.condor_id,
+        "cluster": record.condor_id if record.cluster is not None else None,
         "submitted": record.submitted_at,
         "frontend": frontend(record),
         "cell": cell(live) if running else None,

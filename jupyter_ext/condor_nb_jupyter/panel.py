@@ -7,9 +7,9 @@ POST sweeps/<id>/actions    {"action": "retry" | "hold" | "release" | "remove", 
 
 One shared refresh per server: however many clients poll, a snapshot is taken (in the
 worker process) at most once per ``CondorNbJupyter.panel_refresh_s``; every request is
-answered from the latest one, and requests that arrive while one is being taken await
-that same one. Nothing here is needed for correctness after a restart: a snapshot is
-made from the registry and the schedd.
+answered from the latest one (see :meth:`PanelState.latest`), and requests that must
+wait for a new one await that same one. Nothing here is needed for correctness after a
+restart: a snapshot is made from the registry and the schedd.
 """
 
 from __future__ import annotations
@@ -46,26 +46,32 @@ class PanelState:
                       "failures": 0}  # fmt: skip
         self.error: str | None = None
 
-    def fresh(self) -> bool:
-        return (
-            self.body is not None
-            and not self.stale
-            and time.monotonic() - self.taken < self.refresh_s
-        )
+    def age(self) -> float:
+        """Seconds since the latest snapshot was started (infinite: none, or invalidated)."""
+        if self.body is None or self.stale:
+            return float("inf")
+        return time.monotonic() - self.taken
 
     def invalidate(self) -> None:
         """After an action: the next request takes a new snapshot."""
         self.stale = True
 
     async def latest(self, handler: CondorNbHandler) -> bytes:
+        """The latest snapshot; a new one is taken when it is older than ``refresh_s``.
+
+        Meanwhile, a snapshot younger than twice ``refresh_s`` is answered at once (the
+        next request gets the new one); with none, an older one, or after an action,
+        the request awaits the new snapshot, as do the requests arriving meanwhile.
+        """
         self.stats["requests"] += 1
-        if self.fresh():
-            assert self.body is not None
+        age = self.age()
+        if age < self.refresh_s and self.body is not None:
             return self.body
         if self.pending is None:
             self.pending = asyncio.ensure_future(self._refresh(handler))
-        pending = self.pending
-        await asyncio.shield(pending)
+        if age < 2 * self.refresh_s and self.body is not None:
+            return self.body
+        await asyncio.shield(self.pending)
         if self.body is None:
             raise web.HTTPError(503, self.error or "no snapshot")
         return self.body

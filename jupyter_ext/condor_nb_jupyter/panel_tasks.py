@@ -24,6 +24,10 @@ OUTPUTS_FOLDER = "condor_nb_outputs"
 SCHEDULE_RUNS_MAX_AGE_S = 60.0
 
 
+#: This worker process's rows of the last snapshot: id -> (what the row read, its JSON).
+_ROWS: dict[str, tuple[tuple[Any, ...], str]] = {}
+
+
 class _Counting:
     """A schedd client that counts the calls made through it."""
 
@@ -117,9 +121,23 @@ def snapshot(
     calls += 1 if idle_ones else 0
     by_id = {r.id: r for r in records}
 
-    def row(r: Any) -> dict[str, Any]:
-        return panel.job_row(r, now, live=live.get(r.id), reason=reasons.get(r.id),
+    seen: dict[str, tuple[tuple[Any, ...], str]] = {}
+
+    def row(r: Any, index: int | None = None) -> str:
+        """The row's JSON (a sweep's proc's with ``index``), from the rows of the last
+        snapshot when nothing it reads changed."""
+        key = (index, *panel.row_key(r, live.get(r.id), reasons.get(r.id)))
+        slot = r.id if index is None else f"{r.id}:{index}"
+        old = _ROWS.get(slot)
+        if old is not None and old[0] == key and r.state != "RUNNING":
+            seen[slot] = old
+            return old[1]
+        made = panel.job_row(r, now, live=live.get(r.id), reason=reasons.get(r.id),
                              root_dir=root_dir)  # fmt: skip
+        if index is not None:
+            made = panel.proc_row(index, r, made)
+        seen[slot] = (key, json.dumps(made, default=str))
+        return seen[slot][1]
 
     jobs = [row(r) for r in reversed(records) if r.sweep_id is None]
     sweeps = []
@@ -127,7 +145,9 @@ def snapshot(
     for sweep in sorted(registry.sweeps(), key=lambda s: s.submitted_at, reverse=True):
         members = [(i, by_id.get(r.id, r)) for i, r in registry.sweep_members(sweep.id)]
         sweeps.append(panel.sweep_row(sweep, [r for _, r in members], root_dir))
-        procs[sweep.id] = json.dumps([panel.proc_row(i, r, row(r)) for i, r in members])
+        procs[sweep.id] = "[" + ", ".join(row(r, i) for i, r in members) + "]"
+    _ROWS.clear()
+    _ROWS.update(seen)
     problems: list[str] = []
     try:
         found, kept, schedule_calls, problems = _schedules(settings, previous_schedules, now)
@@ -140,10 +160,11 @@ def snapshot(
         history = kept[s["id"]]
         runs = panel.schedule_runs(history["runs"], history["missed"])
         rows.append(panel.schedule_row(s, runs, root_dir))
-    answer = {"generated": now, "jobs": jobs, "sweeps": sweeps,
-              "schedules": rows[::-1], "problems": problems}  # fmt: skip
+    head = json.dumps({"generated": now, "sweeps": sweeps, "schedules": rows[::-1],
+                       "problems": problems}, default=str)  # fmt: skip
+    body = head[:-1] + ', "jobs": [' + ", ".join(jobs) + "]}"
     return {
-        "body": json.dumps(answer, default=str),
+        "body": body,
         "procs": procs,
         "schedules": kept,
         "schedd_calls": calls,

@@ -56,6 +56,11 @@ def test_running_row_has_its_cell_and_a_relative_notebook() -> None:
     assert json.loads(json.dumps(row)) == row  # JSON-ready
 
 
+def test_a_job_never_submitted_has_no_cluster() -> None:
+    row = panel.job_row(record(cluster=None, state="REMOVED", reason="not submitted: x"), NOW)
+    assert row["cluster"] is None and row["state"] == "REMOVED"
+
+
 def test_notebook_outside_the_root_stays_as_it_is() -> None:
     row = panel.job_row(record(notebook="/elsewhere/fit.ipynb"), NOW, root_dir="/srv/root")
     assert row["notebook"] == "/elsewhere/fit.ipynb"
