@@ -307,6 +307,8 @@ def test_schedule_shows_its_next_run(panel_lab: _Lab, panel_page: Any) -> None:
 def test_panel_survives_a_server_restart_and_opens_in_the_main_area(
     panel_lab: _Lab, panel_page: Any
 ) -> None:
+    from playwright.sync_api import expect
+
     page = panel_page
     status = panel(page).locator(".cnb-connection")
     panel_lab.srv.stop()
@@ -330,20 +332,14 @@ def test_panel_survives_a_server_restart_and_opens_in_the_main_area(
             break
         dismiss.last.click()
         page.wait_for_timeout(500)
-    card = page.locator(".jp-LauncherCard", has_text="HTCondor jobs")
-    if not card.is_visible():
-        page.get_by_role("button", name="New Launcher").first.click()
+    page.get_by_role("button", name="New Launcher").first.click()
+    card = page.locator(".jp-LauncherCard:visible", has_text="HTCondor jobs")
     card.first.click(timeout=60_000)  # the launcher item opens the panel in the main area
     main = page.locator(".jp-MainAreaWidget .cnb-panel[data-where='main']")
     main.wait_for(timeout=60_000)
-    wait_for(
-        lambda: main.locator("li[data-kind='sweep']").count() >= 1,
-        "rows in the main-area view",
-        page=page,
-    )
+    rows = "li[data-kind='job'], li[data-kind='sweep'], li[data-kind='schedule']"
+    # One model per tab: the new view shows at once the rows the side panel shows.
+    expect(main.get_by_role("status").first).to_have_attribute("data-connection", "ok")
+    side_rows = panel(page).locator(rows).count()
+    wait_for(lambda: main.locator(rows).count() == side_rows, "the same rows", 60, page=page)
     shot(page, "panel_main_area")
-    # One model per tab: two views, one poll; both show the same rows.
-    assert (
-        main.locator("li[data-kind='sweep']").count()
-        == panel(page).locator("li[data-kind='sweep']").count()
-    )
