@@ -248,6 +248,22 @@ def test_held_job_is_released_from_the_panel(panel_lab: _Lab, panel_page: Any) -
     )
     shot(page, "panel_released")
 
+    # Completed, outputs not fetched: Remove asks first; "Keep it" keeps it, the other
+    # button removes it with force.
+    wait_for(lambda: row.get_attribute("data-state") == "COMPLETED", "Completed", page=page)
+    row.get_by_role("button", name="Remove heldjob").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=30_000)
+    assert "Unfetched outputs will be lost" in dialog.inner_text()
+    shot(page, "panel_remove_confirm")
+    dialog.get_by_role("button", name="Keep it").click()
+    assert row.get_attribute("data-state") == "COMPLETED"
+    row.get_by_role("button", name="Remove heldjob").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Remove and lose outputs").click()
+    message = panel(page).locator(".cnb-message")
+    wait_for(lambda: "Removed heldjob" in (message.first.inner_text() if message.count() else ""),
+             "the forced remove to be accepted", 120, page=page)  # fmt: skip
+
 
 def test_sweep_is_one_row_with_its_procs_and_results(panel_lab: _Lab, panel_page: Any) -> None:
     page = panel_page
