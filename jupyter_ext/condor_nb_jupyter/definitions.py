@@ -28,6 +28,8 @@ from condor_nb_jupyter import paths, tasks
 from condor_nb_jupyter.errors import BadRequest
 
 SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
+#: A firing that did not run (condor_nb.schedules.missed) -> its job's status and label.
+_FIRING_STATUS = {"MISSED": (Status.FAILED, "Missed"), "STOPPED": (Status.STOPPED, "Paused")}
 
 
 def _check_schedule(cron: str | None, timezone: str | None) -> None:
@@ -237,8 +239,9 @@ class DefinitionsMixin:
                 if run["run_id"] not in known:
                     self._add_run(def_id, schedule_id, run)
             for firing in history["missed"]:
-                # A firing skipped while paused is what pausing means: not a job.
-                if firing["state"] == "MISSED" and _missed_id(firing) not in known:
+                # A firing skipped while paused is what pausing means: not a job. A run
+                # that a pause stopped is a STOPPED job, a missed firing a FAILED one.
+                if firing["state"] in _FIRING_STATUS and _missed_id(firing) not in known:
                     self._add_missed(def_id, schedule_id, firing)
 
     def _run_job(
@@ -268,11 +271,13 @@ class DefinitionsMixin:
             return DescribeJob.from_orm(job)
 
     def _add_missed(self, definition_id: str, schedule_id: str, firing: dict[str, Any]) -> None:
-        """A firing that never ran: a FAILED job with the reason, and no files."""
+        """A firing that did not run to its end: a FAILED job (missed) or a STOPPED one
+        (stopped by a pause), with the reason, and no files."""
         planned = float(firing["planned"])
+        status, label = _FIRING_STATUS[firing["state"]]
         describe = self._run_job(
-            definition_id, f"{firing['run_id']} (missed)", Status.FAILED,
-            f"Missed: {firing['reason']}", (planned, planned), with_outputs=False,
+            definition_id, f"{firing['run_id']} ({label.lower()})", status,
+            f"{label}: {firing['reason']}", (planned, planned), with_outputs=False,
         )  # fmt: skip
         self.links.add_job(describe.job_id, schedule_id=schedule_id, run_id=_missed_id(firing))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,48 @@ def test_command_line_setting_is_honoured(tmp_path: Path, pool_env: dict[str, st
         assert "personal" not in names, names  # jupyter-scheduler's own environments
     finally:
         srv.stop()
+
+
+def test_a_run_stopped_by_pause_is_stopped_not_failed(server: Server) -> None:
+    server.notebook("slow.ipynb", ["import time", "time.sleep(150)"])
+    status, body = server.request(
+        "POST",
+        "/scheduler/job_definitions",
+        {
+            "input_uri": "slow.ipynb",
+            "runtime_environment_name": "personal",
+            "name": "slow every minute",
+            "output_formats": ["ipynb"],
+            "schedule": "* * * * *",
+            "timezone": "UTC",
+        },
+    )
+    assert status == 200, body
+    definition_id = body["job_definition_id"]
+    path = f"/scheduler/jobs?job_definition_id={definition_id}"
+    try:
+        deadline = time.monotonic() + 240
+        schedule: dict[str, Any] = {}
+        while time.monotonic() < deadline:  # until its first run is running
+            _, found = server.request("GET", "/condor_nb/schedules")
+            schedule = next(s for s in found["schedules"] if s["name"] == "slow every minute")
+            if schedule["runs_started"] > schedule["runs_finished"]:
+                break
+            time.sleep(2)
+        assert schedule["runs_started"] > schedule["runs_finished"], schedule
+        status, _ = server.request(
+            "PATCH", f"/scheduler/job_definitions/{definition_id}", {"active": False}
+        )
+        assert status == 204
+        runs: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not runs:
+            time.sleep(3)
+            runs = server.request("GET", path)[1]["jobs"]
+        assert runs, "the stopped run was never listed"
+        assert [r["status"] for r in runs] == ["STOPPED"], runs
+        assert "Pause" in runs[0]["status_message"], runs
+        assert "not a failure" in runs[0]["status_message"], runs
+    finally:
+        status, _ = server.request("DELETE", f"/scheduler/job_definitions/{definition_id}")
+    assert status == 204
