@@ -24,7 +24,7 @@ from jupyter_scheduler.models import (
 )
 from jupyter_scheduler.orm import Job, JobDefinition
 
-from condor_nb_jupyter import paths, tasks
+from condor_nb_jupyter import joblist, paths, tasks
 from condor_nb_jupyter.errors import BadRequest
 
 SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
@@ -89,6 +89,7 @@ class DefinitionsMixin:
             session.commit()
             describe = DescribeJobDefinition.from_orm(definition)
             definition_id = definition.job_definition_id
+        staged = ""
         try:
             staged = self.get_staging_paths(describe)["input"]
             self._make_folder(definition_id)
@@ -102,8 +103,10 @@ class DefinitionsMixin:
                 model.timezone,
                 options,
             )
-        except BaseException:
+        except BaseException as exc:
             self._drop_definition_row(definition_id, describe)
+            if isinstance(exc, tasks.TaskError):
+                raise joblist.unstaged(exc, staged, str(model.input_uri)) from None
             raise
         self.links.add_definition(definition_id, created["id"])
         return str(definition_id)
@@ -144,19 +147,22 @@ class DefinitionsMixin:
                 staged = self.get_staging_paths(current)["input"]
                 if source is not None:
                     paths.copy_confined(self.root_dir, source, staged)
-                await self.worker.call(
-                    tasks.update_schedule,
-                    self.overrides,
-                    schedule_id,
-                    staged,
-                    model.schedule or current.schedule,
-                    dict(
-                        model.parameters
-                        if model.parameters is not None
-                        else current.parameters or {}
-                    ),
-                    model.timezone,
+                parameters = (
+                    model.parameters if model.parameters is not None else current.parameters
                 )
+                try:
+                    await self.worker.call(
+                        tasks.update_schedule,
+                        self.overrides,
+                        schedule_id,
+                        staged,
+                        model.schedule or current.schedule,
+                        dict(parameters or {}),
+                        model.timezone,
+                    )
+                except tasks.TaskError as exc:
+                    shown = str(model.input_uri or current.input_filename)
+                    raise joblist.unstaged(exc, staged, shown) from None
             if model.active is not None and model.active != current.active:
                 action = "resume" if model.active else "pause"
                 await self.worker.call(tasks.schedule_call, self.overrides, action, schedule_id)

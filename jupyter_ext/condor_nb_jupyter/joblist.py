@@ -130,3 +130,18 @@ def job_files(sched: Any, model: DescribeJob) -> None:
         )
     model.job_files = files
     model.downloaded = bool(files) and all(f.file_path for f in files)
+
+
+def unstaged(exc: tasks.TaskError, staged: str, shown: str) -> tasks.TaskError:
+    """The error with the staging copy's path replaced by the user's notebook (``shown``)
+    and its folder by words: the staging area is jupyter-scheduler's, not the user's."""
+    folder = os.path.dirname(staged) if staged else ""
+
+    def fix(text: str | None) -> str | None:
+        if text is None:
+            return None
+        if staged:
+            text = text.replace(staged, shown)
+        return text.replace(folder, "the job's staging folder") if folder else text
+
+    return tasks.TaskError(exc.kind, fix(exc.message) or "", fix(exc.hint), exc.status)

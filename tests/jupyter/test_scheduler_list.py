@@ -112,7 +112,20 @@ def test_command_line_setting_is_honoured(tmp_path: Path, pool_env: dict[str, st
 
 
 def test_a_run_stopped_by_pause_is_stopped_not_failed(server: Server) -> None:
-    server.notebook("slow.ipynb", ["import time", "time.sleep(150)"])
+    server.notebook("slow.ipynb", ["import time", "time.sleep(150)"], params="n = 1")
+    # A definition's error names the user's notebook, never the staging copy.
+    bad = {
+        "input_uri": "slow.ipynb",
+        "runtime_environment_name": "personal",
+        "name": "bad",
+        "parameters": {"nope": "1"},
+        "output_formats": ["ipynb"],
+        "schedule": "0 5 * * *",
+        "timezone": "UTC",
+    }
+    status, body = server.request("POST", "/scheduler/job_definitions", bad)
+    assert status == 400 and "nope" in body["message"], body
+    assert "staging" not in str(body) and "slow.ipynb" in str(body), body
     status, body = server.request(
         "POST",
         "/scheduler/job_definitions",
