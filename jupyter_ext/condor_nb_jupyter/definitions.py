@@ -204,7 +204,12 @@ class DefinitionsMixin:
         return str(await self._create_job(CreateJob(**attributes), staged, folder))
 
     async def list_job_definitions(self, query: Any) -> Any:
-        """The rows, with ``active`` as the schedd says (a pause from the CLI shows too)."""
+        """The rows, with ``active`` as the schedd says (a pause from the CLI shows too);
+        schedules made with the CLI or the API are listed too."""
+        try:
+            await joblist.adopt_definitions(self)
+        except tasks.TaskError as exc:
+            self.log.warning("condor_nb: schedules not listed: %s", exc)  # type: ignore[attr-defined]
         linked = self.links.definitions()
         if linked:
             try:

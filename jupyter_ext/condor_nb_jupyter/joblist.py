@@ -66,8 +66,8 @@ def _parameters(params_json: str | None) -> dict[str, str]:
 
 async def adopt(sched: Any) -> int:
     """Add a row for each registry job no row links to yet (CLI and API jobs); returns
-    how many. A job the UI is submitting right now is linked before this writes (the
-    links are read again after the worker answers), so it is never listed twice."""
+    how many. The UI's own jobs run a copy in jupyter-scheduler's staging area: those
+    are never adopted, even while the UI is still submitting one (not linked yet)."""
     from jupyter_scheduler.orm import Job
 
     from condor_nb_jupyter.links import JobLink
@@ -80,7 +80,7 @@ async def adopt(sched: Any) -> int:
     added = 0
     with sched.db_session() as session:
         for job in found:
-            if job["id"] in known:
+            if job["id"] in known or _made_here(sched, job["notebook"]):
                 continue
             try:
                 filename = paths.safe_name(os.path.basename(job["notebook"] or ""))
@@ -107,6 +107,60 @@ async def adopt(sched: Any) -> int:
             session.add(JobLink(job_id=row.job_id, condor_nb_id=job["id"]))
             added += 1
         session.commit()
+    return added
+
+
+def _made_here(sched: Any, notebook: str | None) -> bool:
+    """Was this job or schedule made by the UI (its notebook is a staged copy)?"""
+    return bool(notebook) and paths.inside(sched.staging_path, str(notebook))
+
+
+async def adopt_definitions(sched: Any) -> int:
+    """A job definition for each schedule made with the CLI or the API (none links to
+    it, and its notebook is not a staged copy); returns how many. Its notebook is copied
+    into the definition's staging folder, as for the UI's: edits, Run now and its runs'
+    files work the same. Deleting the definition deletes the schedule."""
+    import shutil
+
+    from jupyter_scheduler.models import DescribeJobDefinition
+    from jupyter_scheduler.orm import JobDefinition
+
+    linked = sched.links.definitions()
+    found = await sched.worker.call(
+        tasks.unlisted_schedules, sched.overrides, sorted(set(linked.values()))
+    )
+    known = set(sched.links.definitions().values())  # read again: no await from here on
+    added = 0
+    for item in found:
+        if item["id"] in known or not item.get("source") or _made_here(sched, item["notebook"]):
+            continue
+        try:
+            filename = paths.safe_name(os.path.basename(item["notebook"] or ""))
+        except paths.PathRefused:
+            filename = "notebook.ipynb"
+        created = _ms(item.get("created_at")) or 0
+        with sched.db_session() as session:
+            row = JobDefinition(
+                name=item["name"] or os.path.splitext(filename)[0],
+                input_filename=filename,
+                runtime_environment_name=item["profile"] or "",
+                schedule=item["cron"],
+                timezone="UTC",
+                parameters=_parameters(json.dumps(item.get("parameters") or {})),
+                output_formats=["ipynb", "html"],
+                active=item["state"] != "PAUSED",
+                create_time=created,
+                update_time=created,
+            )
+            session.add(row)
+            session.commit()
+            describe = DescribeJobDefinition.from_orm(row)
+            definition_id = str(row.job_definition_id)
+        staged = sched.get_staging_paths(describe)["input"]
+        sched._make_folder(definition_id)
+        shutil.copyfile(item["source"], staged)
+        sched.links.add_definition(definition_id, item["id"])
+        added += 1
     return added
 
 

@@ -218,6 +218,29 @@ def unlisted_jobs(overrides: Overrides, known: list[str]) -> list[dict[str, Any]
     return [_job_dict(j) for j in jobs if j.id not in seen and j.record.sweep_id is None]
 
 
+@task
+def unlisted_schedules(overrides: Overrides, known: list[str]) -> list[dict[str, Any]]:
+    """The schedules on the schedd not in ``known``, each with ``source``: the notebook
+    it runs (the user's file while it exists, else the copy condor_nb staged)."""
+    from condor_nb.contract.layout import IN_DIR
+    from condor_nb.schedules import api as schedules
+
+    settings = _settings(overrides)
+    seen = set(known)
+    out = []
+    for found in schedules.list_schedules(settings=settings):
+        if found.id in seen:
+            continue
+        item = found.to_dict()
+        source: Path | None = Path(found.notebook) if found.notebook else None
+        if source is None or not source.is_file():
+            staged = Path(found.job_dir or schedules._dir(settings, found.id)) / IN_DIR
+            source = next(iter(sorted(staged.glob("*.ipynb"))), None)
+        item["source"] = str(source) if source is not None else None
+        out.append(item)
+    return out
+
+
 def _stage_outputs(job: Any, where: Mapping[str, str]) -> None:
     """Fetch into ``dir/condor_nb/`` (the staged input keeps its name), then copy the
     executed notebook and report to jupyter-scheduler's paths, and the logs beside them."""

@@ -92,6 +92,20 @@ def test_held_cli_job_listed_released_and_ui_downloads(server: Server) -> None:
     assert "writer.ipynb" not in got, got  # the input's own name: not copied beside
     assert {Path(files["ipynb"]).name, Path(files["html"]).name} <= got
 
+    # A schedule of the API: a job definition, paused as on the schedd; deleting the
+    # definition deletes the schedule.
+    sid = api_call(server, "print(condor_nb.schedule('api.ipynb', '0 5 * * *', name='api5').id)")
+    api_call(server, f"from condor_nb.schedules import api\napi.pause('{sid}')")
+    _, defs = server.request("GET", "/scheduler/job_definitions")
+    mine = [d for d in defs["job_definitions"] if d["name"] == "api5"]
+    assert len(mine) == 1 and mine[0]["schedule"] == "0 5 * * *", defs
+    assert mine[0]["active"] is False and mine[0]["input_filename"] == "api.ipynb", mine
+    assert len(server.request("GET", "/scheduler/job_definitions")[1]["job_definitions"]) == 1
+    definition = f"/scheduler/job_definitions/{mine[0]['job_definition_id']}"
+    assert server.request("DELETE", definition)[0] == 204
+    _, left = server.request("GET", "/condor_nb/schedules")
+    assert sid not in [s["id"] for s in left["schedules"]], left
+
     # Unknown job: 404, and no staging path in any answer.
     code, body = server.request("GET", "/condor_nb/scheduler-jobs/no-such-job")
     assert code == 404 and "no-such-job" in body["message"], body
