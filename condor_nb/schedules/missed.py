@@ -171,7 +171,7 @@ def missed_runs(
         return []
     answered = set(planned)
     times = [t for t in schedules_cron.fire_times(cron, start, horizon - 1, limit=1_000_000)]
-    following = dict(zip(times, [*times[1:], horizon], strict=True))
+    following = dict(zip(times, [*times[1:], horizon][: len(times)], strict=True))
     firings = [t for t in times if t not in answered and t < horizon]
     out = []
     for t in firings[-MAX_REPORTED:]:

@@ -169,3 +169,10 @@ def test_a_run_stopped_by_a_pause_is_stopped_not_missed() -> None:
     earlier = missed_runs("s1", "* * * * *", created=at("09:58", 30), runs=runs,
                           holds=[pause], next_planned=None, now=at("10:02", 40))  # fmt: skip
     assert [m.state for m in earlier][:2] == ["MISSED", "MISSED"]
+
+
+def test_no_firing_before_the_horizon_is_nothing_missed() -> None:
+    # Created at 10:00:30, next firing 10:01: no firing lies before it (none listed).
+    found = missed_runs("s1", "* * * * *", created=at("10:00", 30), runs=[], holds=[],
+                        next_planned=at("10:01"), now=at("10:00", 40))  # fmt: skip
+    assert found == []
