@@ -115,12 +115,19 @@ def test_held_cli_job_listed_released_and_ui_downloads(server: Server) -> None:
 def test_command_line_setting_is_honoured(tmp_path: Path, pool_env: dict[str, str]) -> None:
     env = {**pool_env}
     srv = Server(tmp_path, env)
-    srv.start("--CondorNbJupyter.scheduler_backend=False")
+    srv.start(
+        "--CondorNbJupyter.scheduler_backend=False",
+        "--CondorNbJupyter.profile=campus",
+        "--CondorNbJupyter.image=/cvmfs/example.org/img:1",
+    )
     try:
         status, body = srv.request("GET", "/scheduler/runtime_environments")
         assert status == 200, body
         names = [e["name"] for e in body]
         assert "personal" not in names, names  # jupyter-scheduler's own environments
+        status, body = srv.request("GET", "/condor_nb/profiles")
+        assert body["default_profile"] == "campus", body
+        assert body["images"] == ["/cvmfs/example.org/img:1"], body
     finally:
         srv.stop()
 
