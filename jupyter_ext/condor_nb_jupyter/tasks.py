@@ -142,6 +142,21 @@ def job_detail(overrides: Overrides, job_id: str) -> dict[str, Any]:
     return out
 
 
+@task
+def scheduler_job(overrides: Overrides, job_id: str) -> dict[str, Any]:
+    """One job's state for the Job Detail page: a queued job's reason says why it waits
+    (the no-match summary ``condor_nb q`` shows), a held job's why it was held."""
+    from condor_nb import api
+    from condor_nb.diagnostics import idle
+
+    settings = _settings(overrides)
+    job = api.get(job_id, settings=settings)
+    job.status()
+    if job.record.state == "QUEUED":
+        idle.annotate(settings, [job.record])
+    return _job_dict(job)
+
+
 def coerce_parameters(notebook: str, raw: Mapping[str, str]) -> dict[str, Any]:
     """jupyter-scheduler sends every parameter as text: type it as the notebook declares."""
     from condor_nb.spec.notebook import inspect_notebook
