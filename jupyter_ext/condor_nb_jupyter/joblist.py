@@ -172,7 +172,7 @@ def job_files(sched: Any, model: DescribeJob) -> None:
     every file `condor_nb fetch` brings) once downloaded; never the unexecuted input,
     which is not an output (it stays in the user's notebook)."""
     files = [f for f in model.job_files if f.file_format != "input"]
-    if model.job_id and sched.links.job(model.job_id) is not None:
+    if files:  # a job with outputs (not a missed firing)
         folder = sched.get_local_output_path(model, root_dir_relative=True)
         present = [f for f in files if f.file_path]
         files.append(
