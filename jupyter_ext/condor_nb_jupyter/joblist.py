@@ -33,9 +33,14 @@ STATUS = {
 _CLI_RELEASE = "; release it with `condor_nb release`"
 
 
-def status_message(condor_nb_id: str, info: dict[str, Any]) -> str | None:
-    """The Job Detail page's message for a condor_nb job (None: nothing to say)."""
+def status_message(
+    condor_nb_id: str, info: dict[str, Any], staging_dir: str | None = None
+) -> str | None:
+    """The Job Detail page's message for a condor_nb job (None: nothing to say); the
+    job's staging folder, if a reason names it, in words."""
     state, reason = info.get("state"), info.get("reason")
+    if reason and staging_dir:
+        reason = reason.replace(staging_dir, "the job's staging folder")
     cluster = info.get("cluster")
     which = f"condor_nb job {condor_nb_id}" + (f", HTCondor job {cluster}" if cluster else "")
     if state == "HELD":
