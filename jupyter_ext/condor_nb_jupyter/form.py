@@ -299,8 +299,9 @@ def naming_user_paths(root_dir: str, named: Mapping[str, str]) -> Iterator[None]
         hint = user_paths(exc.hint, root_dir, named) if exc.hint else None
         if hint and hint not in message:
             message = f"{message} (hint: {hint})"
-        status = exc.status
-        raise BadRequest(message, hint=hint, status=status) from None
+        if isinstance(exc, TaskError):
+            raise TaskError(exc.kind, message, hint, exc.status) from None
+        raise BadRequest(message, hint=hint, status=exc.status) from None
 
 
 def shown_path(root_dir: str, uri: str) -> str:

@@ -71,7 +71,7 @@ def _condor_job(server: Server, job_id: str) -> dict[str, Any]:
     return dict(mine[0])
 
 
-def test_form_describes_checks_and_creates_jobs_as_the_cli(server: Server) -> None:
+def test_form_describes_and_checks_as_the_cli(server: Server) -> None:
     server.notebook("analysis.ipynb", [SHOW], params=PARAMS)
     (server.root / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (server.root / "broken.ipynb").write_text("{not json", encoding="utf-8")
@@ -147,6 +147,11 @@ def test_form_describes_checks_and_creates_jobs_as_the_cli(server: Server) -> No
     assert after == before  # nothing staged
     _, listed = server.request("GET", "/condor_nb/jobs?refresh=0")
     assert listed["jobs"] == []  # nothing submitted
+
+
+def test_scheduler_jobs_take_the_form_options_as_the_cli(server: Server) -> None:
+    server.notebook("analysis.ipynb", [SHOW], params=PARAMS)
+    (server.root / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
 
     # -- an unknown parameter through POST /scheduler/jobs names the user's notebook ----
     status, err = server.request(
