@@ -310,6 +310,12 @@ def shown_path(root_dir: str, uri: str) -> str:
     return os.path.relpath(real, os.path.realpath(root_dir))
 
 
+def given_parameters(raw: Mapping[str, object] | None) -> dict[str, object]:
+    """The parameters a form gave: an empty value means "the notebook's default", as in
+    the form's check (a str parameter cannot be set to "" from a form)."""
+    return {name: value for name, value in (raw or {}).items() if value != ""}
+
+
 # --- options: form text -> what the CLI gives JobOptions ------------------------------
 
 

@@ -172,7 +172,7 @@ def test_scheduler_jobs_take_the_form_options_as_the_cli(server: Server) -> None
         "POST",
         "/scheduler/jobs",
         {"input_uri": "analysis.ipynb", "runtime_environment_name": "personal",
-         "name": "form job", "parameters": {"n": "5"}, "output_formats": ["ipynb"],
+         "name": "form job", "parameters": {"n": "5", "alpha": ""}, "output_formats": ["ipynb"],
          "runtime_environment_parameters": options},
     )  # fmt: skip
     assert status == 200, body
@@ -199,7 +199,8 @@ def test_scheduler_jobs_take_the_form_options_as_the_cli(server: Server) -> None
     files = {f["file_format"]: f["file_path"] for f in job["job_files"]}
     executed = json.loads((server.root / files["ipynb"]).read_text(encoding="utf-8"))
     text = json.dumps(executed)
-    assert "TYPES|int|5|0.5|x#y|True|[1, 2]" in text  # typed as -p n 5, not the text "5"
+    # n typed as `-p n 5` types it (not the text "5"); alpha left empty: its default
+    assert "TYPES|int|5|0.5|x#y|True|[1, 2]" in text
 
     # -- a job definition (a schedule) takes the same options, but not retries -----------
     definition = {"input_uri": "analysis.ipynb", "runtime_environment_name": "personal",

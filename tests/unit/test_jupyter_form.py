@@ -175,3 +175,8 @@ def test_user_paths_names_the_staged_copy_as_the_users_notebook(tmp_path: Path) 
     text = f"unknown parameter 'x' for {staged}; also {tmp_path}/root/sub/y.csv"
     shown = form.user_paths(text, str(tmp_path / "root"), {staged: "sub/analysis.ipynb"})
     assert shown == "unknown parameter 'x' for sub/analysis.ipynb; also sub/y.csv"
+
+
+def test_empty_parameters_are_the_defaults() -> None:
+    assert form.given_parameters({"a": "", "b": "0", "c": None}) == {"b": "0", "c": None}
+    assert form.given_parameters(None) == {}
