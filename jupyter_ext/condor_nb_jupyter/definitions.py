@@ -24,7 +24,7 @@ from jupyter_scheduler.models import (
 )
 from jupyter_scheduler.orm import Job, JobDefinition
 
-from condor_nb_jupyter import paths, tasks
+from condor_nb_jupyter import form, paths, tasks
 from condor_nb_jupyter.errors import BadRequest
 
 SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
@@ -71,7 +71,10 @@ class DefinitionsMixin:
     async def create_job_definition(self, model: CreateJobDefinition) -> str:
         source = self._check_input(model.input_uri)
         options = self._options(
-            model.runtime_environment_name, model.runtime_environment_parameters, model.name
+            model.runtime_environment_name,
+            model.runtime_environment_parameters,
+            model.name,
+            kind="schedule",
         )
         _check_schedule(model.schedule, model.timezone)
         model.output_formats = paths.output_formats(model.output_formats)
@@ -91,15 +94,17 @@ class DefinitionsMixin:
             staged = self.get_staging_paths(describe)["input"]
             self._make_folder(definition_id)
             paths.copy_confined(self.root_dir, source, staged)
-            created = await self.worker.call(
-                tasks.create_schedule,
-                self.overrides,
-                staged,
-                model.schedule,
-                dict(model.parameters or {}),
-                model.timezone,
-                options,
-            )
+            shown = {staged: form.shown_path(self.root_dir, source)}
+            with form.naming_user_paths(self.root_dir, shown):
+                created = await self.worker.call(
+                    tasks.create_schedule,
+                    self.overrides,
+                    staged,
+                    model.schedule,
+                    dict(model.parameters or {}),
+                    model.timezone,
+                    options,
+                )
         except BaseException:
             self._drop_definition_row(definition_id, describe)
             raise

@@ -8,6 +8,7 @@ GET  jobs/<id>                   one job, with the worker's result file when fet
 POST jobs/<id>/actions           {"action": "hold" | "release" | "remove"}
 GET  schedules                   schedules on the schedd
 GET  schedules/<id>[/runs]       one schedule; its runs (retrieved while it keeps running)
+GET  form, POST form/check       the Create Job form (see form_handlers.py)
 
 Every handler is authenticated and authorized like Jupyter's own (XSRF on writes);
 HTCondor work runs in a worker process; errors are JSON with a message and a hint.
@@ -195,8 +196,11 @@ class ScheduleHandler(CondorNbHandler):
 def handlers(base_url: str) -> list[tuple[str, type[CondorNbHandler]]]:
     from jupyter_server.utils import url_path_join as join
 
+    from condor_nb_jupyter import form_handlers
+
     root = join(base_url, "condor_nb")
     return [
+        *form_handlers.routes(root),
         (join(root, "status"), StatusHandler),
         (join(root, "profiles"), ProfilesHandler),
         (join(root, "jobs"), JobsHandler),
