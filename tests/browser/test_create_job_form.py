@@ -1,7 +1,8 @@
 """The Create Job form's HTCondor options in a real browser, down to the job ad.
 
 A notebook declaring ``n: int = 3`` and ``label = "x"``: the form pre-fills both in
-jupyter-scheduler's Parameters picker, shows n's type, refuses cpus "lots" and n "abc"
+jupyter-scheduler's Parameters picker, shows n's type, asks for an image in the ospool
+environment, refuses cpus "lots" and n "abc"
 inline with Create disabled, takes cpus 2, memory 3GB and n 5; the job on the schedd
 asks for 2 CPUs and 3072 MB, the notebook gets n == 5 as an int and completes, and its
 Job Detail shows the condor_nb id and the HTCondor job id.
@@ -71,6 +72,21 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
                   "Cell timeout", "Secrets"):  # fmt: skip
         expect(page.get_by_label(label).first).to_be_visible()
     create = page.get_by_role("button", name="Create", exact=True)
+    expect(create).to_be_enabled()
+
+    # -- an environment that cannot run without an image asks for one --------------------
+    environment = page.locator("#jp-create-job-environment")  # jupyter-scheduler's menu
+    environment.click()
+    page.get_by_role("option", name="ospool", exact=True).click()
+    image_error = page.locator("#cnb-option-image-error")
+    expect(image_error).to_contain_text("needs an image", timeout=15_000)
+    expect(page.locator("label[for='cnb-option-image']")).to_contain_text("required")
+    expect(create).to_be_disabled()
+    image_error.evaluate("e => e.scrollIntoView({block: 'center'})")
+    shot(page, "create_job_form_needs_image")
+    environment.click()
+    page.get_by_role("option", name="personal", exact=True).click()
+    expect(image_error).to_have_count(0, timeout=15_000)
     expect(create).to_be_enabled()
 
     # -- wrong values: inline errors in the CLI's words, Create disabled -----------------
