@@ -5,7 +5,8 @@ jupyter-scheduler's Parameters picker, shows n's type, asks for an image in the 
 environment, refuses cpus "lots" and n "abc"
 inline with Create disabled, takes cpus 2, memory 3GB and n 5; the job on the schedd
 asks for 2 CPUs and 3072 MB, the notebook gets n == 5 as an int and completes, and its
-Job Detail shows the condor_nb id and the HTCondor job id.
+Job Detail shows the condor_nb id and the HTCondor job id. A held job's detail shows
+HELD with its reason and a Release button that releases it.
 """
 
 from __future__ import annotations
@@ -159,3 +160,31 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
     expect(options.locator("[data-field='memory'] dd")).to_have_text("3GB")
     detail.evaluate("e => e.scrollIntoView({block: 'center'})")
     shot(page, "create_job_form_detail")
+
+    # -- a held job's detail: HELD with its reason, released by its Release button -------
+    lab.notebook("held_form.ipynb", ["import time\ntime.sleep(20)"])
+    held_id = lab.create_job("held_form.ipynb", name="held_form")
+    status, held = lab.request("GET", f"/condor_nb/scheduler-jobs/{held_id}")
+    assert status == 200, held
+    try:
+        status, body = lab.request("POST", f"/condor_nb/jobs/{held['id']}/actions",
+                                   {"action": "hold"})  # fmt: skip
+        assert status == 200, body
+        page.locator(".MuiBreadcrumbs-root").get_by_text("Jobs", exact=True).click()
+        page.get_by_role("button", name="Reload").first.click()
+        page.locator("tr", has_text="held_form").first.get_by_text("held_form", exact=True).click()
+        card = page.locator("dl.cnb-readonly[aria-label='HTCondor job']")
+        expect(card.locator("[data-field='state'] dd")).to_have_text("HELD", timeout=30_000)
+        expect(card.locator("[data-field='reason'] dd")).not_to_be_empty()
+        release = page.get_by_role("button", name="Release", exact=True)
+        card.evaluate("e => e.scrollIntoView({block: 'center'})")
+        shot(page, "create_job_form_held_detail")
+        release.click()
+        expect(card.locator("[data-field='state'] dd")).not_to_have_text("HELD", timeout=30_000)
+        expect(release).to_have_count(0)
+        expect(page.get_by_role("status").filter(has_text="Released")).to_be_visible()
+        shot(page, "create_job_form_released_detail")
+        status, after = lab.request("GET", f"/condor_nb/scheduler-jobs/{held_id}")
+        assert status == 200 and after["state"] != "HELD", after
+    finally:
+        lab.request("POST", f"/condor_nb/jobs/{held['id']}/actions", {"action": "remove"})

@@ -65,6 +65,7 @@ export function JobDetailOptions(props: {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [asked, setAsked] = useState(0);
+  const [released, setReleased] = useState(false);
 
   useEffect(() => {
     let live = true;
@@ -100,7 +101,10 @@ export function JobDetailOptions(props: {
     setBusy(true);
     releaseJob(info.id)
       .then(
-        () => setAsked(n => n + 1),
+        () => {
+          setReleased(true);
+          setAsked(n => n + 1);
+        },
         (failure: unknown) =>
           setError(`Release failed: ${failure instanceof Error ? failure.message : failure}`)
       )
@@ -135,6 +139,11 @@ export function JobDetailOptions(props: {
           Refresh HTCondor state
         </button>
       </div>
+      {released && (
+        <div className="cnb-hint" role="status">
+          Released. “Reload Job” above updates the rest of this page.
+        </div>
+      )}
       <ReadOnlyOptions params={props.params} />
     </div>
   );
