@@ -6,7 +6,8 @@ environment, refuses cpus "lots" and n "abc"
 inline with Create disabled, takes cpus 2, memory 3GB and n 5; the job on the schedd
 asks for 2 CPUs and 3072 MB, the notebook gets n == 5 as an int and completes, and its
 Job Detail shows the condor_nb id and the HTCondor job id. A held job's detail shows
-HELD with its reason and a Release button that releases it.
+HELD with its reason and a Release button that releases it; a job definition's detail
+shows its options read-only.
 """
 
 from __future__ import annotations
@@ -188,3 +189,27 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
         assert status == 200 and after["state"] != "HELD", after
     finally:
         lab.request("POST", f"/condor_nb/jobs/{held['id']}/actions", {"action": "remove"})
+
+    # -- a job definition's detail shows its options, read-only, with the form's labels --
+    status, body = lab.request(
+        "POST",
+        "/scheduler/job_definitions",
+        {"input_uri": "typed_form.ipynb", "runtime_environment_name": "personal",
+         "name": "yearly_form", "parameters": {"n": "5"}, "output_formats": ["ipynb"],
+         "schedule": "0 3 1 1 *", "timezone": "UTC",
+         "runtime_environment_parameters": {"cpus": "2", "memory": "2GB"}},
+    )  # fmt: skip
+    assert status == 200, body
+    try:
+        page.locator(".MuiBreadcrumbs-root").get_by_text("Jobs", exact=True).click()
+        page.get_by_text("Job Definitions", exact=True).click()
+        page.get_by_text("yearly_form", exact=True).click()
+        kept = page.locator("dl.cnb-readonly[aria-label='HTCondor options']")
+        expect(kept.locator("[data-field='cpus'] dt")).to_have_text("CPUs", timeout=30_000)
+        expect(kept.locator("[data-field='cpus'] dd")).to_have_text("2")
+        expect(kept.locator("[data-field='memory'] dd")).to_have_text("2GB")
+        expect(kept.locator("input")).to_have_count(0)
+        kept.evaluate("e => e.scrollIntoView({block: 'center'})")
+        shot(page, "create_job_form_definition_detail")
+    finally:
+        lab.request("DELETE", f"/scheduler/job_definitions/{body['job_definition_id']}")
