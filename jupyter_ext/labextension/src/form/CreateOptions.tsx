@@ -162,8 +162,12 @@ export function CreateOptions(props: CreateProps): JSX.Element {
     return () => host.remove();
   }, []);
   const declared = info?.parameters ?? [];
+  const loading = !info && !loadError;
   const hasNotes =
-    declared.length > 0 || Object.keys(mapped.params).length > 0 || !!info?.parameters_error;
+    loading ||
+    declared.length > 0 ||
+    Object.keys(mapped.params).length > 0 ||
+    !!info?.parameters_error;
   useEffect(() => {
     if (notesHost) {
       notesHost.hidden = !hasNotes;
@@ -171,6 +175,7 @@ export function CreateOptions(props: CreateProps): JSX.Element {
   }, [notesHost, hasNotes]);
   const notes = hasNotes ? (
     <ParameterNotes
+      loading={loading}
       declared={declared}
       used={Object.keys(JSON.parse(bodyKey).parameters)}
       errors={mapped.params}
@@ -268,6 +273,7 @@ function OptionField(props: {
 
 /** The notebook's declared parameters (name, type, default, help) and their errors. */
 function ParameterNotes(props: {
+  loading: boolean;
   declared: NotebookParameter[];
   used: string[];
   errors: MappedErrors['params'];
@@ -277,6 +283,11 @@ function ParameterNotes(props: {
   const others = Object.keys(props.errors).filter(name => !names.has(name));
   return (
     <section className="cnb-param-notes" aria-label="Notebook parameters">
+      {props.loading && (
+        <div className="cnb-hint" role="status">
+          Reading the notebook's parameters cell…
+        </div>
+      )}
       {props.parametersError && (
         <div className="cnb-error" role="alert">
           The notebook's parameters cell could not be read: {props.parametersError}
