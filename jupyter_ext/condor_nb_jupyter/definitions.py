@@ -101,7 +101,7 @@ class DefinitionsMixin:
                     self.overrides,
                     staged,
                     model.schedule,
-                    dict(model.parameters or {}),
+                    form.given_parameters(model.parameters),
                     model.timezone,
                     options,
                 )
@@ -147,19 +147,19 @@ class DefinitionsMixin:
                 staged = self.get_staging_paths(current)["input"]
                 if source is not None:
                     paths.copy_confined(self.root_dir, source, staged)
-                await self.worker.call(
-                    tasks.update_schedule,
-                    self.overrides,
-                    schedule_id,
-                    staged,
-                    model.schedule or current.schedule,
-                    dict(
-                        model.parameters
-                        if model.parameters is not None
-                        else current.parameters or {}
-                    ),
-                    model.timezone,
-                )
+                shown = form.shown_path(self.root_dir, source) if source else current.input_filename
+                with form.naming_user_paths(self.root_dir, {staged: shown}):
+                    await self.worker.call(
+                        tasks.update_schedule,
+                        self.overrides,
+                        schedule_id,
+                        staged,
+                        model.schedule or current.schedule,
+                        form.given_parameters(
+                            model.parameters if model.parameters is not None else current.parameters
+                        ),
+                        model.timezone,
+                    )
             if model.active is not None and model.active != current.active:
                 action = "resume" if model.active else "pause"
                 await self.worker.call(tasks.schedule_call, self.overrides, action, schedule_id)

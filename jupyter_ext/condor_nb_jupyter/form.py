@@ -245,7 +245,7 @@ def notebook_path(root_dir: str, notebook: object) -> Path:
         raise FieldError("notebook", exc.message, exc.hint) from None
 
 
-def input_files(root_dir: str, raw: str | list[str]) -> list[str]:
+def input_files(root_dir: str, raw: str | list[str], key: str = "files") -> list[str]:
     """The form's files (one per line or comma-separated, relative to root_dir) as real
     paths inside root_dir; a path leading out of it is refused."""
     from condor_nb_jupyter import paths
@@ -257,8 +257,8 @@ def input_files(root_dir: str, raw: str | list[str]) -> list[str]:
         candidate = os.path.normpath(os.path.join(root, item))
         if not paths.inside(root, candidate):
             raise FieldError(
-                "files",
-                f"files: expected a file or folder inside the server's root directory;"
+                key,
+                f"{key}: expected a file or folder inside the server's root directory;"
                 f" got {item!r:.300}, which resolves to {os.path.realpath(candidate)!r:.300}",
                 hint=FILES_HINT,
             )
@@ -308,6 +308,12 @@ def shown_path(root_dir: str, uri: str) -> str:
     """How the user names a notebook: its path relative to root_dir."""
     real = os.path.realpath(os.path.join(root_dir, uri))
     return os.path.relpath(real, os.path.realpath(root_dir))
+
+
+def given_parameters(raw: Mapping[str, object] | None) -> dict[str, object]:
+    """The parameters a form gave: an empty value means "the notebook's default", as in
+    the form's check (a str parameter cannot be set to "" from a form)."""
+    return {name: value for name, value in (raw or {}).items() if value != ""}
 
 
 # --- options: form text -> what the CLI gives JobOptions ------------------------------
@@ -369,7 +375,7 @@ def _secret_files(secrets: list[str], root_dir: str) -> list[str]:
     for item in secrets:
         name, sep, source = item.partition("=")
         if sep and source.strip():
-            (path,) = input_files(root_dir, [source.strip()])
+            (path,) = input_files(root_dir, [source.strip()], key="secrets")
             out.append(f"{name}={path}")
         else:
             out.append(item)

@@ -173,7 +173,8 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
             paths.copy_confined(base, source, staged["input"])
             with form.naming_user_paths(self.root_dir, shown):
                 submitted = await self.worker.call(
-                    tasks.submit, self.overrides, staged["input"], dict(model.parameters or {}),
+                    tasks.submit, self.overrides, staged["input"],
+                    form.given_parameters(model.parameters),
                     options,
                 )  # fmt: skip
         except BaseException:

@@ -172,7 +172,7 @@ def test_scheduler_jobs_take_the_form_options_as_the_cli(server: Server) -> None
         "POST",
         "/scheduler/jobs",
         {"input_uri": "analysis.ipynb", "runtime_environment_name": "personal",
-         "name": "form job", "parameters": {"n": "5"}, "output_formats": ["ipynb"],
+         "name": "form job", "parameters": {"n": "5", "alpha": ""}, "output_formats": ["ipynb"],
          "runtime_environment_parameters": options},
     )  # fmt: skip
     assert status == 200, body
@@ -199,4 +199,30 @@ def test_scheduler_jobs_take_the_form_options_as_the_cli(server: Server) -> None
     files = {f["file_format"]: f["file_path"] for f in job["job_files"]}
     executed = json.loads((server.root / files["ipynb"]).read_text(encoding="utf-8"))
     text = json.dumps(executed)
-    assert "TYPES|int|5|0.5|x#y|True|[1, 2]" in text  # typed as -p n 5, not the text "5"
+    # n typed as `-p n 5` types it (not the text "5"); alpha left empty: its default
+    assert "TYPES|int|5|0.5|x#y|True|[1, 2]" in text
+
+    # -- a job definition (a schedule) takes the same options, but not retries -----------
+    definition = {"input_uri": "analysis.ipynb", "runtime_environment_name": "personal",
+                  "name": "nightly", "schedule": "0 3 * * *", "timezone": "UTC",
+                  "parameters": {"n": "5"}, "output_formats": ["ipynb"],
+                  "runtime_environment_parameters": {**options, "retries": "2"}}  # fmt: skip
+    status, err = server.request("POST", "/scheduler/job_definitions", definition)
+    assert status == 400, err
+    assert "a schedule does not take it" in err["message"], err
+    del definition["runtime_environment_parameters"]["retries"]
+    status, made = server.request("POST", "/scheduler/job_definitions", definition)
+    assert status == 200, made
+    try:
+        _, schedules = server.request("GET", "/condor_nb/schedules")
+        (schedule,) = schedules["schedules"]
+        _, raw = raw_schedd()
+        constraint = f'CondorNbScheduleId == "{schedule["id"]}" && JobStatus =!= 3'
+        (sad,) = raw.query(constraint, ["RequestCpus", "RequestMemory", "AllowedExecuteDuration"])
+        assert sad["RequestCpus"] == 2 and sad["RequestMemory"] == 3072
+        assert sad["AllowedExecuteDuration"] == ad["AllowedExecuteDuration"]
+    finally:
+        status, _ = server.request(
+            "DELETE", f"/scheduler/job_definitions/{made['job_definition_id']}"
+        )
+        assert status == 204
