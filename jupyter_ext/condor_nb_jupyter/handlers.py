@@ -195,11 +195,12 @@ class ScheduleHandler(CondorNbHandler):
 def handlers(base_url: str) -> list[tuple[str, type[CondorNbHandler]]]:
     from jupyter_server.utils import url_path_join as join
 
-    from condor_nb_jupyter import form_handlers, panel
+    from condor_nb_jupyter import form_handlers, panel, scheduler_jobs
 
     root = join(base_url, "condor_nb")
     return [
         *form_handlers.routes(root),
+        *scheduler_jobs.routes(base_url),
         (join(root, "status"), StatusHandler),
         (join(root, "profiles"), ProfilesHandler),
         (join(root, "jobs"), JobsHandler),

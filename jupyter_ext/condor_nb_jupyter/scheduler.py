@@ -29,22 +29,14 @@ from jupyter_scheduler.scheduler import Scheduler
 from jupyter_scheduler.utils import get_utc_timestamp
 from traitlets import Type as TType
 
-from condor_nb_jupyter import environments, form, paths, tasks
+from condor_nb_jupyter import environments, form, joblist, paths, tasks
 from condor_nb_jupyter.config import CondorNbJupyter
 from condor_nb_jupyter.definitions import DefinitionsMixin
 from condor_nb_jupyter.errors import BadRequest
 from condor_nb_jupyter.links import JobLink, Links
 from condor_nb_jupyter.worker import shared_worker
 
-#: condor_nb state -> jupyter-scheduler status. A held job is not finished: it waits.
-STATUS = {
-    "QUEUED": Status.QUEUED,
-    "RUNNING": Status.IN_PROGRESS,
-    "COMPLETED": Status.COMPLETED,
-    "FAILED": Status.FAILED,
-    "HELD": Status.QUEUED,
-    "REMOVED": Status.STOPPED,
-}
+STATUS = joblist.STATUS
 OPEN = (Status.CREATED, Status.QUEUED, Status.IN_PROGRESS, Status.STOPPING)
 
 
@@ -241,10 +233,9 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
             status = STATUS.get(info["state"])
             if status is None:
                 continue
-            reason = info.get("reason")
             new = {
                 "status": status.value,
-                "status_message": f"HELD: {reason}" if info["state"] == "HELD" else reason,
+                "status_message": joblist.status_message(cid, info),
                 "start_time": _ms(info.get("started_at")),
                 "end_time": _ms(info.get("finished_at")) if status not in OPEN else None,
             }
@@ -257,8 +248,14 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
                     session.query(Job).filter(Job.job_id == job_id).update(new)
                 session.commit()
 
+    def add_job_files(self, model: DescribeJob) -> None:
+        super().add_job_files(model)
+        joblist.job_files(self, model)
+
     async def list_jobs(self, query: ListJobsQuery) -> ListJobsResponse:
         await self.sync_runs(query.job_definition_id)
+        if query.job_definition_id is None:
+            await joblist.adopt(self)
         await self._refresh()
         return super().list_jobs(query)
 
@@ -267,6 +264,7 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
         return super().get_job(job_id, job_files)
 
     async def count_jobs(self, query: Any) -> int:
+        await joblist.adopt(self)
         await self._refresh()
         return int(super().count_jobs(query))
 

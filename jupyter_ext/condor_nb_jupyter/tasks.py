@@ -200,10 +200,22 @@ def refresh(
         out[job_id] = {
             "state": state,
             "reason": rec.reason,
+            "cluster": rec.condor_id if rec.cluster is not None else None,
             "started_at": rec.started_at,
             "finished_at": rec.finished_at,
         }
     return out
+
+
+@task
+def unlisted_jobs(overrides: Overrides, known: list[str]) -> list[dict[str, Any]]:
+    """The registry's jobs not in ``known`` (read from the registry, no schedd query),
+    oldest first; the procs of a sweep are left out (a sweep is one thing, not N jobs)."""
+    from condor_nb import api
+
+    seen = set(known)
+    jobs = api.jobs(refresh=False, settings=_settings(overrides))
+    return [_job_dict(j) for j in jobs if j.id not in seen and j.record.sweep_id is None]
 
 
 def _stage_outputs(job: Any, where: Mapping[str, str]) -> None:
