@@ -26,6 +26,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_jupyter
     import bench_live
     import bench_load
+    import bench_panel
     import bench_start
     import bench_submit
     import bench_sweep
@@ -50,6 +51,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "why": lambda: bench_why.run(1_000, 3),
         "q-idle": lambda: bench_why.q_idle(10_000, 2 if quick else 5),
         "live": lambda: bench_live.run(),
+        "panel": lambda: bench_panel.run(),
     }
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from traitlets import Bool, Int, List, Unicode
+from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 _SETTING_TRAITS = (
@@ -68,6 +68,13 @@ class CondorNbJupyter(Configurable):
     )
     worker_processes = Int(
         2, config=True, help="Processes that run HTCondor calls off the event loop."
+    )
+
+    panel_refresh_s = Float(
+        5.0,
+        config=True,
+        help="Seconds between two looks at the schedd for the condor_nb panel, however "
+        "many panels poll (one shared snapshot per server).",
     )
 
     def overrides(self) -> dict[str, Any]:

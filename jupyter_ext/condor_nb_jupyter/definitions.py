@@ -24,7 +24,7 @@ from jupyter_scheduler.models import (
 )
 from jupyter_scheduler.orm import Job, JobDefinition
 
-from condor_nb_jupyter import joblist, paths, tasks
+from condor_nb_jupyter import form, joblist, paths, tasks
 from condor_nb_jupyter.errors import BadRequest
 
 SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
@@ -73,7 +73,10 @@ class DefinitionsMixin:
     async def create_job_definition(self, model: CreateJobDefinition) -> str:
         source = self._check_input(model.input_uri)
         options = self._options(
-            model.runtime_environment_name, model.runtime_environment_parameters, model.name
+            model.runtime_environment_name,
+            model.runtime_environment_parameters,
+            model.name,
+            kind="schedule",
         )
         _check_schedule(model.schedule, model.timezone)
         model.output_formats = paths.output_formats(model.output_formats)
@@ -89,24 +92,23 @@ class DefinitionsMixin:
             session.commit()
             describe = DescribeJobDefinition.from_orm(definition)
             definition_id = definition.job_definition_id
-        staged = ""
         try:
             staged = self.get_staging_paths(describe)["input"]
             self._make_folder(definition_id)
             paths.copy_confined(self.root_dir, source, staged)
-            created = await self.worker.call(
-                tasks.create_schedule,
-                self.overrides,
-                staged,
-                model.schedule,
-                dict(model.parameters or {}),
-                model.timezone,
-                options,
-            )
-        except BaseException as exc:
+            shown = {staged: form.shown_path(self.root_dir, source)}
+            with form.naming_user_paths(self.root_dir, shown):
+                created = await self.worker.call(
+                    tasks.create_schedule,
+                    self.overrides,
+                    staged,
+                    model.schedule,
+                    form.given_parameters(model.parameters),
+                    model.timezone,
+                    options,
+                )
+        except BaseException:
             self._drop_definition_row(definition_id, describe)
-            if isinstance(exc, tasks.TaskError):
-                raise joblist.unstaged(exc, staged, str(model.input_uri)) from None
             raise
         self.links.add_definition(definition_id, created["id"])
         return str(definition_id)
@@ -147,22 +149,19 @@ class DefinitionsMixin:
                 staged = self.get_staging_paths(current)["input"]
                 if source is not None:
                     paths.copy_confined(self.root_dir, source, staged)
-                parameters = (
-                    model.parameters if model.parameters is not None else current.parameters
-                )
-                try:
+                shown = form.shown_path(self.root_dir, source) if source else current.input_filename
+                with form.naming_user_paths(self.root_dir, {staged: shown}):
                     await self.worker.call(
                         tasks.update_schedule,
                         self.overrides,
                         schedule_id,
                         staged,
                         model.schedule or current.schedule,
-                        dict(parameters or {}),
+                        form.given_parameters(
+                            model.parameters if model.parameters is not None else current.parameters
+                        ),
                         model.timezone,
                     )
-                except tasks.TaskError as exc:
-                    shown = str(model.input_uri or current.input_filename)
-                    raise joblist.unstaged(exc, staged, shown) from None
             if model.active is not None and model.active != current.active:
                 action = "resume" if model.active else "pause"
                 await self.worker.call(tasks.schedule_call, self.overrides, action, schedule_id)

@@ -5,9 +5,12 @@ GET  profiles                    site profiles and offered images
 GET  jobs                        your jobs with condor_nb's fields (state, reason, failure
                                  class, cluster.proc, times); ``?refresh=0`` skips the schedd
 GET  jobs/<id>                   one job, with the worker's result file when fetched
-POST jobs/<id>/actions           {"action": "hold" | "release" | "remove"}
+POST jobs/<id>/actions           {"action": "hold" | "release" | "remove" | "fetch", "force"}
+GET  panel[/stats|/sweeps/<id>]  the condor_nb panel (condor_nb_jupyter.panel)
+POST sweeps/<id>/actions         {"action": "retry" | "hold" | "release" | "remove"}
 GET  schedules                   schedules on the schedd
 GET  schedules/<id>[/runs]       one schedule; its runs (retrieved while it keeps running)
+GET  form, POST form/check       the Create Job form (see form_handlers.py)
 
 Every handler is authenticated and authorized like Jupyter's own (XSRF on writes);
 HTCondor work runs in a worker process; errors are JSON with a message and a hint.
@@ -159,18 +162,15 @@ class JobHandler(CondorNbHandler):
 
 
 class JobActionHandler(CondorNbHandler):
+    """hold, release, remove (``"force": true`` drops unfetched outputs), fetch (into
+    ``<root_dir>/condor_nb_outputs/<id>/``): condor_nb_jupyter.panel.job_action."""
+
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        body = self.json_object()
-        action = body.get("action")
-        if action not in ("hold", "release", "remove"):
-            raise BadRequest(
-                f"action: expected hold, release or remove; got {action!r}",
-                hint='send {"action": "hold"}',
-            )
-        state = await self.run(tasks.act, self.overrides, _job_id(job_id), action)
-        self.reply({"id": job_id, "state": state})
+        from condor_nb_jupyter import panel
+
+        self.reply(await panel.job_action(self, _job_id(job_id), self.json_object()))
 
 
 class SchedulesHandler(CondorNbHandler):
@@ -195,10 +195,11 @@ class ScheduleHandler(CondorNbHandler):
 def handlers(base_url: str) -> list[tuple[str, type[CondorNbHandler]]]:
     from jupyter_server.utils import url_path_join as join
 
-    from condor_nb_jupyter import scheduler_jobs
+    from condor_nb_jupyter import form_handlers, panel, scheduler_jobs
 
     root = join(base_url, "condor_nb")
     return [
+        *form_handlers.routes(root),
         *scheduler_jobs.routes(base_url),
         (join(root, "status"), StatusHandler),
         (join(root, "profiles"), ProfilesHandler),
@@ -208,4 +209,5 @@ def handlers(base_url: str) -> list[tuple[str, type[CondorNbHandler]]]:
         (join(root, "schedules"), SchedulesHandler),
         (join(root, "schedules", r"([^/]+)"), ScheduleHandler),
         (join(root, "schedules", r"([^/]+)", r"(runs)"), ScheduleHandler),
+        *panel.routes(root),
     ]
