@@ -13,7 +13,7 @@ from typing import Any
 
 from jupyter_scheduler.job_files_manager import JobFilesManager
 
-from condor_nb_jupyter import paths, tasks
+from condor_nb_jupyter import joblist, paths, tasks
 
 EXTRA_FILES = ("stdout.txt", "stderr.txt", "result.json", "manifest.json")
 #: The staging sub-folder the job's outputs are fetched into (see tasks._stage_outputs).
@@ -32,9 +32,12 @@ class CondorJobFilesManager(JobFilesManager):  # type: ignore[misc]
         missing = [f for f in job.output_formats or [] if not os.path.exists(staged[f])]
         link = sched.links.job(job_id)
         if (missing or not os.path.isdir(fetched_dir)) and link is not None and link.condor_nb_id:
-            await sched.worker.call(
-                tasks.stage, sched.overrides, link.condor_nb_id, sched._stage_map(job)
-            )
+            try:
+                await sched.worker.call(
+                    tasks.stage, sched.overrides, link.condor_nb_id, sched._stage_map(job)
+                )
+            except tasks.TaskError as exc:
+                raise joblist.unstaged(exc, staged["input"], job.input_filename) from None
         names = sched.get_job_filenames(job)
         root = sched.root_dir
         out_dir = paths.download_target(root, sched.get_local_output_path(model=job))

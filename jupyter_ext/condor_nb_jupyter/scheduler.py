@@ -235,7 +235,7 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
                 continue
             new = {
                 "status": status.value,
-                "status_message": joblist.status_message(cid, info),
+                "status_message": joblist.status_message(cid, info, stage.get(cid, {}).get("dir")),
                 "start_time": _ms(info.get("started_at")),
                 "end_time": _ms(info.get("finished_at")) if status not in OPEN else None,
             }

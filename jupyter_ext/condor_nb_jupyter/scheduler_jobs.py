@@ -61,7 +61,7 @@ class SchedulerJobHandler(CondorNbHandler):
             )
         out: dict[str, Any] = {"job_id": job_id, "schedule": link.schedule_id, "run": link.run_id}
         if link.condor_nb_id:
-            info = await self.run(tasks.job_detail, self.overrides, link.condor_nb_id)
+            info = await self.run(tasks.scheduler_job, self.overrides, link.condor_nb_id)
             out.update(describe(info))
         else:
             row = _row(scheduler, job_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,20 @@ def test_held_cli_job_listed_released_and_ui_downloads(server: Server) -> None:
     assert "writer.ipynb" not in got, got  # the input's own name: not copied beside
     assert {Path(files["ipynb"]).name, Path(files["html"]).name} <= got
 
+    # A schedule of the API: a job definition, paused as on the schedd; deleting the
+    # definition deletes the schedule.
+    sid = api_call(server, "print(condor_nb.schedule('api.ipynb', '0 5 * * *', name='api5').id)")
+    api_call(server, f"from condor_nb.schedules import api\napi.pause('{sid}')")
+    _, defs = server.request("GET", "/scheduler/job_definitions")
+    mine = [d for d in defs["job_definitions"] if d["name"] == "api5"]
+    assert len(mine) == 1 and mine[0]["schedule"] == "0 5 * * *", defs
+    assert mine[0]["active"] is False and mine[0]["input_filename"] == "api.ipynb", mine
+    assert len(server.request("GET", "/scheduler/job_definitions")[1]["job_definitions"]) == 1
+    definition = f"/scheduler/job_definitions/{mine[0]['job_definition_id']}"
+    assert server.request("DELETE", definition)[0] == 204
+    _, left = server.request("GET", "/condor_nb/schedules")
+    assert sid not in [s["id"] for s in left["schedules"]], left
+
     # Unknown job: 404, and no staging path in any answer.
     code, body = server.request("GET", "/condor_nb/scheduler-jobs/no-such-job")
     assert code == 404 and "no-such-job" in body["message"], body
@@ -100,11 +115,76 @@ def test_held_cli_job_listed_released_and_ui_downloads(server: Server) -> None:
 def test_command_line_setting_is_honoured(tmp_path: Path, pool_env: dict[str, str]) -> None:
     env = {**pool_env}
     srv = Server(tmp_path, env)
-    srv.start("--CondorNbJupyter.scheduler_backend=False")
+    srv.start(
+        "--CondorNbJupyter.scheduler_backend=False",
+        "--CondorNbJupyter.profile=campus",
+        "--CondorNbJupyter.image=/cvmfs/example.org/img:1",
+    )
     try:
         status, body = srv.request("GET", "/scheduler/runtime_environments")
         assert status == 200, body
         names = [e["name"] for e in body]
         assert "personal" not in names, names  # jupyter-scheduler's own environments
+        status, body = srv.request("GET", "/condor_nb/profiles")
+        assert body["default_profile"] == "campus", body
+        assert body["images"] == ["/cvmfs/example.org/img:1"], body
     finally:
         srv.stop()
+
+
+def test_a_run_stopped_by_pause_is_stopped_not_failed(server: Server) -> None:
+    server.notebook("slow.ipynb", ["import time", "time.sleep(150)"], params="n = 1")
+    # A definition's error names the user's notebook, never the staging copy.
+    bad = {
+        "input_uri": "slow.ipynb",
+        "runtime_environment_name": "personal",
+        "name": "bad",
+        "parameters": {"nope": "1"},
+        "output_formats": ["ipynb"],
+        "schedule": "0 5 * * *",
+        "timezone": "UTC",
+    }
+    status, body = server.request("POST", "/scheduler/job_definitions", bad)
+    assert status == 400 and "nope" in body["message"], body
+    assert "staging" not in str(body) and "slow.ipynb" in str(body), body
+    status, body = server.request(
+        "POST",
+        "/scheduler/job_definitions",
+        {
+            "input_uri": "slow.ipynb",
+            "runtime_environment_name": "personal",
+            "name": "slow every minute",
+            "output_formats": ["ipynb"],
+            "schedule": "* * * * *",
+            "timezone": "UTC",
+        },
+    )
+    assert status == 200, body
+    definition_id = body["job_definition_id"]
+    path = f"/scheduler/jobs?job_definition_id={definition_id}"
+    try:
+        deadline = time.monotonic() + 240
+        schedule: dict[str, Any] = {}
+        while time.monotonic() < deadline:  # until its first run is running
+            _, found = server.request("GET", "/condor_nb/schedules")
+            schedule = next(s for s in found["schedules"] if s["name"] == "slow every minute")
+            if schedule["runs_started"] > schedule["runs_finished"]:
+                break
+            time.sleep(2)
+        assert schedule["runs_started"] > schedule["runs_finished"], schedule
+        status, _ = server.request(
+            "PATCH", f"/scheduler/job_definitions/{definition_id}", {"active": False}
+        )
+        assert status == 204
+        runs: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not runs:
+            time.sleep(3)
+            runs = server.request("GET", path)[1]["jobs"]
+        assert runs, "the stopped run was never listed"
+        assert [r["status"] for r in runs] == ["STOPPED"], runs
+        assert "Pause" in runs[0]["status_message"], runs
+        assert "not a failure" in runs[0]["status_message"], runs
+    finally:
+        status, _ = server.request("DELETE", f"/scheduler/job_definitions/{definition_id}")
+    assert status == 204
