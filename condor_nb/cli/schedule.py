@@ -111,7 +111,7 @@ def runs(schedule_id: str) -> None:
                 paused.append(item)
             else:
                 _flush_paused(paused)
-                _echo(f"{item.run_id}  MISSED  {item.reason}")
+                _echo(f"{item.run_id}  {item.state}  {item.reason}")
             continue
         _flush_paused(paused)
         why = f"  {item.reason}" if item.reason else ""

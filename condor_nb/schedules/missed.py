@@ -47,7 +47,7 @@ class MissedRun:
 
     schedule_id: str
     planned: float
-    state: str  # "MISSED", or "SKIPPED" while the schedule was paused
+    state: str  # "MISSED"; "SKIPPED" while paused; "STOPPED": its run stopped by a pause
     reason: str
 
     @property
@@ -109,14 +109,26 @@ def _planned(cron: str, run: RunTimes) -> float:
 
 
 def _why(
-    t: float, runs: Sequence[RunTimes], planned: Sequence[float], holds: Sequence[Hold]
+    t: float,
+    runs: Sequence[RunTimes],
+    planned: Sequence[float],
+    holds: Sequence[Hold],
+    following: float,
 ) -> tuple[str, str]:
+    """Why firing ``t`` did not run; ``following``: the schedule's next firing after it."""
     for hold in holds:
         if hold.covers(t):
             if hold.kind == PAUSED:
                 return "SKIPPED", "the schedule was paused"
             why = hold.reason or "no reason given"
             return "MISSED", f"the schedule's job was held by HTCondor: {why}"
+    for hold in holds:
+        # Paused after this firing, before the next: pausing stops the run in progress.
+        if hold.kind == PAUSED and t < hold.start < following:
+            return "STOPPED", (
+                f"stopped by Pause at {_hhmm(hold.start)}: the schedule was paused before "
+                "this firing's run ended (pausing stops a running run; not a failure)"
+            )
     for run, when in zip(runs, planned, strict=True):
         if run.started <= t < run.finished:
             return "MISSED", (
@@ -158,13 +170,11 @@ def missed_runs(
     if horizon <= start:
         return []
     answered = set(planned)
-    firings = [
-        t
-        for t in schedules_cron.fire_times(cron, start, horizon - 1, limit=1_000_000)
-        if t not in answered and t < horizon
-    ]
+    times = [t for t in schedules_cron.fire_times(cron, start, horizon - 1, limit=1_000_000)]
+    following = dict(zip(times, [*times[1:], horizon][: len(times)], strict=True))
+    firings = [t for t in times if t not in answered and t < horizon]
     out = []
     for t in firings[-MAX_REPORTED:]:
-        state, reason = _why(t, runs, planned, holds)
+        state, reason = _why(t, runs, planned, holds, following[t])
         out.append(MissedRun(schedule_id, t, state, reason))
     return out

@@ -34,12 +34,13 @@ def _link_jupyter_server_extension(serverapp: Any) -> None:
     """Runs before jupyter_scheduler and jupyter_server_terminals (alphabetical order)."""
     from jupyter_core.paths import jupyter_runtime_dir
 
-    from condor_nb_jupyter.config import terminal_shell_command
+    from condor_nb_jupyter.config import CondorNbJupyter, terminal_shell_command
 
     shell = terminal_shell_command(getattr(serverapp, "runtime_dir", "") or jupyter_runtime_dir())
     if shell is not None and "shell_command" not in serverapp.terminado_settings:
         serverapp.terminado_settings = {**serverapp.terminado_settings, "shell_command": shell}
-    if not serverapp.config.CondorNbJupyter.get("scheduler_backend", True):
+    # Read through the traitlet: a command-line value arrives as text ("False", truthy).
+    if not CondorNbJupyter(config=serverapp.config).scheduler_backend:
         return
     chosen = serverapp.config.SchedulerApp
     for key, value in SCHEDULER_CLASSES.items():

@@ -24,10 +24,12 @@ from jupyter_scheduler.models import (
 )
 from jupyter_scheduler.orm import Job, JobDefinition
 
-from condor_nb_jupyter import paths, tasks
+from condor_nb_jupyter import form, joblist, paths, tasks
 from condor_nb_jupyter.errors import BadRequest
 
 SYNC_INTERVAL = 5.0  # seconds between two retrievals of one schedule's runs
+#: A firing that did not run (condor_nb.schedules.missed) -> its job's status and label.
+_FIRING_STATUS = {"MISSED": (Status.FAILED, "Missed"), "STOPPED": (Status.STOPPED, "Paused")}
 
 
 def _check_schedule(cron: str | None, timezone: str | None) -> None:
@@ -71,7 +73,10 @@ class DefinitionsMixin:
     async def create_job_definition(self, model: CreateJobDefinition) -> str:
         source = self._check_input(model.input_uri)
         options = self._options(
-            model.runtime_environment_name, model.runtime_environment_parameters, model.name
+            model.runtime_environment_name,
+            model.runtime_environment_parameters,
+            model.name,
+            kind="schedule",
         )
         _check_schedule(model.schedule, model.timezone)
         model.output_formats = paths.output_formats(model.output_formats)
@@ -91,15 +96,17 @@ class DefinitionsMixin:
             staged = self.get_staging_paths(describe)["input"]
             self._make_folder(definition_id)
             paths.copy_confined(self.root_dir, source, staged)
-            created = await self.worker.call(
-                tasks.create_schedule,
-                self.overrides,
-                staged,
-                model.schedule,
-                dict(model.parameters or {}),
-                model.timezone,
-                options,
-            )
+            shown = {staged: form.shown_path(self.root_dir, source)}
+            with form.naming_user_paths(self.root_dir, shown):
+                created = await self.worker.call(
+                    tasks.create_schedule,
+                    self.overrides,
+                    staged,
+                    model.schedule,
+                    form.given_parameters(model.parameters),
+                    model.timezone,
+                    options,
+                )
         except BaseException:
             self._drop_definition_row(definition_id, describe)
             raise
@@ -142,19 +149,19 @@ class DefinitionsMixin:
                 staged = self.get_staging_paths(current)["input"]
                 if source is not None:
                     paths.copy_confined(self.root_dir, source, staged)
-                await self.worker.call(
-                    tasks.update_schedule,
-                    self.overrides,
-                    schedule_id,
-                    staged,
-                    model.schedule or current.schedule,
-                    dict(
-                        model.parameters
-                        if model.parameters is not None
-                        else current.parameters or {}
-                    ),
-                    model.timezone,
-                )
+                shown = form.shown_path(self.root_dir, source) if source else current.input_filename
+                with form.naming_user_paths(self.root_dir, {staged: shown}):
+                    await self.worker.call(
+                        tasks.update_schedule,
+                        self.overrides,
+                        schedule_id,
+                        staged,
+                        model.schedule or current.schedule,
+                        form.given_parameters(
+                            model.parameters if model.parameters is not None else current.parameters
+                        ),
+                        model.timezone,
+                    )
             if model.active is not None and model.active != current.active:
                 action = "resume" if model.active else "pause"
                 await self.worker.call(tasks.schedule_call, self.overrides, action, schedule_id)
@@ -196,7 +203,12 @@ class DefinitionsMixin:
         return str(await self._create_job(CreateJob(**attributes), staged, folder))
 
     async def list_job_definitions(self, query: Any) -> Any:
-        """The rows, with ``active`` as the schedd says (a pause from the CLI shows too)."""
+        """The rows, with ``active`` as the schedd says (a pause from the CLI shows too);
+        schedules made with the CLI or the API are listed too."""
+        try:
+            await joblist.adopt_definitions(self)
+        except tasks.TaskError as exc:
+            self.log.warning("condor_nb: schedules not listed: %s", exc)  # type: ignore[attr-defined]
         linked = self.links.definitions()
         if linked:
             try:
@@ -237,8 +249,9 @@ class DefinitionsMixin:
                 if run["run_id"] not in known:
                     self._add_run(def_id, schedule_id, run)
             for firing in history["missed"]:
-                # A firing skipped while paused is what pausing means: not a job.
-                if firing["state"] == "MISSED" and _missed_id(firing) not in known:
+                # A firing skipped while paused is what pausing means: not a job. A run
+                # that a pause stopped is a STOPPED job, a missed firing a FAILED one.
+                if firing["state"] in _FIRING_STATUS and _missed_id(firing) not in known:
                     self._add_missed(def_id, schedule_id, firing)
 
     def _run_job(
@@ -268,11 +281,13 @@ class DefinitionsMixin:
             return DescribeJob.from_orm(job)
 
     def _add_missed(self, definition_id: str, schedule_id: str, firing: dict[str, Any]) -> None:
-        """A firing that never ran: a FAILED job with the reason, and no files."""
+        """A firing that did not run to its end: a FAILED job (missed) or a STOPPED one
+        (stopped by a pause), with the reason, and no files."""
         planned = float(firing["planned"])
+        status, label = _FIRING_STATUS[firing["state"]]
         describe = self._run_job(
-            definition_id, f"{firing['run_id']} (missed)", Status.FAILED,
-            f"Missed: {firing['reason']}", (planned, planned), with_outputs=False,
+            definition_id, f"{firing['run_id']} ({label.lower()})", status,
+            f"{label}: {firing['reason']}", (planned, planned), with_outputs=False,
         )  # fmt: skip
         self.links.add_job(describe.job_id, schedule_id=schedule_id, run_id=_missed_id(firing))
 

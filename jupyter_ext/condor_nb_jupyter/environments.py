@@ -1,5 +1,6 @@
 """Runtime environments offered by the "Create Notebook Job" form: condor_nb's site
-profiles, each alone and with every configured image (``profile@image``)."""
+profiles that can run a notebook (not a layer such as ``dask-worker``), each alone and
+with every configured image (``profile@image``)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ def environment_names() -> list[tuple[str, str, str | None]]:
     """(name, profile, image) for every offered environment, the default first."""
     from condor_nb.settings import load_settings
     from condor_nb.submission import templates
+    from condor_nb_jupyter.form import runs_notebooks
 
     cfg = _config()
     default = load_settings(**cfg.overrides()).profile
-    profiles = sorted(templates.available(), key=lambda p: (p != default, p))
+    usable = [p for p in templates.available() if runs_notebooks(p)]
+    profiles = sorted(usable, key=lambda p: (p != default, p))
     images = [i for i in dict.fromkeys([cfg.image, *cfg.images]) if i]
     out: list[tuple[str, str, str | None]] = []
     for profile in profiles:

@@ -10,6 +10,7 @@ GET  panel[/stats|/sweeps/<id>]  the condor_nb panel (condor_nb_jupyter.panel)
 POST sweeps/<id>/actions         {"action": "retry" | "hold" | "release" | "remove"}
 GET  schedules                   schedules on the schedd
 GET  schedules/<id>[/runs]       one schedule; its runs (retrieved while it keeps running)
+GET  form, POST form/check       the Create Job form (see form_handlers.py)
 
 Every handler is authenticated and authorized like Jupyter's own (XSRF on writes);
 HTCondor work runs in a worker process; errors are JSON with a message and a hint.
@@ -194,10 +195,12 @@ class ScheduleHandler(CondorNbHandler):
 def handlers(base_url: str) -> list[tuple[str, type[CondorNbHandler]]]:
     from jupyter_server.utils import url_path_join as join
 
-    from condor_nb_jupyter import panel
+    from condor_nb_jupyter import form_handlers, panel, scheduler_jobs
 
     root = join(base_url, "condor_nb")
     return [
+        *form_handlers.routes(root),
+        *scheduler_jobs.routes(base_url),
         (join(root, "status"), StatusHandler),
         (join(root, "profiles"), ProfilesHandler),
         (join(root, "jobs"), JobsHandler),

@@ -70,6 +70,12 @@ class Links:
             rows = s.query(JobLink).filter(JobLink.job_id.in_(job_ids)).all()
             return {r.job_id: r for r in rows}
 
+    def condor_nb_ids(self) -> set[str]:
+        """The condor_nb jobs some row already shows."""
+        with self._session() as s:
+            rows: list[Any] = s.query(JobLink.condor_nb_id).all()
+            return {r[0] for r in rows if r[0]}
+
     def runs_of(self, schedule_id: str) -> set[str]:
         with self._session() as s:
             rows: list[Any] = (

@@ -29,26 +29,15 @@ from jupyter_scheduler.scheduler import Scheduler
 from jupyter_scheduler.utils import get_utc_timestamp
 from traitlets import Type as TType
 
-from condor_nb_jupyter import environments, paths, tasks
+from condor_nb_jupyter import environments, form, joblist, paths, tasks
 from condor_nb_jupyter.config import CondorNbJupyter
 from condor_nb_jupyter.definitions import DefinitionsMixin
 from condor_nb_jupyter.errors import BadRequest
 from condor_nb_jupyter.links import JobLink, Links
 from condor_nb_jupyter.worker import shared_worker
 
-#: condor_nb state -> jupyter-scheduler status. A held job is not finished: it waits.
-STATUS = {
-    "QUEUED": Status.QUEUED,
-    "RUNNING": Status.IN_PROGRESS,
-    "COMPLETED": Status.COMPLETED,
-    "FAILED": Status.FAILED,
-    "HELD": Status.QUEUED,
-    "REMOVED": Status.STOPPED,
-}
+STATUS = joblist.STATUS
 OPEN = (Status.CREATED, Status.QUEUED, Status.IN_PROGRESS, Status.STOPPING)
-RESOURCE_KEYS = ("cpus", "memory", "disk", "gpus")
-#: Switches a runtime environment parameter may turn on ("true"/"false"; see docs/users.md).
-FLAG_KEYS = ("allow_no_match",)
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -91,22 +80,21 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
         return dict(self.cnb.overrides())
 
     # -- helpers ---------------------------------------------------------------
-    def _options(self, env_name: str, params: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    def _options(
+        self, env_name: str, params: dict[str, Any] | None, name: str, kind: Any = "job"
+    ) -> dict[str, Any]:
+        """The job's options from the form's text (runtime environment parameters), as
+        :class:`JobOptions` keyword arguments; validated when submitted, as the CLI's."""
         profile, image = environments.resolve(env_name)
         options: dict[str, Any] = {"profile": profile, "name": name or None}
         if image:
             options["image"] = image
-        for key, value in (params or {}).items():
-            if key in FLAG_KEYS:
-                options[key] = str(value).strip().lower() in ("1", "true", "yes", "on")
-                continue
-            if key not in RESOURCE_KEYS:
-                raise BadRequest(
-                    f"runtime environment parameter: expected one of "
-                    f"{', '.join(RESOURCE_KEYS + FLAG_KEYS)}; got {key!r}",
-                    hint="give resources such as memory=4GB or cpus=2",
-                )
-            options[key] = value
+        try:
+            options.update(form.job_options(dict(params or {}), self.root_dir, kind=kind))
+            if "secrets" in options:
+                options["secrets"] = form._secret_files(options["secrets"], self.root_dir)
+        except form.FieldError as exc:
+            raise BadRequest(exc.message, hint=exc.hint) from None
         return options
 
     def _stage_map(self, model: DescribeJob) -> dict[str, str]:
@@ -180,11 +168,15 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
         job_id, now = str(uuid.uuid4()), get_utc_timestamp()
         staged = self._staging(job_id, model.input_filename, now, model.output_formats)
         self._make_folder(job_id)
+        shown = {staged["input"]: form.shown_path(base, source)}
         try:
             paths.copy_confined(base, source, staged["input"])
-            submitted = await self.worker.call(
-                tasks.submit, self.overrides, staged["input"], dict(model.parameters or {}), options
-            )
+            with form.naming_user_paths(self.root_dir, shown):
+                submitted = await self.worker.call(
+                    tasks.submit, self.overrides, staged["input"],
+                    form.given_parameters(model.parameters),
+                    options,
+                )  # fmt: skip
         except BaseException:
             self._remove_folder(job_id)
             raise
@@ -241,10 +233,9 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
             status = STATUS.get(info["state"])
             if status is None:
                 continue
-            reason = info.get("reason")
             new = {
                 "status": status.value,
-                "status_message": f"HELD: {reason}" if info["state"] == "HELD" else reason,
+                "status_message": joblist.status_message(cid, info, stage.get(cid, {}).get("dir")),
                 "start_time": _ms(info.get("started_at")),
                 "end_time": _ms(info.get("finished_at")) if status not in OPEN else None,
             }
@@ -257,8 +248,14 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
                     session.query(Job).filter(Job.job_id == job_id).update(new)
                 session.commit()
 
+    def add_job_files(self, model: DescribeJob) -> None:
+        super().add_job_files(model)
+        joblist.job_files(self, model)
+
     async def list_jobs(self, query: ListJobsQuery) -> ListJobsResponse:
         await self.sync_runs(query.job_definition_id)
+        if query.job_definition_id is None:
+            await joblist.adopt(self)
         await self._refresh()
         return super().list_jobs(query)
 
@@ -267,6 +264,7 @@ class CondorScheduler(DefinitionsMixin, Scheduler):  # type: ignore[misc]
         return super().get_job(job_id, job_files)
 
     async def count_jobs(self, query: Any) -> int:
+        await joblist.adopt(self)
         await self._refresh()
         return int(super().count_jobs(query))
 

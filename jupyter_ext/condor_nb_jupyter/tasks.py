@@ -142,6 +142,21 @@ def job_detail(overrides: Overrides, job_id: str) -> dict[str, Any]:
     return out
 
 
+@task
+def scheduler_job(overrides: Overrides, job_id: str) -> dict[str, Any]:
+    """One job's state for the Job Detail page: a queued job's reason says why it waits
+    (the no-match summary ``condor_nb q`` shows), a held job's why it was held."""
+    from condor_nb import api
+    from condor_nb.diagnostics import idle
+
+    settings = _settings(overrides)
+    job = api.get(job_id, settings=settings)
+    job.status()
+    if job.record.state == "QUEUED":
+        idle.annotate(settings, [job.record])
+    return _job_dict(job)
+
+
 def coerce_parameters(notebook: str, raw: Mapping[str, str]) -> dict[str, Any]:
     """jupyter-scheduler sends every parameter as text: type it as the notebook declares."""
     from condor_nb.spec.notebook import inspect_notebook
@@ -200,9 +215,44 @@ def refresh(
         out[job_id] = {
             "state": state,
             "reason": rec.reason,
+            "cluster": rec.condor_id if rec.cluster is not None else None,
             "started_at": rec.started_at,
             "finished_at": rec.finished_at,
         }
+    return out
+
+
+@task
+def unlisted_jobs(overrides: Overrides, known: list[str]) -> list[dict[str, Any]]:
+    """The registry's jobs not in ``known`` (read from the registry, no schedd query),
+    oldest first; the procs of a sweep are left out (a sweep is one thing, not N jobs)."""
+    from condor_nb import api
+
+    seen = set(known)
+    jobs = api.jobs(refresh=False, settings=_settings(overrides))
+    return [_job_dict(j) for j in jobs if j.id not in seen and j.record.sweep_id is None]
+
+
+@task
+def unlisted_schedules(overrides: Overrides, known: list[str]) -> list[dict[str, Any]]:
+    """The schedules on the schedd not in ``known``, each with ``source``: the notebook
+    it runs (the user's file while it exists, else the copy condor_nb staged)."""
+    from condor_nb.contract.layout import IN_DIR
+    from condor_nb.schedules import api as schedules
+
+    settings = _settings(overrides)
+    seen = set(known)
+    out = []
+    for found in schedules.list_schedules(settings=settings):
+        if found.id in seen:
+            continue
+        item = found.to_dict()
+        source: Path | None = Path(found.notebook) if found.notebook else None
+        if source is None or not source.is_file():
+            staged = Path(found.job_dir or schedules._dir(settings, found.id)) / IN_DIR
+            source = next(iter(sorted(staged.glob("*.ipynb"))), None)
+        item["source"] = str(source) if source is not None else None
+        out.append(item)
     return out
 
 

@@ -66,7 +66,16 @@ def lab(tmp_path: Path, pool_env: dict[str, str]) -> Iterator[Any]:
 
     class Lab(Server):  # type: ignore[misc,valid-type]
         def start(self, *extra: str) -> None:
-            super().start("--ServerApp.jpserver_extensions=jupyterlab=True", *extra)
+            # Its own workspaces and settings: ~/.jupyter/lab's are shared by every server
+            # on the machine, and a layout saved by another (the Jobs tab open, the file
+            # browser closed) would be restored here.
+            lab_dir = tmp_path / "lab"
+            super().start(
+                "--ServerApp.jpserver_extensions=jupyterlab=True",
+                f"--LabApp.workspaces_dir={lab_dir / 'workspaces'}",
+                f"--LabApp.user_settings_dir={lab_dir / 'user-settings'}",
+                *extra,
+            )
 
         @property
         def lab_url(self) -> str:

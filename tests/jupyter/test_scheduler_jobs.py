@@ -62,7 +62,8 @@ def test_failing_notebook_is_failed_with_the_reason(server: Server) -> None:
     assert job["status"] == "FAILED"
     # The cell as the user counts it, its line and the error: the words of `condor_nb status`.
     expected = "cell 2: `raise ValueError('boom from the test')`: ValueError: boom from the test"
-    assert job["status_message"] == expected, job["status_message"]
+    # Then which job it is: the condor_nb id and the HTCondor id.
+    assert job["status_message"].startswith(f"{expected} (condor_nb job "), job["status_message"]
 
 
 def test_stop_removes_the_htcondor_job(server: Server) -> None:

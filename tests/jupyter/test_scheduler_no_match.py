@@ -38,5 +38,8 @@ def test_create_job_no_slot_can_run_is_refused_then_explained(server: Server) ->
         _, listed = server.request("GET", "/scheduler/jobs")
         row = [j for j in listed["jobs"] if j["job_id"] == job_id]
         assert row and row[0]["status_message"] == message, listed
+        # The Job Detail page's condor_nb fields say why it waits, too.
+        _, detail = server.request("GET", f"/condor_nb/scheduler-jobs/{job_id}")
+        assert detail["state"] == "QUEUED" and "no slot has 100 GB" in detail["reason"], detail
     finally:
         server.request("PATCH", f"/scheduler/jobs/{job_id}", {"status": "STOPPED"})

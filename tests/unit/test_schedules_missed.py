@@ -153,3 +153,26 @@ def test_right_after_a_resume_the_paused_firings_are_already_skipped() -> None:
                         next_planned=at("10:02"), now=at("10:04", 31))  # fmt: skip
     assert when(found) == ["10:02", "10:03", "10:04"]
     assert {m.state for m in found} == {"SKIPPED"}
+
+
+def test_a_run_stopped_by_a_pause_is_stopped_not_missed() -> None:
+    # 10:01 ran; the 10:02 run was running when the schedule was paused at 10:02:30.
+    runs = [run("10:01", at("10:01", 1), at("10:01", 9))]
+    pause = Hold(PAUSED, at("10:02", 30), None)
+    found = missed_runs("s1", "* * * * *", created=at("10:00", 30), runs=runs, holds=[pause],
+                        next_planned=None, now=at("10:05", 10))  # fmt: skip
+    assert [(m.state, when([m])[0]) for m in found] == [
+        ("STOPPED", "10:02"), ("SKIPPED", "10:03"), ("SKIPPED", "10:04"), ("SKIPPED", "10:05"),
+    ]  # fmt: skip
+    assert "paused" in found[0].reason and "not a failure" in found[0].reason
+    # A firing missed earlier, with later firings between it and the pause, stays missed.
+    earlier = missed_runs("s1", "* * * * *", created=at("09:58", 30), runs=runs,
+                          holds=[pause], next_planned=None, now=at("10:02", 40))  # fmt: skip
+    assert [m.state for m in earlier][:2] == ["MISSED", "MISSED"]
+
+
+def test_no_firing_before_the_horizon_is_nothing_missed() -> None:
+    # Created at 10:00:30, next firing 10:01: no firing lies before it (none listed).
+    found = missed_runs("s1", "* * * * *", created=at("10:00", 30), runs=[], holds=[],
+                        next_planned=at("10:01"), now=at("10:00", 40))  # fmt: skip
+    assert found == []

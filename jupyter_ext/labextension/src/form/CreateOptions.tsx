@@ -1,0 +1,332 @@
+/**
+ * The "Additional options" of jupyter-scheduler's Create Job form, for HTCondor: the
+ * job's options (GET /condor_nb/form), checked as the user types (POST
+ * /condor_nb/form/check), and the notebook's declared parameters put into the form's
+ * own Parameters picker, with their types and errors shown just below it.
+ */
+import React, { useEffect, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
+import type { Scheduler } from '@jupyterlab/scheduler';
+
+import { checkForm, getForm } from './api';
+import {
+  CheckAnswer,
+  checkBody,
+  effectiveValues,
+  FormInfo,
+  FormOption,
+  localErrors,
+  mapCheckErrors,
+  MappedErrors,
+  mergeNotebookParameters,
+  NotebookParameter,
+  runtimeParameters,
+  sameErrors,
+  sameRuntimeParameters,
+  schedulerErrors,
+  Values,
+  valuesFromModel
+} from '../logic/form';
+
+/** How long the form waits after the last keystroke before asking the server. */
+const CHECK_DELAY_MS = 300;
+
+/** The fields shown when the server cannot say which (e.g. an older server). */
+const FALLBACK_OPTIONS: FormOption[] = [
+  { key: 'cpus', label: 'CPUs', kind: 'int' },
+  { key: 'memory', label: 'Memory', kind: 'size' },
+  { key: 'disk', label: 'Disk', kind: 'size' },
+  { key: 'gpus', label: 'GPUs', kind: 'int' }
+];
+
+export type CreateProps = Scheduler.IAdvancedOptionsCreateProps;
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function CreateOptions(props: CreateProps): JSX.Element {
+  const { model } = props;
+  const [info, setInfo] = useState<FormInfo | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  // What the user typed, per option key (a key present even when emptied).
+  const [typed, setTyped] = useState<Values>(() =>
+    valuesFromModel(model.runtimeEnvironmentParameters)
+  );
+  const [answer, setAnswer] = useState<CheckAnswer | null>(null);
+  const [checkError, setCheckError] = useState<string | null>(null);
+  // The notebook's parameters are to be merged into the model (once per notebook).
+  const mergePending = useRef(false);
+  const checks = useRef(0);
+
+  useEffect(() => {
+    let live = true;
+    getForm(model.inputFile).then(
+      form => {
+        if (live) {
+          mergePending.current = true;
+          setLoadError(null);
+          setInfo(form);
+        }
+      },
+      error => {
+        if (live) {
+          setLoadError(message(error));
+        }
+      }
+    );
+    return () => {
+      live = false;
+    };
+  }, [model.inputFile]);
+
+  const options = info?.options ?? (loadError ? FALLBACK_OPTIONS : []);
+  const env = info?.environments.find(e => e.name === model.environment);
+  const values = effectiveValues(typed, env, info?.default_image);
+  const runtime = runtimeParameters(values);
+
+  // Keep jupyter-scheduler's model in step with the form. After every render: the form
+  // replaces its model wholesale, and its own late updates (the environment list) are
+  // built on an older model, which would drop ours.
+  useEffect(() => {
+    let next = props.model;
+    if (!sameRuntimeParameters(runtime, next.runtimeEnvironmentParameters)) {
+      next = { ...next, runtimeEnvironmentParameters: runtime };
+    }
+    if (info && (mergePending.current || next.parameters === undefined)) {
+      mergePending.current = false;
+      const merged = mergeNotebookParameters(next.parameters, info.parameters);
+      if (merged !== next.parameters) {
+        next = { ...next, parameters: merged };
+      }
+    }
+    if (next !== props.model) {
+      props.handleModelChange(next);
+    }
+  });
+
+  // Ask the server, CHECK_DELAY_MS after the last change; only the latest answer counts.
+  const bodyKey = JSON.stringify(
+    checkBody(model.inputFile, model.environment, values, model.parameters)
+  );
+  useEffect(() => {
+    if (!info || !model.environment) {
+      return;
+    }
+    const mine = ++checks.current;
+    const timer = setTimeout(() => {
+      checkForm(JSON.parse(bodyKey)).then(
+        result => {
+          if (mine === checks.current) {
+            setCheckError(null);
+            setAnswer(result);
+          }
+        },
+        error => {
+          if (mine === checks.current) {
+            setCheckError(message(error));
+            setAnswer(null);
+          }
+        }
+      );
+    }, CHECK_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [bodyKey, info]);
+
+  const mapped = mapCheckErrors(
+    answer?.errors ?? {},
+    options.map(o => o.key)
+  );
+  const local = localErrors(values, env);
+  const errors = schedulerErrors(local, mapped);
+  useEffect(() => {
+    if (!sameErrors(errors, props.errors)) {
+      props.handleErrorsChange(errors);
+    }
+  });
+
+  // The parameters' notes go right below jupyter-scheduler's Parameters picker (just
+  // before the "Additional options" accordion holding this component), so that they
+  // show with the accordion closed; inline here if the form is laid out otherwise.
+  const root = useRef<HTMLDivElement>(null);
+  const [notesHost, setNotesHost] = useState<HTMLElement | null>(null);
+  useEffect(() => {
+    const accordion = root.current?.closest('.MuiAccordion-root');
+    if (!accordion || !accordion.parentElement) {
+      return;
+    }
+    const host = document.createElement('div');
+    host.className = 'cnb-param-notes-host';
+    accordion.parentElement.insertBefore(host, accordion);
+    setNotesHost(host);
+    return () => host.remove();
+  }, []);
+  const declared = info?.parameters ?? [];
+  const loading = !info && !loadError;
+  const hasNotes =
+    loading ||
+    declared.length > 0 ||
+    Object.keys(mapped.params).length > 0 ||
+    !!info?.parameters_error;
+  useEffect(() => {
+    if (notesHost) {
+      notesHost.hidden = !hasNotes;
+    }
+  }, [notesHost, hasNotes]);
+  const notes = hasNotes ? (
+    <ParameterNotes
+      loading={loading}
+      declared={declared}
+      used={Object.keys(JSON.parse(bodyKey).parameters)}
+      errors={mapped.params}
+      parametersError={info?.parameters_error ?? null}
+    />
+  ) : null;
+
+  const onChange = (key: string, value: string) => setTyped({ ...typed, [key]: value });
+
+  return (
+    <div className="cnb-form" ref={root}>
+      {loadError && (
+        <div className="cnb-error" role="alert">
+          condor_nb could not load the form's fields: {loadError}
+        </div>
+      )}
+      {!info && !loadError && <div className="cnb-hint">Loading HTCondor options…</div>}
+      {checkError && (
+        <div className="cnb-warning" role="status">
+          The options could not be checked as you type ({checkError}); Create still checks
+          them.
+        </div>
+      )}
+      {mapped.other.length > 0 && (
+        <div className="cnb-error" role="alert">
+          {mapped.other.join('\n')}
+        </div>
+      )}
+      {options.map(option => (
+        <OptionField
+          key={option.key}
+          option={option}
+          value={values[option.key] ?? ''}
+          error={errors[option.key]}
+          required={option.key === 'image' && !!env?.needs_image && !env.image}
+          placeholder={
+            option.key === 'image' && env?.image ? env.image : option.placeholder ?? ''
+          }
+          onChange={value => onChange(option.key, value)}
+        />
+      ))}
+      {notesHost ? notes && createPortal(notes, notesHost) : notes}
+    </div>
+  );
+}
+
+function OptionField(props: {
+  option: FormOption;
+  value: string;
+  error?: string;
+  required: boolean;
+  placeholder: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  const { option, error } = props;
+  const id = `cnb-option-${option.key}`;
+  const described = [option.help ? `${id}-hint` : '', error ? `${id}-error` : '']
+    .filter(Boolean)
+    .join(' ');
+  const common = {
+    id,
+    name: `cnb-${option.key}`,
+    value: props.value,
+    placeholder: props.placeholder,
+    title: option.help ?? undefined,
+    required: props.required,
+    'aria-invalid': !!error,
+    'aria-describedby': described || undefined,
+    className: 'cnb-input'
+  };
+  return (
+    <div className={error ? 'cnb-field cnb-field-invalid' : 'cnb-field'} data-option={option.key}>
+      <label htmlFor={id}>
+        {option.label}
+        {props.required && <span className="cnb-required"> (required by this environment)</span>}
+      </label>
+      {option.kind === 'list' ? (
+        <textarea {...common} rows={2} onChange={e => props.onChange(e.target.value)} />
+      ) : (
+        <input {...common} type="text" onChange={e => props.onChange(e.target.value)} />
+      )}
+      {option.help && (
+        <div className="cnb-hint" id={`${id}-hint`}>
+          {option.help}
+        </div>
+      )}
+      {error && (
+        <div className="cnb-error" id={`${id}-error`} role="alert">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The notebook's declared parameters (name, type, default, help) and their errors. */
+function ParameterNotes(props: {
+  loading: boolean;
+  declared: NotebookParameter[];
+  used: string[];
+  errors: MappedErrors['params'];
+  parametersError: string | null;
+}): JSX.Element {
+  const names = new Set(props.declared.map(p => p.name));
+  const others = Object.keys(props.errors).filter(name => !names.has(name));
+  return (
+    <section className="cnb-param-notes" aria-label="Notebook parameters">
+      {props.loading && (
+        <div className="cnb-hint" role="status">
+          Reading the notebook's parameters cell…
+        </div>
+      )}
+      {props.parametersError && (
+        <div className="cnb-error" role="alert">
+          The notebook's parameters cell could not be read: {props.parametersError}
+        </div>
+      )}
+      {props.declared.length > 0 && (
+        <div className="cnb-hint">
+          Declared in the notebook's parameters cell (values are typed as declared; a
+          parameter left out keeps its default):
+        </div>
+      )}
+      <ul>
+        {props.declared.map(p => (
+          <li key={p.name} className="cnb-param" data-name={p.name}>
+            <code className="cnb-param-name">{p.name}</code>{' '}
+            <span className="cnb-param-type" title="declared type">
+              {p.type}
+            </span>{' '}
+            <span className="cnb-hint">
+              default <code>{p.default_text}</code>
+              {p.help ? ` — ${p.help}` : ''}
+              {props.used.includes(p.name) ? '' : ' (not set: the default applies)'}
+            </span>
+            {props.errors[p.name] && (
+              <div className="cnb-error" role="alert">
+                {props.errors[p.name]}
+              </div>
+            )}
+          </li>
+        ))}
+        {others.map(name => (
+          <li key={name} className="cnb-param" data-name={name}>
+            <code className="cnb-param-name">{name}</code>
+            <div className="cnb-error" role="alert">
+              {props.errors[name]}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
