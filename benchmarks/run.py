@@ -27,6 +27,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_live
     import bench_load
     import bench_panel
+    import bench_panel_paint
     import bench_start
     import bench_submit
     import bench_sweep
@@ -52,6 +53,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "q-idle": lambda: bench_why.q_idle(10_000, 2 if quick else 5),
         "live": lambda: bench_live.run(),
         "panel": lambda: bench_panel.run(),
+        "panel-paint": lambda: bench_panel_paint.run(3 if quick else 5),
     }
 
 
@@ -108,7 +110,7 @@ def main() -> None:
         action="append",
         help="run only these, repeated or comma-separated (cli, submit, q, e2e, sweep, cache, "
         "wrapper, dask, jupyter, load, "
-        "live, why, q-idle)",
+        "live, why, q-idle, panel, panel-paint)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()

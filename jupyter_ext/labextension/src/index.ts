@@ -6,6 +6,7 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Scheduler } from '@jupyterlab/scheduler';
 
 import { AdvancedOptions } from './advancedOptions';
+import { panelPlugin } from './panel/plugin';
 
 /** jupyter-scheduler's form asks for this component; its own is disabled in package.json. */
 const advancedOptions: JupyterFrontEndPlugin<Scheduler.IAdvancedOptions> = {
@@ -16,4 +17,4 @@ const advancedOptions: JupyterFrontEndPlugin<Scheduler.IAdvancedOptions> = {
   activate: () => AdvancedOptions
 };
 
-export default [advancedOptions];
+export default [advancedOptions, panelPlugin];
