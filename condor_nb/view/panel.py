@@ -38,6 +38,15 @@ def relative(path: str | None, root_dir: str | None) -> str | None:
     return full[len(root) + 1 :]
 
 
+def shown_notebook(path: str | None, root_dir: str | None) -> str | None:
+    """The notebook as the user knows it: a Notebook Jobs job's is a copy in
+    jupyter-scheduler's staging area (``.../scheduler_staging_area/<uuid>/name.ipynb``),
+    shown by its name as jupyter-scheduler's own list shows it, never by that path."""
+    if path and _JUPYTER_STAGING in path.split(os.sep):
+        return os.path.basename(path)
+    return relative(path, root_dir)
+
+
 def row_key(record: JobRecord, live: LiveInfo | None, reason: str | None) -> tuple[Any, ...]:
     """What :func:`job_row` reads: an unchanged key means an unchanged row (a running
     job's row changes with time alone: its runtime)."""
@@ -110,7 +119,7 @@ def job_row(
     return {
         "id": record.id,
         "name": record.name,
-        "notebook": relative(record.notebook, root_dir),
+        "notebook": shown_notebook(record.notebook, root_dir),
         "state": state,
         "cluster": record.condor_id if record.cluster is not None else None,
         "submitted": record.submitted_at,

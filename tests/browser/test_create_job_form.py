@@ -5,7 +5,9 @@ jupyter-scheduler's Parameters picker, shows n's type, asks for an image in the 
 environment, refuses cpus "lots" and n "abc"
 inline with Create disabled, takes cpus 2, memory 3GB and n 5; the job on the schedd
 asks for 2 CPUs and 3072 MB, the notebook gets n == 5 as an int and completes, and its
-Job Detail shows the condor_nb id and the HTCondor job id. A held job's detail shows
+Job Detail shows the condor_nb id and the HTCondor job id. The condor_nb panel shows
+the same job, its "cell N of M" advancing while it runs, then Completed, and opens its
+executed notebook in JupyterLab. A held job's detail shows
 HELD with its reason and a Release button that releases it; a job definition's detail
 shows its options read-only.
 """
@@ -20,6 +22,8 @@ from browser.shots import shot
 PARAMS = 'n: int = 3  # how many rounds\nlabel = "x"\n'
 # Fails (so the job is Failed, not Completed) unless n arrived as the int 5.
 CHECK = "assert type(n) is int and n == 5, (type(n), n)\nprint('GOT', type(n).__name__, n, label)"
+# Long enough for the live attribute (at most one update per 10 s) to show two cells.
+SLOW = ["import time\ntime.sleep(12)", "time.sleep(12)", "time.sleep(12)"]
 
 
 def _type(box: Any, text: str) -> None:
@@ -44,7 +48,7 @@ def _ad(condor_nb_id: str) -> Any:
 def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> None:
     from playwright.sync_api import expect
 
-    lab.notebook("typed_form.ipynb", [CHECK], params=PARAMS)
+    lab.notebook("typed_form.ipynb", [CHECK, *SLOW], params=PARAMS)
     page.goto(lab.lab_url)
     page.get_by_text("typed_form.ipynb", exact=True).click(button="right", timeout=90_000)
     page.locator(".lm-Menu-itemLabel", has_text="Create Job").click()
@@ -130,6 +134,26 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
     ad = _ad(condor["id"])
     assert ad["RequestCpus"] == 2 and ad["RequestMemory"] == 3072, ad
 
+    # -- the condor_nb panel shows it: the running cell advancing, then Completed ----------
+    panel = _open_panel(page)
+    in_panel = panel.locator(f"li[data-kind='job'][data-id='{condor['id']}']")
+    expect(in_panel).to_be_visible(timeout=120_000)
+    seen: set[str] = set()
+    for _ in range(400):
+        state = in_panel.get_attribute("data-state")
+        bar = in_panel.get_by_role("progressbar")
+        if state == "RUNNING" and bar.count():
+            text = bar.get_attribute("aria-valuetext") or ""
+            if text.startswith("cell ") and text not in seen:
+                seen.add(text)
+                shot(page, f"create_job_form_panel_{len(seen)}")
+        if state in ("COMPLETED", "FAILED"):
+            break
+        page.wait_for_timeout(500)
+    assert len(seen) >= 2, f"the panel's progress bar did not advance: {seen}"
+    expect(in_panel).to_have_attribute("data-state", "COMPLETED", timeout=300_000)
+    shot(page, "create_job_form_panel_completed")
+
     # -- it completes (the notebook asserts n is the int 5) -------------------------------
     for _ in range(100):
         if "Completed" in row.first.inner_text() or "Failed" in row.first.inner_text():
@@ -213,3 +237,26 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
         shot(page, "create_job_form_definition_detail")
     finally:
         lab.request("DELETE", f"/scheduler/job_definitions/{body['job_definition_id']}")
+
+    # -- the panel opens the form job's executed notebook in JupyterLab ------------------
+    in_panel.get_by_role("button", name="Open output typed_form").click()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab[title*='condor_nb_outputs/']")
+    expect(tab.first).to_be_visible(timeout=120_000)
+    title = tab.first.get_attribute("title") or ""
+    assert condor["id"] in title and ".ipynb" in title, title
+    shot(page, "create_job_form_panel_open_output")
+
+
+def _open_panel(page: Any) -> Any:
+    """The HTCondor jobs side panel, opened (a click on an open side tab would close it)."""
+    from playwright.sync_api import expect
+
+    panel = page.locator("#condor-nb-panel")
+    tab = page.locator(".jp-SideBar .lm-TabBar-tab[title='HTCondor jobs']")
+    for _ in range(5):
+        if panel.is_visible():
+            break
+        tab.click()
+        page.wait_for_timeout(1000)
+    expect(panel).to_be_visible()
+    return panel

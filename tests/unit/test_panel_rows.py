@@ -110,6 +110,13 @@ def test_usage_from_the_recorded_usage() -> None:
     assert panel.job_row(never, NOW)["usage"] is None
 
 
+def test_a_notebook_jobs_job_shows_its_notebook_by_name_not_its_staging_copy() -> None:
+    staged = "/srv/root/.local/share/jupyter/scheduler_staging_area/4599d481/typed.ipynb"
+    row = panel.job_row(record(notebook=staged), NOW, root_dir="/srv/root")
+    assert row["notebook"] == "typed.ipynb"
+    assert panel.shown_notebook("/srv/root/sub/a.ipynb", "/srv/root") == "sub/a.ipynb"
+
+
 def test_frontend() -> None:
     staged = "/home/u/.local/share/jupyter/scheduler_staging_area/123/fit.ipynb"
     assert panel.frontend(record(notebook=staged)) == "jupyter"
