@@ -359,3 +359,37 @@ def test_panel_survives_a_server_restart_and_opens_in_the_main_area(
     side_rows = panel(page).locator(rows).count()
     wait_for(lambda: main.locator(rows).count() == side_rows, "the same rows", 60, page=page)
     shot(page, "panel_main_area")
+
+
+def test_many_tabs_share_one_schedd_look_per_interval(panel_lab: _Lab, panel_page: Any) -> None:
+    """Four browser tabs with the panel open poll the server; the server still looks at the
+    schedd once per refresh interval (counted by the server, GET /condor_nb/panel/stats)."""
+    page = panel_page
+    tabs = []
+    for _ in range(3):
+        tab = page.context.new_page()
+        tab.goto(f"{panel_lab.srv.url}/lab?token={panel_lab.token}")
+        side = tab.locator(".jp-SideBar .lm-TabBar-tab[title='HTCondor jobs']")
+        side.wait_for(timeout=120_000)
+        for _ in range(5):
+            if panel(tab).is_visible():
+                break
+            side.click()
+            tab.wait_for_timeout(1000)
+        wait_for(lambda t=tab: panel(t).is_visible(), "the panel in a new tab", 60, page=tab)
+        tabs.append(tab)
+    status, before = panel_lab.srv.request("GET", "/condor_nb/panel/stats")
+    assert status == 200, before
+    page.wait_for_timeout(30_000)
+    status, after = panel_lab.srv.request("GET", "/condor_nb/panel/stats")
+    assert status == 200, after
+    requests = after["requests"] - before["requests"]
+    looks = after["schedd_queries"] - before["schedd_queries"]
+    interval = after["refresh_s"]
+    shot(tabs[-1], "panel_fourth_tab")
+    print(f"4 tabs, 30 s: {requests} requests, {looks} schedd looks (refresh {interval} s)")
+    for tab in tabs:
+        tab.close()
+    # 4 tabs polling every interval for 30 s: about 4 x 6 requests, at most 7 looks.
+    assert requests >= 3 * 30 / interval, (requests, looks, after)
+    assert looks <= 30 / interval + 1, (requests, looks, after)
