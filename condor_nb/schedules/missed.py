@@ -122,13 +122,7 @@ def _why(
                 return "SKIPPED", "the schedule was paused"
             why = hold.reason or "no reason given"
             return "MISSED", f"the schedule's job was held by HTCondor: {why}"
-    for hold in holds:
-        # Paused after this firing, before the next: pausing stops the run in progress.
-        if hold.kind == PAUSED and t < hold.start < following:
-            return "STOPPED", (
-                f"stopped by Pause at {_hhmm(hold.start)}: the schedule was paused before "
-                "this firing's run ended (pausing stops a running run; not a failure)"
-            )
+    # A run of another firing explains it first: a pause that came later did not.
     for run, when in zip(runs, planned, strict=True):
         if run.started <= t < run.finished:
             return "MISSED", (
@@ -139,6 +133,13 @@ def _why(
             return "MISSED", (
                 f"run {run.run_id}, planned for {_hhmm(when)}, could only start at "
                 f"{_hhmm(run.started)} (no free execute slot, or the schedd was busy or down)"
+            )
+    for hold in holds:
+        # Paused after this firing, before the next: pausing stops the run in progress.
+        if hold.kind == PAUSED and t < hold.start < following:
+            return "STOPPED", (
+                f"stopped by Pause at {_hhmm(hold.start)}: the schedule was paused before "
+                "this firing's run ended (pausing stops a running run; not a failure)"
             )
     return "MISSED", (
         "no run started: the schedd was down or busy, or no execute slot was free in time "

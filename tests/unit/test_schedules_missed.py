@@ -171,6 +171,17 @@ def test_a_run_stopped_by_a_pause_is_stopped_not_missed() -> None:
     assert [m.state for m in earlier][:2] == ["MISSED", "MISSED"]
 
 
+def test_a_firing_missed_for_a_late_run_stays_missed_when_a_pause_follows() -> None:
+    # The 10:01 run could only start at 10:02:10, so the 10:02 firing was missed for it;
+    # the pause at 10:02:40 came later and explains nothing (found on the real pool).
+    runs = [run("10:01", at("10:02", 10), at("10:02", 20))]
+    pause = Hold(PAUSED, at("10:02", 40), None)
+    found = missed_runs("s1", "* * * * *", created=at("10:00", 30), runs=runs, holds=[pause],
+                        next_planned=None, now=at("10:03", 10))  # fmt: skip
+    assert [(m.state, when([m])[0]) for m in found] == [("MISSED", "10:02"), ("SKIPPED", "10:03")]
+    assert "could only start at" in found[0].reason
+
+
 def test_no_firing_before_the_horizon_is_nothing_missed() -> None:
     # Created at 10:00:30, next firing 10:01: no firing lies before it (none listed).
     found = missed_runs("s1", "* * * * *", created=at("10:00", 30), runs=[], holds=[],
