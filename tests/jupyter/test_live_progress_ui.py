@@ -30,5 +30,7 @@ def test_running_job_shows_its_cell_in_both_job_lists(server: Server) -> None:
         time.sleep(1)
     assert body["status"] == "COMPLETED", body
     running = re.compile(r"cell [12] of 2: `import time` \(\d+ s\)")  # its first line, its time
-    assert any(running.fullmatch(m) for m in messages), messages
+    # jupyter-scheduler's message ends with the job's ids (its detail page has no field for them)
+    ids = re.compile(r" \(condor_nb job [0-9a-f]+, HTCondor job \d+\.\d+\)")
+    assert any(running.fullmatch(ids.sub("", m)) and ids.search(m) for m in messages), messages
     assert any(running.fullmatch(r) for r in reasons), reasons
