@@ -227,7 +227,8 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
     try:
         page.locator(".MuiBreadcrumbs-root").get_by_text("Jobs", exact=True).click()
         page.get_by_text("Job Definitions", exact=True).click()
-        page.get_by_text("yearly_form", exact=True).click()
+        # (the open condor_nb panel lists the schedule too: the link of the list)
+        page.get_by_title('Open detail view for "yearly_form"').click()
         kept = page.locator("dl.cnb-readonly[aria-label='HTCondor options']")
         expect(kept.locator("[data-field='cpus'] dt")).to_have_text("CPUs", timeout=30_000)
         expect(kept.locator("[data-field='cpus'] dd")).to_have_text("2")
