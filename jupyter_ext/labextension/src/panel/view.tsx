@@ -50,10 +50,8 @@ interface IContext {
   commands: CommandRegistry;
 }
 
+/** An ApiError's message is the server's, then its hint. */
 function errorText(error: unknown): string {
-  if (error instanceof ApiError) {
-    return error.hint ? `${error.message} (${error.hint})` : error.message;
-  }
   return error instanceof Error ? error.message : String(error);
 }
 
