@@ -303,7 +303,7 @@ class HTCondorSchedd:
             if on_submitted is not None:
                 on_submitted(cluster)
 
-        def work(report: Callable[[Any], None]) -> tuple[int, bool]:
+        def work(report: Callable[[Any], None]) -> int:
             # In a child process with a time bound (condor_nb.condor.deadline): a hung schedd
             # or a stalled upload cannot hold the caller for ever.
             items: Iterable[Mapping[str, str]] | None = iter(itemdata) if itemdata else None
@@ -312,31 +312,29 @@ class HTCondorSchedd:
             if spool:
                 self._schedd.spool(result)
             report(("spooled", int(result.num_procs())))
-            try:
-                self._schedd.reschedule()
-                asked = True
-            except Exception:
-                asked = False
-            return int(result.num_procs()), asked
+            # No reschedule() here: the bindings' submit already sends the schedd a
+            # RESCHEDULE once the jobs are committed (htcondor2/schedd.cpp,
+            # _schedd_submit), and the schedd sends one itself once spooled inputs
+            # release the jobs. A third would only cost a round trip per submission.
+            return int(result.num_procs())
 
-        def send() -> tuple[int, bool]:
+        def send() -> int:
             return call_reporting_with_deadline(
                 work, limit, remember, seconds_after_report=limit * _RETRIEVE_FACTOR
             )
 
         try:
             try:
-                procs, asked = send()
+                procs = send()
             except ChildError as exc:
                 # A submission that never reached the schedd submitted nothing: resend once.
                 if cluster is not None or not transient.never_reached(exc):
                     raise
                 log.info("submitting to schedd %s failed, sending it once more: %s", self.name, exc)
                 self._schedd = self._locate()
-                procs, asked = send()
+                procs = send()
         except DeadlineExceeded:
-            if spooled_procs and cluster is not None:  # only the reschedule went unanswered
-                log.warning("reschedule on schedd %s got no answer", self.name)
+            if spooled_procs and cluster is not None:  # queued and uploaded: submitted
                 return cluster, spooled_procs
             done = "nothing was submitted"
             if cluster is not None:
@@ -368,10 +366,6 @@ class HTCondorSchedd:
                     hint="the job was removed; check the input files and submit again",
                 ) from exc
             raise
-        if asked:
-            log.debug("asked schedd %s to reschedule", self.name)
-        else:
-            log.warning("reschedule on schedd %s failed (jobs wait for the next cycle)", self.name)
         assert cluster is not None
         return cluster, procs
 
