@@ -3,17 +3,21 @@
 ``python benchmarks/bench_start.py --site`` (root: it builds the site of tests/sites,
 then tears it down). condor_nb submits from the notebook host (remote, spooled,
 ``condor_nb.submit()`` in an already started Python, as in a notebook);
-condor_submit of an equivalent job runs ON THE ACCESS POINT as the same user. Both
-are timed from the moment before the submission to the moment the schedd writes
+condor_submit of an equivalent job runs ON THE ACCESS POINT as the same user; and
+HTCondor's own remote spooled submission, ``condor_submit -remote AP -spool`` of an
+equivalent job with an input file, runs on the notebook host (the pool root's
+condor_submit, same /etc/condor/condor_config and token as condor_nb). All are
+timed from the moment before the submission to the moment the schedd writes
 ``JobStatus = 2`` into its job queue log (read from the AP's root every 50 ms: the
-same measure for both, no query added to the schedd).
+same measure for all, no query added to the schedd).
 
 The negotiator's phase decides most of the time to start (NEGOTIATOR_INTERVAL 60 s,
 NEGOTIATOR_CYCLE_DELAY 20 s: a cycle never starts within 20 s of the last one), so
 each submission starts at the same phase, chosen with ``--phase``: "idle" (the last
 cycle began >= 25 s ago: a reschedule starts one at once) or "busy" (5 s after a
-cycle began: any reschedule waits for the 20 s). Pairs alternate which side goes
-first. The NegotiatorLog's cycle starts after each submission are kept as evidence.
+cycle began: any reschedule waits for the 20 s). Triples alternate their order
+(condor_nb first, then last). The NegotiatorLog's cycle starts after each
+submission are kept as evidence.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ should_transfer_files = YES
 +CondorNbBenchStart = true
 queue
 """
+#: condor_submit -remote -spool on the notebook host: the same job, with an input file.
+REMOTE_SUBMIT_FILE = SUBMIT_FILE.replace(
+    "queue\n", "initialdir = {work}\ntransfer_input_files = input.txt\nqueue\n"
+)
 NB_SUBMIT = """
 import sys, time, condor_nb
 t0 = time.time()
@@ -109,7 +117,7 @@ def _cycle_delay(site: Any, seconds: int) -> None:
 def site_start_latency(
     pairs: int = 5, phase: str = "idle", cycle_delay: int | None = None
 ) -> list[Row]:
-    from deploy import USER, create_site
+    from deploy import DOMAIN, USER, create_site
     from site_watch import QueueLogWatcher, ap_queue_log
 
     work = Path(tempfile.mkdtemp(prefix="cnb-bench-site-start-"))
@@ -118,8 +126,12 @@ def site_start_latency(
     site = create_site()
     if cycle_delay is not None:
         _cycle_delay(site, cycle_delay)
+    (work / "input.txt").write_text("x" * 4096, encoding="utf-8")
+    remote_file = work / "remote.sub"
+    remote_file.write_text(REMOTE_SUBMIT_FILE.format(work=work), encoding="utf-8")
     ours: list[float] = []
     theirs: list[float] = []
+    remote: list[float] = []
     evidence: list[str] = []
     try:
         with QueueLogWatcher(ap_queue_log(site), every=0.05) as queue:
@@ -150,14 +162,33 @@ def site_start_latency(
                 _gone(site, cluster)
                 return took
 
+            def remote_spool_once() -> float:
+                _phase(site, phase)
+                t0 = time.time()
+                out = site.client_tool(
+                    ["condor_submit", "-terse", "-remote", f"ap.{DOMAIN}", "-spool",
+                     str(remote_file)]
+                )  # fmt: skip
+                if out.returncode != 0:
+                    raise RuntimeError(f"condor_submit -remote: {out.stdout}{out.stderr}")
+                cluster = re.search(r"(\d+)\.\d+", out.stdout).group(1)  # type: ignore[union-attr]
+                took = _running(queue, f"{cluster}.0", t0) - t0
+                evidence.append(
+                    f"condor_submit -remote -spool {took:.1f} s, cycles at {_after(site, t0)}"
+                )
+                _gone(site, cluster)
+                return took
+
+            sides = [
+                lambda i: ours.append(condor_nb_once(i)),
+                lambda i: theirs.append(condor_submit_once()),
+                lambda i: remote.append(remote_spool_once()),
+            ]
             for i in range(pairs):
-                if i % 2 == 0:
-                    ours.append(condor_nb_once(i))
-                    theirs.append(condor_submit_once())
-                else:
-                    theirs.append(condor_submit_once())
-                    ours.append(condor_nb_once(i))
-                print(f"pair {i}: condor_nb {ours[-1]:.1f} s, condor_submit {theirs[-1]:.1f} s",
+                for side in sides if i % 2 == 0 else reversed(sides):
+                    side(i)
+                print(f"triple {i}: condor_nb {ours[-1]:.1f} s, condor_submit on the AP "
+                      f"{theirs[-1]:.1f} s, condor_submit -remote -spool {remote[-1]:.1f} s",
                       file=sys.stderr, flush=True)  # fmt: skip
     finally:
         site.stop()
@@ -169,14 +200,20 @@ def site_start_latency(
         else (f"NEGOTIATOR_CYCLE_DELAY = {cycle_delay}, other defaults")
     )
     note = (
-        f"site, {settings}, negotiator {phase}; {pairs} pairs; condor_nb "
-        f"{', '.join(f'{t:.1f}' for t in ours)} s; condor_submit on the AP "
-        f"{', '.join(f'{t:.1f}' for t in theirs)} s"
+        f"site, {settings}, negotiator {phase}; {pairs} triples; condor_nb "
+        f"{_list(ours)} s; condor_submit on the AP {_list(theirs)} s; "
+        f"condor_submit -remote -spool on the notebook host {_list(remote)} s"
     )
+    name = f"submit -> RUNNING on the site ({settings}, negotiator {phase})"
     return [
-        row(f"submit -> RUNNING on the site ({settings}, negotiator {phase})",
-            statistics.median(ours), statistics.median(theirs), "<= 1.05", note)
+        row(name, statistics.median(ours), statistics.median(theirs), "<= 1.05", note),
+        row(f"{name}, vs condor_submit -remote -spool",
+            statistics.median(ours), statistics.median(remote), "<= 1.05", note),
     ]  # fmt: skip
+
+
+def _list(times: list[float]) -> str:
+    return ", ".join(f"{t:.1f}" for t in times)
 
 
 def _after(site: Any, t0: float) -> str:
