@@ -9,6 +9,7 @@ import { createPortal } from 'react-dom';
 import type { Scheduler } from '@jupyterlab/scheduler';
 
 import { checkForm, getForm } from './api';
+import { LatestCheck } from '../logic/check';
 import {
   CheckAnswer,
   checkBody,
@@ -66,10 +67,8 @@ export function CreateOptions(props: CreateProps): JSX.Element {
   // The body (JSON) the answer, or the failure, in hand is for: while it is not the
   // current one, a check is on its way and Create stays disabled.
   const [answeredKey, setAnsweredKey] = useState<string | null>(null);
-  const answered = useRef<string | null>(null);
   // The notebook's parameters are to be merged into the model (once per notebook).
   const mergePending = useRef(false);
-  const checks = useRef(0);
 
   useEffect(() => {
     let live = true;
@@ -122,35 +121,25 @@ export function CreateOptions(props: CreateProps): JSX.Element {
     checkBody(model.inputFile, model.environment, values, model.parameters, model.createType)
   );
   const checking = !!info && !!model.environment;
-  useEffect(() => {
-    if (!checking) {
-      return;
-    }
-    const mine = ++checks.current;
-    const done = (result: CheckAnswer | null, error: string | null) => {
-      if (mine === checks.current) {
-        answered.current = bodyKey;
+  const tracker = useRef<LatestCheck<CheckAnswer> | null>(null);
+  if (tracker.current === null) {
+    tracker.current = new LatestCheck<CheckAnswer>(
+      key => checkForm(JSON.parse(key)),
+      (key, result, error) => {
         setCheckError(error);
         setAnswer(result);
-        setAnsweredKey(bodyKey);
-      }
-    };
-    const timer = setTimeout(() => {
-      checkForm(JSON.parse(bodyKey)).then(
-        result => done(result, null),
-        error => done(null, message(error))
-      );
-    }, CHECK_DELAY_MS);
-    const slow = setTimeout(() => {
-      if (answered.current !== bodyKey) {
-        done(null, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`);
-      }
-    }, CHECK_DELAY_MS + CHECK_TIMEOUT_MS);
-    return () => {
-      clearTimeout(timer);
-      clearTimeout(slow);
-    };
+        setAnsweredKey(key);
+      },
+      CHECK_DELAY_MS,
+      CHECK_TIMEOUT_MS
+    );
+  }
+  useEffect(() => {
+    if (checking) {
+      tracker.current?.request(bodyKey);
+    }
   }, [bodyKey, checking]);
+  useEffect(() => () => tracker.current?.dispose(), []);
   const pending = checking && answeredKey !== bodyKey;
 
   const mapped = mapCheckErrors(
