@@ -328,16 +328,24 @@ def job_options(
 ) -> dict[str, Any]:
     """The form's option strings as :class:`JobOptions` keyword arguments (not validated
     yet: that is :func:`condor_nb.spec.job.build`'s job); empty means "the default".
-    An unknown key, or one ``kind`` does not take, is a FieldError naming the choices."""
+    An unknown key is a FieldError naming the choices; an option ``kind`` does not take
+    (a schedule's ``retries``), given a value, one saying why."""
     out: dict[str, Any] = {}
     allowed = [k for k in OPTION_KEYS + FLAG_KEYS if k in spec_options.names_for(kind)]
     for key, value in raw.items():
-        if key not in allowed:
-            why = spec_options.NOT_TAKEN.get((kind, key))
+        why = spec_options.NOT_TAKEN.get((kind, key))
+        if why and not str("" if value is None else value).strip():
+            continue  # empty: not given
+        if why:  # an option, but not one of this kind's (a schedule's retries)
             raise FieldError(
                 key,
-                f"runtime environment parameter: expected one of {', '.join(allowed)};"
-                f" got {key!r}" + (f" (a {kind} does not take it: {why})" if why else ""),
+                f"{key} is not an option of a {kind}: {why}",
+                hint=f"leave {key} empty for a {kind}; a job (Run now) takes it",
+            )
+        if key not in allowed:
+            raise FieldError(
+                key,
+                f"runtime environment parameter: expected one of {', '.join(allowed)}; got {key!r}",
                 hint="give options such as memory=4GB or cpus=2",
             )
         if key in FLAG_KEYS:
@@ -390,10 +398,13 @@ def check(
     env_image: str | None,
     raw_options: Mapping[str, object],
     raw_parameters: Mapping[str, object],
+    kind: spec_options.Kind = "job",
 ) -> dict[str, Any]:
     """{"errors": {key: message}, "parameters": {name: typed value}} for the form's
     values, validated as ``condor_nb submit -p NAME VALUE --OPTION VALUE`` would be
-    (:func:`condor_nb.spec.job.build`), with no submission and nothing staged."""
+    (:func:`condor_nb.spec.job.build`), with no submission and nothing staged. ``kind``
+    "schedule" (a job definition) refuses the options a schedule does not take
+    (``retries``) on their field, with the message creating the definition gives."""
     from condor_nb.spec.job import build
     from condor_nb.spec.options import JobOptions
     from condor_nb.spec.params import check_parameters, coerce_cli_value
@@ -426,7 +437,7 @@ def check(
     given: dict[str, Any] = {}
     for key, value in raw_options.items():
         try:
-            one = job_options({key: value}, root_dir)
+            one = job_options({key: value}, root_dir, kind=kind)
             if "secrets" in one:
                 one["secrets"] = _secret_files(one["secrets"], root_dir)
         except CondorNbError as exc:
@@ -514,7 +525,9 @@ def check_task(
     env_image: str | None,
     raw_options: Mapping[str, object],
     raw_parameters: Mapping[str, object],
+    kind: spec_options.Kind = "job",
 ) -> dict[str, Any]:
     return check(
-        _settings(overrides), root_dir, notebook, profile, env_image, raw_options, raw_parameters
-    )
+        _settings(overrides), root_dir, notebook, profile, env_image, raw_options,
+        raw_parameters, kind,
+    )  # fmt: skip

@@ -261,3 +261,111 @@ def _open_panel(page: Any) -> Any:
         page.wait_for_timeout(1000)
     expect(panel).to_be_visible()
     return panel
+
+
+# -- Create waits for the check; empty and half-typed values; retries on a schedule ------
+
+#: The server's test-only hold on /condor_nb/form/check (condor_nb_jupyter.form_handlers):
+#: while the file exists a check waits; if it says "fail" the check answers 503.
+GATE_VARIABLE = "CONDOR_NB_TEST_FORM_CHECK_GATE"
+
+
+def test_create_waits_for_the_check_and_refuses_retries_on_a_schedule(lab: Any, page: Any) -> None:
+    """Create is disabled from the first keystroke until the server's check answers
+    (held by the gate as long as the test needs: a slow check), then shows the error of
+    a half-typed int; a check that fails says so and gives Create back; an emptied value
+    is refused at once with the way to keep the default; and picking "Run on a schedule"
+    with Retries set refuses retries on its field before Create is clicked."""
+    from playwright.sync_api import expect
+
+    gate = lab.root.parent / "check-gate"
+    lab.env[GATE_VARIABLE] = str(gate)
+    lab.restart()
+    lab.notebook("gated_form.ipynb", ["print(n)"], params="n: int = 3  # rounds\n")
+    page.goto(lab.lab_url)
+    page.get_by_text("gated_form.ipynb", exact=True).click(button="right", timeout=90_000)
+    page.locator(".lm-Menu-itemLabel", has_text="Create Job").click()
+    news = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news prompt
+    if news.count():
+        news.first.click()
+    n_value = page.locator("input[name='parameter-0-value']")
+    expect(n_value).to_have_value("3", timeout=30_000)
+    create = page.get_by_role("button", name="Create", exact=True)
+    status = page.locator(".cnb-check-status")
+    n_error = page.locator(".cnb-param[data-name='n'] .cnb-error")
+    expect(status).to_have_attribute("data-check", "done", timeout=30_000)
+    expect(create).to_be_enabled()
+
+    # -- a slow check: Create disabled from the first keystroke until the answer --------
+    gate.write_text("", encoding="utf-8")
+    _type(n_value, "1e")  # half-typed (an int is coming)
+    expect(create).to_be_disabled()
+    expect(status).to_have_attribute("data-check", "pending")
+    expect(status).to_contain_text("Checking")
+    shot(page, "create_job_form_check_pending")
+    expect(n_error).to_have_count(0)  # no answer yet: held by the gate
+    gate.unlink()
+    expect(n_error).to_contain_text("declared as int", timeout=30_000)
+    expect(n_error).to_contain_text("1e")
+    expect(status).to_have_attribute("data-check", "done")
+    expect(create).to_be_disabled()  # the half-typed value's own error now
+    shot(page, "create_job_form_check_half_typed")
+
+    gate.write_text("", encoding="utf-8")
+    _type(n_value, "15")
+    expect(create).to_be_disabled()
+    expect(status).to_have_attribute("data-check", "pending")
+    gate.unlink()
+    expect(status).to_have_attribute("data-check", "done", timeout=30_000)
+    expect(n_error).to_have_count(0)
+    expect(create).to_be_enabled()
+
+    # -- a check that fails: said inline, and Create is not left disabled ---------------
+    gate.write_text("fail", encoding="utf-8")
+    _type(n_value, "7")
+    expect(status).to_have_attribute("data-check", "failed", timeout=30_000)
+    expect(status).to_contain_text("could not be checked")
+    expect(create).to_be_enabled()
+    shot(page, "create_job_form_check_failed")
+    gate.unlink()
+
+    # -- an emptied value: refused at once, saying how to keep the default --------------
+    _type(n_value, "")
+    expect(n_error).to_contain_text("no value", timeout=15_000)
+    expect(n_error).to_contain_text("keep the notebook's default 3")
+    expect(create).to_be_disabled()
+    n_value.press_sequentially("4")
+    expect(n_error).to_have_count(0, timeout=30_000)
+    expect(create).to_be_enabled(timeout=30_000)
+
+    # -- retries, then "Run on a schedule": refused on the Retries field at once ---------
+    page.get_by_text("Additional options", exact=True).click()
+    retries = page.get_by_label("Retries")
+    _type(retries, "2")
+    expect(status).to_have_attribute("data-check", "done", timeout=30_000)
+    expect(create).to_be_enabled()
+    page.get_by_role("radio", name="Run on a schedule").check()
+    retries_error = page.locator("#cnb-option-retries-error")
+    expect(retries_error).to_contain_text("is not an option of a schedule", timeout=30_000)
+    expect(retries_error).to_contain_text("next firing")
+    expect(create).to_be_disabled()
+    retries_error.evaluate("e => e.scrollIntoView({block: 'center'})")
+    shot(page, "create_job_form_schedule_retries")
+    # with "Additional options" closed, its fields' errors are listed above it
+    page.get_by_text("Additional options", exact=True).click()
+    expect(retries).to_be_hidden()
+    summary = page.locator(".cnb-option-summary [data-option='retries']")
+    expect(summary).to_contain_text("Retries (under Additional options)", timeout=15_000)
+    expect(summary).to_contain_text("is not an option of a schedule")
+    summary.evaluate("e => e.scrollIntoView({block: 'center'})")
+    shot(page, "create_job_form_schedule_retries_closed")
+    page.get_by_text("Additional options", exact=True).click()
+    expect(summary).to_have_count(0)
+    _type(retries, "")
+    expect(retries_error).to_have_count(0, timeout=30_000)
+    expect(create).to_be_enabled()
+    _type(retries, "2")
+    expect(retries_error).to_be_visible(timeout=30_000)
+    page.get_by_role("radio", name="Run now").check()
+    expect(retries_error).to_have_count(0, timeout=30_000)
+    expect(create).to_be_enabled()

@@ -143,6 +143,19 @@ def test_form_describes_and_checks_as_the_cli(server: Server) -> None:
     outside = _form_check(server, notebook="analysis.ipynb", environment="personal",
                           options={"files": "../../etc/passwd"}, parameters={})  # fmt: skip
     assert "inside the server's root directory" in outside["errors"]["files"]
+    # -- for Run on a schedule (kind "schedule"): retries refused on its field, at once ---
+    schedule = _form_check(server, notebook="analysis.ipynb", environment="personal",
+                           options={"retries": "2", "cpus": "2"}, parameters={},
+                           kind="schedule")  # fmt: skip
+    assert set(schedule["errors"]) == {"retries"}, schedule
+    assert "is not an option of a schedule" in schedule["errors"]["retries"]
+    assert "next firing" in schedule["errors"]["retries"]  # the reason, as at Create
+    as_job = _form_check(server, notebook="analysis.ipynb", environment="personal",
+                         options={"retries": "2"}, parameters={}, kind="job")  # fmt: skip
+    assert as_job["errors"] == {}, as_job
+    status, bad_kind = server.request("POST", "/condor_nb/form/check",
+                                      {"notebook": "analysis.ipynb", "kind": "weekly"})  # fmt: skip
+    assert status == 400 and "kind: expected one of job, schedule" in bad_kind["message"]
     after = sorted(jobs_dir.iterdir()) if jobs_dir.exists() else []
     assert after == before  # nothing staged
     _, listed = server.request("GET", "/condor_nb/jobs?refresh=0")
@@ -209,7 +222,7 @@ def test_scheduler_jobs_take_the_form_options_as_the_cli(server: Server) -> None
                   "runtime_environment_parameters": {**options, "retries": "2"}}  # fmt: skip
     status, err = server.request("POST", "/scheduler/job_definitions", definition)
     assert status == 400, err
-    assert "a schedule does not take it" in err["message"], err
+    assert "is not an option of a schedule" in err["message"], err
     del definition["runtime_environment_parameters"]["retries"]
     status, made = server.request("POST", "/scheduler/job_definitions", definition)
     assert status == 200, made

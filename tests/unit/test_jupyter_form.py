@@ -121,6 +121,16 @@ def test_check_of_good_values_is_empty_and_types_parameters(root: Path) -> None:
     assert out == {"errors": {}, "parameters": {"n": 5, "alpha": 1.0, "flags": [3]}}
 
 
+def test_check_for_a_schedule_refuses_retries_on_its_field(root: Path) -> None:
+    settings = load_settings()
+    options = {"retries": "2", "cpus": "2"}
+    out = form.check(settings, str(root), "analysis.ipynb", "personal", None, options, {},
+                     kind="schedule")  # fmt: skip
+    assert set(out["errors"]) == {"retries"}, out
+    assert out["errors"]["retries"].startswith("retries is not an option of a schedule: ")
+    assert _check(root, options)["errors"] == {}  # a job takes it
+
+
 def test_a_container_profile_without_an_image_is_an_image_error(root: Path) -> None:
     out = _check(root, {"image": ""}, profile="ospool")
     assert "runs jobs in a container: expected an image, got none" in out["errors"]["image"]
@@ -150,8 +160,11 @@ def test_job_options_turns_form_text_into_job_options(root: Path) -> None:
                    "secrets": ["A", "B"], "cell_timeout": 60.0, "allow_no_match": True}  # fmt: skip
     with pytest.raises(form.FieldError, match="expected one of cpus, memory"):
         form.job_options({"colour": "red"}, str(root))
-    with pytest.raises(form.FieldError, match="a schedule does not take it"):
+    with pytest.raises(form.FieldError, match="is not an option of a schedule") as refused:
         form.job_options({"retries": "2"}, str(root), kind="schedule")
+    assert refused.value.key == "retries" and "next firing" in refused.value.message
+    assert refused.value.hint and "Run now" in refused.value.hint
+    assert form.job_options({"retries": " "}, str(root), kind="schedule") == {}  # not given
 
 
 def test_default_image_reads_the_container_variables() -> None:

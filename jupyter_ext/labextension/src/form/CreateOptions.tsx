@@ -9,10 +9,12 @@ import { createPortal } from 'react-dom';
 import type { Scheduler } from '@jupyterlab/scheduler';
 
 import { checkForm, getForm } from './api';
+import { LatestCheck } from '../logic/check';
 import {
   CheckAnswer,
   checkBody,
   effectiveValues,
+  emptyParameterErrors,
   FormInfo,
   FormOption,
   localErrors,
@@ -20,6 +22,8 @@ import {
   MappedErrors,
   mergeNotebookParameters,
   NotebookParameter,
+  parameterErrors,
+  PENDING_MESSAGE,
   runtimeParameters,
   sameErrors,
   sameRuntimeParameters,
@@ -30,6 +34,11 @@ import {
 
 /** How long the form waits after the last keystroke before asking the server. */
 const CHECK_DELAY_MS = 300;
+/**
+ * How long a check may take before the form stops waiting for it: Create is enabled
+ * again (it checks everything on submission) and the form says the check did not answer.
+ */
+const CHECK_TIMEOUT_MS = 20_000;
 
 /** The fields shown when the server cannot say which (e.g. an older server). */
 const FALLBACK_OPTIONS: FormOption[] = [
@@ -55,9 +64,11 @@ export function CreateOptions(props: CreateProps): JSX.Element {
   );
   const [answer, setAnswer] = useState<CheckAnswer | null>(null);
   const [checkError, setCheckError] = useState<string | null>(null);
+  // The body (JSON) the answer, or the failure, in hand is for: while it is not the
+  // current one, a check is on its way and Create stays disabled.
+  const [answeredKey, setAnsweredKey] = useState<string | null>(null);
   // The notebook's parameters are to be merged into the model (once per notebook).
   const mergePending = useRef(false);
-  const checks = useRef(0);
 
   useEffect(() => {
     let live = true;
@@ -107,38 +118,39 @@ export function CreateOptions(props: CreateProps): JSX.Element {
 
   // Ask the server, CHECK_DELAY_MS after the last change; only the latest answer counts.
   const bodyKey = JSON.stringify(
-    checkBody(model.inputFile, model.environment, values, model.parameters)
+    checkBody(model.inputFile, model.environment, values, model.parameters, model.createType)
   );
+  const checking = !!info && !!model.environment;
+  const tracker = useRef<LatestCheck<CheckAnswer> | null>(null);
+  if (tracker.current === null) {
+    tracker.current = new LatestCheck<CheckAnswer>(
+      key => checkForm(JSON.parse(key)),
+      (key, result, error) => {
+        setCheckError(error);
+        setAnswer(result);
+        setAnsweredKey(key);
+      },
+      CHECK_DELAY_MS,
+      CHECK_TIMEOUT_MS
+    );
+  }
   useEffect(() => {
-    if (!info || !model.environment) {
-      return;
+    if (checking) {
+      tracker.current?.request(bodyKey);
     }
-    const mine = ++checks.current;
-    const timer = setTimeout(() => {
-      checkForm(JSON.parse(bodyKey)).then(
-        result => {
-          if (mine === checks.current) {
-            setCheckError(null);
-            setAnswer(result);
-          }
-        },
-        error => {
-          if (mine === checks.current) {
-            setCheckError(message(error));
-            setAnswer(null);
-          }
-        }
-      );
-    }, CHECK_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [bodyKey, info]);
+  }, [bodyKey, checking]);
+  useEffect(() => () => tracker.current?.dispose(), []);
+  const pending = checking && answeredKey !== bodyKey;
 
   const mapped = mapCheckErrors(
     answer?.errors ?? {},
     options.map(o => o.key)
   );
   const local = localErrors(values, env);
-  const errors = schedulerErrors(local, mapped);
+  const declared = info?.parameters ?? [];
+  const emptyParams = emptyParameterErrors(model.parameters, declared);
+  const paramErrors = parameterErrors(mapped, emptyParams);
+  const errors = schedulerErrors(local, mapped, emptyParams, pending);
   useEffect(() => {
     if (!sameErrors(errors, props.errors)) {
       props.handleErrorsChange(errors);
@@ -150,6 +162,8 @@ export function CreateOptions(props: CreateProps): JSX.Element {
   // show with the accordion closed; inline here if the form is laid out otherwise.
   const root = useRef<HTMLDivElement>(null);
   const [notesHost, setNotesHost] = useState<HTMLElement | null>(null);
+  // Whether the accordion is closed: its fields' errors are then also listed above it.
+  const [collapsed, setCollapsed] = useState(false);
   useEffect(() => {
     const accordion = root.current?.closest('.MuiAccordion-root');
     if (!accordion || !accordion.parentElement) {
@@ -159,14 +173,34 @@ export function CreateOptions(props: CreateProps): JSX.Element {
     host.className = 'cnb-param-notes-host';
     accordion.parentElement.insertBefore(host, accordion);
     setNotesHost(host);
-    return () => host.remove();
+    const update = () => setCollapsed(!accordion.classList.contains('Mui-expanded'));
+    update();
+    const observer = new MutationObserver(update);
+    observer.observe(accordion, { attributes: true, attributeFilter: ['class'] });
+    return () => {
+      observer.disconnect();
+      host.remove();
+    };
   }, []);
-  const declared = info?.parameters ?? [];
+  const hidden = collapsed ? options.filter(o => !!errors[o.key]) : [];
+  const summary =
+    notesHost && hidden.length > 0 ? (
+      <div className="cnb-option-summary" role="alert">
+        {hidden.map(o => (
+          <div key={o.key} className="cnb-error" data-option={o.key}>
+            {o.label} (under Additional options): {errors[o.key]}
+          </div>
+        ))}
+      </div>
+    ) : null;
   const loading = !info && !loadError;
   const hasNotes =
+    !!summary ||
     loading ||
+    pending ||
+    !!checkError ||
     declared.length > 0 ||
-    Object.keys(mapped.params).length > 0 ||
+    Object.keys(paramErrors).length > 0 ||
     !!info?.parameters_error;
   useEffect(() => {
     if (notesHost) {
@@ -178,8 +212,10 @@ export function CreateOptions(props: CreateProps): JSX.Element {
       loading={loading}
       declared={declared}
       used={Object.keys(JSON.parse(bodyKey).parameters)}
-      errors={mapped.params}
+      errors={paramErrors}
       parametersError={info?.parameters_error ?? null}
+      pending={pending}
+      checkError={checkError}
     />
   ) : null;
 
@@ -193,12 +229,6 @@ export function CreateOptions(props: CreateProps): JSX.Element {
         </div>
       )}
       {!info && !loadError && <div className="cnb-hint">Loading HTCondor options…</div>}
-      {checkError && (
-        <div className="cnb-warning" role="status">
-          The options could not be checked as you type ({checkError}); Create still checks
-          them.
-        </div>
-      )}
       {mapped.other.length > 0 && (
         <div className="cnb-error" role="alert">
           {mapped.other.join('\n')}
@@ -217,7 +247,16 @@ export function CreateOptions(props: CreateProps): JSX.Element {
           onChange={value => onChange(option.key, value)}
         />
       ))}
-      {notesHost ? notes && createPortal(notes, notesHost) : notes}
+      {notesHost
+        ? notes &&
+          createPortal(
+            <>
+              {notes}
+              {summary}
+            </>,
+            notesHost
+          )
+        : notes}
     </div>
   );
 }
@@ -271,6 +310,29 @@ function OptionField(props: {
   );
 }
 
+/**
+ * Where the check of the values stands: on its way (Create is disabled meanwhile), or
+ * failed (Create is enabled again and checks everything itself). Kept above the
+ * "Additional options" accordion, so that it shows with the accordion closed.
+ */
+function CheckStatus(props: { pending: boolean; checkError: string | null }): JSX.Element {
+  const state = props.checkError ? 'failed' : props.pending ? 'pending' : 'done';
+  return (
+    <div
+      className={props.checkError ? 'cnb-check-status cnb-warning' : 'cnb-check-status cnb-hint'}
+      role="status"
+      data-check={state}
+    >
+      {props.checkError
+        ? `The values could not be checked as you type (${props.checkError}); Create ` +
+          'still checks them.'
+        : props.pending
+          ? `${PENDING_MESSAGE} (Create waits for the answer)`
+          : ''}
+    </div>
+  );
+}
+
 /** The notebook's declared parameters (name, type, default, help) and their errors. */
 function ParameterNotes(props: {
   loading: boolean;
@@ -278,11 +340,14 @@ function ParameterNotes(props: {
   used: string[];
   errors: MappedErrors['params'];
   parametersError: string | null;
+  pending: boolean;
+  checkError: string | null;
 }): JSX.Element {
   const names = new Set(props.declared.map(p => p.name));
   const others = Object.keys(props.errors).filter(name => !names.has(name));
   return (
     <section className="cnb-param-notes" aria-label="Notebook parameters">
+      <CheckStatus pending={props.pending} checkError={props.checkError} />
       {props.loading && (
         <div className="cnb-hint" role="status">
           Reading the notebook's parameters cell…

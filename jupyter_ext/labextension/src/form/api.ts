@@ -1,7 +1,7 @@
 /** The server extension's REST calls the form and the Job Detail card make. */
 import { ApiError, requestAPI } from '../api';
 
-import type { CheckAnswer, FormInfo, Values } from '../logic/form';
+import type { CheckAnswer, CheckBody, FormInfo } from '../logic/form';
 import type { SchedulerJobInfo } from '../logic/detail';
 
 export { ApiError };
@@ -17,12 +17,7 @@ export function getForm(notebook: string): Promise<FormInfo> {
 }
 
 /** POST /condor_nb/form/check: the errors the CLI would give (nothing is submitted). */
-export function checkForm(body: {
-  notebook: string;
-  environment: string;
-  options: Values;
-  parameters: Values;
-}): Promise<CheckAnswer> {
+export function checkForm(body: CheckBody): Promise<CheckAnswer> {
   return post<CheckAnswer>('form/check', body);
 }
 

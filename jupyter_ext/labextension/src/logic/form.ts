@@ -64,6 +64,24 @@ export type ErrorsType = { [key: string]: string };
 /** The prefix of a parameter's key in /form/check's errors (and in the form's errors). */
 export const PARAM_PREFIX = 'param:';
 
+/**
+ * The key of the pseudo-error handed to jupyter-scheduler while a check is on its way:
+ * jupyter-scheduler disables Create while any error is there, so nothing typed is
+ * created before the server has looked at it.
+ */
+export const PENDING_KEY = 'checking';
+export const PENDING_MESSAGE = 'Checking the values with the server…';
+
+/** jupyter-scheduler's createType: Run now ('Job') or Run on a schedule. */
+export type CreateType = 'Job' | 'JobDefinition';
+
+/** What /form/check checks the values for: a job, or a schedule (a job definition). */
+export type CheckKind = 'job' | 'schedule';
+
+export function checkKind(createType: string | undefined): CheckKind {
+  return createType === 'JobDefinition' ? 'schedule' : 'job';
+}
+
 /** The form's values from a model's runtimeEnvironmentParameters (e.g. a copied job). */
 export function valuesFromModel(params: RuntimeParameters | undefined): Values {
   const values: Values = {};
@@ -135,7 +153,9 @@ export function sameRuntimeParameters(
 export function prefillValue(p: NotebookParameter): string | undefined {
   const value = p.default;
   if (typeof value === 'string') {
-    return value;
+    // An empty value is not one jupyter-scheduler takes ("No value specified"): a
+    // parameter whose default is "" is left out, and so keeps it.
+    return value === '' ? undefined : value;
   }
   if (value === null || value === undefined) {
     if (p.default_text.trim() === 'None' && p.type !== 'str') {
@@ -193,18 +213,53 @@ export function parameterStrings(params: JobParameter[] | undefined): Values {
 }
 
 /** The body of POST /condor_nb/form/check. */
+export interface CheckBody {
+  notebook: string;
+  environment: string;
+  options: Values;
+  parameters: Values;
+  kind: CheckKind;
+}
+
 export function checkBody(
   notebook: string,
   environment: string,
   values: Values,
-  params: JobParameter[] | undefined
-): { notebook: string; environment: string; options: Values; parameters: Values } {
+  params: JobParameter[] | undefined,
+  createType?: string
+): CheckBody {
   return {
     notebook,
     environment,
     options: runtimeParameters(values) as Values,
-    parameters: parameterStrings(params)
+    parameters: parameterStrings(params),
+    kind: checkKind(createType)
   };
+}
+
+/**
+ * Parameters given a name but no value, by name: jupyter-scheduler refuses an empty
+ * value (once the field loses focus), so the form says it at once, with the way to keep
+ * the notebook's default (delete the parameter), instead of sending "".
+ */
+export function emptyParameterErrors(
+  params: JobParameter[] | undefined,
+  declared: NotebookParameter[]
+): Values {
+  const defaults = new Map(declared.map(p => [p.name, p.default_text]));
+  const out: Values = {};
+  for (const [name, value] of Object.entries(parameterStrings(params))) {
+    if (value !== '') {
+      continue;
+    }
+    const fallback = defaults.get(name);
+    out[name] =
+      fallback === undefined
+        ? `${name}: no value; type one, or delete this parameter`
+        : `${name}: no value; type one, or delete this parameter to keep the ` +
+          `notebook's default ${fallback}`;
+  }
+  return out;
 }
 
 /** /form/check's errors, sorted out: per option field, per parameter, and the rest. */
@@ -244,12 +299,23 @@ export function localErrors(values: Values, env: FormEnvironment | undefined): V
   return errors;
 }
 
+/** A parameter's error: the form's own (e.g. no value) over the server's. */
+export function parameterErrors(mapped: MappedErrors, localParams: Values = {}): Values {
+  return { ...mapped.params, ...localParams };
+}
+
 /**
  * The errors handed to jupyter-scheduler (a non-empty one disables Create): the local
  * ones first (they hold without a round trip), then the server's, keyed by option key
- * or ``param:<name>``; other errors under ``form``.
+ * or ``param:<name>``; other errors under ``form``; while a check is on its way
+ * (``pending``), PENDING_KEY too.
  */
-export function schedulerErrors(local: Values, mapped: MappedErrors): ErrorsType {
+export function schedulerErrors(
+  local: Values,
+  mapped: MappedErrors,
+  localParams: Values = {},
+  pending = false
+): ErrorsType {
   const out: ErrorsType = {};
   for (const [key, message] of Object.entries(mapped.fields)) {
     out[key] = message;
@@ -257,11 +323,14 @@ export function schedulerErrors(local: Values, mapped: MappedErrors): ErrorsType
   for (const [key, message] of Object.entries(local)) {
     out[key] = message;
   }
-  for (const [name, message] of Object.entries(mapped.params)) {
+  for (const [name, message] of Object.entries(parameterErrors(mapped, localParams))) {
     out[PARAM_PREFIX + name] = message;
   }
   if (mapped.other.length > 0) {
     out.form = mapped.other.join('\n');
+  }
+  if (pending) {
+    out[PENDING_KEY] = PENDING_MESSAGE;
   }
   return out;
 }

@@ -1,12 +1,16 @@
 import {
   checkBody,
+  checkKind,
   effectiveValues,
+  emptyParameterErrors,
   FormEnvironment,
   localErrors,
   mapCheckErrors,
   mergeNotebookParameters,
   NotebookParameter,
   parameterStrings,
+  parameterErrors,
+  PENDING_KEY,
   prefillValue,
   runtimeParameters,
   sameErrors,
@@ -129,8 +133,40 @@ describe('notebook parameters', () => {
       notebook: 'a.ipynb',
       environment: 'personal',
       options: { cpus: '2' },
-      parameters: { n: 'abc', on: 'true', u: '' }
+      parameters: { n: 'abc', on: 'true', u: '' },
+      kind: 'job'
     });
+  });
+
+  it('does not pre-fill a str parameter whose default is empty (it keeps it)', () => {
+    const empty = param('label', 'str', '', '""');
+    expect(prefillValue(empty)).toBeUndefined();
+    expect(mergeNotebookParameters(undefined, [empty])).toBeUndefined();
+  });
+
+  it('refuses an empty value at once, saying how to keep the default', () => {
+    const params = [
+      { name: 'n', value: '' },
+      { name: 'label', value: 'x' },
+      { name: 'extra', value: undefined },
+      { name: '', value: '' }
+    ];
+    const errors = emptyParameterErrors(params, declared);
+    expect(Object.keys(errors).sort()).toEqual(['extra', 'n']);
+    expect(errors.n).toMatch(/no value.*delete this parameter to keep the notebook's default 3/);
+    expect(errors.extra).toMatch(/no value; type one, or delete this parameter$/);
+    expect(emptyParameterErrors([{ name: 'n', value: '1e' }], declared)).toEqual({});
+  });
+});
+
+describe('schedules', () => {
+  it('checks the values for a schedule when Run on a schedule is picked', () => {
+    expect(checkKind('JobDefinition')).toBe('schedule');
+    expect(checkKind('Job')).toBe('job');
+    expect(checkKind(undefined)).toBe('job');
+    const body = checkBody('a.ipynb', 'personal', { retries: '2' }, [], 'JobDefinition');
+    expect(body.kind).toBe('schedule');
+    expect(body.options).toEqual({ retries: '2' });
   });
 });
 
@@ -163,6 +199,30 @@ describe('errors', () => {
       form: 'other'
     });
     expect(schedulerErrors({}, mapCheckErrors({}, keys))).toEqual({});
+  });
+
+  it('holds Create with a pseudo-error while a check is on its way', () => {
+    const none = mapCheckErrors({}, keys);
+    const pending = schedulerErrors({}, none, {}, true);
+    expect(Object.keys(pending)).toEqual([PENDING_KEY]);
+    expect(pending[PENDING_KEY]).toMatch(/Checking/);
+    expect(schedulerErrors({}, none, {}, false)).toEqual({});
+    // The answer's errors stay while the next check is on its way.
+    const old = mapCheckErrors({ cpus: 'bad cpus' }, keys);
+    expect(schedulerErrors({}, old, {}, true)).toEqual({
+      cpus: 'bad cpus',
+      [PENDING_KEY]: pending[PENDING_KEY]
+    });
+  });
+
+  it("puts the form's own parameter errors over the server's", () => {
+    const mapped = mapCheckErrors({ 'param:n': 'server says', 'param:m': 'bad m' }, keys);
+    const localParams = { n: 'n: no value' };
+    expect(parameterErrors(mapped, localParams)).toEqual({ n: 'n: no value', m: 'bad m' });
+    expect(schedulerErrors({}, mapped, localParams)).toEqual({
+      'param:n': 'n: no value',
+      'param:m': 'bad m'
+    });
   });
 
   it('asks for an image only where the environment needs one and has none', () => {
