@@ -100,7 +100,9 @@ class PanelState:
             self.pending = None
         self.stats["refreshes"] += 1
         self.stats["schedd_calls"] += int(got["schedd_calls"])
-        self.error = None
+        self.error = got.get("error")  # the schedd not reached: the registry's rows
+        if self.error:
+            self.stats["failures"] += 1
         body = got["body"]
         # "refresh_s" goes in front without decoding the rows again.
         self.body = (f'{{"refresh_s": {self.refresh_s}, ' + body[1:]).encode()
