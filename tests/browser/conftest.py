@@ -8,6 +8,12 @@ install``) and the Python ``playwright`` package ([jupyter-test]). Fixtures:
   notebook into its root, ``lab.lab_url`` opens JupyterLab.
 - ``page``: a Playwright page in a fresh Chromium profile; ``browser.shots.shot(page, name)``
   saves a screenshot under tests/browser/artifacts/.
+
+Helpers for modules that share one server and page (tests/browser/test_panel.py):
+``lab_server`` / ``lab_class`` (the server), ``chromium`` (a browser), ``open_panel``
+(the HTCondor jobs side panel), ``wait_for`` (bounded polling), ``watch_cells`` (a job
+row's "cell N of M" while it runs), ``notebook_jobs_until_done`` (jupyter-scheduler's
+list, reloaded until the job ended).
 """
 
 from __future__ import annotations

@@ -106,3 +106,31 @@ def test_a_failed_refresh_keeps_the_rows_with_the_error_and_a_first_one_raises()
         assert handler.calls == 3
 
     asyncio.run(main())
+
+
+def test_a_snapshot_without_the_schedd_is_served_and_counted_as_a_failure() -> None:
+    """The worker answers the registry's rows with an error when the schedd could not be
+    reached (tests/jupyter/test_panel_api.py and tests/browser/test_panel.py do it for
+    real): served like any snapshot, counted as a failure, cleared by the next good one."""
+
+    class Unreachable(FakeHandler):
+        error: str | None = "Cannot reach the schedd. What to do: start it."
+
+        async def run(self, func: Any, *args: Any) -> dict[str, Any]:
+            got = await super().run(func, *args)
+            body = json.loads(got["body"])
+            body["error"] = self.error
+            return {**got, "body": json.dumps(body), "error": self.error}
+
+    async def main() -> None:
+        state, handler = PanelState(5.0), Unreachable()
+        body = json.loads(await state.latest(handler))
+        assert body["error"] == handler.error and body["jobs"] == []
+        assert state.error == handler.error and state.stats["failures"] == 1
+        handler.error = None
+        state.invalidate()
+        body = json.loads(await state.latest(handler))
+        assert body["error"] is None and state.error is None
+        assert state.stats["failures"] == 1
+
+    asyncio.run(main())
