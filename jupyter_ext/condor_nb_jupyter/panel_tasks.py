@@ -107,16 +107,33 @@ def _unreachable(exc: Exception) -> str:
     )
 
 
+def _slow(waited: float, settings: Any) -> str:
+    """What the panel says while a snapshot has waited ``waited`` s for the schedd."""
+    where = f"the collector {settings.collector}" if settings.collector else "the pool's collector"
+    return (
+        f"HTCondor has not answered for {waited:.0f} s; condor_nb is still asking (a "
+        "collector or schedd cut off without refusing, e.g. behind a firewall that drops "
+        f"packets, takes up to 3 x {settings.schedd_timeout:g} s to give up). What to do: "
+        f"check that {where} is reachable from this host (`condor_nb doctor` in a "
+        "terminal), or ask the pool's admins; CONDOR_NB_SCHEDD_TIMEOUT shortens the wait. "
+        "Meanwhile the panel shows your jobs as condor_nb last saw them (its registry)."
+    )
+
+
 @task
 def snapshot(
-    overrides: Overrides, root_dir: str | None, previous_schedules: Mapping[str, Any]
+    overrides: Overrides,
+    root_dir: str | None,
+    previous_schedules: Mapping[str, Any],
+    waited: float | None = None,
 ) -> dict[str, Any]:
     """Everything the panel shows, from one look at the schedd.
 
     Returns ``{"body": JSON text, "procs": {sweep id: JSON text of its proc rows},
     "schedules": what the next snapshot may reuse, "schedd_calls": n, "error"}``. A schedd
     that cannot be reached gives the registry's rows as last seen, with ``error`` saying
-    so (and what to do); the body carries it too.
+    so (and what to do); the body carries it too. With ``waited`` (seconds a snapshot has
+    been waiting for the schedd) the schedd is not asked: the registry's rows, saying so.
     """
     from condor_nb.condor import schedd
     from condor_nb.diagnostics import idle
@@ -129,8 +146,12 @@ def snapshot(
     registry = registry_for(settings)
     error: str | None = None
     try:
-        client = _Counting(schedd.client_for(settings))
-        records = tracking.sync(client, registry, settings)
+        if waited is not None:
+            error = _slow(waited, settings)
+            records = sorted(registry.all(), key=lambda r: r.submitted_at)
+        else:
+            client = _Counting(schedd.client_for(settings))
+            records = tracking.sync(client, registry, settings)
     except CondorNbError as exc:  # unreachable, credentials, configuration: say so, show
         # the registry's rows as last seen rather than nothing
         error = _unreachable(exc)

@@ -293,3 +293,36 @@ def test_pool_unreachable_answers_the_registry_rows_and_what_to_do(
     finally:
         other.stop()
         gate.close()
+
+
+def test_pool_silent_answers_the_registry_rows_while_it_keeps_asking(
+    srv: Server, tmp_path: Path, pool_env: dict[str, str]
+) -> None:
+    """A collector that accepts connections and never answers (a host behind a firewall
+    that drops packets: minutes before HTCondor gives up): the panel does not wait for
+    it; within the server's bound (wait_s, 30 s) it answers 200 with the registry's rows
+    and an error saying HTCondor has not answered yet and what to do."""
+    import socket
+
+    srv.notebook("silent.ipynb", ["x = 1"])
+    job_id = cli(srv, "submit", "silent.ipynb", "--name", "silent", "--no-cache", "-q").strip()
+    main = until(srv, lambda a: job(a, job_id) and a, "the job, on the reachable server")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel accepts; nobody ever reads or answers
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        other = Server(tmp_path, pool_env)
+        other.home = srv.home
+        other.env["CONDOR_NB_HOME"] = str(srv.home)
+        other.start(f"--CondorNbJupyter.collector={address}")
+        try:
+            started = time.monotonic()
+            status, body = other.request("GET", "/condor_nb/panel", timeout=120)
+            print(f"panel with a silent collector: {time.monotonic() - started:.1f} s")
+            assert status == 200, body
+            assert "has not answered" in body["error"] and address in body["error"], body
+            assert "What to do: check that the collector" in body["error"], body
+            assert {j["id"] for j in body["jobs"]} >= {j["id"] for j in main["jobs"]}
+            assert job(body, job_id) is not None
+        finally:
+            other.stop()
