@@ -9,9 +9,11 @@ from __future__ import annotations
 
 
 def collector_unreachable(where: str) -> str:
+    host, _, port = where.rpartition(":")
+    port = port if host and port.isdigit() else "9618"  # HTCondor's default
     return (
         f"check that the central manager {where} is up and reachable from this host "
-        f"(`condor_status -pool {where} -schedd`; port 9618/tcp open), or ask the pool's "
+        f"(`condor_status -pool {where} -schedd`; port {port}/tcp open), or ask the pool's "
         "admins; your jobs on the access point are not affected and can be followed once "
         "it answers. For the personal pool: `condor_nb pool status` / `condor_nb pool start`"
     )

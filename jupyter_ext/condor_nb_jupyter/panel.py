@@ -28,6 +28,10 @@ from condor_nb_jupyter.errors import BadRequest
 from condor_nb_jupyter.handlers import CondorNbHandler
 
 _SWEEP_ID = re.compile(r"^s[0-9a-f]{1,32}$")
+#: The longest a request waits for a snapshot. A collector or schedd that drops packets
+#: costs minutes (condor_nb.condor.schedd tries three times, each up to schedd_timeout):
+#: then the request is answered with the registry's rows, saying HTCondor is slow.
+WAIT_S = 30.0
 SWEEP_ACTIONS = ("retry", "hold", "release", "remove")
 
 
@@ -41,6 +45,9 @@ class PanelState:
         self.procs: dict[str, str] = {}
         self.schedules: dict[str, Any] = {}
         self.pending: asyncio.Future[None] | None = None
+        self.pending_since = 0.0  # monotonic time the snapshot in flight was started
+        self.meanwhile: asyncio.Future[bytes] | None = None  # the registry's rows, asked
+        self.wait_s = max(WAIT_S, 3 * self.refresh_s)
         self.stale = False
         self.stats = {"schedd_queries": 0, "refreshes": 0, "requests": 0, "schedd_calls": 0,
                       "failures": 0}  # fmt: skip
@@ -61,20 +68,44 @@ class PanelState:
 
         Meanwhile, a snapshot younger than twice ``refresh_s`` is answered at once (the
         next request gets the new one); with none, an older one, or after an action,
-        the request awaits the new snapshot, as do the requests arriving meanwhile.
+        the request awaits the new snapshot, as do the requests arriving meanwhile, for at
+        most ``wait_s``: then they get the registry's rows, saying HTCondor is slow.
         """
         self.stats["requests"] += 1
         age = self.age()
         if age < self.refresh_s and self.body is not None:
             return self.body
         if self.pending is None:
+            self.pending_since = time.monotonic()
             self.pending = asyncio.ensure_future(self._refresh(handler))
         if age < 2 * self.refresh_s and self.body is not None:
             return self.body
-        await asyncio.shield(self.pending)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.pending), self.wait_s)
+        except TimeoutError:
+            if self.meanwhile is None:
+                self.meanwhile = asyncio.ensure_future(self._registry_rows(handler))
+            return await asyncio.shield(self.meanwhile)
         if self.body is None:
             raise web.HTTPError(503, self.error or "no snapshot")
         return self.body
+
+    async def _registry_rows(self, handler: CondorNbHandler) -> bytes:
+        """The registry's rows while the snapshot in flight still waits for HTCondor; kept
+        as the latest snapshot until that one lands."""
+        try:
+            waited = time.monotonic() - self.pending_since
+            root_dir = handler.settings.get("server_root_dir")
+            got = await handler.run(
+                panel_tasks.snapshot, handler.overrides, root_dir, self.schedules, waited
+            )
+        finally:
+            self.meanwhile = None
+        body = (f'{{"refresh_s": {self.refresh_s}, ' + str(got["body"])[1:]).encode()
+        if self.pending is not None:  # the real snapshot has not landed meanwhile
+            self.body, self.procs, self.error = body, got["procs"], got["error"]
+            self.taken, self.stale = time.monotonic(), False
+        return body
 
     async def _refresh(self, handler: CondorNbHandler) -> None:
         started = time.monotonic()
@@ -100,7 +131,9 @@ class PanelState:
             self.pending = None
         self.stats["refreshes"] += 1
         self.stats["schedd_calls"] += int(got["schedd_calls"])
-        self.error = None
+        self.error = got.get("error")  # the schedd not reached: the registry's rows
+        if self.error:
+            self.stats["failures"] += 1
         body = got["body"]
         # "refresh_s" goes in front without decoding the rows again.
         self.body = (f'{{"refresh_s": {self.refresh_s}, ' + body[1:]).encode()

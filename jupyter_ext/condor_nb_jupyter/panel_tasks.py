@@ -90,35 +90,83 @@ def _schedules(
                 problems.append(f"schedule {current.id}: runs not retrieved: {exc}")
                 kept[current.id] = old or {"key": None, "at": now, "runs": [], "missed": []}
         out.append(current.to_dict())
+        kept[current.id] = {**kept[current.id], "schedule": out[-1]}  # shown if unreachable
     return out, kept, calls, problems
+
+
+def _unreachable(exc: Exception) -> str:
+    """What the panel says when the schedd (or its collector) could not be asked: what
+    failed, what to do, and what the rows are meanwhile."""
+    message = (getattr(exc, "message", None) or str(exc)).rstrip(".")
+    hint = (getattr(exc, "hint", None) or "").rstrip(".")
+    what = f"{message[:1].upper()}{message[1:]}."
+    todo = f" What to do: {hint}." if hint else ""
+    return (
+        f"{what}{todo} Meanwhile the panel shows your jobs as condor_nb last saw them "
+        "(its registry), and asks again at every refresh."
+    )
+
+
+def _slow(waited: float, settings: Any) -> str:
+    """What the panel says while a snapshot has waited ``waited`` s for the schedd."""
+    where = f"the collector {settings.collector}" if settings.collector else "the pool's collector"
+    return (
+        f"HTCondor has not answered for {waited:.0f} s; condor_nb is still asking (a "
+        "collector or schedd cut off without refusing, e.g. behind a firewall that drops "
+        f"packets, takes up to 3 x {settings.schedd_timeout:g} s to give up). What to do: "
+        f"check that {where} is reachable from this host (`condor_nb doctor` in a "
+        "terminal), or ask the pool's admins; CONDOR_NB_SCHEDD_TIMEOUT shortens the wait. "
+        "Meanwhile the panel shows your jobs as condor_nb last saw them (its registry)."
+    )
 
 
 @task
 def snapshot(
-    overrides: Overrides, root_dir: str | None, previous_schedules: Mapping[str, Any]
+    overrides: Overrides,
+    root_dir: str | None,
+    previous_schedules: Mapping[str, Any],
+    waited: float | None = None,
 ) -> dict[str, Any]:
     """Everything the panel shows, from one look at the schedd.
 
     Returns ``{"body": JSON text, "procs": {sweep id: JSON text of its proc rows},
-    "schedules": what the next snapshot may reuse, "schedd_calls": n}``.
+    "schedules": what the next snapshot may reuse, "schedd_calls": n, "error"}``. A schedd
+    that cannot be reached gives the registry's rows as last seen, with ``error`` saying
+    so (and what to do); the body carries it too. With ``waited`` (seconds a snapshot has
+    been waiting for the schedd) the schedd is not asked: the registry's rows, saying so.
     """
     from condor_nb.condor import schedd
     from condor_nb.diagnostics import idle
+    from condor_nb.errors import CondorNbError
     from condor_nb.store import tracking
     from condor_nb.store.registry import registry_for
     from condor_nb.view import panel
 
     settings = _settings(overrides)
-    client = _Counting(schedd.client_for(settings))
     registry = registry_for(settings)
-    records = tracking.sync(client, registry, settings)
+    error: str | None = None
+    try:
+        if waited is not None:
+            error = _slow(waited, settings)
+            records = sorted(registry.all(), key=lambda r: r.submitted_at)
+        else:
+            client = _Counting(schedd.client_for(settings))
+            records = tracking.sync(client, registry, settings)
+    except CondorNbError as exc:  # unreachable, credentials, configuration: say so, show
+        # the registry's rows as last seen rather than nothing
+        error = _unreachable(exc)
+        records = sorted(registry.all(), key=lambda r: r.submitted_at)
     now = time.time()
-    running = [r.id for r in records if r.state == "RUNNING"]
-    live = _live_of_running(client, settings, running)
-    calls = client.calls
-    idle_ones = [r for r in records if r.state == "QUEUED"]
-    reasons = idle.reasons(settings, idle_ones) if idle_ones else {}
-    calls += 1 if idle_ones else 0
+    live: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    calls = 1
+    if error is None:
+        running = [r.id for r in records if r.state == "RUNNING"]
+        live = _live_of_running(client, settings, running)
+        calls = client.calls
+        idle_ones = [r for r in records if r.state == "QUEUED"]
+        reasons = idle.reasons(settings, idle_ones) if idle_ones else {}
+        calls += 1 if idle_ones else 0
     by_id = {r.id: r for r in records}
 
     seen: dict[str, tuple[tuple[Any, ...], str]] = {}
@@ -150,8 +198,12 @@ def snapshot(
     _ROWS.update(seen)
     problems: list[str] = []
     try:
-        found, kept, schedule_calls, problems = _schedules(settings, previous_schedules, now)
-        calls += schedule_calls
+        if error is not None:  # the schedules as last seen
+            kept = dict(previous_schedules)
+            found = [v["schedule"] for v in kept.values() if v.get("schedule")]
+        else:
+            found, kept, schedule_calls, problems = _schedules(settings, previous_schedules, now)
+            calls += schedule_calls
     except Exception as exc:  # the jobs are still worth showing
         found, kept = [], dict(previous_schedules)
         problems = [f"schedules not listed: {exc}"]
@@ -161,13 +213,14 @@ def snapshot(
         runs = panel.schedule_runs(history["runs"], history["missed"])
         rows.append(panel.schedule_row(s, runs, root_dir))
     head = json.dumps({"generated": now, "sweeps": sweeps, "schedules": rows[::-1],
-                       "problems": problems}, default=str)  # fmt: skip
+                       "problems": problems, "error": error}, default=str)  # fmt: skip
     body = head[:-1] + ', "jobs": [' + ", ".join(jobs) + "]}"
     return {
         "body": body,
         "procs": procs,
         "schedules": kept,
         "schedd_calls": calls,
+        "error": error,
     }
 
 

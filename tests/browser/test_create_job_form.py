@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from browser.conftest import notebook_jobs_until_done, open_panel, watch_cells
 from browser.shots import shot
 
 PARAMS = 'n: int = 3  # how many rounds\nlabel = "x"\n'
@@ -135,35 +136,18 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
     assert ad["RequestCpus"] == 2 and ad["RequestMemory"] == 3072, ad
 
     # -- the condor_nb panel shows it: the running cell advancing, then Completed ----------
-    panel = _open_panel(page)
+    panel = open_panel(page)
     in_panel = panel.locator(f"li[data-kind='job'][data-id='{condor['id']}']")
     expect(in_panel).to_be_visible(timeout=120_000)
-    seen: set[str] = set()
-    for _ in range(400):
-        state = in_panel.get_attribute("data-state")
-        bar = in_panel.get_by_role("progressbar")
-        if state == "RUNNING" and bar.count():
-            text = bar.get_attribute("aria-valuetext") or ""
-            if text.startswith("cell ") and text not in seen:
-                seen.add(text)
-                shot(page, f"create_job_form_panel_{len(seen)}")
-        if state in ("COMPLETED", "FAILED"):
-            break
-        page.wait_for_timeout(500)
+    seen = watch_cells(page, in_panel, "create_job_form_panel")
     assert len(seen) >= 2, f"the panel's progress bar did not advance: {seen}"
     expect(in_panel).to_have_attribute("data-state", "COMPLETED", timeout=300_000)
     shot(page, "create_job_form_panel_completed")
 
     # -- it completes (the notebook asserts n is the int 5) -------------------------------
-    for _ in range(100):
-        if "Completed" in row.first.inner_text() or "Failed" in row.first.inner_text():
-            break
-        page.wait_for_timeout(3000)
-        reload = page.get_by_role("button", name="Reload")
-        if reload.count():
-            reload.first.click()
+    text = notebook_jobs_until_done(page, row.first, tries=100)
     shot(page, "create_job_form_completed")
-    assert "Completed" in row.first.inner_text(), row.first.inner_text()
+    assert "Completed" in text, text
     status, _ = lab.request("GET", f"/scheduler/jobs/{job_id}/download_files")
     assert status == 204
     status, job = lab.request("GET", f"/scheduler/jobs/{job_id}")
@@ -246,21 +230,6 @@ def test_create_job_form_options_and_typed_parameters(lab: Any, page: Any) -> No
     title = tab.first.get_attribute("title") or ""
     assert condor["id"] in title and ".ipynb" in title, title
     shot(page, "create_job_form_panel_open_output")
-
-
-def _open_panel(page: Any) -> Any:
-    """The HTCondor jobs side panel, opened (a click on an open side tab would close it)."""
-    from playwright.sync_api import expect
-
-    panel = page.locator("#condor-nb-panel")
-    tab = page.locator(".jp-SideBar .lm-TabBar-tab[title='HTCondor jobs']")
-    for _ in range(5):
-        if panel.is_visible():
-            break
-        tab.click()
-        page.wait_for_timeout(1000)
-    expect(panel).to_be_visible()
-    return panel
 
 
 # -- Create waits for the check; empty and half-typed values; retries on a schedule ------

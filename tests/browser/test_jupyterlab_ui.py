@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from browser.conftest import notebook_jobs_until_done
 from browser.shots import shot
 
 
@@ -26,12 +27,6 @@ def test_create_notebook_job_in_the_ui_reaches_completed(lab: Any, page: Any) ->
     page.get_by_role("button", name="Create", exact=True).click()
     row = page.locator("tr", has_text="hello_ui")
     expect(row.first).to_be_visible(timeout=60_000)
-    for _ in range(60):
-        if "Completed" in row.first.inner_text():
-            break
-        page.wait_for_timeout(3000)
-        reload = page.get_by_role("button", name="Reload")
-        if reload.count():
-            reload.first.click()
+    text = notebook_jobs_until_done(page, row.first)
     shot(page, "create_job_completed")
-    assert "Completed" in row.first.inner_text(), row.first.inner_text()
+    assert "Completed" in text, text

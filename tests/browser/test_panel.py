@@ -10,102 +10,38 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser.conftest import ARGS, CHROMIUM, _jupyter_helpers
+from browser.conftest import (
+    chromium,
+    lab_server,
+    needs_browser,
+    open_panel,
+    wait_for,
+    watch_cells,
+)
 from browser.shots import shot
 
-REPO = Path(__file__).resolve().parents[2]
-CNB = [sys.executable, "-m", "condor_nb"]
-
-
-class _Lab:
-    """One server for the module; restarts keep its port so an open page can recover."""
-
-    def __init__(self, base: Path, env: dict[str, str]) -> None:
-        helpers = _jupyter_helpers()
-        self.token = helpers.TOKEN
-        outer = self
-
-        class Lab(helpers.Server):  # type: ignore[misc,name-defined]
-            def start(self, *extra: str) -> None:
-                port = self.port
-                if port:
-                    helpers.free_port = lambda: port  # the same port after a restart
-                try:
-                    super().start(
-                        "--ServerApp.jpserver_extensions=jupyterlab=True",
-                        f"--LabApp.workspaces_dir={base / 'workspaces'}",  # not ~/.jupyter's
-                        *extra,
-                    )
-                finally:
-                    helpers.free_port = outer._free_port
-
-        self._free_port = helpers.free_port
-        self.srv = Lab(base, env)
-
-    def cnb(self, *args: str) -> str:
-        """Run the condor_nb CLI in the server's root, with the server's condor_nb home."""
-        proc = subprocess.run(
-            [*CNB, *args], cwd=self.srv.root, env=self.srv.env, capture_output=True, text=True,
-            timeout=240,
-        )  # fmt: skip
-        assert proc.returncode == 0, f"condor_nb {' '.join(args)}: {proc.stdout}{proc.stderr}"
-        return proc.stdout.strip()
-
 
 @pytest.fixture(scope="module")
-def panel_lab(tmp_path_factory: pytest.TempPathFactory, pool_env: dict[str, str]) -> Iterator[_Lab]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("chromium is not installed: apt-get install chromium (make system)")
-    pytest.importorskip("playwright", reason="needs the playwright Python package ([jupyter-test])")
-    pytest.importorskip("jupyterlab", reason="needs the [jupyter] extra")
-    from integration.conftest import remove_leftover_jobs
-
-    lab = _Lab(tmp_path_factory.mktemp("panel"), pool_env)
-    lab.srv.start()
-    try:
+def panel_lab(tmp_path_factory: pytest.TempPathFactory, pool_env: dict[str, str]) -> Iterator[Any]:
+    """One JupyterLab server for the module (browser.conftest.lab_class)."""
+    needs_browser()
+    with lab_server(tmp_path_factory.mktemp("panel"), pool_env) as lab:
         yield lab
-    finally:
-        lab.srv.stop()
-        remove_leftover_jobs(lab.srv.home)
 
 
 @pytest.fixture(scope="module")
-def panel_page(panel_lab: _Lab) -> Iterator[Any]:
+def panel_page(panel_lab: Any) -> Iterator[Any]:
     """JupyterLab in headless Chromium with the HTCondor jobs side panel open."""
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="chromium-profile-"), executable_path=CHROMIUM,
-            headless=True, args=ARGS, viewport={"width": 1400, "height": 1000},
-        )  # fmt: skip
-        try:
-            page = browser.new_page()
-            page.goto(f"{panel_lab.srv.url}/lab?reset&token={panel_lab.token}")
-            tab = page.locator(".jp-SideBar .lm-TabBar-tab[title='HTCondor jobs']")
-            tab.wait_for(timeout=120_000)
-            page.locator(".jp-DirListing-content").wait_for(state="attached", timeout=120_000)
-            for _ in range(5):  # a click on the active tab collapses it: click until shown
-                if panel(page).is_visible():
-                    break
-                tab.click()
-                page.wait_for_timeout(1000)
-            expect(panel(page)).to_be_visible()
-            expect(panel(page).get_by_role("status").first).to_have_attribute(
-                "data-connection", "ok", timeout=60_000
-            )
-            yield page
-        finally:
-            browser.close()
+    with chromium(height=1000) as browser:
+        page = browser.new_page()
+        open_panel(page, f"{panel_lab.url}/lab?reset&token={panel_lab.token}")
+        yield page
 
 
 def panel(page: Any) -> Any:
@@ -116,85 +52,83 @@ def job_row(page: Any, job_id: str) -> Any:
     return panel(page).locator(f"li[data-kind='job'][data-id='{job_id}']")
 
 
-def wait_for(
-    check: Any, what: str, timeout: float = 300, step_ms: int = 500, page: Any = None
-) -> Any:
-    """Poll ``check()`` until it returns something truthy (no timing is asserted)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        if page is not None:
-            page.wait_for_timeout(step_ms)
-        else:
-            time.sleep(step_ms / 1000)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def schedd_ad(lab: _Lab, job_id: str) -> dict[str, Any]:
-    """The job ad the schedd really holds (queue, then history)."""
-    from condor_nb.condor import schedd
+def settings_of(lab: Any) -> Any:
     from condor_nb.settings import load_settings
 
-    settings = load_settings(
-        home=lab.srv.home, condor_config=os.environ.get("CONDOR_NB_TEST_CONDOR_CONFIG")
+    return load_settings(
+        home=lab.home, condor_config=os.environ.get("CONDOR_NB_TEST_CONDOR_CONFIG")
     )
+
+
+def schedd_ad(lab: Any, job_id: str) -> dict[str, Any]:
+    """The job ad the schedd really holds (queue, then history)."""
+    from condor_nb.condor import schedd
+
     constraint = f'CondorNbId == "{job_id}"'
-    client = schedd.client_for(settings)
+    client = schedd.client_for(settings_of(lab))
     ads = client.query(constraint, []) or client.history(constraint, [], match=1)
     assert ads, f"job {job_id} not on the schedd"
     return dict(ads[0])
 
 
-def test_running_job_shows_its_cells_then_opens_its_output(
-    panel_lab: _Lab, panel_page: Any
+def opened_tab(page: Any, job_id: str, suffix: str) -> tuple[Any, str]:
+    """The main-area tab JupyterLab opened on a file of ``job_id``'s outputs (under
+    condor_nb_outputs/<job id>/) ending in ``suffix``, and that file's path (from the
+    tab's title)."""
+    folder = f"condor_nb_outputs/{job_id}/"
+    tab = page.locator(f".lm-DockPanel-tabBar .lm-TabBar-tab[title*='{folder}'][title*='{suffix}']")
+    tab.first.wait_for(timeout=120_000)
+    title = tab.first.get_attribute("title") or ""
+    path = re.search(rf"Path: (\S+{re.escape(suffix)})", title)
+    assert path, title
+    return tab.first, path.group(1)
+
+
+def report_text(page: Any) -> str:
+    """The text of the HTML report open in the current main-area tab (JupyterLab's HTML
+    viewer shows it in an iframe)."""
+    frame = page.locator(".jp-MainAreaWidget:visible .jp-HTMLViewer iframe").first
+    frame.wait_for(timeout=60_000)
+    body = frame.content_frame.locator("body")
+    return str(wait_for(lambda: body.inner_text(), "the report's text", 60, page=page))
+
+
+def test_running_job_shows_its_cells_then_opens_its_output_and_report(
+    panel_lab: Any, panel_page: Any
 ) -> None:
     page = panel_page
     cells = [f"import time\ntime.sleep(4)\nstep = {i}" for i in range(6)]
-    panel_lab.srv.notebook("progress.ipynb", cells, params="who = 'x'")
+    cells.append("print('progress report for', who)")
+    panel_lab.notebook("progress.ipynb", cells, params="who = 'x'")
     job_id = panel_lab.cnb("submit", "progress.ipynb", "--name", "progress", "--no-cache", "-q")
     row = job_row(page, job_id)
     row.wait_for(timeout=120_000)
-    seen: set[str] = set()
-
-    def progressed() -> bool:
-        state = row.get_attribute("data-state")
-        bar = row.get_by_role("progressbar")
-        if state == "RUNNING" and bar.count():
-            text = bar.get_attribute("aria-valuetext") or ""
-            if text.startswith("cell ") and text not in seen:
-                seen.add(text)
-                shot(page, f"panel_progress_{len(seen)}")
-        return len(seen) >= 2 or state in ("COMPLETED", "FAILED")
-
-    wait_for(progressed, "the job's cell to advance in the panel", timeout=600, page=page)
+    seen = watch_cells(page, row, "panel_progress")
     assert len(seen) >= 2, f"the progress bar did not advance while running: {seen}"
     assert all(re.fullmatch(r"cell \d+ of \d+", s) for s in seen), seen
-    wait_for(
-        lambda: row.get_attribute("data-state") == "COMPLETED", "Completed", timeout=600, page=page
-    )
+    wait_for(lambda: row.get_attribute("data-state") == "COMPLETED", "Completed", page=page)
     shot(page, "panel_completed")
     assert "runtime" in row.locator(".cnb-usage").inner_text()
 
     row.get_by_role("button", name="Open output progress").click()
-    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab[title*='condor_nb_outputs/']")
-    tab.first.wait_for(timeout=120_000)
-    title = tab.first.get_attribute("title") or ""
-    assert job_id in title and ".ipynb" in title, title
-    path = re.search(r"Path: (\S+\.ipynb)", title)
-    assert path, title
-    nb = json.loads((panel_lab.srv.root / path.group(1)).read_text())
+    _, path = opened_tab(page, job_id, ".ipynb")
+    nb = json.loads((panel_lab.root / path).read_text())
     assert all(c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code"), path
     page.wait_for_timeout(1000)
     shot(page, "panel_open_output")
 
+    # The HTML report: a new main-area tab showing the notebook's output.
+    row.get_by_role("button", name="Open report progress").click()
+    _, path = opened_tab(page, job_id, ".html")
+    assert "progress report for x" in report_text(page)
+    shot(page, "panel_open_report")
+
 
 def test_no_match_job_says_why_and_is_removed_from_the_panel(
-    panel_lab: _Lab, panel_page: Any
+    panel_lab: Any, panel_page: Any
 ) -> None:
     page = panel_page
-    panel_lab.srv.notebook("huge.ipynb", ["print('never')"])
+    panel_lab.notebook("huge.ipynb", ["print('never')"])
     job_id = panel_lab.cnb(
         "submit",
         "huge.ipynb",
@@ -224,9 +158,9 @@ def test_no_match_job_says_why_and_is_removed_from_the_panel(
     assert ad["JobStatus"] in (3, 4), ad["JobStatus"]  # removed (never ran)
 
 
-def test_held_job_is_released_from_the_panel(panel_lab: _Lab, panel_page: Any) -> None:
+def test_held_job_is_released_from_the_panel(panel_lab: Any, panel_page: Any) -> None:
     page = panel_page
-    panel_lab.srv.notebook("held.ipynb", ["print('released')"])
+    panel_lab.notebook("held.ipynb", ["print('released')"])
     job_id = panel_lab.cnb("submit", "held.ipynb", "--name", "heldjob", "--no-cache", "-q")
     panel_lab.cnb("hold", job_id)
     row = job_row(page, job_id)
@@ -265,23 +199,24 @@ def test_held_job_is_released_from_the_panel(panel_lab: _Lab, panel_page: Any) -
              "the forced remove to be accepted", 120, page=page)  # fmt: skip
 
 
-def test_sweep_is_one_row_with_its_procs_and_results(panel_lab: _Lab, panel_page: Any) -> None:
+def test_sweep_row_its_procs_results_retry_and_a_procs_report(
+    panel_lab: Any, panel_page: Any
+) -> None:
+    """A 6-proc sweep whose proc a=3, b=yy raises: one row whose counts and stacked bar
+    reach 5 completed and 1 failed; expanded, its procs with their parameters and its
+    results table; "Retry failed" resubmits the failed proc (a new job on the schedd for
+    the same parameters); a completed proc's "Open report" opens its HTML report."""
+    from condor_nb.sweeps import api as sweeps
+
     page = panel_page
-    panel_lab.srv.notebook(
-        "grid.ipynb", ["total = a * len(b)\nprint(total)"], params="a = 1\nb = 'x'"
-    )
-    sweep_id = panel_lab.cnb(
-        "sweep",
-        "run",
+    panel_lab.notebook(
         "grid.ipynb",
-        "--grid",
-        "a=1,2,3",
-        "--grid",
-        "b=x,yy",
-        "--name",
-        "gridsweep",
-        "-q",
-    )
+        ["assert not (a == 3 and b == 'yy'), 'a=3 b=yy is refused'\n"
+         "total = a * len(b)\nprint('grid total', total)"],
+        params="a = 1\nb = 'x'",
+    )  # fmt: skip
+    sweep_id = panel_lab.cnb("sweep", "run", "grid.ipynb", "--grid", "a=1,2,3", "--grid",
+                             "b=x,yy", "--name", "gridsweep", "-q")  # fmt: skip
     row = panel(page).locator(f"li[data-kind='sweep'][data-id='{sweep_id}']")
     row.wait_for(timeout=120_000)
     assert panel(page).locator("li[data-kind='sweep']", has_text="gridsweep").count() == 1
@@ -289,26 +224,67 @@ def test_sweep_is_one_row_with_its_procs_and_results(panel_lab: _Lab, panel_page
     row.get_by_role("button", name="Expand sweep gridsweep").click()
     procs = row.locator("li[data-kind='proc']")
     wait_for(lambda: procs.count() == 6, "the sweep's 6 procs", page=page)
+    ended = "li[data-kind='proc'][data-state='{}']"
     wait_for(
-        lambda: row.locator("li[data-kind='proc'][data-state='COMPLETED']").count() == 6,
-        "every proc Completed", timeout=900, page=page,
+        lambda: row.locator(ended.format("COMPLETED")).count() == 5
+        and row.locator(ended.format("FAILED")).count() == 1,
+        "5 procs Completed and 1 Failed", timeout=900, page=page,
     )  # fmt: skip
+    # The row's counts and stacked bar: the final states only.
+    wait_for(lambda: row.locator(".cnb-counts").inner_text() == "1 failed, 5 completed",
+             "the sweep's counts", page=page)  # fmt: skip
+    bar = row.get_by_role("img", name="Procs of sweep gridsweep: 1 failed, 5 completed")
+    assert bar.count() == 1
+    segments = {
+        seg.get_attribute("data-state"): seg.get_attribute("style")
+        for seg in bar.locator(".cnb-segment").all()
+    }
+    assert set(segments) == {"COMPLETED", "FAILED"}, segments
+    # Each proc with its parameters; the failed one says why.
+    params = [procs.nth(i).locator(".cnb-params").inner_text() for i in range(6)]
+    assert params == [f'a={a} b="{b}"' for a in (1, 2, 3) for b in ("x", "yy")], params
+    failed = row.locator(ended.format("FAILED"))
+    assert failed.locator(".cnb-params").inner_text() == 'a=3 b="yy"'
+    assert "a=3 b=yy is refused" in failed.locator(".cnb-note").inner_text()
     table = row.get_by_role("table", name="Results of sweep gridsweep")
-    wait_for(
-        lambda: table.count() and table.locator("tbody tr").count() == 6, "6 result rows", page=page
-    )
-    header = table.locator("thead").inner_text()
-    assert "a" in header.split() and "b" in header.split(), header
+    wait_for(lambda: table.count() and table.locator("tbody tr").count() >= 5, "the results",
+             page=page)  # fmt: skip
+    header = table.locator("thead").inner_text().split()
+    assert "a" in header and "b" in header, header
     shot(page, "panel_sweep")
-    segs = row.locator(".cnb-segment[data-state='COMPLETED']")
-    assert segs.count() == 1
     # the sweep's procs are not listed again as jobs
     assert panel(page).locator("li[data-kind='job']", has_text="grid.ipynb").count() == 0
 
+    # Retry failed: the failed proc is resubmitted, as a new job on the schedd.
+    old_id = failed.get_attribute("data-id") or ""
+    row.get_by_role("button", name="Retry failed sweep gridsweep").click()
+    sweep = sweeps.get_sweep(sweep_id, settings=settings_of(panel_lab))
+    index = next(i for i, job in sweep.members() if job.id == old_id)
+    new_id = wait_for(
+        lambda: next((j.id for i, j in sweep.members() if i == index and j.id != old_id), None),
+        "the retried proc in the registry", 120, page=page,
+    )  # fmt: skip
+    ad = schedd_ad(panel_lab, new_id)
+    assert ad["ClusterId"] != schedd_ad(panel_lab, old_id)["ClusterId"], "a new cluster"
+    retried = row.locator(f"li[data-kind='proc'][data-id='{new_id}']")
+    retried.wait_for(timeout=120_000)
+    assert retried.locator(".cnb-params").inner_text() == 'a=3 b="yy"'
+    assert row.locator(f"li[data-kind='proc'][data-id='{old_id}']").count() == 0
+    wait_for(lambda: retried.get_attribute("data-state") == "FAILED",  # it raises again
+             "the retried proc to end", timeout=600, page=page)  # fmt: skip
+    shot(page, "panel_sweep_retried")
 
-def test_schedule_shows_its_next_run(panel_lab: _Lab, panel_page: Any) -> None:
+    # A completed proc's report opens in JupyterLab.
+    first = procs.nth(0)
+    first.get_by_role("button", name="Open report gridsweep[0]").click()
+    opened_tab(page, first.get_attribute("data-id") or "?", ".html")
+    assert "grid total 1" in report_text(page)
+    shot(page, "panel_sweep_report")
+
+
+def test_schedule_shows_its_next_run(panel_lab: Any, panel_page: Any) -> None:
     page = panel_page
-    panel_lab.srv.notebook("nightly.ipynb", ["print('night')"])
+    panel_lab.notebook("nightly.ipynb", ["print('night')"])
     panel_lab.cnb("schedule", "create", "nightly.ipynb", "--cron", "0 3 * * *", "--name", "nightly")
     row = panel(page).locator("li[data-kind='schedule']", has_text="nightly")
     row.wait_for(timeout=120_000)
@@ -321,19 +297,19 @@ def test_schedule_shows_its_next_run(panel_lab: _Lab, panel_page: Any) -> None:
 
 
 def test_panel_survives_a_server_restart_and_opens_in_the_main_area(
-    panel_lab: _Lab, panel_page: Any
+    panel_lab: Any, panel_page: Any
 ) -> None:
     from playwright.sync_api import expect
 
     page = panel_page
     status = panel(page).locator(".cnb-connection")
-    panel_lab.srv.stop()
+    panel_lab.stop()
     wait_for(
         lambda: status.get_attribute("data-connection") == "lost", "the panel to notice", page=page
     )
     assert "Server unreachable, retrying" in status.inner_text()
     shot(page, "panel_server_down")
-    panel_lab.srv.start()
+    panel_lab.start()
     wait_for(
         lambda: status.get_attribute("data-connection") == "ok",
         "recovery without a reload",
@@ -361,27 +337,19 @@ def test_panel_survives_a_server_restart_and_opens_in_the_main_area(
     shot(page, "panel_main_area")
 
 
-def test_many_tabs_share_one_schedd_look_per_interval(panel_lab: _Lab, panel_page: Any) -> None:
+def test_many_tabs_share_one_schedd_look_per_interval(panel_lab: Any, panel_page: Any) -> None:
     """Four browser tabs with the panel open poll the server; the server still looks at the
     schedd once per refresh interval (counted by the server, GET /condor_nb/panel/stats)."""
     page = panel_page
     tabs = []
     for _ in range(3):
         tab = page.context.new_page()
-        tab.goto(f"{panel_lab.srv.url}/lab?token={panel_lab.token}")
-        side = tab.locator(".jp-SideBar .lm-TabBar-tab[title='HTCondor jobs']")
-        side.wait_for(timeout=120_000)
-        for _ in range(5):
-            if panel(tab).is_visible():
-                break
-            side.click()
-            tab.wait_for_timeout(1000)
-        wait_for(lambda t=tab: panel(t).is_visible(), "the panel in a new tab", 60, page=tab)
+        open_panel(tab, panel_lab.lab_url)
         tabs.append(tab)
-    status, before = panel_lab.srv.request("GET", "/condor_nb/panel/stats")
+    status, before = panel_lab.request("GET", "/condor_nb/panel/stats")
     assert status == 200, before
     page.wait_for_timeout(30_000)
-    status, after = panel_lab.srv.request("GET", "/condor_nb/panel/stats")
+    status, after = panel_lab.request("GET", "/condor_nb/panel/stats")
     assert status == 200, after
     requests = after["requests"] - before["requests"]
     looks = after["schedd_queries"] - before["schedd_queries"]
@@ -393,3 +361,53 @@ def test_many_tabs_share_one_schedd_look_per_interval(panel_lab: _Lab, panel_pag
     # 4 tabs polling every interval for 30 s: about 4 x 6 requests, at most 7 looks.
     assert requests >= 3 * 30 / interval, (requests, looks, after)
     assert looks <= 30 / interval + 1, (requests, looks, after)
+
+
+def test_pool_unreachable_the_panel_says_so_and_keeps_the_jobs(
+    panel_page: Any, tmp_path: Path, pool_env: dict[str, str]
+) -> None:
+    """A server whose collector (``--CondorNbJupyter.collector``, as a user configures
+    it) refuses connections, while its condor_nb home's registry holds a job submitted
+    with the CLI (which reaches the pool): the panel lists the job as last seen (QUEUED),
+    under an alert saying what failed and what to do; once the collector answers again
+    (the port forwards to the pool's), the alert goes and the job's row follows the
+    schedd to Completed, with no reload. Nothing else syncs that home meanwhile."""
+    from browser.conftest import _jupyter_helpers
+
+    helpers = _jupyter_helpers()
+    gate = helpers.Forwarder(helpers.collector_address(pool_env))
+    extra = (f"--CondorNbJupyter.collector={gate.address}", "--CondorNbJupyter.panel_refresh_s=2")
+    with lab_server(tmp_path, pool_env, *extra) as other:
+        other.notebook("outage.ipynb", ["print('after the outage')"])
+        job_id = other.cnb("submit", "outage.ipynb", "--name", "outage", "--no-cache", "-q")
+        page = panel_page.context.new_page()
+        try:
+            status, body = other.request("GET", "/condor_nb/panel", timeout=180)  # no hang
+            assert status == 200 and body["error"] and gate.address in body["error"], body
+            assert [(j["id"], j["state"]) for j in body["jobs"]] == [(job_id, "QUEUED")], body
+
+            side = open_panel(page, other.lab_url)
+            alert = side.locator("[role=alert][data-error='schedd']")
+            alert.wait_for(timeout=60_000)
+            text = alert.inner_text()
+            assert "cannot reach the schedd" in text.lower() and gate.address in text, text
+            assert "What to do: check that the central manager" in text, text
+            assert "as condor_nb last saw them" in text, text
+            status_line = side.locator(".cnb-connection")
+            assert status_line.get_attribute("data-schedd") == "unreachable"
+            assert "HTCondor not reached" in status_line.inner_text()
+            mine = side.locator(f"li[data-kind='job'][data-id='{job_id}']")
+            mine.wait_for(timeout=30_000)  # still listed, as last seen
+            assert mine.get_attribute("data-state") == "QUEUED"
+            assert "outage.ipynb" in mine.inner_text()
+            shot(page, "panel_pool_unreachable")
+
+            gate.open()  # the collector answers again
+            wait_for(lambda: alert.count() == 0, "the alert gone", 120, page=page)
+            assert status_line.get_attribute("data-schedd") == "ok"
+            wait_for(lambda: mine.get_attribute("data-state") == "COMPLETED",
+                     "the job Completed, from the schedd", 600, page=page)  # fmt: skip
+            shot(page, "panel_pool_back")
+        finally:
+            page.close()
+            gate.close()

@@ -7,6 +7,7 @@ server restart would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -27,7 +28,14 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from integration.conftest import pool_env, remove_leftover_jobs, write_notebook  # noqa: E402
 
-__all__ = ["Server", "pool_env", "running_server", "write_notebook"]
+__all__ = [
+    "Forwarder",
+    "Server",
+    "collector_address",
+    "pool_env",
+    "running_server",
+    "write_notebook",
+]
 pytest.importorskip("jupyter_scheduler", reason="needs the [jupyter] extra")
 TOKEN = "condor-nb-test-token"
 
@@ -215,6 +223,78 @@ class Server:
                 return dict(body)
             time.sleep(1)
         raise AssertionError(f"job {job_id} never reached {states}: {body}")
+
+
+class Forwarder:
+    """A TCP port that forwards to ``target`` ("host:port") while :meth:`open`, and refuses
+    connections (closed, as a collector that is down or firewalled with a reject) while
+    closed. A server configured to reach its collector there loses the pool
+    and gets it back, without a restart of the pool or of the server."""
+
+    def __init__(self, target: str) -> None:
+        host, _, port = target.rpartition(":")
+        self.target = (host or "127.0.0.1", int(port))
+        self.port = free_port()  # nothing listens there until open()
+        self._listener: socket.socket | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def open(self) -> None:
+        import threading
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _accept(self, listener: socket.socket) -> None:
+        import threading
+
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # closed
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=10)
+            except OSError:
+                conn.close()
+                continue
+            upstream.settimeout(None)
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for end in (src, dst):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
+def collector_address(env: dict[str, str]) -> str:
+    """The test pool's collector ("host:port"), from the HTCondor configuration it uses."""
+    import re
+
+    from condor_nb.condor.bindings import condor_config_for
+    from condor_nb.settings import load_settings
+
+    config = env.get("CONDOR_NB_CONDOR_CONFIG") or condor_config_for(load_settings())
+    text = Path(str(config)).read_text() if config else ""
+    found = re.search(r"^\s*COLLECTOR_HOST\s*=\s*(\S+)", text, re.M)
+    host = found.group(1) if found else "127.0.0.1"
+    return host if ":" in host else f"{host}:9618"
 
 
 @contextmanager

@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Server, running_server
+from conftest import Forwarder, Server, collector_address, running_server
 
 REFRESH_S = 1.0
 #: Polls of the panel, one a second at most: a bound on waiting, not a timing.
@@ -247,3 +248,81 @@ def test_bad_requests(srv: Server) -> None:
     assert status == 400 and "force" in body["message"], body
     status, body = srv.request("POST", "/condor_nb/sweeps/s0000/actions", {"action": "retry"})
     assert status == 404, body
+
+
+def test_pool_unreachable_answers_the_registry_rows_and_what_to_do(
+    srv: Server, tmp_path: Path, pool_env: dict[str, str]
+) -> None:
+    """A second server on the same condor_nb home (its registry holds jobs), configured as
+    a user would (``--CondorNbJupyter.collector``) with a collector that refuses
+    connections: the panel answers (no hang, no 500) with the registry's rows and an
+    error saying what failed and what to do; once the collector answers again (the port
+    forwards to the pool's), the error is gone and the rows are the schedd's again."""
+    srv.notebook("outage.ipynb", ["x = 1"])
+    job_id = cli(srv, "submit", "outage.ipynb", "--name", "outage", "--no-cache", "-q").strip()
+    gate = Forwarder(collector_address(pool_env))
+    other = Server(tmp_path, pool_env)
+    other.home = srv.home
+    other.env["CONDOR_NB_HOME"] = str(srv.home)
+    other.start(f"--CondorNbJupyter.collector={gate.address}",
+                f"--CondorNbJupyter.panel_refresh_s={REFRESH_S}")  # fmt: skip
+    try:
+        started = time.monotonic()
+        status, body = other.request("GET", "/condor_nb/panel", timeout=180)
+        print(f"panel with the collector refusing: {time.monotonic() - started:.1f} s")
+        assert status == 200, body
+        error = body["error"]
+        assert error and gate.address in error, error
+        assert "cannot reach the schedd" in error.lower() and "What to do: check" in error, error
+        assert "as condor_nb last saw them" in error, error
+        mine = job(body, job_id)
+        assert mine is not None and mine["state"] in ("QUEUED", "RUNNING", "COMPLETED"), body
+        main = until(srv, lambda a: job(a, job_id) and a, "the job, on the reachable server")
+        registry = {j["id"] for j in main["jobs"]}
+        assert {j["id"] for j in body["jobs"]} == registry
+        assert [s["id"] for s in body["sweeps"]] == [s["id"] for s in main["sweeps"]]
+        assert stats(other)["failures"] >= 1
+        status, again = other.request("GET", "/condor_nb/panel", timeout=180)
+        assert status == 200 and again["error"], again  # still said, still no hang
+
+        gate.open()  # the collector answers again
+        back = until(other, lambda a: a["error"] is None and a, "the error gone")
+        row = until(other, state_is(job_id, "COMPLETED"), "the job Completed, from the schedd")
+        assert {j["id"] for j in back["jobs"]} == registry
+        assert row["usage"]["runtime_s"] is not None
+    finally:
+        other.stop()
+        gate.close()
+
+
+def test_pool_silent_answers_the_registry_rows_while_it_keeps_asking(
+    srv: Server, tmp_path: Path, pool_env: dict[str, str]
+) -> None:
+    """A collector that accepts connections and never answers (a host behind a firewall
+    that drops packets: minutes before HTCondor gives up): the panel does not wait for
+    it; within the server's bound (wait_s, 30 s) it answers 200 with the registry's rows
+    and an error saying HTCondor has not answered yet and what to do."""
+    import socket
+
+    srv.notebook("silent.ipynb", ["x = 1"])
+    job_id = cli(srv, "submit", "silent.ipynb", "--name", "silent", "--no-cache", "-q").strip()
+    main = until(srv, lambda a: job(a, job_id) and a, "the job, on the reachable server")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel accepts; nobody ever reads or answers
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        other = Server(tmp_path, pool_env)
+        other.home = srv.home
+        other.env["CONDOR_NB_HOME"] = str(srv.home)
+        other.start(f"--CondorNbJupyter.collector={address}")
+        try:
+            started = time.monotonic()
+            status, body = other.request("GET", "/condor_nb/panel", timeout=120)
+            print(f"panel with a silent collector: {time.monotonic() - started:.1f} s")
+            assert status == 200, body
+            assert "has not answered" in body["error"] and address in body["error"], body
+            assert "What to do: check that the collector" in body["error"], body
+            assert {j["id"] for j in body["jobs"]} >= {j["id"] for j in main["jobs"]}
+            assert job(body, job_id) is not None
+        finally:
+            other.stop()

@@ -106,3 +106,65 @@ def test_a_failed_refresh_keeps_the_rows_with_the_error_and_a_first_one_raises()
         assert handler.calls == 3
 
     asyncio.run(main())
+
+
+def test_a_snapshot_without_the_schedd_is_served_and_counted_as_a_failure() -> None:
+    """The worker answers the registry's rows with an error when the schedd could not be
+    reached (tests/jupyter/test_panel_api.py and tests/browser/test_panel.py do it for
+    real): served like any snapshot, counted as a failure, cleared by the next good one."""
+
+    class Unreachable(FakeHandler):
+        error: str | None = "Cannot reach the schedd. What to do: start it."
+
+        async def run(self, func: Any, *args: Any) -> dict[str, Any]:
+            got = await super().run(func, *args)
+            body = json.loads(got["body"])
+            body["error"] = self.error
+            return {**got, "body": json.dumps(body), "error": self.error}
+
+    async def main() -> None:
+        state, handler = PanelState(5.0), Unreachable()
+        body = json.loads(await state.latest(handler))
+        assert body["error"] == handler.error and body["jobs"] == []
+        assert state.error == handler.error and state.stats["failures"] == 1
+        handler.error = None
+        state.invalidate()
+        body = json.loads(await state.latest(handler))
+        assert body["error"] is None and state.error is None
+        assert state.stats["failures"] == 1
+
+    asyncio.run(main())
+
+
+def test_a_snapshot_stuck_on_htcondor_is_answered_from_the_registry_meanwhile() -> None:
+    """A snapshot that waits on HTCondor (a collector that drops packets: minutes) does not
+    hold the requests: after ``wait_s`` they get the registry's rows (the worker asked
+    with ``waited``), shared by the requests meanwhile; the real snapshot replaces them."""
+
+    class Stuck(FakeHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = asyncio.Event()
+            self.waited: list[float] = []
+
+        async def run(self, func: Any, *args: Any) -> dict[str, Any]:
+            if len(args) > 3:  # the registry's rows, for a snapshot still waiting
+                self.waited.append(args[3])
+                body = {"generated": -1.0, "jobs": [], "error": "HTCondor has not answered"}
+                return {"body": json.dumps(body), "procs": {}, "schedules": {},
+                        "schedd_calls": 0, "error": body["error"]}  # fmt: skip
+            await self.release.wait()
+            return await super().run(func, *args)
+
+    async def main() -> None:
+        state, handler = PanelState(5.0), Stuck()
+        state.wait_s = 0.05
+        bodies = await asyncio.gather(*(state.latest(handler) for _ in range(3)))
+        assert {generated(b) for b in bodies} == {-1.0} and len(handler.waited) == 1
+        assert handler.waited[0] >= 0.05 and state.error == "HTCondor has not answered"
+        assert generated(await state.latest(handler)) == -1.0  # young: at once
+        handler.release.set()
+        await asyncio.sleep(0.05)
+        assert generated(await state.latest(handler)) == 1.0 and state.error is None
+
+    asyncio.run(main())

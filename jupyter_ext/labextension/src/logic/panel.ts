@@ -74,6 +74,11 @@ export interface IPanelData {
   jobs: IJobRow[];
   sweeps: ISweepRow[];
   schedules: IScheduleRow[];
+  /** Set when the schedd (or its collector) could not be asked: what failed, what to
+   * do; the rows are then the registry's, as last seen. */
+  error?: string | null;
+  /** What could not be read this time (a schedule's runs); the rows are still there. */
+  problems?: string[];
 }
 
 export interface ISweepDetail {
@@ -245,6 +250,12 @@ export function jobActions(job: Pick<IJobRow, 'state'>): JobAction[] {
     default:
       return [];
   }
+}
+
+/** The actions a sweep's proc offers: its outputs once it ended (the sweep's own
+ * buttons hold, release, remove and retry its procs together). */
+export function procActions(job: Pick<IJobRow, 'state'>): JobAction[] {
+  return jobActions(job).filter(a => a === 'fetch');
 }
 
 /** Removing the job now loses outputs not fetched yet: ask first, then send force. */

@@ -25,6 +25,7 @@ import {
   jobNote,
   jobProgress,
   pageOf,
+  procActions,
   removeNeedsConfirm,
   stateLabel,
   sweepActions,
@@ -164,17 +165,20 @@ function Bar(props: { fraction: number | null; text: string; label: string }): J
   );
 }
 
-function JobButtons(props: { ctx: IContext; job: IJobRow }): JSX.Element {
+function JobButtons(props: { ctx: IContext; job: IJobRow; proc?: boolean }): JSX.Element | null {
   const { job, ctx } = props;
   const actions: (JobAction | 'report')[] = [];
-  for (const a of jobActions(job)) {
+  for (const a of props.proc ? procActions(job) : jobActions(job)) {
     actions.push(a);
     if (a === 'fetch') {
       actions.push('report');
     }
   }
+  if (!actions.length) {
+    return null;
+  }
   return (
-    <div className="cnb-actions" role="group" aria-label={`Actions of job ${job.name}`}>
+    <div className="cnb-actions" role="group" aria-label={`Actions of ${props.proc ? 'proc' : 'job'} ${job.name}`}>
       {actions.map(a => {
         const label = a === 'report' ? 'Open report' : actionLabel(a);
         return (
@@ -249,7 +253,7 @@ function JobItem(props: { ctx: IContext; job: IJobRow; proc?: boolean }): JSX.El
           {usage}
         </div>
       ) : null}
-      {props.proc ? null : <JobButtons ctx={props.ctx} job={job} />}
+      <JobButtons ctx={props.ctx} job={job} proc={props.proc} />
     </li>
   );
 }
@@ -477,16 +481,24 @@ function Body(props: { ctx: IContext }): JSX.Element {
         className="cnb-connection"
         role="status"
         data-connection={lost ? 'lost' : data ? 'ok' : 'loading'}
+        data-schedd={data?.error ? 'unreachable' : data ? 'ok' : ''}
         title={model.lastError}
       >
         {lost
           ? model.lastError
             ? `Refresh failed, retrying: ${model.lastError}`
             : connectionNote(model.failures, model.lastOk, now)
-          : data
+          : data?.error
+            ? `HTCondor not reached at ${formatAbsolute(data.generated)} · asking again every ${formatDuration(data.refresh_s)}`
+            : data
             ? `Updated ${formatAbsolute(data.generated)} · every ${formatDuration(data.refresh_s)}`
             : 'Loading…'}
       </div>
+      {data?.error ? (
+        <div className="cnb-message cnb-unreachable" role="alert" data-kind="error" data-error="schedd">
+          {data.error}
+        </div>
+      ) : null}
       {model.message ? (
         <div className="cnb-message" role={model.message.kind === 'error' ? 'alert' : 'status'} data-kind={model.message.kind}>
           {model.message.text}

@@ -10,6 +10,7 @@ import {
   jobNote,
   jobProgress,
   pageOf,
+  procActions,
   removeNeedsConfirm,
   stateLabel,
   sweepActions,
@@ -117,6 +118,12 @@ describe('actions', () => {
     expect(jobActions({ state: 'COMPLETED' })).toEqual(['fetch', 'remove']);
     expect(jobActions({ state: 'FAILED' })).toEqual(['fetch', 'remove']);
     expect(jobActions({ state: 'REMOVED' })).toEqual([]);
+  });
+  it("offers a sweep's proc its outputs once it ended, nothing else", () => {
+    expect(procActions({ state: 'COMPLETED' })).toEqual(['fetch']);
+    expect(procActions({ state: 'FAILED' })).toEqual(['fetch']);
+    expect(procActions({ state: 'RUNNING' })).toEqual([]);
+    expect(procActions({ state: 'HELD' })).toEqual([]);
   });
   it('asks before removing a job whose outputs are not fetched', () => {
     expect(removeNeedsConfirm({ outputs: { fetched: false, at_risk: true } })).toBe(true);
