@@ -154,8 +154,8 @@ def _segment_json(segment: str) -> Any:
 
 def plain_claims(text: str) -> dict[str, Any] | None:
     """The claims of a plainly well-formed JWT, read as RFC 7519 §7.2 says (no library);
-    None for anything else (padding, ``crit``/``b64``/``kid`` headers, not JSON objects):
-    that is PyJWT's to read, and to explain.
+    None for anything else (padding, ``crit``/``b64`` headers, a ``kid`` not a string,
+    not JSON objects): that is PyJWT's to read, and to explain.
 
     Whatever this accepts, ``jwt.decode(text, options={"verify_signature": False})``
     accepts too and returns the same claims (tests/unit/test_credentials.py checks it).
@@ -169,8 +169,8 @@ def plain_claims(text: str) -> dict[str, Any] | None:
         return None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return None
-    if any(name in header for name in ("crit", "b64", "kid")):
-        return None  # headers PyJWT checks (RFC 7515 §4.1.11, RFC 7797)
+    if "crit" in header or "b64" in header or not isinstance(header.get("kid", ""), str):
+        return None  # headers PyJWT checks (RFC 7515 §4.1.4 and §4.1.11, RFC 7797)
     return claims
 
 

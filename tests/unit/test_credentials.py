@@ -206,7 +206,7 @@ def _odd_tokens() -> list[str]:
     crit = _b64(b'{"alg": "none", "crit": ["b64"], "b64": false}')
     return [
         good,
-        token(kid="k1"),  # a kid header PyJWT checks
+        jwt.encode({"sub": "x"}, KEY, algorithm="ES256", headers={"kid": "POOL"}),  # IDTOKEN-like
         f"{bad_kid}.{body}.{sig}",  # a kid that is not a string
         f"{head}.{body}=.{sig}",  # padding: PyJWT's rules
         f"{head}.{body}.{sig}==",
@@ -256,3 +256,10 @@ def test_a_plain_token_is_read_without_importing_cryptography(tmp_path: Path) ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_htcondor_idtokens_are_read_directly() -> None:
+    """An IDTOKEN as condor_token_create writes it (a kid header) takes the direct way."""
+    text = jwt.encode({"sub": "nbuser@pool", "iss": "pool"}, KEY, algorithm="ES256",
+                      headers={"kid": "POOL"})  # fmt: skip
+    assert credentials.plain_claims(text) == {"sub": "nbuser@pool", "iss": "pool"}
