@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from condor_nb import pool
 from condor_nb.errors import CondorNbError, ConfigError, PoolError
 from condor_nb.settings import Settings
 
@@ -127,6 +126,9 @@ def choose(
 
 
 def _personal() -> str:
+    # Lazy: the pool package (subprocess, socket, its daemons' code) is needed only
+    # when the personal pool is the answer, not on an access point's first submit.
+    from condor_nb import pool
 
     return pool.client_config()
 
