@@ -17,6 +17,7 @@ contacted and nothing is changed here.
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 from collections.abc import Mapping
@@ -61,14 +62,22 @@ class ConfigChoice:
         return f"{self.path} ({self.why}){extra}"
 
 
+@functools.lru_cache(maxsize=1)
+def _condor_home() -> str | None:
+    """The home of the user named condor, looked up once per process: every submit
+    chooses the configuration several times, and on an access point the password
+    database may be a directory service (sssd, LDAP) answering over the network."""
+    try:
+        return pwd.getpwnam("condor").pw_dir
+    except KeyError:
+        return None
+
+
 def _expand(place: str) -> str | None:
     if not place.startswith("~condor/"):
         return place
-    try:
-        home = pwd.getpwnam("condor").pw_dir
-    except KeyError:
-        return None
-    return os.path.join(home, place[len("~condor/") :])
+    home = _condor_home()
+    return None if home is None else os.path.join(home, place[len("~condor/") :])
 
 
 def standard_config() -> str | None:
