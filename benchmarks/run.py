@@ -30,6 +30,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_panel_paint
     import bench_start
     import bench_submit
+    import bench_submit_cold
     import bench_sweep
     import bench_why
     import bench_wrapper
@@ -38,6 +39,7 @@ def _benches(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     return {
         "cli": lambda: bench_cli.cold_start(3 if quick else 9),
         "submit": lambda: [bench_submit.submit_one(5 if quick else 25)],
+        "submit-cold": lambda: bench_submit_cold.submit_cold(3 if quick else 9),
         "submit-shared": lambda: [bench_submit.submit_one(5 if quick else 25, shared=True)],
         "q": lambda: bench_cli.q_big_queue(10_000, 2 if quick else 5),
         "e2e": lambda: [bench_submit.end_to_end(reps)],
@@ -108,8 +110,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these, repeated or comma-separated (cli, submit, q, e2e, sweep, cache, "
-        "wrapper, dask, jupyter, load, "
+        help="run only these, repeated or comma-separated (cli, submit, submit-cold, q, e2e, "
+        "sweep, cache, wrapper, dask, jupyter, load, "
         "live, why, q-idle, panel, panel-paint)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")

@@ -17,13 +17,13 @@ contacted and nothing is changed here.
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from condor_nb import pool
 from condor_nb.errors import CondorNbError, ConfigError, PoolError
 from condor_nb.settings import Settings
 
@@ -62,14 +62,22 @@ class ConfigChoice:
         return f"{self.path} ({self.why}){extra}"
 
 
+@functools.lru_cache(maxsize=1)
+def _condor_home() -> str | None:
+    """The home of the user named condor, looked up once per process: every submit
+    chooses the configuration several times, and on an access point the password
+    database may be a directory service (sssd, LDAP) answering over the network."""
+    try:
+        return pwd.getpwnam("condor").pw_dir
+    except KeyError:
+        return None
+
+
 def _expand(place: str) -> str | None:
     if not place.startswith("~condor/"):
         return place
-    try:
-        home = pwd.getpwnam("condor").pw_dir
-    except KeyError:
-        return None
-    return os.path.join(home, place[len("~condor/") :])
+    home = _condor_home()
+    return None if home is None else os.path.join(home, place[len("~condor/") :])
 
 
 def standard_config() -> str | None:
@@ -127,6 +135,9 @@ def choose(
 
 
 def _personal() -> str:
+    # Lazy: the pool package (subprocess, socket, its daemons' code) is needed only
+    # when the personal pool is the answer, not on an access point's first submit.
+    from condor_nb import pool
 
     return pool.client_config()
 

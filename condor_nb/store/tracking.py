@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from condor_nb import pool
 from condor_nb.condor import bindings, condor_config, constraints, schedd, status, usage
 from condor_nb.condor.schedd import ScheddClient
 from condor_nb.contract import names
@@ -62,6 +61,8 @@ def owner(settings: Settings) -> str | None:
             raise ConfigError(f"owner: expected a user name; got {settings.owner!r}")
         return settings.owner
     if _personal_pool(settings):
+        from condor_nb import pool  # lazy: only the personal pool needs the pool package
+
         return pool.owner()
     key = (schedd.condor_config_for(settings), settings.collector, settings.schedd)
     if key not in _discovered_owners:

@@ -189,3 +189,77 @@ def test_credential_repr_holds_no_token(tmp_path: Path) -> None:
     text = token()
     report = credentials.discover_from(params(tmp_path), {"BEARER_TOKEN": text})
     assert text.rsplit(".", 1)[-1] not in repr(report)
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _odd_tokens() -> list[str]:
+    """Tokens a plain reading must either read as PyJWT does or leave to PyJWT."""
+    good = token()
+    head, body, sig = good.split(".")
+    bad_kid = _b64(b'{"alg": "ES256", "kid": 5}')
+    not_utf8 = _b64(bytes([0xFF, 0xFE]))
+    crit = _b64(b'{"alg": "none", "crit": ["b64"], "b64": false}')
+    return [
+        good,
+        jwt.encode({"sub": "x"}, KEY, algorithm="ES256", headers={"kid": "POOL"}),  # IDTOKEN-like
+        f"{bad_kid}.{body}.{sig}",  # a kid that is not a string
+        f"{head}.{body}=.{sig}",  # padding: PyJWT's rules
+        f"{head}.{body}.{sig}==",
+        f"{head}.{body[:-1]}.{sig}",  # truncated claims
+        f"{head}.{_b64(b'[1, 2]')}.{sig}",  # claims not an object
+        f"{_b64(b'[]')}.{body}.{sig}",  # header not an object
+        f"{head}.{_b64(b'not json')}.{sig}",
+        f"{head}.{not_utf8}.{sig}",
+        f"{crit}.{body}.{sig}",  # a critical header PyJWT checks
+        f"{head}.{body}.",  # no signature: still readable claims
+        f"{head}.{body}.a",  # an impossible base64 length
+        f"{head}.{body}.s!g",
+    ]
+
+
+@pytest.mark.parametrize("text", _odd_tokens())
+def test_claims_are_read_as_pyjwt_reads_them(text: str) -> None:
+    """The plain RFC 7519 §7.2 reading (no cryptography import) never disagrees with
+    PyJWT: it reads the same claims, or leaves the token to PyJWT and its error."""
+    plain = credentials.plain_claims(text)
+    try:
+        theirs: object = jwt.decode(text, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        theirs = exc
+    if plain is not None:
+        assert plain == theirs
+    cred = credentials.decode(text, kind=credentials.SCITOKEN, source="test", location="here")
+    if isinstance(theirs, Exception):
+        assert cred.problem == f"cannot decode the token's claims: {theirs}"
+    else:
+        assert cred.problem is None and cred.subject == theirs.get("sub")  # type: ignore[attr-defined]
+
+
+def test_a_plain_token_is_read_without_importing_cryptography(tmp_path: Path) -> None:
+    """The first submit of a process does not pay for PyJWT and cryptography (~0.15 s)."""
+    import subprocess
+    import sys
+
+    path = write(tmp_path / "bt", token())
+    code = (
+        "import sys\n"
+        "from condor_nb.credentials import discover as d\n"
+        f"r = d.discover_from({{'SEC_TOKEN_DIRECTORY': {str(tmp_path / 'none')!r}}},"
+        f" {{'BEARER_TOKEN_FILE': {str(path)!r}}})\n"
+        "assert r.selected is not None and r.selected.subject == 'alice', r\n"
+        "print(sorted(m for m in ('jwt', 'cryptography', 'scitokens') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_htcondor_idtokens_are_read_directly() -> None:
+    """An IDTOKEN as condor_token_create writes it (a kid header) takes the direct way."""
+    text = jwt.encode({"sub": "nbuser@pool", "iss": "pool"}, KEY, algorithm="ES256",
+                      headers={"kid": "POOL"})  # fmt: skip
+    assert credentials.plain_claims(text) == {"sub": "nbuser@pool", "iss": "pool"}
