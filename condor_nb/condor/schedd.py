@@ -466,10 +466,15 @@ class HTCondorSchedd:
         """The user the schedd maps our credential to (the Owner of our jobs), or None.
 
         Asked with the security handshake the bindings do anyway (``ping``, WRITE
-        level): ``MyRemoteUserName`` is "user@UID_DOMAIN".
+        level): ``MyRemoteUserName`` is "user@UID_DOMAIN". Bounded like every other call:
+        ``htcondor2.ping`` has no time-out of its own (against a schedd that accepts the
+        connection and never answers, a SIGSTOPped one, it waited over 100 s).
         """
+        ping, ad = self._htcondor.ping, self._ad
         try:
-            answer = self._htcondor.ping(self._ad, "WRITE")
+            answer = self._bounded("asking the schedd who we are", lambda: ping(ad, "WRITE"))
+        except ScheddUnavailableError:
+            raise  # a hung schedd: said as such, not taken for "no answer"
         except Exception:
             return None
         name = str(answer.get("MyRemoteUserName") or "")

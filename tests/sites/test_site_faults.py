@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -317,3 +319,35 @@ def _collector_answers(site: Site) -> None:
     while site.run("cm", ["condor_status", "-collector", "-af", "Name"], check=False).returncode:
         assert time.monotonic() < end, "the collector did not come back"
         time.sleep(1)
+
+
+def _schedd_pid(site: Site) -> int:
+    """The access point's condor_schedd (found among its network namespace's processes)."""
+    pids = subprocess.run(["ip", "netns", "pids", site.hosts["ap"].netns], capture_output=True,
+                          text=True, check=True).stdout.split()  # fmt: skip
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "condor_schedd":
+                return int(pid)
+        except OSError:
+            continue
+    raise AssertionError(f"no condor_schedd among the access point's processes {pids}")
+
+
+def test_a_hung_schedd_ends_a_new_users_first_command_in_bounded_time(
+    site: Site, client: Client
+) -> None:
+    """The access point's schedd stopped (SIGSTOP: it accepts connections and never
+    answers): a first `condor_nb q` from a home that has not yet asked the schedd who
+    it is (the owner of its jobs) ends with exit 5 saying the schedd did not answer,
+    instead of waiting for ever in that question (htcondor2.ping has no time-out)."""
+    pid = _schedd_pid(site)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        proc, took = client.run("q", extra={"CONDOR_NB_SCHEDD_TIMEOUT": "10"})
+        _timing("condor_nb q, schedd stopped, first command of a home", took, proc)
+        _clear(proc, 5, "did not answer within 10 s")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    proc, _ = client.run("q")  # the schedd answers again: so does condor_nb
+    assert proc.returncode == 0, proc.stdout + proc.stderr
